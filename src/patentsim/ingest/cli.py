@@ -1,0 +1,205 @@
+"""The ``ingest`` command: load files into collections and look after them."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .. import __version__
+from ..options import ErrorBoundary, collection_option, settings_from, store_options, with_progress
+from ..store.backend import CreateOptions
+from ..store.model import DEFAULT_MODEL
+
+
+@click.group(cls=ErrorBoundary)
+@click.version_option(__version__, prog_name="ingest")
+def cli() -> None:
+    """Embed patent files once and keep them in a Qdrant collection.
+
+    \b
+    Example:
+      ingest load patents.xlsx
+      ingest info
+    """
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--text", "text", multiple=True, metavar="COL",
+              help="Column(s) to embed, joined (default: a column named like 'abstract').")
+@click.option("--id", "id_column", metavar="COL",
+              help="Column holding each document's key (default: the row number).")
+@collection_option
+@click.option("--sheet", help="Sheet of an .xlsx file (default: the first).")
+@click.option("--encoding", help="Encoding of a text file (default: found among utf-8, cp949).")
+@click.option("--list", "lists", multiple=True, metavar="COL",
+              help="Column(s) of '|'-separated codes to store as lists.")
+@click.option("--date", "dates", multiple=True, metavar="COL",
+              help="Column(s) to store as dates.")
+@click.option("--recreate", is_flag=True, help="Drop the collection first and build it anew.")
+@click.option("--prune", is_flag=True, help="Delete stored documents whose rows left the file.")
+@click.option("--on-duplicate", type=click.Choice(["error", "first", "last"]), default="error",
+              show_default=True, help="What to do with rows that repeat an id.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Texts per embedding batch.")
+@click.option("--model", envvar="EMBED_MODEL", default=DEFAULT_MODEL, show_default=True,
+              help="sentence-transformers model name or folder; 'minilm' = the offline model "
+                   "(env EMBED_MODEL).")
+@click.option("--device", default="auto", show_default=True,
+              help="auto (CUDA fp16, then MPS, then CPU), cpu, cuda, cuda:1, mps.")
+@click.option("--shards", type=click.IntRange(min=1), help="Shards of a new server collection.")
+@click.option("--replicas", type=click.IntRange(min=1),
+              help="Replicas of a new server collection.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Format of the summary.")
+@store_options
+def load(file, text, id_column, collection, sheet, encoding, lists, dates, recreate, prune,
+         on_duplicate, batch_size, model, device, shards, replicas, quiet, fmt,
+         url, api_key, path, wait):
+    """Embed a file's abstracts and store them with every column as payload.
+
+    Reads .xlsx, .csv/.tsv, .jsonl and .parquet.  Running it again embeds only
+    new or changed texts; a run that was killed finishes where it stopped.
+
+    \b
+    Example:
+      ingest load patents.xlsx --id application_number
+      ingest load patents.csv --text title --text abstract --collection mine
+    """
+    from .pipeline import load as load_file
+
+    settings = settings_from(url, api_key, path, wait)
+    summary = with_progress("embedding", quiet)(
+        lambda progress: load_file(
+            file,
+            settings=settings,
+            collection=collection,
+            text=text,
+            id_column=id_column,
+            sheet=sheet,
+            encoding=encoding,
+            lists=lists,
+            dates=dates,
+            recreate=recreate,
+            prune=prune,
+            batch_size=batch_size,
+            model=model,
+            device=device,
+            on_duplicate=on_duplicate,
+            create_options=CreateOptions(shards=shards, replicas=replicas),
+            progress=progress,
+        )
+    )
+    if fmt == "json":
+        click.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
+        return
+    s = summary
+    click.echo(f"collection '{s.collection}' in {s.store}: {s.points:,} points (model {s.model})")
+    click.echo(
+        f"  rows {s.rows:,}: added {s.added:,}, updated {s.updated:,}, "
+        f"payload only {s.payload_updated:,}, unchanged {s.unchanged:,}, "
+        f"skipped {len(s.skipped):,}" + (f", pruned {s.pruned:,}" if prune else "")
+    )
+    click.echo(f"  embedded {s.embedded:,} texts ({s.reused:,} reused), "
+               f"truncated {len(s.truncated):,}, in {s.seconds:.1f} s")
+    if s.skipped:
+        click.echo(f"  skipped (empty text): rows {_rows(s.skipped)}")
+    if s.truncated:
+        click.echo(f"  truncated (longer than the model's window): rows {_rows(s.truncated)}")
+    if s.duplicates_dropped:
+        click.echo(f"  duplicate ids dropped: rows {_rows(s.duplicates_dropped)}")
+
+
+def _rows(rows: list[int], limit: int = 20) -> str:
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (f", ... ({len(rows) - limit} more)" if len(rows) > limit else "")
+
+
+@cli.command()
+@collection_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@store_options
+def info(collection, fmt, url, api_key, path, wait):
+    """Show a collection: model, counts, fields with types and indexes, location.
+
+    \b
+    Example:
+      ingest info --collection patents
+    """
+    from .manage import info as collection_info
+
+    result = collection_info(settings_from(url, api_key, path, wait), collection)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    m = result.manifest
+    model = m.get("model") or {}
+    click.echo(f"collection  {result.collection}")
+    click.echo(f"backend     {result.backend} ({result.location})")
+    click.echo(f"points      {result.points:,}")
+    click.echo(f"state       {m.get('state')}")
+    click.echo(f"model       {model.get('name')} ({model.get('dimension')}-d, "
+               f"window {model.get('max_seq_length')} tokens, fingerprint {model.get('fingerprint')})")
+    if model.get("requested") and model.get("requested") != model.get("name"):
+        click.echo(f"            (requested {model.get('requested')}; it was unavailable)")
+    click.echo(f"text        {', '.join(m.get('text_columns') or [])}")
+    click.echo(f"id          {m.get('id_column') or '(row number)'}")
+    src = m.get("source") or {}
+    click.echo(f"source      {src.get('file')} ({src.get('rows')} rows, loaded {src.get('loaded_at')})")
+    click.echo(f"dates       {m.get('date_field') or '-'} (used by --prior-art)")
+    click.echo("fields:")
+    for name, spec in sorted((m.get("fields") or {}).items()):
+        kind = spec.get("type") + ("[]" if spec.get("list") else "")
+        indexed = result.indexes.get(name)
+        state = f"index {indexed}" if indexed else "no index"
+        if result.backend == "server" and not result.indexes:
+            state = "index " + spec.get("index", "?") + " (requested)"
+        mixed = "  (mixed types)" if spec.get("mixed") else ""
+        click.echo(f"  {name:<24} {kind:<12} {state}{mixed}")
+
+
+@cli.command(name="list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@store_options
+def list_(fmt, url, api_key, path, wait):
+    """List the collections in the store.
+
+    \b
+    Example:
+      ingest list
+    """
+    from .manage import list_collections
+
+    rows = list_collections(settings_from(url, api_key, path, wait))
+    if fmt == "json":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("no collections (run 'ingest load FILE')", err=True)
+        return
+    for row in rows:
+        click.echo(f"{row['collection']}\t{row['points']:,} points\t{row['model']}\t{row['state']}")
+
+
+@cli.command()
+@click.option("--collection", "-c", required=True, help="Collection to delete.")
+@click.option("--yes", is_flag=True, help="Confirm: delete without asking.")
+@store_options
+def drop(collection, yes, url, api_key, path, wait):
+    """Delete a collection and everything in it.
+
+    \b
+    Example:
+      ingest drop --collection patents --yes
+    """
+    from .manage import drop as drop_collection
+
+    if not yes:
+        raise click.UsageError(f"dropping '{collection}' deletes it for good: add --yes")
+    drop_collection(settings_from(url, api_key, path, wait), collection)
+    click.echo(f"dropped collection '{collection}'", err=True)

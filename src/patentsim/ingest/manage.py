@@ -1,0 +1,77 @@
+"""Looking after collections: list, describe, drop."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..store import StoreSettings, open_store, pick_collection
+
+
+@dataclass
+class CollectionInfo:
+    collection: str
+    backend: str
+    location: str
+    points: int
+    manifest: dict[str, Any]
+    indexes: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def list_collections(settings: StoreSettings) -> list[dict[str, Any]]:
+    """Every collection in the store with its point count and model."""
+    store = open_store(settings)
+    try:
+        out = []
+        for name in store.list():
+            coll = store.open(name)
+            try:
+                manifest = coll.read_manifest()
+                points = coll.count()
+            finally:
+                if store.kind == "embedded":
+                    store.close()
+            out.append(
+                {
+                    "collection": name,
+                    "points": points,
+                    "model": (manifest.get("model") or {}).get("name"),
+                    "state": manifest.get("state"),
+                    "updated_at": manifest.get("updated_at"),
+                }
+            )
+        return out
+    finally:
+        store.close()
+
+
+def info(settings: StoreSettings, collection: str | None = None) -> CollectionInfo:
+    """The manifest, counts, fields with types and index state, and where the data lives."""
+    store = open_store(settings)
+    try:
+        name = pick_collection(store, collection)
+        coll = store.open(name)
+        location = store.location
+        if store.kind == "embedded":
+            location = f"{store.location}/{name}"
+        return CollectionInfo(
+            collection=name,
+            backend=store.kind,
+            location=location,
+            points=coll.count(),
+            manifest=coll.read_manifest(),
+            indexes=coll.indexes(),
+        )
+    finally:
+        store.close()
+
+
+def drop(settings: StoreSettings, collection: str) -> None:
+    store = open_store(settings)
+    try:
+        store.drop(collection)
+    finally:
+        store.close()

@@ -1,0 +1,497 @@
+"""The ingest pipeline: validate → diff → embed → upsert, batch by batch.
+
+1. A validation pass reads the whole file once, cheaply (no embedding): keys,
+   empty texts, duplicate keys.  Bad input fails here, before anything is
+   written.
+2. The load pass streams the file again in chunks.  For each chunk it reads
+   the stored ``_hash`` of the chunk's points and embeds only new or changed
+   texts (a text already stored under another key is copied, not embedded);
+   a changed non-text cell only rewrites the payload.  Writing a chunk
+   overlaps with embedding the next one.
+3. Payload indexes are made for every field by its type, the embedded
+   backend builds its HNSW index, and the manifest is updated.
+
+Points have deterministic ids, so a run killed at any moment loses at most
+the chunks in flight; the next run stores the rest, with no duplicates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..store import StoreSettings, open_store
+from ..store.backend import Collection, CreateOptions, PointData, Store
+from ..store.errors import ModelMismatch, SourceError
+from ..store.filters import Match
+from ..store.ids import point_id
+from ..store.manifest import check_model, new_manifest, now
+from ..store.model import DEFAULT_MODEL, ModelSpec, fingerprint, resolve_model
+from .read import Table, open_table
+from .records import (
+    ColumnPlan,
+    Record,
+    build_record,
+    field_type,
+    join_text,
+    merge_types,
+    plan_columns,
+    row_key,
+    text_hash,
+)
+
+SAMPLE_ROWS = 1000
+DUPLICATE_POLICIES = ("error", "first", "last")
+
+ProgressFn = Callable[[int, int], None]
+
+
+class EmbedderLike(Protocol):
+    """What the pipeline needs of a model (the real ``Embedder`` or a test fake)."""
+
+    name: str
+    fingerprint: str
+    dimension: int
+    max_seq_length: int
+
+    def info(self) -> dict[str, Any]: ...
+
+    def encode(self, texts: list[str], *, batch_size: int = 32) -> Any: ...
+
+    def token_counts(self, texts: list[str]) -> list[int]: ...
+
+
+@dataclass
+class IngestSummary:
+    collection: str
+    store: str
+    source: str
+    model: str
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    payload_updated: int = 0
+    unchanged: int = 0
+    skipped: list[int] = field(default_factory=list)
+    truncated: list[int] = field(default_factory=list)
+    duplicates_dropped: list[int] = field(default_factory=list)
+    pruned: int = 0
+    embedded: int = 0
+    reused: int = 0
+    points: int = 0
+    created: bool = False
+    model_fallback_from: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Model:
+    """The collection's model, loaded only when a text actually needs embedding."""
+
+    def __init__(self, name: str, device: str, embedder: EmbedderLike | None) -> None:
+        self.device = device
+        self._embedder = embedder
+        self.spec: ModelSpec | None = None
+        if embedder is not None:
+            self.name = embedder.name
+            self.fingerprint = embedder.fingerprint
+            self.fallback_from = None
+            return
+        self.spec = resolve_model(name)
+        self.name = self.spec.name
+        self.fallback_from = self.spec.fallback_from
+        self.fingerprint = fingerprint(self.spec.source) if self.spec.local else ""
+        if not self.fingerprint:
+            self.fingerprint = self.get().fingerprint
+
+    def get(self) -> EmbedderLike:
+        if self._embedder is None:
+            from ..store.model import Embedder
+
+            assert self.spec is not None
+            self._embedder = Embedder(self.spec, self.device)
+        return self._embedder
+
+    @property
+    def loaded(self) -> bool:
+        return self._embedder is not None
+
+
+def default_collection(source: str | Path) -> str:
+    stem = Path(source).stem
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stem).strip("._")
+    return cleaned or "patents"
+
+
+def load(
+    source: str | Path,
+    *,
+    settings: StoreSettings | None = None,
+    store: Store | None = None,
+    collection: str | None = None,
+    text: Sequence[str] = (),
+    id_column: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    lists: Sequence[str] = (),
+    dates: Sequence[str] = (),
+    recreate: bool = False,
+    prune: bool = False,
+    batch_size: int = 32,
+    chunk_size: int | None = None,
+    model: str | None = None,
+    device: str = "auto",
+    embedder: EmbedderLike | None = None,
+    on_duplicate: str = "error",
+    create_options: CreateOptions | None = None,
+    progress: ProgressFn | None = None,
+) -> IngestSummary:
+    """Embed a file's texts and store them, with typed payload, in a collection."""
+    started = time.perf_counter()
+    if batch_size < 1:
+        raise SourceError(f"--batch-size must be at least 1, not {batch_size}")
+    if on_duplicate not in DUPLICATE_POLICIES:
+        raise SourceError(f"--on-duplicate must be one of {', '.join(DUPLICATE_POLICIES)}")
+    table = open_table(source, sheet=sheet, encoding=encoding)
+    sample = [row for _, row in _take(table.rows(), SAMPLE_ROWS)]
+    plan = plan_columns(table, sample, text=text, id_column=id_column, lists=lists, dates=dates)
+    winners, skipped, dropped, total = _validate(table, plan, on_duplicate)
+
+    name = collection or default_collection(source)
+    own_store = store is None
+    store = store or open_store(settings or StoreSettings.resolve())
+    try:
+        mdl = _Model(model or DEFAULT_MODEL, device, embedder)
+        summary = IngestSummary(
+            collection=name,
+            store=store.location,
+            source=str(source),
+            model=mdl.name,
+            rows=total,
+            skipped=skipped,
+            duplicates_dropped=dropped,
+            model_fallback_from=mdl.fallback_from,
+        )
+        if recreate and store.exists(name):
+            store.drop(name)
+        coll: Collection | None = None
+        manifest: dict[str, Any] | None = None
+        if store.exists(name):
+            coll = store.open(name)
+            manifest = coll.read_manifest()
+            _check_compatible(manifest, mdl, plan, name)
+        loader = _Loader(
+            store, name, coll, manifest, mdl, plan, table, summary,
+            batch_size=batch_size, create_options=create_options or CreateOptions(),
+        )
+        loader.run(winners, chunk_size or max(256, 8 * batch_size), progress, total)
+        if prune:
+            summary.pruned = loader.prune(set(winners.values()))
+        loader.finish()
+        summary.points = loader.count()
+    finally:
+        if own_store:
+            store.close()
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _take(it: Iterator[Any], n: int) -> Iterator[Any]:
+    for i, item in enumerate(it):
+        if i >= n:
+            return
+        yield item
+
+
+def _validate(
+    table: Table, plan: ColumnPlan, on_duplicate: str
+) -> tuple[dict[int, str], list[int], list[int], int]:
+    """One cheap pass: which rows load (row → key), which are skipped, and why."""
+    first_row: dict[str, int] = {}
+    winners: dict[int, str] = {}
+    skipped: list[int] = []
+    dropped: list[int] = []
+    clashes: list[tuple[str, int, int]] = []
+    total = 0
+    for row_no, row in table.rows():
+        total += 1
+        if not join_text(row, plan):
+            skipped.append(row_no)
+            continue
+        key = row_key(row_no, row, plan, table)
+        if key in first_row:
+            if on_duplicate == "error":
+                clashes.append((key, first_row[key], row_no))
+                continue
+            if on_duplicate == "first":
+                dropped.append(row_no)
+                continue
+            old = first_row[key]
+            winners.pop(old, None)
+            dropped.append(old)
+        first_row[key] = row_no
+        winners[row_no] = key
+    if clashes:
+        shown = "; ".join(f"'{k}' in rows {a} and {b}" for k, a, b in clashes[:5])
+        more = f" (and {len(clashes) - 5} more)" if len(clashes) > 5 else ""
+        raise SourceError(
+            f"{table.where(column=plan.id_column)}: duplicate ids: {shown}{more}",
+            "make the ids unique, or pass --on-duplicate first|last",
+        )
+    if total == 0:
+        raise SourceError(f"{table.where()}: no data rows below the header", "add rows to the file")
+    if not winners:
+        raise SourceError(
+            f"{table.where()}: every cell of the text column(s) "
+            f"{', '.join(repr(c) for c in plan.text_columns)} is empty",
+            "name the column that holds the abstracts with --text COLUMN",
+        )
+    return winners, skipped, sorted(dropped), total
+
+
+def _check_compatible(manifest: dict[str, Any], mdl: _Model, plan: ColumnPlan, name: str) -> None:
+    check_model(
+        manifest,
+        {
+            "name": mdl.name,
+            "fingerprint": mdl.fingerprint,
+            "dimension": (manifest.get("model") or {}).get("dimension"),
+        },
+        name,
+    )
+    stored_id = manifest.get("id_column")
+    if manifest.get("state") != "creating" and stored_id != plan.id_column:
+        raise ModelMismatch(
+            f"collection '{name}' is keyed by "
+            f"{'column ' + repr(stored_id) if stored_id else 'row number'}, "
+            f"not by {'column ' + repr(plan.id_column) if plan.id_column else 'row number'}",
+            f"use {'--id ' + stored_id if stored_id else 'no --id'}, or --recreate",
+        )
+
+
+class _Loader:
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        coll: Collection | None,
+        manifest: dict[str, Any] | None,
+        mdl: _Model,
+        plan: ColumnPlan,
+        table: Table,
+        summary: IngestSummary,
+        *,
+        batch_size: int,
+        create_options: CreateOptions,
+    ) -> None:
+        self.store = store
+        self.name = name
+        self.coll = coll
+        self.manifest = manifest
+        self.mdl = mdl
+        self.plan = plan
+        self.table = table
+        self.summary = summary
+        self.batch_size = batch_size
+        self.create_options = create_options
+        self.types: dict[str, set[str]] = {}
+        self.lists: set[str] = set()
+        if manifest is not None:
+            manifest["state"] = "loading"
+            self.coll_write_manifest()
+
+    def coll_write_manifest(self) -> None:
+        assert self.coll is not None and self.manifest is not None
+        self.manifest["updated_at"] = now()
+        self.coll.write_manifest(self.manifest)
+
+    # -- the load pass -----------------------------------------------------------
+    def run(
+        self, winners: dict[int, str], chunk: int, progress: ProgressFn | None, total: int
+    ) -> None:
+        pending: Future[None] | None = None
+        done = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="upsert") as writer:
+            for records, rows_read in self._chunks(winners, chunk):
+                points = self._diff_and_embed(records)
+                if pending is not None:
+                    pending.result()
+                if points:
+                    coll = self._collection()
+                    pending = writer.submit(coll.upsert, points)
+                done += rows_read
+                if progress:
+                    progress(done, total)
+            if pending is not None:
+                pending.result()
+
+    def _chunks(self, winners: dict[int, str], size: int) -> Iterator[tuple[list[Record], int]]:
+        batch: list[Record] = []
+        rows_read = 0
+        for row_no, row in self.table.rows():
+            rows_read += 1
+            if row_no in winners:
+                rec = build_record(row_no, row, self.plan, self.table)
+                self._track_types(rec.payload)
+                batch.append(rec)
+            if len(batch) >= size:
+                yield batch, rows_read
+                batch, rows_read = [], 0
+        if batch or rows_read:
+            yield batch, rows_read
+
+    def _track_types(self, payload: dict[str, Any]) -> None:
+        dates = {self.plan.fields[c] for c in self.plan.date_columns}
+        for key, value in payload.items():
+            if key.startswith("_"):
+                continue
+            if isinstance(value, list):
+                self.lists.add(key)
+            self.types.setdefault(key, set()).add(field_type(value, is_date=key in dates))
+
+    def _diff_and_embed(self, records: list[Record]) -> list[PointData]:
+        if not records:
+            return []
+        s = self.summary
+        ids = [point_id(r.key) for r in records]
+        stored = {}
+        if self.coll is not None:
+            stored = {p.id: p.payload for p in self.coll.retrieve(ids)}
+        to_embed: list[tuple[str, Record]] = []
+        points: list[PointData] = []
+        for pid, rec in zip(ids, records):
+            rec.payload["_hash"] = text_hash(self.mdl.fingerprint, rec.text)
+            old = stored.get(pid)
+            if old is None:
+                s.added += 1
+                to_embed.append((pid, rec))
+            elif old.get("_hash") != rec.payload["_hash"]:
+                s.updated += 1
+                to_embed.append((pid, rec))
+            elif old == rec.payload:
+                s.unchanged += 1
+            else:
+                s.payload_updated += 1
+                points.append(PointData(pid, None, rec.payload))
+        if to_embed:
+            points.extend(self._vectors(to_embed))
+        return points
+
+    def _vectors(self, items: list[tuple[str, Record]]) -> list[PointData]:
+        reuse: dict[str, list[float]] = {}
+        if self.coll is not None:
+            hashes = tuple({rec.payload["_hash"] for _, rec in items})
+            found = self.coll.scroll(
+                flt=_match_hashes(hashes), with_vectors=True, with_payload=["_hash"]
+            )
+            for p in found:
+                if p.vector is not None:
+                    reuse.setdefault(p.payload.get("_hash", ""), p.vector)
+        need = [(pid, rec) for pid, rec in items if rec.payload["_hash"] not in reuse]
+        vectors: dict[str, Any] = {}
+        if need:
+            embedder = self.mdl.get()
+            texts = [rec.text for _, rec in need]
+            encoded = embedder.encode(texts, batch_size=self.batch_size)
+            window = embedder.max_seq_length
+            if window:
+                for (_, rec), n in zip(need, embedder.token_counts(texts)):
+                    if n > window:
+                        self.summary.truncated.append(rec.row)
+            for (pid, _), vec in zip(need, encoded):
+                vectors[pid] = vec.tolist()
+            self.summary.embedded += len(need)
+        self.summary.reused += len(items) - len(need)
+        return [
+            PointData(pid, vectors.get(pid) or reuse[rec.payload["_hash"]], rec.payload)
+            for pid, rec in items
+        ]
+
+    def _collection(self) -> Collection:
+        if self.coll is None:
+            embedder = self.mdl.get()
+            manifest = new_manifest(
+                name=self.name,
+                model=embedder.info(),
+                text_columns=self.plan.text_columns,
+                id_column=self.plan.id_column,
+            )
+            self.coll = self.store.create(self.name, embedder.dimension, manifest, self.create_options)
+            self.manifest = self.coll.read_manifest()
+            self.summary.created = True
+            for key, kind in (("_key", "keyword"), ("_hash", "keyword"), ("_row", "integer")):
+                self.coll.ensure_index(key, kind)
+            self.manifest["state"] = "loading"
+            self.coll_write_manifest()
+        return self.coll
+
+    # -- after the load ----------------------------------------------------------------
+    def prune(self, keep: set[str]) -> int:
+        if self.coll is None:
+            return 0
+        gone = [p.id for p in self.coll.scroll(with_payload=["_key"]) if p.payload.get("_key") not in keep]
+        for i in range(0, len(gone), 1000):
+            self.coll.delete(gone[i : i + 1000])
+        return len(gone)
+
+    def count(self) -> int:
+        return self.coll.count() if self.coll is not None else 0
+
+    def finish(self) -> None:
+        if self.coll is None or self.manifest is None:
+            return
+        fields = dict(self.manifest.get("fields") or {})
+        text_fields = {self.plan.fields[c] for c in self.plan.text_columns}
+        title = self.plan.fields.get(self.plan.title_column or "")
+        for key, kinds in self.types.items():
+            old = fields.get(key, {})
+            kind = merge_types(kinds | ({old["type"]} if old.get("type") in kinds else set()))
+            index = "text" if key in text_fields or key == title else kind
+            fields[key] = {
+                "type": "text" if index == "text" else kind,
+                "list": key in self.lists,
+                "mixed": len(kinds) > 1 and not kinds <= {"integer", "float"},
+                "index": index,
+            }
+        for key, spec in fields.items():
+            self.coll.ensure_index(key, spec["index"])
+        self.coll.optimize()
+        date_fields = [k for k, v in fields.items() if v["type"] == "datetime"]
+        self.manifest.update(
+            fields=fields,
+            text_columns=self.plan.text_columns,
+            title_field=title,
+            date_field=self.manifest.get("date_field") or _pick_date_field(date_fields),
+            counts={"points": self.coll.count()},
+            source={
+                "file": str(self.table.path.resolve()),
+                "sheet": self.table.sheet,
+                "rows": self.summary.rows,
+                "loaded_at": now(),
+            },
+            state="ready",
+        )
+        self.coll_write_manifest()
+
+
+def _match_hashes(hashes: tuple[str, ...]) -> Any:
+    from ..store.filters import Filter
+
+    return Filter(must=(Match("_hash", hashes),))
+
+
+def _pick_date_field(names: list[str]) -> str | None:
+    """The date a prior-art search compares: filing or application date first."""
+    for preferred in ("application_date", "filing_date", "priority_date", "출원일자", "출원일"):
+        if preferred in names:
+            return preferred
+    for name in names:
+        if "filing" in name or "application" in name or "출원" in name:
+            return name
+    return names[0] if names else None

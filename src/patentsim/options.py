@@ -1,0 +1,163 @@
+"""CLI plumbing shared by ``ingest`` and ``search``.
+
+Option bundles as decorators (store options with env-var fallbacks, the
+collection option), the error boundary that turns the library's named
+exceptions into one-line messages with exit 1 or 2, and progress on stderr.
+Commands stay thin: parse options, call one library function, render.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from .store import StoreSettings
+from .store.errors import PatentSimError, UserInputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def store_options(fn: F) -> F:
+    """``--url``, ``--api-key``, ``--path``, ``--wait`` (env: QDRANT_URL, QDRANT_API_KEY, QDRANT_PATH)."""
+    decorators = [
+        click.option(
+            "--url",
+            envvar="QDRANT_URL",
+            help="Qdrant server URL (env QDRANT_URL). Without it: the embedded store.",
+        ),
+        click.option(
+            "--api-key",
+            envvar="QDRANT_API_KEY",
+            help="API key of the Qdrant server (env QDRANT_API_KEY).",
+        ),
+        click.option(
+            "--path",
+            envvar="QDRANT_PATH",
+            type=click.Path(file_okay=False),
+            help="Folder of the embedded store (env QDRANT_PATH, default ./qdrant_data).",
+        ),
+        click.option(
+            "--wait",
+            type=click.FloatRange(min=0),
+            default=0,
+            show_default=True,
+            help="Seconds to wait for another process using the embedded collection.",
+        ),
+    ]
+    for d in reversed(decorators):
+        fn = d(fn)
+    return fn
+
+
+def collection_option(fn: F) -> F:
+    return click.option(
+        "--collection",
+        "-c",
+        envvar="QDRANT_COLLECTION",
+        help="Collection name (env QDRANT_COLLECTION).",
+    )(fn)
+
+
+def settings_from(url: str | None, api_key: str | None, path: str | None, wait: float) -> StoreSettings:
+    return StoreSettings.resolve(url=url, api_key=api_key, path=path, wait=wait)
+
+
+class ErrorBoundary(click.Group):
+    """A click group whose commands never show a traceback for an error a user can cause."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except UserInputError as exc:
+                raise click.UsageError(_line(exc), ctx=None) from None
+            except PatentSimError as exc:
+                raise click.ClickException(_line(exc)) from None
+            except KeyboardInterrupt:
+                click.echo("interrupted: run the same command again to finish", err=True)
+                sys.exit(130)
+            except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+                raise
+            except MemoryError:
+                raise click.ClickException(
+                    "out of memory: try a smaller --batch-size"
+                ) from None
+            except Exception as exc:
+                if os.environ.get("PATENTSIM_DEBUG"):
+                    raise
+                raise click.ClickException(
+                    f"internal error: {type(exc).__name__}: {exc} "
+                    "(set PATENTSIM_DEBUG=1 to see the traceback, and please report it)"
+                ) from None
+
+
+def _line(exc: PatentSimError) -> str:
+    text = exc.message.replace("\n", " ")
+    return f"{text}\n  hint: {exc.hint}" if exc.hint else text
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+                  line: Any = None) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+class Progress:
+    """Rows, rows/s and ETA on stderr, redrawn in place; silent when not a terminal."""
+
+    def __init__(self, label: str, *, enabled: bool | None = None) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.2 and done < total:
+            return
+        self.last = now
+        elapsed = max(now - self.started, 1e-6)
+        rate = done / elapsed
+        eta = (total - done) / rate if rate > 0 else 0
+        sys.stderr.write(
+            f"\r{self.label}: {done:,}/{total:,} rows  {rate:,.1f} rows/s  ETA {_duration(eta)}   "
+        )
+        sys.stderr.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def with_progress(label: str, quiet: bool) -> Callable[[Callable[[Progress], Any]], Any]:
+    """Run ``fn(progress)`` and close the progress line whatever happens."""
+
+    def run(fn: Callable[[Progress], Any]) -> Any:
+        progress = Progress(label, enabled=False if quiet else None)
+        try:
+            return fn(progress)
+        finally:
+            progress.close()
+
+    return run
+

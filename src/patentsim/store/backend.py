@@ -1,0 +1,125 @@
+"""The one small interface every backend implements.
+
+``Store`` is a place that holds collections (a folder for the embedded
+backend, a Qdrant server for the other); ``Collection`` is one collection's
+data operations.  Results are plain dataclasses so nothing above this layer
+touches a backend's own types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .filters import Filter
+
+# Payload index types, by the names both backends understand.
+INDEX_TYPES = ("keyword", "integer", "float", "datetime", "bool", "text")
+
+# HNSW and search parameters the platform uses (tuned in bench/, see BENCHMARKS.md).
+HNSW_M = 16
+HNSW_EF_CONSTRUCT = 128
+HNSW_EF_SEARCH = 128
+FULL_SCAN_THRESHOLD_KB = 10_000
+
+
+@dataclass
+class PointData:
+    """A point to write: ``vector`` None means "keep the stored vector"."""
+
+    id: str
+    vector: Sequence[float] | None
+    payload: dict[str, Any]
+
+
+@dataclass
+class StoredPoint:
+    id: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    vector: list[float] | None = None
+
+
+@dataclass
+class ScoredHit:
+    id: str
+    score: float
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CreateOptions:
+    """How a new collection is laid out (the server honours shards and replicas)."""
+
+    shards: int | None = None
+    replicas: int | None = None
+    on_disk: bool = False
+
+
+class Collection(Protocol):
+    name: str
+
+    def upsert(self, points: Sequence[PointData]) -> None: ...
+
+    def overwrite_payload(self, points: Sequence[tuple[str, dict[str, Any]]]) -> None: ...
+
+    def retrieve(
+        self, ids: Sequence[str], *, with_vectors: bool = False, with_payload: bool = True
+    ) -> list[StoredPoint]: ...
+
+    def query(
+        self,
+        vector: Sequence[float],
+        *,
+        limit: int,
+        offset: int = 0,
+        flt: Filter | None = None,
+        score_threshold: float | None = None,
+        exact: bool = False,
+    ) -> list[ScoredHit]: ...
+
+    def count(self, flt: Filter | None = None) -> int: ...
+
+    def facet(
+        self, key: str, *, flt: Filter | None = None, limit: int = 10
+    ) -> list[tuple[Any, int]]: ...
+
+    def scroll(
+        self,
+        *,
+        flt: Filter | None = None,
+        with_vectors: bool = False,
+        with_payload: bool | Sequence[str] = True,
+        batch: int = 256,
+    ) -> Iterator[StoredPoint]: ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def ensure_index(self, key: str, index_type: str) -> None: ...
+
+    def indexes(self) -> dict[str, str]: ...
+
+    def optimize(self) -> None: ...
+
+    def read_manifest(self) -> dict[str, Any]: ...
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None: ...
+
+
+class Store(Protocol):
+    kind: str  # "embedded" or "server"
+    location: str  # a folder or a URL, for messages
+
+    def list(self) -> list[str]: ...
+
+    def exists(self, name: str) -> bool: ...
+
+    def create(
+        self, name: str, dimension: int, manifest: dict[str, Any], options: CreateOptions
+    ) -> Collection: ...
+
+    def open(self, name: str) -> Collection: ...
+
+    def drop(self, name: str) -> None: ...
+
+    def close(self) -> None: ...

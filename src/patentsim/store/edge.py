@@ -1,0 +1,460 @@
+"""The embedded backend: Qdrant's engine in-process through ``qdrant-edge-py``.
+
+Layout under the store folder (``--path`` / ``QDRANT_PATH``)::
+
+    <path>/<collection>/manifest.json   the manifest (written atomically)
+    <path>/<collection>/shard/          the Edge shard (segments, WAL)
+    <path>/<collection>/.lock           held (flock) by the process using it
+
+Edge lets one process open a shard at a time; the lock file turns the
+engine's "WouldBlock" into a clear "in use by process N" error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import backend as b
+from .errors import CollectionExists, CollectionNotFound, StoreError, StoreLocked
+from .filters import Empty, Filter, HasId, Match, Range, Text
+from .manifest import write_json_atomic
+
+_NAME = re.compile(r"^[^/\\\x00]{1,200}$")
+
+_INDEX = {
+    "keyword": "Keyword",
+    "integer": "Integer",
+    "float": "Float",
+    "datetime": "Datetime",
+    "bool": "Bool",
+    "text": "Text",
+}
+
+
+def _qe() -> Any:
+    import qdrant_edge
+
+    return qdrant_edge
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name) or name in {".", ".."} or name.startswith("."):
+        raise StoreError(
+            f"invalid collection name {name!r}",
+            "use letters, digits, '_', '-' or '.', not starting with '.'",
+        )
+    return name
+
+
+class EdgeStore:
+    kind = "embedded"
+
+    def __init__(self, path: str | os.PathLike[str], *, wait: float = 0.0) -> None:
+        self.root = Path(path)
+        self.location = str(self.root.resolve())
+        self.wait = wait
+        self._open: dict[str, EdgeCollection] = {}
+
+    def _dir(self, name: str) -> Path:
+        return self.root / check_name(name)
+
+    def list(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.root.iterdir() if (p / "manifest.json").is_file()
+        )
+
+    def exists(self, name: str) -> bool:
+        return (self._dir(name) / "manifest.json").is_file()
+
+    def create(
+        self, name: str, dimension: int, manifest: dict[str, Any], options: b.CreateOptions
+    ) -> EdgeCollection:
+        folder = self._dir(name)
+        if self.exists(name):
+            raise CollectionExists(f"collection '{name}' already exists in {self.location}")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create {folder}: {exc.strerror}",
+                "choose a writable --path or set QDRANT_PATH",
+            ) from exc
+        coll = EdgeCollection(name, folder, wait=self.wait)
+        try:
+            # A folder left by a crash before the manifest existed holds nothing of value.
+            shutil.rmtree(folder / "shard", ignore_errors=True)
+            manifest = dict(manifest, dimension=dimension, on_disk=options.on_disk)
+            coll.write_manifest(manifest)
+            coll.create_shard(dimension, on_disk=options.on_disk)
+        except BaseException:
+            coll.close()
+            raise
+        self._open[name] = coll
+        return coll
+
+    def open(self, name: str) -> EdgeCollection:
+        if name in self._open:
+            return self._open[name]
+        if not self.exists(name):
+            raise CollectionNotFound(
+                f"no collection '{name}' in {self.location}",
+                _available(self.list()),
+            )
+        coll = EdgeCollection(name, self._dir(name), wait=self.wait)
+        try:
+            coll.load_shard()
+        except BaseException:
+            coll.close()
+            raise
+        self._open[name] = coll
+        return coll
+
+    def drop(self, name: str) -> None:
+        if not self.exists(name) and not self._dir(name).is_dir():
+            raise CollectionNotFound(f"no collection '{name}' in {self.location}")
+        coll = self._open.pop(name, None) or EdgeCollection(name, self._dir(name), wait=self.wait)
+        coll.lock()
+        coll.close_shard()
+        # Remove the manifest first: a crash midway leaves a folder that is not listed.
+        with contextlib.suppress(FileNotFoundError):
+            (coll.folder / "manifest.json").unlink()
+        shutil.rmtree(coll.folder, ignore_errors=True)
+        coll.unlock()
+
+    def close(self) -> None:
+        for coll in list(self._open.values()):
+            coll.close()
+        self._open.clear()
+
+
+def _available(names: list[str]) -> str:
+    if not names:
+        return "the store is empty: run 'ingest load FILE' first"
+    return "collections here: " + ", ".join(names)
+
+
+class EdgeCollection:
+    def __init__(self, name: str, folder: Path, *, wait: float = 0.0) -> None:
+        self.name = name
+        self.folder = folder
+        self.wait = wait
+        self._shard: Any = None
+        self._lock_fh: Any = None
+
+    # -- locking and lifecycle -------------------------------------------------
+    def lock(self) -> None:
+        if self._lock_fh is not None:
+            return
+        path = self.folder / ".lock"
+        try:
+            fh = open(path, "a+", encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(
+                f"cannot open {path}: {exc.strerror}",
+                "check the folder's permissions or choose another --path",
+            ) from exc
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    fh.seek(0)
+                    pid = fh.read().strip() or "?"
+                    fh.close()
+                    raise StoreLocked(
+                        f"collection '{self.name}' in {self.folder.parent} is in use by "
+                        f"process {pid}",
+                        "wait for it to finish (or pass --wait SECONDS), or stop that process",
+                    ) from None
+                time.sleep(0.1)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._lock_fh = fh
+
+    def unlock(self) -> None:
+        if self._lock_fh is not None:
+            fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
+            self._lock_fh.close()
+            self._lock_fh = None
+
+    def create_shard(self, dimension: int, *, on_disk: bool = False) -> None:
+        qe = _qe()
+        self.lock()
+        config = qe.EdgeConfig(
+            vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine, on_disk=on_disk),
+            hnsw_config=qe.HnswIndexConfig(
+                m=b.HNSW_M,
+                ef_construct=b.HNSW_EF_CONSTRUCT,
+                full_scan_threshold=b.FULL_SCAN_THRESHOLD_KB,
+            ),
+        )
+        self._shard = self._engine(lambda: qe.EdgeShard.create(str(self.folder / "shard"), config))
+
+    def load_shard(self) -> None:
+        qe = _qe()
+        self.lock()
+        shard_dir = self.folder / "shard"
+        if not (shard_dir / "edge_config.json").is_file():
+            # Killed between writing the manifest and creating the shard: finish the job.
+            manifest = self.read_manifest()
+            self.create_shard(int(manifest["dimension"]), on_disk=bool(manifest.get("on_disk")))
+            return
+        self._shard = self._engine(lambda: qe.EdgeShard.load(str(shard_dir)))
+
+    def close_shard(self) -> None:
+        if self._shard is not None:
+            try:
+                self._shard.flush()
+                self._shard.close()
+            finally:
+                self._shard = None
+
+    def close(self) -> None:
+        try:
+            self.close_shard()
+        finally:
+            self.unlock()
+
+    def _engine(self, fn: Any) -> Any:
+        """Run an engine call, folding its errors into ours."""
+        try:
+            return fn()
+        except Exception as exc:  # the engine raises bare Exception
+            text = str(exc)
+            if "WouldBlock" in text:
+                raise StoreLocked(
+                    f"collection '{self.name}' in {self.folder.parent} is in use by another process",
+                    "wait for it to finish, or stop that process",
+                ) from exc
+            if "No space left" in text or "os error 28" in text:
+                raise StoreError(
+                    f"the disk holding {self.folder} is full",
+                    "free some space and run the command again; stored data is kept",
+                ) from exc
+            raise StoreError(f"embedded store error in '{self.name}': {text}") from exc
+
+    @property
+    def shard(self) -> Any:
+        if self._shard is None:
+            raise StoreError(f"collection '{self.name}' is closed")
+        return self._shard
+
+    # -- manifest ----------------------------------------------------------------
+    def read_manifest(self) -> dict[str, Any]:
+        path = self.folder / "manifest.json"
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError as exc:
+            raise CollectionNotFound(f"no collection '{self.name}' in {self.folder.parent}") from exc
+        except (OSError, ValueError) as exc:
+            raise StoreError(
+                f"the manifest {path} cannot be read: {exc}",
+                "restore it from a backup, or drop the collection and ingest again",
+            ) from exc
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        try:
+            write_json_atomic(self.folder / "manifest.json", manifest)
+        except OSError as exc:
+            raise StoreError(f"cannot write the manifest of '{self.name}': {exc.strerror}") from exc
+
+    # -- data ----------------------------------------------------------------------
+    def upsert(self, points: Sequence[b.PointData]) -> None:
+        qe = _qe()
+        with_vectors = [p for p in points if p.vector is not None]
+        payload_only = [(p.id, p.payload) for p in points if p.vector is None]
+        if with_vectors:
+            batch = [qe.Point(p.id, [float(x) for x in p.vector], p.payload) for p in with_vectors]  # type: ignore[union-attr]
+            self._engine(lambda: self.shard.update(qe.UpdateOperation.upsert_points(batch)))
+        if payload_only:
+            self.overwrite_payload(payload_only)
+
+    def overwrite_payload(self, points: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        qe = _qe()
+        for pid, payload in points:
+            op = qe.UpdateOperation.overwrite_payload([pid], payload)
+            self._engine(lambda op=op: self.shard.update(op))
+
+    def retrieve(
+        self, ids: Sequence[str], *, with_vectors: bool = False, with_payload: bool = True
+    ) -> list[b.StoredPoint]:
+        if not ids:
+            return []
+        records = self._engine(lambda: self.shard.retrieve(list(ids), with_payload, with_vectors))
+        return [_stored(r) for r in records]
+
+    def query(
+        self,
+        vector: Sequence[float],
+        *,
+        limit: int,
+        offset: int = 0,
+        flt: Filter | None = None,
+        score_threshold: float | None = None,
+        exact: bool = False,
+    ) -> list[b.ScoredHit]:
+        qe = _qe()
+        edge_filter = to_edge(flt) if flt else None
+        # Filtered HNSW search can silently miss matches (measured: recall@10 0.76 with an
+        # any-of filter on a list field at 100k points); a filtered query is answered exactly.
+        params = qe.SearchParams(hnsw_ef=b.HNSW_EF_SEARCH, exact=exact or edge_filter is not None)
+        request = qe.QueryRequest(
+            limit=limit,
+            offset=offset,
+            query=qe.Query.Nearest([float(x) for x in vector]),
+            filter=edge_filter,
+            score_threshold=score_threshold,
+            params=params,
+            with_payload=True,
+        )
+        points = self._engine(lambda: self.shard.query(request))
+        return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+
+    def count(self, flt: Filter | None = None) -> int:
+        qe = _qe()
+        req = qe.CountRequest(exact=True, filter=to_edge(flt) if flt else None)
+        return int(self._engine(lambda: self.shard.count(req)))
+
+    def facet(self, key: str, *, flt: Filter | None = None, limit: int = 10) -> list[tuple[Any, int]]:
+        qe = _qe()
+        req = qe.FacetRequest(key, limit=limit, exact=True, filter=to_edge(flt) if flt else None)
+        hits = self._engine(lambda: self.shard.facet(req)).hits
+        return [(_plain(h.value), int(h.count)) for h in hits]
+
+    def scroll(
+        self,
+        *,
+        flt: Filter | None = None,
+        with_vectors: bool = False,
+        with_payload: bool | Sequence[str] = True,
+        batch: int = 256,
+    ) -> Iterator[b.StoredPoint]:
+        qe = _qe()
+        payload_arg: Any = with_payload
+        if not isinstance(with_payload, bool):
+            payload_arg = qe.PayloadSelector.Include(list(with_payload))
+        offset = None
+        edge_filter = to_edge(flt) if flt else None
+        while True:
+            req = qe.ScrollRequest(
+                offset=offset,
+                limit=batch,
+                filter=edge_filter,
+                with_payload=payload_arg,
+                with_vector=with_vectors,
+            )
+            records, offset = self._engine(lambda req=req: self.shard.scroll(req))
+            for r in records:
+                yield _stored(r)
+            if offset is None or not records:
+                return
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            qe = _qe()
+            self._engine(lambda: self.shard.update(qe.UpdateOperation.delete_points(list(ids))))
+
+    def ensure_index(self, key: str, index_type: str) -> None:
+        qe = _qe()
+        current = self.indexes()
+        if current.get(key) == index_type:
+            return
+        if key in current:
+            self._engine(lambda: self.shard.update(qe.UpdateOperation.delete_field_index(key)))
+        schema: Any
+        if index_type == "text":
+            schema = qe.TextIndexParams(
+                tokenizer=qe.TokenizerType.Multilingual, lowercase=True, min_token_len=1
+            )
+        else:
+            schema = getattr(qe.PayloadSchemaType, _INDEX[index_type])
+        self._engine(lambda: self.shard.update(qe.UpdateOperation.create_field_index(key, schema)))
+
+    def indexes(self) -> dict[str, str]:
+        info = self._engine(lambda: self.shard.info())
+        names = {v: k for k, v in _INDEX.items()}
+        out = {}
+        for key, idx in info.payload_schema.items():
+            out[key] = names.get(str(idx.data_type).rsplit(".", 1)[-1], str(idx.data_type))
+        return out
+
+    def optimize(self) -> None:
+        self._engine(lambda: self.shard.optimize())
+        self._engine(lambda: self.shard.flush())
+
+    def flush(self) -> None:
+        self._engine(lambda: self.shard.flush())
+
+
+def _plain(value: Any) -> Any:
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
+    return value
+
+
+def _stored(record: Any) -> b.StoredPoint:
+    vector = record.vector
+    if isinstance(vector, dict):
+        vector = vector.get("")
+    return b.StoredPoint(
+        str(record.id), dict(record.payload or {}), list(vector) if vector is not None else None
+    )
+
+
+def to_edge(flt: Filter) -> Any:
+    """Translate the shared filter model into qdrant-edge's filter objects."""
+    qe = _qe()
+
+    def cond(c: Any) -> Any:
+        if isinstance(c, Filter):
+            return to_edge(c)
+        if isinstance(c, Match):
+            values = list(c.values)
+            if len(values) == 1 or any(isinstance(v, bool) for v in values):
+                if len(values) == 1:
+                    return qe.FieldCondition(c.key, match=qe.MatchValue(values[0]))
+                return qe.Filter(
+                    should=[qe.FieldCondition(c.key, match=qe.MatchValue(v)) for v in values]
+                )
+            return qe.FieldCondition(c.key, match=qe.MatchAny(values))
+        if isinstance(c, Range):
+            if c.datetime:
+                rng: Any = qe.RangeDateTime(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)  # type: ignore[arg-type]
+            else:
+                rng = qe.RangeFloat(
+                    gte=_num(c.gte), gt=_num(c.gt), lte=_num(c.lte), lt=_num(c.lt)
+                )
+            return qe.FieldCondition(c.key, range=rng)
+        if isinstance(c, Text):
+            return qe.FieldCondition(c.key, match=qe.MatchText(c.text))
+        if isinstance(c, Empty):
+            return qe.IsEmptyCondition(c.key)
+        if isinstance(c, HasId):
+            return qe.HasIdCondition(set(c.ids))
+        raise TypeError(f"unknown condition {c!r}")
+
+    return qe.Filter(
+        must=[cond(c) for c in flt.must] or None,
+        should=[cond(c) for c in flt.should] or None,
+        must_not=[cond(c) for c in flt.must_not] or None,
+    )
+
+
+def _num(value: float | str | None) -> float | None:
+    return None if value is None else float(value)

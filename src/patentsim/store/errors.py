@@ -1,0 +1,69 @@
+"""Named exceptions of the library.
+
+The library raises only these (or their subclasses); the CLIs turn them into
+one-line messages: ``UserInputError`` subclasses exit 2 (the command line was
+wrong), every other ``PatentSimError`` exits 1.  Each carries an optional hint
+that says what to do.
+"""
+
+from __future__ import annotations
+
+
+class PatentSimError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UserInputError(PatentSimError):
+    """Bad command-line input: an option, a filter, a reference (exit 2)."""
+
+
+class BadFilter(UserInputError):
+    """A ``--where`` condition or ``--filter-json`` that cannot be used."""
+
+
+class SourceError(PatentSimError):
+    """A source file that cannot be read or turned into records."""
+
+
+class CollectionNotFound(PatentSimError):
+    """No collection of that name in the store."""
+
+
+class CollectionExists(PatentSimError):
+    """A collection that should not exist yet does."""
+
+
+class ModelMismatch(PatentSimError):
+    """The model or dimension differs from the one the collection was built with."""
+
+
+class ModelUnavailable(PatentSimError):
+    """The embedding model can neither be found locally nor downloaded."""
+
+
+class StoreError(PatentSimError):
+    """The store (embedded folder or server) failed or refused an operation."""
+
+
+class StoreUnreachable(StoreError):
+    """The Qdrant server cannot be reached."""
+
+
+class StoreLocked(StoreError):
+    """The embedded store is in use by another process."""
+
+
+class Unauthorized(StoreError):
+    """The Qdrant server refused the API key."""
+
+
+class DocumentNotFound(PatentSimError):
+    """A document reference (row number or key) that the collection does not hold."""

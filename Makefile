@@ -1,0 +1,41 @@
+# One entry point for people and CI.  `make demo` and `make test` are the README's quickstart.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+TORCH_CPU := torch==2.13.0
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: install demo test lint typecheck bench clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# A CPU build of torch first where no NVIDIA GPU is present: a loose `torch` would pull
+	# a multi-GB CUDA build.
+	if ! command -v nvidia-smi >/dev/null 2>&1; then $(PIP) install -q "$(TORCH_CPU)"; fi
+	$(PIP) install -q -e ".[test,offline]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	ingest load examples/patents.xlsx --id application_number --model minilm --collection demo
+	search like 0 --collection demo --limit 5
+
+test: install
+	$(PY) -m ruff check src tests bench
+	$(PY) -m mypy
+	$(PY) -m pytest -q
+
+lint: install
+	$(PY) -m ruff check src tests bench
+	$(PY) -m ruff format --check src tests bench
+
+typecheck: install
+	$(PY) -m mypy
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) qdrant_data .pytest_cache .mypy_cache .ruff_cache

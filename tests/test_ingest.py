@@ -33,8 +33,13 @@ def _edit_cell(path, row: int, column: str, value) -> None:
 
 
 def test_ingest_counts_and_types(settings, ko200, fake_embedder, unique_name):
-    summary = load(ko200, settings=settings, collection=unique_name, embedder=fake_embedder,
-                   id_column="application_number")
+    summary = load(
+        ko200,
+        settings=settings,
+        collection=unique_name,
+        embedder=fake_embedder,
+        id_column="application_number",
+    )
     assert summary.created
     assert summary.rows == 200
     assert summary.added == 200 - len(summary.skipped)
@@ -97,13 +102,29 @@ def test_prune_removes_rows_that_left_the_file(settings, tmp_path, unique_name):
     big = slice_xlsx(KO_XLSX, tmp_path / "a.xlsx", 30)
     small = slice_xlsx(KO_XLSX, tmp_path / "b.xlsx", 20)
     fake = FakeEmbedder()
-    load(big, settings=settings, collection=unique_name, embedder=fake,
-         id_column="application_number")
-    kept = load(small, settings=settings, collection=unique_name, embedder=fake,
-                id_column="application_number")
+    load(
+        big,
+        settings=settings,
+        collection=unique_name,
+        embedder=fake,
+        id_column="application_number",
+    )
+    kept = load(
+        small,
+        settings=settings,
+        collection=unique_name,
+        embedder=fake,
+        id_column="application_number",
+    )
     assert kept.points == 30 and kept.pruned == 0
-    pruned = load(small, settings=settings, collection=unique_name, embedder=fake,
-                  id_column="application_number", prune=True)
+    pruned = load(
+        small,
+        settings=settings,
+        collection=unique_name,
+        embedder=fake,
+        id_column="application_number",
+        prune=True,
+    )
     assert pruned.pruned == 10
     assert pruned.points == 20
     assert pruned.embedded == 0
@@ -133,16 +154,22 @@ def test_model_mismatch_is_refused(settings, ko200, unique_name):
         load(ko200, settings=settings, collection=unique_name, embedder=other)
     assert "--recreate" in str(err.value)
     assert other.texts == 0
-    recreated = load(ko200, settings=settings, collection=unique_name, embedder=other,
-                     recreate=True)
+    recreated = load(
+        ko200, settings=settings, collection=unique_name, embedder=other, recreate=True
+    )
     assert recreated.created and recreated.added == recreated.points
 
 
 def test_id_column_change_is_refused(settings, ko200, unique_name):
     load(ko200, settings=settings, collection=unique_name, embedder=FakeEmbedder())
     with pytest.raises(ModelMismatch, match="keyed by row number"):
-        load(ko200, settings=settings, collection=unique_name, embedder=FakeEmbedder(),
-             id_column="application_number")
+        load(
+            ko200,
+            settings=settings,
+            collection=unique_name,
+            embedder=FakeEmbedder(),
+            id_column="application_number",
+        )
 
 
 def test_manifest_and_indexes(settings, ko200, unique_name):

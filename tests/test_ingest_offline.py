@@ -37,8 +37,13 @@ def unreachable_hub(monkeypatch, tmp_path):
 @pytest.mark.slow
 def test_real_offline_model_ingest(ko200, offline_embedder, tmp_path):
     settings = StoreSettings(path=str(tmp_path / "store"))
-    summary = load(ko200, settings=settings, collection="ko", embedder=offline_embedder,
-                   id_column="application_number")
+    summary = load(
+        ko200,
+        settings=settings,
+        collection="ko",
+        embedder=offline_embedder,
+        id_column="application_number",
+    )
     rows_with_text = 200 - len(summary.skipped)
     assert summary.points == rows_with_text == summary.added == summary.embedded
     store = open_store(settings)
@@ -91,9 +96,20 @@ def test_cli_fallback_is_announced_and_recorded(unreachable_hub, tmp_path):
     env["QDRANT_PATH"] = str(tmp_path / "store")
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-c", "from patentsim.ingest.cli import cli; cli()",
-         "load", str(src), "--format", "json", "--quiet"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            "from patentsim.ingest.cli import cli; cli()",
+            "load",
+            str(src),
+            "--format",
+            "json",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert "warning: model 'jhgan/ko-sroberta-multitask' is not cached" in proc.stderr

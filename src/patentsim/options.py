@@ -24,7 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def store_options(fn: F) -> F:
-    """``--url``, ``--api-key``, ``--path``, ``--wait`` (env: QDRANT_URL, QDRANT_API_KEY, QDRANT_PATH)."""
+    """``--url``, ``--api-key``, ``--path``, ``--wait``, with env-var fallbacks."""
     decorators = [
         click.option(
             "--url",
@@ -64,7 +64,9 @@ def collection_option(fn: F) -> F:
     )(fn)
 
 
-def settings_from(url: str | None, api_key: str | None, path: str | None, wait: float) -> StoreSettings:
+def settings_from(
+    url: str | None, api_key: str | None, path: str | None, wait: float
+) -> StoreSettings:
     return StoreSettings.resolve(url=url, api_key=api_key, path=path, wait=wait)
 
 
@@ -86,9 +88,7 @@ class ErrorBoundary(click.Group):
             except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
                 raise
             except MemoryError:
-                raise click.ClickException(
-                    "out of memory: try a smaller --batch-size"
-                ) from None
+                raise click.ClickException("out of memory: try a smaller --batch-size") from None
             except Exception as exc:
                 if os.environ.get("PATENTSIM_DEBUG"):
                     raise
@@ -103,8 +103,9 @@ def _line(exc: PatentSimError) -> str:
     return f"{text}\n  hint: {exc.hint}" if exc.hint else text
 
 
-def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
-                  line: Any = None) -> None:
+def _show_warning(
+    message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
@@ -160,4 +161,3 @@ def with_progress(label: str, quiet: bool) -> Callable[[Callable[[Progress], Any
             progress.close()
 
     return run
-

@@ -53,7 +53,9 @@ ProgressFn = Callable[[int, int], None]
 class EmbedderLike(Protocol):
     """What the pipeline needs of a model (the real ``Embedder`` or a test fake)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
+
     fingerprint: str
     dimension: int
     max_seq_length: int
@@ -187,8 +189,16 @@ def load(
             manifest = coll.read_manifest()
             _check_compatible(manifest, mdl, plan, name)
         loader = _Loader(
-            store, name, coll, manifest, mdl, plan, table, summary,
-            batch_size=batch_size, create_options=create_options or CreateOptions(),
+            store,
+            name,
+            coll,
+            manifest,
+            mdl,
+            plan,
+            table,
+            summary,
+            batch_size=batch_size,
+            create_options=create_options or CreateOptions(),
         )
         loader.run(winners, chunk_size or max(256, 8 * batch_size), progress, total)
         if prune:
@@ -422,7 +432,9 @@ class _Loader:
                 text_columns=self.plan.text_columns,
                 id_column=self.plan.id_column,
             )
-            self.coll = self.store.create(self.name, embedder.dimension, manifest, self.create_options)
+            self.coll = self.store.create(
+                self.name, embedder.dimension, manifest, self.create_options
+            )
             self.manifest = self.coll.read_manifest()
             self.summary.created = True
             for key, kind in (("_key", "keyword"), ("_hash", "keyword"), ("_row", "integer")):
@@ -435,7 +447,11 @@ class _Loader:
     def prune(self, keep: set[str]) -> int:
         if self.coll is None:
             return 0
-        gone = [p.id for p in self.coll.scroll(with_payload=["_key"]) if p.payload.get("_key") not in keep]
+        gone = [
+            p.id
+            for p in self.coll.scroll(with_payload=["_key"])
+            if p.payload.get("_key") not in keep
+        ]
         for i in range(0, len(gone), 1000):
             self.coll.delete(gone[i : i + 1000])
         return len(gone)

@@ -70,9 +70,7 @@ class EdgeStore:
     def list(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(
-            p.name for p in self.root.iterdir() if (p / "manifest.json").is_file()
-        )
+        return sorted(p.name for p in self.root.iterdir() if (p / "manifest.json").is_file())
 
     def exists(self, name: str) -> bool:
         return (self._dir(name) / "manifest.json").is_file()
@@ -158,7 +156,7 @@ class EdgeCollection:
             return
         path = self.folder / ".lock"
         try:
-            fh = open(path, "a+", encoding="utf-8")
+            fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held while in use)
         except OSError as exc:
             raise StoreError(
                 f"cannot open {path}: {exc.strerror}",
@@ -196,7 +194,9 @@ class EdgeCollection:
         qe = _qe()
         self.lock()
         config = qe.EdgeConfig(
-            vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine, on_disk=on_disk),
+            vectors=qe.EdgeVectorParams(
+                size=dimension, distance=qe.Distance.Cosine, on_disk=on_disk
+            ),
             hnsw_config=qe.HnswIndexConfig(
                 m=b.HNSW_M,
                 ef_construct=b.HNSW_EF_CONSTRUCT,
@@ -238,7 +238,8 @@ class EdgeCollection:
             text = str(exc)
             if "WouldBlock" in text:
                 raise StoreLocked(
-                    f"collection '{self.name}' in {self.folder.parent} is in use by another process",
+                    f"collection '{self.name}' in {self.folder.parent} is in use by another "
+                    "process",
                     "wait for it to finish, or stop that process",
                 ) from exc
             if "No space left" in text or "os error 28" in text:
@@ -260,7 +261,9 @@ class EdgeCollection:
         try:
             return dict(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError as exc:
-            raise CollectionNotFound(f"no collection '{self.name}' in {self.folder.parent}") from exc
+            raise CollectionNotFound(
+                f"no collection '{self.name}' in {self.folder.parent}"
+            ) from exc
         except (OSError, ValueError) as exc:
             raise StoreError(
                 f"the manifest {path} cannot be read: {exc}",
@@ -330,7 +333,9 @@ class EdgeCollection:
         req = qe.CountRequest(exact=True, filter=to_edge(flt) if flt else None)
         return int(self._engine(lambda: self.shard.count(req)))
 
-    def facet(self, key: str, *, flt: Filter | None = None, limit: int = 10) -> list[tuple[Any, int]]:
+    def facet(
+        self, key: str, *, flt: Filter | None = None, limit: int = 10
+    ) -> list[tuple[Any, int]]:
         qe = _qe()
         req = qe.FacetRequest(key, limit=limit, exact=True, filter=to_edge(flt) if flt else None)
         hits = self._engine(lambda: self.shard.facet(req)).hits
@@ -435,11 +440,9 @@ def to_edge(flt: Filter) -> Any:
             return qe.FieldCondition(c.key, match=qe.MatchAny(values))
         if isinstance(c, Range):
             if c.datetime:
-                rng: Any = qe.RangeDateTime(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)  # type: ignore[arg-type]
+                rng: Any = qe.RangeDateTime(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
             else:
-                rng = qe.RangeFloat(
-                    gte=_num(c.gte), gt=_num(c.gt), lte=_num(c.lte), lt=_num(c.lt)
-                )
+                rng = qe.RangeFloat(gte=_num(c.gte), gt=_num(c.gt), lte=_num(c.lte), lt=_num(c.lt))
             return qe.FieldCondition(c.key, range=rng)
         if isinstance(c, Text):
             return qe.FieldCondition(c.key, match=qe.MatchText(c.text))

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from .errors import BadFilter
 
-Scalar = Union[str, int, bool]
+Scalar = str | int | bool
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class Filter:
         return bool(self.must or self.should or self.must_not)
 
 
-Condition = Union[Match, Range, Text, Empty, HasId, Filter]
+Condition = Match | Range | Text | Empty | HasId | Filter
 
 
 def all_of(*parts: Filter | Condition | None) -> Filter | None:
@@ -101,7 +101,8 @@ class _JsonReader:
         where = ".".join(self.path) or "filter"
         return BadFilter(
             f"--filter-json: {what} at {where}",
-            'use Qdrant\'s filter syntax, e.g. {"must": [{"key": "country", "match": {"value": "KR"}}]}',
+            "use Qdrant's filter syntax, e.g. "
+            '{"must": [{"key": "country", "match": {"value": "KR"}}]}',
         )
 
     def filter(self, obj: Any) -> Filter:

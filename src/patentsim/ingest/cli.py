@@ -203,3 +203,99 @@ def drop(collection, yes, url, api_key, path, wait):
         raise click.UsageError(f"dropping '{collection}' deletes it for good: add --yes")
     drop_collection(settings_from(url, api_key, path, wait), collection)
     click.echo(f"dropped collection '{collection}'", err=True)
+
+
+@cli.command(name="copy")
+@click.option(
+    "--from-path",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Copy from this embedded store folder.",
+)
+@click.option("--from-url", metavar="URL", help="Copy from this Qdrant server.")
+@click.option(
+    "--from-api-key",
+    envvar="QDRANT_FROM_API_KEY",
+    help="API key of the source server (env QDRANT_FROM_API_KEY, else QDRANT_API_KEY).",
+)
+@click.option(
+    "--to-path",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Copy into this embedded store folder.",
+)
+@click.option("--to-url", metavar="URL", help="Copy into this Qdrant server.")
+@click.option(
+    "--to-api-key",
+    envvar="QDRANT_TO_API_KEY",
+    help="API key of the target server (env QDRANT_TO_API_KEY, else QDRANT_API_KEY).",
+)
+@collection_option
+@click.option("--to-collection", help="Name in the target (default: the same name).")
+@click.option("--shards", type=click.IntRange(min=1), help="Shards of a new server collection.")
+@click.option("--replicas", type=click.IntRange(min=1), help="Replicas of a new server collection.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=256,
+    show_default=True,
+    help="Points per batch.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress line.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Format of the summary.",
+)
+def copy_(
+    from_path,
+    from_url,
+    from_api_key,
+    to_path,
+    to_url,
+    to_api_key,
+    collection,
+    to_collection,
+    shards,
+    replicas,
+    batch_size,
+    quiet,
+    fmt,
+):
+    """Copy a collection to another store: vectors, payload, indexes, manifest.
+
+    Nothing is embedded again.  Safe to run again: an interrupted copy is
+    finished, points already there are skipped; the counts are checked at the end.
+
+    \b
+    Example:
+      ingest copy --from-path qdrant_data --to-url http://localhost:6333 -c patents
+      ingest copy --from-url http://localhost:6333 --to-path backup -c patents
+    """
+    from .copy import copy_collection, endpoint
+
+    source = endpoint(from_path, from_url, from_api_key, side="from")
+    target = endpoint(to_path, to_url, to_api_key, side="to")
+    summary = with_progress("copying", quiet)(
+        lambda progress: copy_collection(
+            source,
+            target,
+            collection,
+            to_collection,
+            batch=batch_size,
+            create_options=CreateOptions(shards=shards, replicas=replicas),
+            progress=progress,
+        )
+    )
+    if fmt == "json":
+        click.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
+        return
+    s = summary
+    click.echo(
+        f"copied '{s.collection}' to '{s.to_collection}' in {s.target}: "
+        f"{s.points:,} points ({s.written:,} written, {s.unchanged:,} already there), "
+        f"{len(s.indexes)} indexes, in {s.seconds:.1f} s"
+    )

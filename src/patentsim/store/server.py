@@ -1,14 +1,22 @@
 """The server backend: a Qdrant server through ``qdrant-client``.
 
-The manifest lives in the collection's ``metadata``.  ``:memory:`` as the URL
-gives qdrant-client's in-process imitation of a server (one per process,
-shared by every call), which the tests use where no Docker runs.
+The manifest lives in the collection's ``metadata`` (Qdrant v1.16 or newer).
+``:memory:`` as the URL gives qdrant-client's in-process imitation of a server
+(one per process, shared by every call), which the tests use where no Docker
+runs.
+
+Before its first call a store probes the server once, with a short timeout:
+an unreachable server, a refused API key or something that is not Qdrant is
+reported within seconds, with a hint, instead of after qdrant-client's
+retries.  The API key is sent as a header and never appears in a message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -25,7 +33,11 @@ from .filters import Empty, Filter, HasId, Match, Range, Text
 
 MANIFEST_KEY = "patentsim_manifest"
 _MEMORY_CLIENTS: dict[str, Any] = {}
-CONNECT_TIMEOUT_S = 5
+# The probe's limit per step: an unreachable server is answered within 5 seconds.
+PROBE_TIMEOUT_S = 4.0
+DEFAULT_PORT = 6333  # what qdrant-client assumes when the URL names no port
+MIN_SERVER_VERSION = (1, 16)  # collection metadata, where the manifest lives
+START_HINT = "start one with 'docker compose up -d' (see the README), or check --url / QDRANT_URL"
 
 
 def _models() -> Any:
@@ -39,18 +51,48 @@ def redact(url: str) -> str:
     parsed = urlparse(url)
     if parsed.password or parsed.username:
         host = parsed.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
         if parsed.port:
             host += f":{parsed.port}"
         return parsed._replace(netloc=host).geturl()
     return url
 
 
+def is_loopback(host: str | None) -> bool:
+    """True for localhost and loopback addresses: an API key sent there never leaves the machine."""
+    if not host:
+        return False
+    if host.lower() in {"localhost", "localhost.localdomain"} or host.lower().endswith(
+        ".localhost"
+    ):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class InsecureApiKeyWarning(UserWarning):
+    """An API key sent over plain http to another machine."""
+
+
 class ServerStore:
     kind = "server"
 
-    def __init__(self, url: str, api_key: str | None = None, *, timeout: int = 30) -> None:
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        *,
+        timeout: int = 30,
+        probe_timeout: float = PROBE_TIMEOUT_S,
+    ) -> None:
         self.url = url
         self.location = redact(url)
+        self._api_key = api_key or None
+        self.probe_timeout = probe_timeout
+        self._checked = url == ":memory:"
         if url == ":memory:":
             if url not in _MEMORY_CLIENTS:
                 from qdrant_client import QdrantClient
@@ -64,13 +106,105 @@ class ServerStore:
                 f"invalid Qdrant URL {self.location!r}",
                 "use http://host:6333 or https://host:6333",
             )
+        try:
+            port = parsed.port
+        except ValueError:
+            raise StoreError(
+                f"invalid port in the Qdrant URL {self.location!r}",
+                "use http://host:6333 or https://host:6333",
+            ) from None
+        host = f"[{parsed.hostname}]" if ":" in parsed.hostname else parsed.hostname
+        self.rest_uri = f"{parsed.scheme}://{host}:{port or DEFAULT_PORT}{parsed.path.rstrip('/')}"
+        if self._api_key and parsed.scheme == "http" and not is_loopback(parsed.hostname):
+            warnings.warn(
+                f"the API key travels unencrypted to {self.location}: "
+                "use an https:// URL for a server on another machine",
+                InsecureApiKeyWarning,
+                stacklevel=2,
+            )
         from qdrant_client import QdrantClient
 
-        self.client = QdrantClient(url=url, api_key=api_key, timeout=timeout, prefer_grpc=False)
-        self._checked = False
+        with warnings.catch_warnings():
+            # Ours above is the useful version (silent for a server on this machine).
+            warnings.filterwarnings("ignore", message="Api key is used with an insecure")
+            self.client = QdrantClient(
+                url=url,
+                api_key=self._api_key,
+                timeout=timeout,
+                prefer_grpc=False,
+                # The probe checks the version itself, within its time limit.
+                check_compatibility=False,
+            )
 
+    # -- the first contact -----------------------------------------------------------
+    def probe(self) -> str:
+        """Check once that a Qdrant server answers and accepts the key; its version.
+
+        Raises ``StoreUnreachable``, ``Unauthorized`` or ``StoreError`` within
+        about ``probe_timeout`` seconds per step.
+        """
+        import httpx
+
+        headers = {"api-key": self._api_key} if self._api_key else {}
+        try:
+            with httpx.Client(timeout=httpx.Timeout(self.probe_timeout), headers=headers) as http:
+                root = http.get(self.rest_uri + "/")
+                if root.status_code in (401, 403):
+                    raise self._unauthorized(root.status_code)
+                version = _version_of(root)
+                if version is None:
+                    raise StoreError(
+                        f"{self.location} answered HTTP {root.status_code}, "
+                        "but it does not look like a Qdrant server",
+                        "check --url / QDRANT_URL (Qdrant's REST port is 6333)",
+                    )
+                _check_version(version, self.location)
+                listing = http.get(self.rest_uri + "/collections")
+                if listing.status_code in (401, 403):
+                    raise self._unauthorized(listing.status_code)
+                if listing.status_code != 200:
+                    raise StoreError(
+                        f"the Qdrant server at {self.location} answered HTTP "
+                        f"{listing.status_code}: {self._scrub(_short(listing.content))}"
+                    )
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+        self._checked = True
+        return version
+
+    def _unauthorized(self, status: int) -> Unauthorized:
+        if self._api_key:
+            return Unauthorized(
+                f"the Qdrant server at {self.location} refused the API key (HTTP {status})",
+                "check --api-key / QDRANT_API_KEY: it must equal the server's "
+                "QDRANT__SERVICE__API_KEY",
+            )
+        return Unauthorized(
+            f"the Qdrant server at {self.location} needs an API key (HTTP {status})",
+            "pass --api-key or set QDRANT_API_KEY",
+        )
+
+    def _unreachable(self, exc: BaseException) -> StoreUnreachable:
+        reason = _reason(exc, self.probe_timeout)
+        if "CERTIFICATE_VERIFY_FAILED" in reason or "SSL" in reason:
+            return StoreUnreachable(
+                f"the TLS handshake with {self.location} failed ({self._scrub(reason)})",
+                "check that the server's certificate is valid for this host name, "
+                "or use http:// for a server without TLS",
+            )
+        return StoreUnreachable(
+            f"cannot reach the Qdrant server at {self.location} ({self._scrub(reason)})",
+            START_HINT,
+        )
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+    # -- every call ----------------------------------------------------------------------
     def call(self, fn: Any, collection: str | None = None) -> Any:
         """Run a client call, folding qdrant-client's error families into ours."""
+        if not self._checked:
+            self.probe()
         try:
             return fn()
         except (CollectionNotFound, CollectionExists, StoreError):
@@ -81,22 +215,22 @@ class ServerStore:
     def _fold(self, exc: Exception, collection: str | None) -> Exception:
         from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-        text = str(exc)
+        text = self._scrub(str(exc))
         if isinstance(exc, UnexpectedResponse):
             status = exc.status_code
             if status in (401, 403):
-                return Unauthorized(
-                    f"the Qdrant server at {self.location} refused the API key (HTTP {status})",
-                    "set --api-key or QDRANT_API_KEY to the server's key",
-                )
+                return self._unauthorized(status)
             if status == 404 and collection:
                 return CollectionNotFound(f"no collection '{collection}' on {self.location}")
-            return StoreError(f"the Qdrant server at {self.location} answered HTTP {status}: "
-                              f"{_short(exc.content)}")
-        if isinstance(exc, ResponseHandlingException) or _is_connect_error(exc):
-            return StoreUnreachable(
-                f"cannot reach the Qdrant server at {self.location}",
-                "start it with 'docker compose up -d', or check --url / QDRANT_URL",
+            return StoreError(
+                f"the Qdrant server at {self.location} answered HTTP {status}: "
+                f"{self._scrub(_short(exc.content))}"
+            )
+        if _is_connect_error(exc):
+            return self._unreachable(exc)
+        if isinstance(exc, ResponseHandlingException):
+            return StoreError(
+                f"unexpected answer from the Qdrant server at {self.location}: {text}"
             )
         if isinstance(exc, ValueError) and "not found" in text.lower() and collection:
             return CollectionNotFound(f"no collection '{collection}' on {self.location}")
@@ -156,17 +290,74 @@ def _short(content: Any) -> str:
     return text[:300]
 
 
-def _is_connect_error(exc: BaseException) -> bool:
+_CONNECT_ERRORS = {
+    "ConnectError",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "WriteTimeout",
+    "PoolTimeout",
+    "TimeoutException",
+    "ConnectionRefusedError",
+    "ConnectionResetError",
+    "RemoteProtocolError",
+    "ReadError",
+    "WriteError",
+}
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and what it wraps (``__cause__``, ``__context__``, qdrant's ``source``)."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        name = type(cur).__name__
-        if name in {"ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutException",
-                    "ConnectionRefusedError", "RemoteProtocolError", "ReadError"}:
-            return True
-        cur = cur.__cause__ or cur.__context__
-    return False
+        yield cur
+        source = getattr(cur, "source", None)
+        cur = source if isinstance(source, BaseException) else (cur.__cause__ or cur.__context__)
+
+
+def _is_connect_error(exc: BaseException) -> bool:
+    return any(type(c).__name__ in _CONNECT_ERRORS for c in _causes(exc))
+
+
+def _reason(exc: BaseException, timeout: float) -> str:
+    """A short reason for a failed connection: refused, timed out, name not resolved ..."""
+    for c in _causes(exc):
+        name = type(c).__name__
+        if "Timeout" in name:
+            return f"no answer within {timeout:g} s"
+        if isinstance(c, ConnectionRefusedError) or "Connection refused" in str(c):
+            return "connection refused"
+        if "Name or service not known" in str(c) or "nodename nor servname" in str(c):
+            return "host name not found"
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def _version_of(response: Any) -> str | None:
+    """The version in a Qdrant server's root answer, or None for anything else."""
+    if response.status_code != 200:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    version = body.get("version") if isinstance(body, dict) else None
+    return str(version) if version else None
+
+
+def _check_version(version: str, location: str) -> None:
+    try:
+        major, minor = (int(x) for x in version.split(".")[:2])
+    except ValueError:
+        return  # a development build: let it try
+    if (major, minor) < MIN_SERVER_VERSION:
+        need = ".".join(str(x) for x in MIN_SERVER_VERSION)
+        raise StoreError(
+            f"the Qdrant server at {location} is version {version}; patentsim needs {need} "
+            "or newer (it keeps the collection manifest in collection metadata)",
+            "upgrade the server: the docker-compose.yml in this project pins a suitable version",
+        )
 
 
 class ServerCollection:
@@ -261,7 +452,9 @@ class ServerCollection:
         )
         return int(res.count)
 
-    def facet(self, key: str, *, flt: Filter | None = None, limit: int = 10) -> list[tuple[Any, int]]:
+    def facet(
+        self, key: str, *, flt: Filter | None = None, limit: int = 10
+    ) -> list[tuple[Any, int]]:
         res = self._call(
             lambda: self.client.facet(
                 self.name,
@@ -366,7 +559,9 @@ def to_models(flt: Filter) -> Any:
                 return m.FieldCondition(key=c.key, match=m.MatchValue(value=values[0]))
             if any(isinstance(v, bool) for v in values):
                 return m.Filter(
-                    should=[m.FieldCondition(key=c.key, match=m.MatchValue(value=v)) for v in values]
+                    should=[
+                        m.FieldCondition(key=c.key, match=m.MatchValue(value=v)) for v in values
+                    ]
                 )
             return m.FieldCondition(key=c.key, match=m.MatchAny(any=values))
         if isinstance(c, Range):

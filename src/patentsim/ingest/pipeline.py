@@ -40,7 +40,6 @@ from .records import (
     join_text,
     merge_types,
     plan_columns,
-    row_key,
     text_hash,
 )
 
@@ -234,7 +233,8 @@ def _validate(
         if not join_text(row, plan):
             skipped.append(row_no)
             continue
-        key = row_key(row_no, row, plan, table)
+        # The whole record, not just its key: a cell that cannot be typed fails here.
+        key = build_record(row_no, row, plan, table).key
         if key in first_row:
             if on_duplicate == "error":
                 clashes.append((key, first_row[key], row_no))

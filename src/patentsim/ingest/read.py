@@ -8,7 +8,13 @@ a row; blank rows inside the data count, trailing blank rows do not).
 
 Formats: ``.xlsx``/``.xlsm`` (openpyxl read-only mode, constant memory),
 ``.csv``/``.tsv``/``.txt`` (encoding found among utf-8, utf-8 with BOM,
-cp949/euc-kr), ``.jsonl``/``.ndjson``, ``.parquet``.
+utf-16 with BOM, cp949/euc-kr), ``.jsonl``/``.ndjson``, ``.parquet``.
+
+Whatever is wrong with a file (a broken zip, a sheet that stops half-way, a
+byte that does not decode, an unclosed quote, a NUL byte, a cell too large to
+be a real cell) surfaces as ``SourceError`` naming the file, sheet, row and
+line, never as a library's own exception: the validation pass reads every row,
+so such a file is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import csv
 import json
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +33,11 @@ from typing import Any
 from ..store.errors import SourceError
 
 ENCODINGS = ("utf-8-sig", "cp949")
+# A cell longer than this is refused: an unclosed quote in a CSV joins every row after it into
+# one cell, and a payload this size would be stored (and shown) with every search hit.
+MAX_CELL_CHARS = 1_000_000
+BOM = "\ufeff"
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
 FORMATS = {
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
@@ -50,18 +62,23 @@ class Table:
     delimiter: str = ","
     _jsonl_columns: list[str] = field(default_factory=list)
 
-    def where(self, row: int | None = None, column: str | None = None) -> str:
-        """A location for messages: file, sheet, row, column."""
+    def where(
+        self, row: int | None = None, column: str | None = None, *, line: int | None = None
+    ) -> str:
+        """A location for messages: file, sheet, row (and line of a text file), column."""
         parts = [str(self.path)]
         if self.sheet:
             parts.append(f"sheet '{self.sheet}'")
         if row is not None:
-            parts.append(f"row {row}")
+            parts.append(f"row {row}" + (f" (line {line})" if line is not None else ""))
+        elif line is not None:
+            parts.append(f"line {line}")
         if column is not None:
             parts.append(f"column '{column}'")
         return ", ".join(parts)
 
     def rows(self) -> Iterator[tuple[int, Row]]:
+        """``(row_number, {column: value})`` for every data row; ``SourceError`` on bad data."""
         reader = {
             "xlsx": self._xlsx_rows,
             "csv": self._csv_rows,
@@ -69,20 +86,50 @@ class Table:
             "jsonl": self._jsonl_rows,
             "parquet": self._parquet_rows,
         }[self.format]
-        return reader()
+        for row_no, row in reader():
+            for column, value in row.items():
+                if isinstance(value, str):
+                    self._check_cell(row_no, column, value)
+            yield row_no, row
+
+    def _check_cell(self, row_no: int, column: str, value: str) -> None:
+        if len(value) > MAX_CELL_CHARS:
+            raise SourceError(
+                f"{self.where(row_no, column)}: a cell of {len(value):,} characters "
+                f"(at most {MAX_CELL_CHARS:,} are allowed)",
+                "shorten the cell; in a CSV, check for a quote that is never closed, "
+                "which joins all the rows after it into one cell",
+            )
+        if "\x00" in value:
+            raise SourceError(
+                f"{self.where(row_no, column)}: the cell holds a NUL character",
+                "the file is probably binary or UTF-16 without a BOM: save it again as "
+                "UTF-8 (Excel: 'CSV UTF-8')",
+            )
 
     # -- xlsx ------------------------------------------------------------------
     def _xlsx_rows(self) -> Iterator[tuple[int, Row]]:
         wb = _open_workbook(self.path)
+        row_no = 0
         try:
             ws = wb[self.sheet]
             it = ws.iter_rows(values_only=True)
             next(it, None)  # header
             pending_blank = 0
-            row_no = 0
             width = len(self.columns)
-            for values in it:
-                if values is None or all(v is None or v == "" for v in values):
+            while True:
+                try:
+                    values = next(it, None)
+                except Exception as exc:  # openpyxl parses lazily: zlib, XML, zip errors
+                    raise SourceError(
+                        f"{self.where(row_no + pending_blank)}: the sheet cannot be read from "
+                        f"here on ({type(exc).__name__}: {_first_line(exc)})",
+                        "the workbook is damaged: open it in Excel or LibreOffice and save it "
+                        "again as .xlsx",
+                    ) from exc
+                if values is None:
+                    break
+                if all(v is None or v == "" for v in values):
                     pending_blank += 1
                     continue
                 # Blank rows between data rows are rows to pandas; trailing ones are not.
@@ -99,17 +146,38 @@ class Table:
     def _csv_rows(self) -> Iterator[tuple[int, Row]]:
         csv.field_size_limit(sys.maxsize)
         with open(self.path, encoding=self.encoding, newline="") as fh:
-            reader = csv.reader(fh, delimiter=self.delimiter)
-            next(reader, None)
+            reader = csv.reader(fh, delimiter=self.delimiter, strict=True)
             width = len(self.columns)
             row_no = 0
-            for values in reader:
-                if not values or all(v == "" for v in values):
-                    continue  # pandas skips blank lines in text files
+            first = True
+            while True:
+                line = reader.line_num + 1
+                try:
+                    values = next(reader, None)
+                except csv.Error as exc:
+                    raise SourceError(
+                        f"{self.where(row_no, line=line)}: {exc}",
+                        "a quote is not closed, or text follows a closing quote: quote the "
+                        'whole cell and double any quote inside it ("")',
+                    ) from exc
+                except UnicodeDecodeError as exc:  # checked in open_table; a file changed since
+                    raise SourceError(
+                        f"{self.where(row_no)}: bytes that are not {self.encoding} "
+                        f"({exc.reason})",
+                        "give the file's encoding with --encoding, or save it as UTF-8",
+                    ) from exc
+                if values is None:
+                    return
+                if _blank_line(values):
+                    continue  # pandas skips blank lines (a line of delimiters is a row)
+                if first:  # the header
+                    first = False
+                    continue
                 if len(values) > width:
                     raise SourceError(
-                        f"{self.where(row_no)}: {len(values)} fields, but the header has {width}",
-                        "fix the row (a stray delimiter or an unquoted text with one)",
+                        f"{self.where(row_no, line=line)}: {len(values)} fields, but the "
+                        f"header has {width}",
+                        "fix the row (a stray delimiter, or an unquoted text that holds one)",
                     )
                 yield row_no, {c: v for c, v in zip(self.columns, values) if v != ""}
                 row_no += 1
@@ -118,44 +186,89 @@ class Table:
     def _jsonl_rows(self) -> Iterator[tuple[int, Row]]:
         with open(self.path, encoding=self.encoding) as fh:
             row_no = 0
-            for line_no, line in enumerate(fh, 1):
+            for line_no, line in enumerate(_decoded_lines(fh, self), 1):
                 if not line.strip():
                     continue
                 try:
                     obj = json.loads(line)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
+                    reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
                     raise SourceError(
-                        f"{self.path}, line {line_no}: not valid JSON ({exc.msg})",
+                        f"{self.where(line=line_no)}: not valid JSON ({reason})",
                         "each line must be one JSON object",
                     ) from exc
                 if not isinstance(obj, dict):
                     raise SourceError(
-                        f"{self.path}, line {line_no}: a JSON {type(obj).__name__}, not an object",
+                        f"{self.where(line=line_no)}: a JSON {type(obj).__name__}, "
+                        "not an object",
                         "each line must be one JSON object",
                     )
-                yield row_no, {k: v for k, v in obj.items() if v is not None}
+                yield row_no, {str(k).strip(): v for k, v in obj.items() if v is not None}
                 row_no += 1
 
     # -- parquet ---------------------------------------------------------------
     def _parquet_rows(self) -> Iterator[tuple[int, Row]]:
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(self.path)
         row_no = 0
-        for batch in pf.iter_batches(batch_size=1024):
-            for rec in batch.to_pylist():
-                yield row_no, {k: v for k, v in rec.items() if v is not None}
-                row_no += 1
+        try:
+            pf = pq.ParquetFile(self.path)
+            for batch in pf.iter_batches(batch_size=1024):
+                for rec in batch.to_pylist():
+                    yield row_no, {k: v for k, v in rec.items() if v is not None}
+                    row_no += 1
+        except SourceError:
+            raise
+        except Exception as exc:  # pyarrow raises several families
+            raise SourceError(
+                f"{self.where(row_no)}: the Parquet file cannot be read from here on "
+                f"({_first_line(exc)})",
+                "write the file again",
+            ) from exc
+
+
+def _blank_line(values: list[str]) -> bool:
+    return not values or (len(values) == 1 and not values[0].strip())
+
+
+def _decoded_lines(fh: Any, table: Table) -> Iterator[str]:
+    line_no = 0
+    while True:
+        try:
+            line = fh.readline()
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                f"{table.where(line=line_no + 1)}: bytes that are not {table.encoding} "
+                f"({exc.reason})",
+                "give the file's encoding with --encoding, or save it as UTF-8",
+            ) from exc
+        if not line:
+            return
+        line_no += 1
+        yield line
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _open_workbook(path: Path) -> Any:
     import openpyxl
 
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    if magic == _OLE2:
+        raise SourceError(
+            f"{path}: an old-style .xls workbook, or one protected by a password",
+            "open it in Excel or LibreOffice and save it as .xlsx, without a password",
+        )
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+    except (zipfile.BadZipFile, zlib.error, KeyError, OSError, ValueError, TypeError,
+            SyntaxError, EOFError) as exc:  # ElementTree's ParseError is a SyntaxError
         raise SourceError(
-            f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})",
+            f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {_first_line(exc)})",
             "open it in Excel or LibreOffice and save it again as .xlsx",
         ) from exc
 
@@ -163,7 +276,7 @@ def _open_workbook(path: Path) -> Any:
 def _header(values: list[Any], where: str) -> list[str]:
     columns = []
     for i, v in enumerate(values):
-        name = "" if v is None else str(v).strip()
+        name = "" if v is None else str(v).replace(BOM, "").strip()
         columns.append(name or f"Unnamed: {i}")
     while columns and columns[-1].startswith("Unnamed: "):
         columns.pop()
@@ -184,21 +297,59 @@ def _header(values: list[Any], where: str) -> list[str]:
 
 
 def detect_encoding(path: Path) -> str:
-    """The first of utf-8 (with or without BOM) and cp949 that decodes the whole file."""
+    """UTF-16 when the file starts with its BOM, else the first of utf-8 (with or without
+    BOM) and cp949 that decodes the whole file."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not head.startswith(
+        codecs.BOM_UTF32_LE
+    ):
+        return "utf-16"
     for enc in ENCODINGS:
-        decoder = codecs.getincrementaldecoder(enc)()
-        try:
-            with open(path, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    decoder.decode(chunk)
-                decoder.decode(b"", final=True)
+        if _first_bad_line(path, enc) is None:
             return enc
-        except UnicodeDecodeError:
-            continue
+    bad = _first_bad_line(path, ENCODINGS[0])
+    line = f", line {bad[0]}" if bad else ""
     raise SourceError(
-        f"{path}: the text is neither UTF-8 nor CP949/EUC-KR",
-        "save the file as UTF-8 (Excel: 'CSV UTF-8')",
+        f"{path}{line}: the text is neither UTF-8 nor CP949/EUC-KR",
+        "save the file as UTF-8 (Excel: 'CSV UTF-8'), or name its encoding with --encoding",
     )
+
+
+def _first_bad_line(path: Path, encoding: str) -> tuple[int, str] | None:
+    """The first line (1-based) holding bytes that ``encoding`` cannot decode, and why."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return line + chunk[: exc.start].count(b"\n"), exc.reason
+            line += text.count("\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            return line, exc.reason
+    return None
+
+
+def _check_encoding(path: Path, encoding: str) -> None:
+    """An encoding named with --encoding must exist and decode the whole file."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise SourceError(
+            f"{path}: unknown encoding '{encoding}'",
+            "use utf-8, utf-8-sig, cp949, euc-kr or utf-16, or leave out --encoding",
+        ) from exc
+    bad = _first_bad_line(path, encoding)
+    if bad is not None:
+        raise SourceError(
+            f"{path}, line {bad[0]}: bytes that are not {encoding} ({bad[1]})",
+            "leave out --encoding to let the tool find it (utf-8 or cp949), or name the "
+            "right one",
+        )
 
 
 def open_table(
@@ -209,8 +360,15 @@ def open_table(
     if not p.exists():
         raise SourceError(f"{p}: no such file", "check the path")
     if p.is_dir():
-        raise SourceError(f"{p}: is a folder, not a file", "name a .xlsx, .csv, .jsonl or .parquet file")
+        raise SourceError(
+            f"{p}: is a folder, not a file", "name a .xlsx, .csv, .jsonl or .parquet file"
+        )
     fmt = FORMATS.get(p.suffix.lower())
+    if p.suffix.lower() == ".xls":
+        raise SourceError(
+            f"{p}: an old-style .xls workbook",
+            "open it in Excel or LibreOffice and save it as .xlsx",
+        )
     if fmt is None:
         raise SourceError(
             f"{p}: unknown file type '{p.suffix}'",
@@ -230,17 +388,25 @@ def open_table(
     if fmt == "xlsx":
         return _open_xlsx(p, sheet)
     if sheet:
-        raise SourceError(f"{p}: --sheet applies to .xlsx files only")
+        raise SourceError(
+            f"{p}: --sheet applies to .xlsx files only", "leave out --sheet for this file"
+        )
+    if encoding:
+        _check_encoding(p, encoding)
     if fmt in ("csv", "tsv"):
         enc = encoding or detect_encoding(p)
         delimiter = "\t" if fmt == "tsv" else ","
         try:
             with open(p, encoding=enc, newline="") as fh:
-                first = next(csv.reader(fh, delimiter=delimiter), None)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise SourceError(f"{p}: cannot be decoded as {enc}", "check --encoding") from exc
+                reader = csv.reader(fh, delimiter=delimiter, strict=True)
+                first = next((r for r in reader if not _blank_line(r)), None)
+        except csv.Error as exc:
+            raise SourceError(
+                f"{p}, line 1: the header cannot be read ({exc})",
+                "put one line of column names first",
+            ) from exc
         if first is None:
-            raise SourceError(f"{p}: the file is empty", "export the sheet again")
+            raise SourceError(f"{p}: the file holds only blank lines", "export the sheet again")
         return Table(p, fmt, _header(list(first), str(p)), encoding=enc, delimiter=delimiter)
     if fmt == "jsonl":
         enc = encoding or detect_encoding(p)
@@ -260,6 +426,8 @@ def _open_xlsx(p: Path, sheet: str | None) -> Table:
     wb = _open_workbook(p)
     try:
         names = list(wb.sheetnames)
+        if not names:
+            raise SourceError(f"{p}: the workbook has no sheets", "save it again from Excel")
         if sheet is None:
             sheet = names[0]
         elif sheet not in names:
@@ -267,11 +435,21 @@ def _open_xlsx(p: Path, sheet: str | None) -> Table:
                 f"{p}: no sheet named '{sheet}'",
                 "sheets in this workbook: " + ", ".join(repr(n) for n in names),
             )
-        first = next(wb[sheet].iter_rows(values_only=True), None)
+        try:
+            first = next(wb[sheet].iter_rows(values_only=True), None)
+        except Exception as exc:  # openpyxl parses lazily: zlib, XML, zip errors
+            raise SourceError(
+                f"{p}, sheet '{sheet}': the sheet cannot be read ({type(exc).__name__}: "
+                f"{_first_line(exc)})",
+                "the workbook is damaged: open it in Excel or LibreOffice and save it again",
+            ) from exc
     finally:
         wb.close()
-    if first is None:
-        raise SourceError(f"{p}, sheet '{sheet}': the sheet is empty", "choose another --sheet")
+    if first is None or all(v is None or v == "" for v in first):
+        raise SourceError(
+            f"{p}, sheet '{sheet}': the sheet is empty or its first row is blank",
+            "put the column names in the first row, or choose another --sheet",
+        )
     return Table(p, "xlsx", _header(list(first), f"{p}, sheet '{sheet}'"), sheet=sheet)
 
 

@@ -5,12 +5,20 @@ its cells become: dates (RFC 3339 strings, also from yyyymmdd integers and
 strings in date-named columns), lists (code columns such as IPC
 ``B24B 3/34|B24B 49/12``), numbers and booleans (from text formats), or
 strings.  ``build_record`` then applies the plan to each row.
+
+Every value becomes something a Qdrant payload can hold: integers within
+64 bits (larger ones as text), finite floats (infinities as text), RFC 3339
+dates, strings without control characters, lists, JSON objects.  A cell that
+cannot be used as asked (a ``--date`` cell that is not a date, an empty id)
+is a ``SourceError`` naming its file, sheet, row and column; the pipeline's
+validation pass meets it before anything is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -33,6 +41,12 @@ _INT = re.compile(r"^[+-]?(0|[1-9]\d{0,17})$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 _BOOL = {"true": True, "false": False, "TRUE": True, "FALSE": False, "True": True, "False": False}
 _DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y.%m.%d", "%Y/%m/%d", "%Y. %m. %d", "%Y.%m.%d.")
+_INT64 = (-(2**63), 2**63 - 1)
+# C0 controls and DEL, except tab, newline and carriage return: invisible, and they garble
+# terminal output.  They become spaces.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# An id that pandas wrote from a float column ("12.0"): the same document as "12".
+_FLOAT_ID = re.compile(r"^([+-]?\d{1,15})\.0+$")
 
 
 @dataclass
@@ -45,6 +59,7 @@ class ColumnPlan:
     list_columns: set[str] = field(default_factory=set)
     number_columns: dict[str, str] = field(default_factory=dict)  # column -> "int"|"float"|"bool"
     title_column: str | None = None
+    strict_dates: set[str] = field(default_factory=set)  # --date columns: every cell a date
 
 
 @dataclass
@@ -103,10 +118,11 @@ def plan_columns(
         for c, v in row.items():
             if c in values and not _blank(v):
                 values[c].append(v)
-    text_columns = list(text) or _detect_text(table, values)
+    text_columns = list(dict.fromkeys(text)) or _detect_text(table, values)
     plan = ColumnPlan(columns, fields, text_columns, id_column)
+    plan.strict_dates = {c for c in dates if c not in text_columns}
     plan.title_column = next(
-        (c for c in columns if c.lower().replace("_", " ") in TITLE_NAMES or c.lower() in TITLE_NAMES),
+        (c for c in columns if {c.lower(), c.lower().replace("_", " ")} & set(TITLE_NAMES)),
         None,
     )
     for c in columns:
@@ -119,12 +135,7 @@ def plan_columns(
             plan.list_columns.add(c)
         elif c == id_column:
             continue
-        elif DATE_NAMES.search(c) and vals and all(_looks_like_date(v) for v in vals[:200]):
-            plan.date_columns.add(c)
-        elif vals and all(isinstance(v, (dt.date, dt.datetime)) for v in vals[:200]):
-            plan.date_columns.add(c)
-        elif vals and all(_is_text(v) and _ISO.match(v) for v in vals[:200]) and \
-                all(_looks_like_date(v) for v in vals[:200]):
+        elif _is_date_column(c, vals[:200]):
             plan.date_columns.add(c)
         elif _is_list_column(c, vals):
             plan.list_columns.add(c)
@@ -133,6 +144,19 @@ def plan_columns(
             if kind:
                 plan.number_columns[c] = kind
     return plan
+
+
+def _is_date_column(column: str, vals: list[Any]) -> bool:
+    """Dates by name and value, cells that are dates, or ISO 8601 date strings."""
+    if not vals:
+        return False
+    if DATE_NAMES.search(column) and all(_looks_like_date(v) for v in vals):
+        return True
+    if all(isinstance(v, (dt.date, dt.datetime)) for v in vals):
+        return True
+    return all(_is_text(v) and _ISO.match(v) for v in vals) and all(
+        _looks_like_date(v) for v in vals
+    )
 
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?.*)?$")
@@ -216,19 +240,24 @@ def parse_date(value: Any) -> str | None:
         return None
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            try:
+                value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            except (OverflowError, ValueError):  # year 1 or 9999 shifted out of range
+                return None
         return value.replace(microsecond=0).isoformat() + "Z"
     if isinstance(value, dt.date):
         return value.isoformat() + "T00:00:00Z"
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int):
-        value = str(value)
-        if len(value) != 8:
+        if not 10_000_000 <= value <= 99_999_999:
             return None
+        value = str(value)
     if not isinstance(value, str):
         return None
     s = value.strip()
+    if len(s) > 40:
+        return None
     for fmt in _DATE_FORMATS:
         try:
             d = dt.datetime.strptime(s, fmt)
@@ -245,6 +274,11 @@ def parse_date(value: Any) -> str | None:
     return None
 
 
+def clean_text(value: str) -> str:
+    """A string without control characters (tab, newline and carriage return stay)."""
+    return _CONTROL.sub(" ", value)
+
+
 def _typed(value: Any, column: str, plan: ColumnPlan) -> Any:
     if column in plan.date_columns:
         parsed = parse_date(value)
@@ -252,10 +286,10 @@ def _typed(value: Any, column: str, plan: ColumnPlan) -> Any:
             return parsed
     if column in plan.list_columns:
         if isinstance(value, str):
-            items = [s.strip() for s in value.split(LIST_SEP)]
+            items = [clean_text(s).strip() for s in value.split(LIST_SEP)]
             return [s for s in items if s]
         if isinstance(value, (list, tuple)):
-            return [str(x) for x in value if not _blank(x)]
+            return [clean_text(str(x)).strip() for x in value if not _blank(x)]
     kind = plan.number_columns.get(column)
     if kind and isinstance(value, str):
         s = value.strip()
@@ -279,13 +313,25 @@ def _typed(value: Any, column: str, plan: ColumnPlan) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool)):
+    """A value a Qdrant payload can hold (JSON, integers within 64 bits)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        return value if _INT64[0] <= value <= _INT64[1] else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
     if isinstance(value, (dt.datetime, dt.date)):
         return parse_date(value)
+    if isinstance(value, dict):
+        return clean_text(json.dumps(value, ensure_ascii=False, default=str))
     if hasattr(value, "item"):  # numpy scalars from parquet
-        return value.item()
-    return str(value)
+        try:
+            return _plain(value.item())
+        except (TypeError, ValueError):
+            return clean_text(str(value))
+    return clean_text(str(value))
 
 
 def join_text(row: Row, plan: ColumnPlan) -> str:
@@ -293,7 +339,9 @@ def join_text(row: Row, plan: ColumnPlan) -> str:
     for c in plan.text_columns:
         v = row.get(c)
         if not _blank(v):
-            parts.append(str(v).strip())
+            text = clean_text(str(v)).strip()
+            if text:
+                parts.append(text)
     return "\n".join(parts)
 
 
@@ -306,7 +354,8 @@ def row_key(row_no: int, row: Row, plan: ColumnPlan, table: Table) -> str:
             f"{table.where(row_no, plan.id_column)}: the id is empty",
             "give every row an id, or leave out --id to key rows by their number",
         )
-    return key
+    whole = _FLOAT_ID.match(key)
+    return whole.group(1).lstrip("+") if whole else key
 
 
 def build_record(row_no: int, row: Row, plan: ColumnPlan, table: Table) -> Record:
@@ -315,6 +364,13 @@ def build_record(row_no: int, row: Row, plan: ColumnPlan, table: Table) -> Recor
         v = row.get(c)
         if _blank(v):
             continue
+        if c in plan.strict_dates and parse_date(v) is None:
+            shown = str(v) if len(str(v)) <= 40 else str(v)[:40] + "..."
+            raise SourceError(
+                f"{table.where(row_no, c)}: {shown!r} is not a date",
+                "write dates as 2024-01-31 (or 20240131, 2024.01.31, 2024/01/31), or leave "
+                f"'{c}' out of --date to store it as text",
+            )
         typed = _typed(v, c, plan)
         if typed is None or typed == []:
             continue

@@ -75,6 +75,21 @@ class EdgeStore:
     def exists(self, name: str) -> bool:
         return (self._dir(name) / "manifest.json").is_file()
 
+    def check_writable(self) -> None:
+        """Fail now, before a model loads and texts are embedded, where nothing can be created."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the store folder {self.root}: {exc.strerror}",
+                "choose a writable --path or set QDRANT_PATH",
+            ) from exc
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StoreError(
+                f"the store folder {self.location} is not writable",
+                "fix its permissions, or choose a writable --path or QDRANT_PATH",
+            )
+
     def create(
         self, name: str, dimension: int, manifest: dict[str, Any], options: b.CreateOptions
     ) -> EdgeCollection:

@@ -43,6 +43,9 @@ def cli() -> None:
               show_default=True, help="What to do with rows that repeat an id.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Texts per embedding batch.")
+@click.option("--chunk-size", type=click.IntRange(min=1), metavar="ROWS",
+              help="Rows embedded and written together (default: 8 x --batch-size, at least "
+                   "256); a killed run loses at most the chunks in flight.")
 @click.option("--model", envvar="EMBED_MODEL", default=DEFAULT_MODEL, show_default=True,
               help="sentence-transformers model name or folder; 'minilm' = the offline model "
                    "(env EMBED_MODEL).")
@@ -56,7 +59,7 @@ def cli() -> None:
               show_default=True, help="Format of the summary.")
 @store_options
 def load(file, text, id_column, collection, sheet, encoding, lists, dates, recreate, prune,
-         on_duplicate, batch_size, model, device, shards, replicas, quiet, fmt,
+         on_duplicate, batch_size, chunk_size, model, device, shards, replicas, quiet, fmt,
          url, api_key, path, wait):
     """Embed a file's abstracts and store them with every column as payload.
 
@@ -85,6 +88,7 @@ def load(file, text, id_column, collection, sheet, encoding, lists, dates, recre
             recreate=recreate,
             prune=prune,
             batch_size=batch_size,
+            chunk_size=chunk_size,
             model=model,
             device=device,
             on_duplicate=on_duplicate,

@@ -168,6 +168,8 @@ def load(
     own_store = store is None
     store = store or open_store(settings or StoreSettings.resolve())
     try:
+        if hasattr(store, "check_writable"):
+            store.check_writable()  # before the model loads and the first chunk is embedded
         mdl = _Model(model or DEFAULT_MODEL, device, embedder)
         summary = IngestSummary(
             collection=name,

@@ -1,0 +1,340 @@
+"""The ``search`` command: documents like a document, like a text, and counts per value.
+
+Each command parses its options, calls one function of ``patentsim.search.query``
+and hands the result to ``render``.  Nothing heavy is imported at module level:
+``search like`` and ``search facets`` never load torch or pandas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from .. import __version__
+from ..options import ErrorBoundary, collection_option, settings_from, store_options
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@click.group(cls=ErrorBoundary)
+@click.version_option(__version__, prog_name="search")
+def cli() -> None:
+    """Search a patent collection by document, by text and by any field.
+
+    \b
+    Example:
+      search like 0 --limit 10
+      search like 0 --where "applicant=삼성전자" --where "application_date>=2015-01-01"
+      search text "배터리 열관리 시스템" --limit 20 --format json
+      search facets applicant
+    """
+
+
+def filter_options(fn: F) -> F:
+    """``--where`` (repeatable) and ``--filter-json``."""
+    fn = click.option(
+        "--filter-json",
+        metavar="JSON",
+        help="A raw Qdrant filter (JSON text, or @FILE), ANDed with --where.",
+    )(fn)
+    return click.option(
+        "--where",
+        "-w",
+        "where",
+        multiple=True,
+        metavar="COND",
+        help="A condition: FIELD=VALUE, FIELD!=VALUE, FIELD=A|B, FIELD>=X (> <= <), "
+        "FIELD~WORDS, 'FIELD exists', 'FIELD missing'. Repeat to AND them.",
+    )(fn)
+
+
+def hit_options(fn: F) -> F:
+    """Paging, score threshold, grouping and output of the similarity commands."""
+    decorators = [
+        click.option(
+            "--limit",
+            "-n",
+            type=click.IntRange(min=1),
+            default=10,
+            show_default=True,
+            help="How many results.",
+        ),
+        click.option(
+            "--offset",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Skip this many results first (the next page).",
+        ),
+        click.option(
+            "--min-score",
+            type=float,
+            metavar="SCORE",
+            help="Only results with at least this cosine similarity.",
+        ),
+        click.option(
+            "--group-by",
+            metavar="FIELD",
+            help="At most one result per value of FIELD (list fields: per first element).",
+        ),
+        *output_decorators(),
+    ]
+    for d in reversed(decorators):
+        fn = d(fn)
+    return filter_options(fn)
+
+
+def output_decorators() -> list[Callable[[F], F]]:
+    return [
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["table", "json", "csv"]),
+            default="table",
+            show_default=True,
+            help="table for people, json (one object per line) or csv.",
+        ),
+        click.option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the results to FILE (.xlsx, .csv or .jsonl) instead.",
+        ),
+        click.option(
+            "--fields",
+            metavar="A,B,C",
+            help="Payload fields to show (default: title, applicant and date in the "
+            "table; all in json, csv and files).",
+        ),
+    ]
+
+
+def _fields(fields: str | None) -> list[str] | None:
+    if not fields:
+        return None
+    return [f.strip() for f in fields.split(",") if f.strip()]
+
+
+@cli.command()
+@click.argument("ref")
+@click.option(
+    "--key", "key", is_flag=True, help="Read REF as a document key even when it is a number."
+)
+@click.option(
+    "--prior-art",
+    is_flag=True,
+    help="Only documents dated before the query document (examiner's question).",
+)
+@click.option(
+    "--date-field",
+    metavar="FIELD",
+    help="The date --prior-art compares (default: the collection's date field).",
+)
+@hit_options
+@collection_option
+@store_options
+def like(
+    ref,
+    key,
+    prior_art,
+    date_field,
+    where,
+    filter_json,
+    limit,
+    offset,
+    min_score,
+    group_by,
+    fmt,
+    output,
+    fields,
+    collection,
+    url,
+    api_key,
+    path,
+    wait,
+):
+    """Documents most similar to document REF (a row number from 0, or a key).
+
+    Uses the stored vector: no model is loaded.  The query document is left out of
+    its results and named on stderr.
+
+    \b
+    Example:
+      search like 0 --limit 10
+      search like 1020230003245 --prior-art --group-by applicant
+    """
+    from .query import like as find_like
+    from .render import file_format, query_header
+
+    if output:
+        file_format(output)
+    results = find_like(
+        ref,
+        limit=limit,
+        offset=offset,
+        where=list(where),
+        filter_json=filter_json,
+        min_score=min_score,
+        prior_art=prior_art,
+        date_field=date_field,
+        group_by=group_by,
+        key=key,
+        collection=collection,
+        settings=settings_from(url, api_key, path, wait),
+    )
+    click.echo(query_header(results), err=True)
+    _emit(results, fmt, output, _fields(fields))
+
+
+@cli.command()
+@click.argument("query")
+@hit_options
+@click.option(
+    "--model",
+    envvar="EMBED_MODEL",
+    help="Where to load the collection's model from (a folder or name) when its "
+    "recorded name does not resolve here; it must be the same model.",
+)
+@click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps.",
+)
+@collection_option
+@store_options
+def text(
+    query,
+    where,
+    filter_json,
+    limit,
+    offset,
+    min_score,
+    group_by,
+    fmt,
+    output,
+    fields,
+    model,
+    device,
+    collection,
+    url,
+    api_key,
+    path,
+    wait,
+):
+    """Documents most similar to a text, embedded with the collection's own model.
+
+    \b
+    Example:
+      search text "배터리 열관리 시스템" --limit 20 --format json
+      search text "wafer polishing" --where "ipc=B24B 37/04"
+    """
+    from .query import text as find_text
+    from .render import file_format
+
+    if output:
+        file_format(output)
+    results = find_text(
+        query,
+        limit=limit,
+        offset=offset,
+        where=list(where),
+        filter_json=filter_json,
+        min_score=min_score,
+        group_by=group_by,
+        collection=collection,
+        settings=settings_from(url, api_key, path, wait),
+        model=model,
+        device=device,
+    )
+    _emit(results, fmt, output, _fields(fields))
+
+
+def _emit(results: Any, fmt: str, output: str | None, fields: list[str] | None) -> None:
+    from . import render
+
+    if output:
+        render.write_hits(output, results, fields)
+        click.echo(f"wrote {len(results.hits):,} results to {output}", err=True)
+        return
+    if not results.hits:
+        # Still check --fields, so a typo is reported even when nothing matched.
+        render.hits_json(results, fields)
+        click.echo(render.empty_message(results.filtered), err=True)
+        if fmt == "csv":
+            click.echo(render.hits_csv(results, fields))
+        return
+    if fmt == "json":
+        click.echo(render.hits_json(results, fields))
+    elif fmt == "csv":
+        click.echo(render.hits_csv(results, fields))
+    else:
+        click.echo(render.hits_table(results, fields))
+
+
+@cli.command()
+@click.argument("field")
+@filter_options
+@click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many values, most frequent first.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table, json (one object per line) or csv.",
+)
+@click.option(
+    "--output",
+    "-o",
+    metavar="FILE",
+    help="Write the counts to FILE (.xlsx, .csv or .jsonl) instead.",
+)
+@collection_option
+@store_options
+def facets(field, where, filter_json, limit, fmt, output, collection, url, api_key, path, wait):
+    """How many documents hold each value of FIELD (list fields: each element).
+
+    Shows what a --where condition can select.
+
+    \b
+    Example:
+      search facets applicant --limit 20
+      search facets ipc --where "application_date>=2020"
+    """
+    from . import render
+    from .query import facets as count_facets
+
+    if output:
+        render.file_format(output)
+    result = count_facets(
+        field,
+        where=list(where),
+        filter_json=filter_json,
+        limit=limit,
+        collection=collection,
+        settings=settings_from(url, api_key, path, wait),
+    )
+    if output:
+        render.write_facets(output, result)
+        click.echo(f"wrote {len(result.counts):,} values to {output}", err=True)
+        return
+    if not result.counts:
+        click.echo(render.empty_message(result.filtered), err=True)
+        return
+    if fmt == "json":
+        click.echo(render.facets_json(result))
+    elif fmt == "csv":
+        click.echo(render.facets_csv(result))
+    else:
+        click.echo(render.facets_table(result))
+        click.echo(f"{result.total:,} matching documents", err=True)

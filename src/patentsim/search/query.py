@@ -1,0 +1,617 @@
+"""Queries on a collection: documents like one of its documents, like a text, counts per value.
+
+The three functions are the Python twins of the ``search`` commands and use the
+same words as their options::
+
+    like(ref, limit=10, offset=0, where=[...], filter_json=..., min_score=...,
+         prior_art=False, date_field=None, group_by=None, key=False, collection=None)
+    text(query, limit=10, ..., model=None, device="auto")
+    facets(field, where=[...], limit=10)
+
+Each opens the collection, asks one question and closes it again at once (the
+embedded store lets one process use a collection at a time).  ``like`` uses
+the stored vector of the query document: no model is loaded, and nothing heavier
+than the embedded engine is imported.  ``text`` embeds the query with the
+collection's own model, refusing any other (``ModelMismatch``).
+
+``group_by``: at most one hit per value of the field, the best-scoring one;
+documents without the field form one group.  For a list field (IPC codes) the
+value is the list's *first* element, the main classification.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..store import StoreSettings, open_store, pick_collection
+from ..store.backend import Collection, ScoredHit, StoredPoint
+from ..store.errors import (
+    BadFilter,
+    DocumentNotFound,
+    ModelMismatch,
+    PatentSimError,
+    UserInputError,
+)
+from ..store.filters import (
+    Condition,
+    Empty,
+    Filter,
+    Match,
+    Range,
+    all_of,
+    filter_from_json,
+    keys_in,
+)
+from ..store.ids import point_id
+from .where import FieldInfo, fields_of, resolve_field, where_filter
+
+RESERVED = ("_key", "_row", "_hash")
+FACET_TYPES = ("keyword", "integer", "bool")
+# Group-by fields that a filter can exclude by value (see _grouped).
+_MATCHABLE = ("keyword", "text", "integer", "bool")
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    """One result: its rank (1-based, counting the offset), cosine similarity, key, row."""
+
+    rank: int
+    score: float
+    key: str
+    row: int | None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "key": self.key,
+            "row": self.row,
+            "payload": self.payload,
+        }
+
+
+@dataclass
+class QueryDocument:
+    """The document a ``like`` search started from."""
+
+    key: str
+    row: int | None
+    title: str | None
+    date: str | None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Results:
+    collection: str
+    hits: list[Hit]
+    query: QueryDocument | None = None
+    title_field: str | None = None
+    date_field: str | None = None
+    fields: list[str] = field(default_factory=list)  # payload fields, in the manifest's order
+    types: dict[str, str] = field(default_factory=dict)  # field -> type
+    filtered: bool = False
+    prior_art_field: str | None = None
+    prior_art_before: str | None = None
+
+
+@dataclass
+class FacetCount:
+    value: Any
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "count": self.count}
+
+
+@dataclass
+class Facets:
+    collection: str
+    field: str
+    counts: list[FacetCount]
+    total: int  # documents that match the filter
+    filtered: bool = False
+
+
+class QueryEmbedder(Protocol):
+    """What ``text`` needs of a model: the real ``Embedder`` or a test fake."""
+
+    name: str
+    fingerprint: str
+    dimension: int
+
+    def encode(self, texts: list[str], *, batch_size: int = 32, query: bool = False) -> Any: ...
+
+
+# -- opening a collection -------------------------------------------------------------------------
+
+
+@dataclass
+class _Opened:
+    name: str
+    coll: Collection
+    manifest: dict[str, Any]
+    fields: dict[str, FieldInfo]
+
+    def sample(self, key: str) -> Any:
+        """One stored value of ``key`` (for examples in error messages)."""
+        flt = Filter(must_not=(Empty(key),))
+        for point in islice(self.coll.scroll(flt=flt, with_payload=[key], batch=1), 1):
+            return point.payload.get(key)
+        return None
+
+
+@contextmanager
+def _open(settings: StoreSettings | None, collection: str | None) -> Iterator[_Opened]:
+    store = open_store(settings or StoreSettings.resolve())
+    try:
+        name = pick_collection(store, collection)
+        coll = store.open(name)
+        manifest = coll.read_manifest()
+        yield _Opened(name, coll, manifest, fields_of(manifest))
+    finally:
+        store.close()
+
+
+# -- filters ------------------------------------------------------------------------------------
+
+
+def build_filter(
+    opened: _Opened, where: Sequence[str], filter_json: str | dict[str, Any] | Filter | None
+) -> Filter | None:
+    """``--where`` expressions and a raw ``--filter-json`` filter, ANDed."""
+    flt = where_filter(where, opened.fields, sample=opened.sample)
+    return all_of(flt, _raw_filter(filter_json, opened.fields))
+
+
+def _raw_filter(
+    raw: str | dict[str, Any] | Filter | None, fields: dict[str, FieldInfo]
+) -> Filter | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, Filter):
+        return raw
+    obj: Any = raw
+    if isinstance(raw, str):
+        text = raw
+        if raw.startswith("@"):
+            try:
+                text = Path(raw[1:]).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise BadFilter(
+                    f"--filter-json {raw}: cannot read the file ({exc.strerror})"
+                ) from exc
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            raise BadFilter(
+                f"--filter-json is not valid JSON: {exc}",
+                'e.g. --filter-json \'{"must": [{"key": "country", "match": {"value": "KR"}}]}\'',
+            ) from exc
+    flt = filter_from_json(obj)
+    for key in keys_in(flt):
+        top = re.split(r"[.\[]", key, maxsplit=1)[0]
+        if top not in fields and top != "_hash":
+            listing = ", ".join(f for f in fields if not f.startswith("_"))
+            raise BadFilter(f"--filter-json: unknown field '{key}'", f"fields: {listing}")
+    return flt
+
+
+# -- like --------------------------------------------------------------------------------------
+
+
+def like(
+    ref: int | str,
+    *,
+    limit: int = 10,
+    offset: int = 0,
+    where: Sequence[str] = (),
+    filter_json: str | dict[str, Any] | Filter | None = None,
+    min_score: float | None = None,
+    prior_art: bool = False,
+    date_field: str | None = None,
+    group_by: str | None = None,
+    key: bool = False,
+    collection: str | None = None,
+    settings: StoreSettings | None = None,
+) -> Results:
+    """The documents most similar to one of the collection's documents, itself left out.
+
+    ``ref`` is a row number (0-based, as pandas numbers rows) or a document key; a number
+    that is no row is tried as a key.  ``key=True`` reads it as a key only.
+    """
+    _check_page(limit, offset)
+    with _open(settings, collection) as opened:
+        group = _group_field(opened, group_by)
+        flt = build_filter(opened, where, filter_json)
+        point = _find(opened, ref, key_only=key)
+        if point.vector is None:
+            raise PatentSimError(f"document '{ref}' in '{opened.name}' has no stored vector")
+        query = _query_document(opened, point)
+        before = dfield = None
+        if prior_art:
+            dfield = _date_field(opened, date_field)
+            before = point.payload.get(dfield)
+            if not isinstance(before, str):
+                raise DocumentNotFound(
+                    f"document {_describe(query)} has no '{dfield}', so it has no prior art",
+                    "choose another date field with --date-field, or leave out --prior-art",
+                )
+            flt = all_of(flt, Range(dfield, lt=before, datetime=True))
+        hits = _search(
+            opened.coll,
+            point.vector,
+            flt,
+            limit=limit,
+            offset=offset,
+            min_score=min_score,
+            group=group,
+            exclude=point.id,
+        )
+        results = _results(opened, hits, offset, query=query, filtered=flt is not None)
+        results.prior_art_field, results.prior_art_before = dfield, before
+        return results
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if limit < 1:
+        raise UserInputError(f"--limit must be at least 1, not {limit}")
+    if offset < 0:
+        raise UserInputError(f"--offset must be 0 or more, not {offset}")
+
+
+def _find(opened: _Opened, ref: int | str, *, key_only: bool) -> StoredPoint:
+    """The point a reference names: a row number first, then a key."""
+    text = str(ref).strip()
+    if not key_only and re.fullmatch(r"\d+", text):
+        flt = Filter(must=(Match("_row", (int(text),)),))
+        for point in islice(opened.coll.scroll(flt=flt, with_vectors=True, batch=1), 1):
+            return point
+    found = opened.coll.retrieve([point_id(text)], with_vectors=True)
+    if found:
+        return found[0]
+    count = opened.coll.count()
+    rows = ((opened.manifest.get("source") or {}).get("rows")) or count
+    what = f"key '{text}'" if key_only else f"row number or key '{text}'"
+    by = opened.manifest.get("id_column")
+    raise DocumentNotFound(
+        f"no document with {what} in collection '{opened.name}': it has {count:,} documents "
+        f"from {rows:,} rows (rows 0 to {max(rows - 1, 0):,})",
+        (f"keys are values of column '{by}'; " if by else "")
+        + "give a row number from 0, or a key (--key reads a number as a key)",
+    )
+
+
+def _query_document(opened: _Opened, point: StoredPoint) -> QueryDocument:
+    payload = point.payload
+    title_field = _title_field(opened)
+    date_field = opened.manifest.get("date_field")
+    title = payload.get(title_field) if title_field else None
+    date = payload.get(date_field) if date_field else None
+    row = payload.get("_row")
+    return QueryDocument(
+        key=str(payload.get("_key", point.id)),
+        row=row if isinstance(row, int) else None,
+        title=str(title) if title is not None else None,
+        date=str(date) if date is not None else None,
+        payload=_public(payload),
+    )
+
+
+def _describe(doc: QueryDocument) -> str:
+    return f"'{doc.key}' (row {doc.row})"
+
+
+def _date_field(opened: _Opened, name: str | None) -> str:
+    if name is None:
+        name = opened.manifest.get("date_field")
+        if not name:
+            raise UserInputError(
+                f"collection '{opened.name}' has no date field for --prior-art",
+                "name one with --date-field",
+            )
+    info = resolve_field(name, opened.fields)
+    if info.type != "datetime":
+        dates = [f for f, i in opened.fields.items() if i.type == "datetime"]
+        raise UserInputError(
+            f"--date-field '{info.name}' is a {info.type} field, not a date",
+            "date fields: " + (", ".join(dates) if dates else "none in this collection"),
+        )
+    return info.name
+
+
+def _group_field(opened: _Opened, name: str | None) -> FieldInfo | None:
+    if name is None:
+        return None
+    try:
+        return resolve_field(name, opened.fields)
+    except BadFilter as exc:
+        raise UserInputError(f"--group-by: {exc.message}", exc.hint) from None
+
+
+# -- text ---------------------------------------------------------------------------------------
+
+_EMBEDDERS: dict[tuple[str, str], Any] = {}
+
+
+def text(
+    query: str,
+    *,
+    limit: int = 10,
+    offset: int = 0,
+    where: Sequence[str] = (),
+    filter_json: str | dict[str, Any] | Filter | None = None,
+    min_score: float | None = None,
+    group_by: str | None = None,
+    collection: str | None = None,
+    settings: StoreSettings | None = None,
+    model: str | None = None,
+    device: str = "auto",
+    embedder: QueryEmbedder | None = None,
+) -> Results:
+    """The documents most similar to a text, embedded with the collection's own model.
+
+    ``model`` names where to load that model from (a folder, a hub name) when the
+    manifest's name does not resolve here; its fingerprint must still match.
+    ``embedder`` passes an already loaded model (it is checked the same way).
+    """
+    _check_page(limit, offset)
+    if not query.strip():
+        raise UserInputError(
+            "the query text is empty", 'e.g. search text "battery thermal management"'
+        )
+    with _open(settings, collection) as opened:
+        name = opened.name
+        stored = dict(opened.manifest.get("model") or {})
+        build_filter(opened, where, filter_json)  # bad filters fail before a model loads
+        _group_field(opened, group_by)
+    # The collection is closed while the model loads (seconds): other processes may use it.
+    emb = embedder or _load_embedder(model or str(stored.get("name") or ""), stored, device, name)
+    _check_embedder(emb, stored, name)
+    vector = emb.encode([query], query=True)[0]
+    with _open(settings, name) as opened:
+        flt = build_filter(opened, where, filter_json)
+        hits = _search(
+            opened.coll,
+            [float(x) for x in vector],
+            flt,
+            limit=limit,
+            offset=offset,
+            min_score=min_score,
+            group=_group_field(opened, group_by),
+            exclude=None,
+        )
+        return _results(opened, hits, offset, filtered=flt is not None)
+
+
+def _load_embedder(name: str, stored: dict[str, Any], device: str, collection: str) -> Any:
+    from ..store.model import Embedder, fingerprint, resolve_model
+
+    if not name:
+        raise PatentSimError(f"the manifest of '{collection}' names no model")
+    spec = resolve_model(name, allow_fallback=False)
+    if spec.local and stored.get("fingerprint"):
+        found = fingerprint(spec.source)
+        if found != stored["fingerprint"]:
+            raise _mismatch(collection, stored, spec.name, found)
+    cache_key = (spec.source, device)
+    if cache_key not in _EMBEDDERS:
+        _EMBEDDERS[cache_key] = Embedder(spec, device)
+    return _EMBEDDERS[cache_key]
+
+
+def _check_embedder(emb: QueryEmbedder, stored: dict[str, Any], collection: str) -> None:
+    same_print = not stored.get("fingerprint") or emb.fingerprint == stored.get("fingerprint")
+    if not same_print or int(emb.dimension) != int(stored.get("dimension") or emb.dimension):
+        raise _mismatch(collection, stored, emb.name, emb.fingerprint)
+
+
+def _mismatch(collection: str, stored: dict[str, Any], name: str, found: str) -> ModelMismatch:
+    return ModelMismatch(
+        f"collection '{collection}' was built with model '{stored.get('name')}' "
+        f"(fingerprint {stored.get('fingerprint')}), but the query model '{name}' has "
+        f"fingerprint {found}",
+        f"query with the collection's own model (--model {stored.get('name')} or its folder), "
+        "or re-ingest the collection with this model",
+    )
+
+
+# -- searching ----------------------------------------------------------------------------------
+
+
+def _search(
+    coll: Collection,
+    vector: Sequence[float],
+    flt: Filter | None,
+    *,
+    limit: int,
+    offset: int,
+    min_score: float | None,
+    group: FieldInfo | None,
+    exclude: str | None,
+) -> list[ScoredHit]:
+    if group is not None:
+        return _grouped(coll, vector, flt, limit, offset, min_score, group, exclude)
+    # Leaving the query document out by id after the fact keeps an unfiltered query on
+    # the (fast) HNSW path; a must_not filter would make the embedded engine search exactly.
+    extra = 1 if exclude else 0
+    hits = coll.query(vector, limit=offset + limit + extra, flt=flt, score_threshold=min_score)
+    hits = [h for h in hits if h.id != exclude]
+    return hits[offset : offset + limit]
+
+
+def group_value(payload: dict[str, Any], name: str) -> Any:
+    """The value a hit is grouped by: the field's value, a list's first element, or None."""
+    value = payload.get(name)
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _grouped(
+    coll: Collection,
+    vector: Sequence[float],
+    flt: Filter | None,
+    limit: int,
+    offset: int,
+    min_score: float | None,
+    group: FieldInfo,
+    exclude: str | None,
+) -> list[ScoredHit]:
+    """At most one hit per group, the best; groups in the order of their best hits.
+
+    For a scalar field each round filters out the groups already seen, so every round
+    finds at least one new group.  List fields (grouped by their first element) and
+    fields a match cannot select (floats, dates) are paged through instead.
+    """
+    want = offset + limit
+    kept: list[ScoredHit] = []
+    seen: set[Any] = set()
+    by_filter = group.type in _MATCHABLE and not group.list and not group.mixed
+    page = max(32, 4 * want)
+    start = 0
+    while len(kept) < want:
+        extra: Filter | None = None
+        if by_filter and seen:
+            values = tuple(v for v in seen if v is not None)
+            parts: list[Condition] = [Match(group.name, values)] if values else []
+            if None in seen:
+                parts.append(Empty(group.name))
+            extra = Filter(must_not=tuple(parts))
+        hits = coll.query(
+            vector, limit=page, offset=start, flt=all_of(flt, extra), score_threshold=min_score
+        )
+        for hit in hits:
+            if hit.id == exclude:
+                continue
+            value = _hashable(group_value(hit.payload, group.name))
+            if value in seen:
+                continue
+            seen.add(value)
+            kept.append(hit)
+            if len(kept) >= want:
+                break
+        if len(hits) < page:
+            break
+        if by_filter:
+            start = 0
+        else:
+            start += page
+        page = min(page * 2, 4096)
+    return kept[offset:want]
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return value
+
+
+def _results(
+    opened: _Opened,
+    hits: list[ScoredHit],
+    offset: int,
+    *,
+    query: QueryDocument | None = None,
+    filtered: bool = False,
+) -> Results:
+    out = []
+    for i, h in enumerate(hits):
+        row = h.payload.get("_row")
+        out.append(
+            Hit(
+                rank=offset + i + 1,
+                score=float(h.score),
+                key=str(h.payload.get("_key", h.id)),
+                row=row if isinstance(row, int) else None,
+                payload=_public(h.payload),
+            )
+        )
+    return Results(
+        collection=opened.name,
+        hits=out,
+        query=query,
+        title_field=_title_field(opened),
+        date_field=opened.manifest.get("date_field"),
+        fields=[f for f in opened.fields if not f.startswith("_")],
+        types={f: i.type for f, i in opened.fields.items() if not f.startswith("_")},
+        filtered=filtered,
+    )
+
+
+def _public(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k not in RESERVED}
+
+
+def _title_field(opened: _Opened) -> str | None:
+    title = opened.manifest.get("title_field")
+    if title:
+        return str(title)
+    text_columns = set(opened.manifest.get("text_columns") or [])
+    for name in opened.fields:
+        if "title" in name.lower() or "명칭" in name:
+            return name
+    for name, info in opened.fields.items():
+        if (
+            info.type in ("text", "keyword")
+            and name not in text_columns
+            and not name.startswith("_")
+        ):
+            return name
+    return None
+
+
+# -- facets -------------------------------------------------------------------------------------
+
+
+def facets(
+    field: str,
+    *,
+    where: Sequence[str] = (),
+    filter_json: str | dict[str, Any] | Filter | None = None,
+    limit: int = 10,
+    collection: str | None = None,
+    settings: StoreSettings | None = None,
+) -> Facets:
+    """How many documents hold each value of a field (list fields: each element), most first."""
+    if limit < 1:
+        raise UserInputError(f"--limit must be at least 1, not {limit}")
+    with _open(settings, collection) as opened:
+        try:
+            info = resolve_field(field, opened.fields)
+        except BadFilter as exc:
+            raise UserInputError(f"facets: {exc.message}", exc.hint) from None
+        if info.type not in FACET_TYPES or info.name.startswith("_"):
+            usable = [
+                f
+                for f, i in opened.fields.items()
+                if i.type in FACET_TYPES and not f.startswith("_")
+            ]
+            raise UserInputError(
+                f"facets count the values of keyword, integer and boolean fields; "
+                f"'{info.name}' is a {info.type} field",
+                "fields to count: "
+                + (", ".join(usable) if usable else "none in this collection")
+                + (f"; for ranges of '{info.name}' use --where" if info.type != "text" else ""),
+            )
+        flt = build_filter(opened, where, filter_json)
+        counts = opened.coll.facet(info.name, flt=flt, limit=limit)
+        total = opened.coll.count(flt)
+        return Facets(
+            collection=opened.name,
+            field=info.name,
+            counts=[FacetCount(v, int(n)) for v, n in counts],
+            total=total,
+            filtered=flt is not None,
+        )

@@ -1,0 +1,352 @@
+"""Turning results into output people and programs can use.
+
+- ``table``: for people.  Rank, score (cosine similarity), key, row and the
+  title-like, applicant-like and date-like columns (or ``--fields``), aligned by
+  display width so Korean (wide) characters line up, long text shortened to fit.
+- ``json``: one object per line, ``{"rank": 1, "score": 0.83, "key": "...",
+  "row": 12, "payload": {...}}``.
+- ``csv``: a header, then one line per hit; list values joined with ``|``.
+- ``write_file``: ``.xlsx``, ``.csv`` or ``.jsonl``, chosen by the extension.
+
+Every read command funnels into ``emit`` (hits) or ``emit_facets`` (counts).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import shutil
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..store.errors import UserInputError
+from .query import Facets, Results
+
+FORMATS = ("table", "json", "csv")
+FILE_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+OWNER_NAMES = ("applicant", "applicants", "assignee", "assignees", "출원인", "owner", "company")
+MAX_CELL = 40
+MIN_TITLE = 16
+ELLIPSIS = "…"
+
+
+# -- display width ------------------------------------------------------------------------------
+
+
+def char_width(ch: str) -> int:
+    """Terminal columns a character takes: 2 for wide (CJK, Hangul), 0 for combining marks."""
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def display_width(text: str) -> int:
+    return sum(char_width(ch) for ch in text)
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` columns, ending in an ellipsis when cut."""
+    text = " ".join(text.split())
+    if display_width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = char_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out).rstrip() + ELLIPSIS
+
+
+def pad(text: str, width: int, *, right: bool = False) -> str:
+    gap = " " * max(width - display_width(text), 0)
+    return gap + text if right else text + gap
+
+
+def format_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    right: Sequence[bool] = (),
+    flexible: int | None = None,
+    width: int | None = None,
+) -> str:
+    """Columns aligned by display width; the ``flexible`` column shrinks to fit ``width``."""
+    n = len(headers)
+    right = list(right) + [False] * (n - len(right))
+    cells = [
+        [shorten(c, MAX_CELL) if i != flexible else " ".join(c.split()) for i, c in enumerate(row)]
+        for row in rows
+    ]
+    widths = [
+        max([display_width(headers[i])] + [display_width(r[i]) for r in cells]) for i in range(n)
+    ]
+    if flexible is not None and width:
+        others = sum(w for i, w in enumerate(widths) if i != flexible) + 2 * (n - 1)
+        room = max(width - others, MIN_TITLE)
+        if widths[flexible] > room:
+            widths[flexible] = room
+            for r in cells:
+                r[flexible] = shorten(r[flexible], room)
+    lines = ["  ".join(pad(h, widths[i], right=right[i]) for i, h in enumerate(headers)).rstrip()]
+    for r in cells:
+        lines.append("  ".join(pad(c, widths[i], right=right[i]) for i, c in enumerate(r)).rstrip())
+    return "\n".join(lines)
+
+
+# -- cells -------------------------------------------------------------------------------------
+
+
+def cell(value: Any, kind: str | None = None) -> str:
+    """A payload value as table text: dates without a midnight time, lists joined with '|'."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "|".join(cell(v, kind) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    text = str(value)
+    if kind == "datetime" and text.endswith("T00:00:00Z"):
+        return text[:10]
+    return text
+
+
+def _pick_fields(results: Results, fields: Sequence[str] | None) -> list[str]:
+    """``--fields`` checked against the collection's fields; None when not given."""
+    if not fields:
+        return []
+    known = {f.lower(): f for f in results.fields}
+    out = []
+    for name in fields:
+        real = name if name in results.fields else known.get(name.lower())
+        if real is None:
+            raise UserInputError(
+                f"--fields: unknown field '{name}'",
+                "fields: " + ", ".join(results.fields),
+            )
+        out.append(real)
+    return out
+
+
+def table_fields(results: Results) -> list[str]:
+    """The columns a table shows by default: title-like, applicant-like, date-like."""
+    out = []
+    if results.title_field in results.fields:
+        out.append(results.title_field)
+    lowered = {f.lower(): f for f in results.fields}
+    owner = next((lowered[n] for n in OWNER_NAMES if n in lowered), None)
+    if owner and owner not in out:
+        out.append(owner)
+    if results.date_field in results.fields and results.date_field not in out:
+        out.append(results.date_field)
+    return [f for f in out if f is not None]
+
+
+def hits_table(
+    results: Results, fields: Sequence[str] | None = None, width: int | None = None
+) -> str:
+    shown = _pick_fields(results, fields) or table_fields(results)
+    headers = ["rank", "score", "key", "row", *shown]
+    rows = [
+        [str(h.rank), f"{h.score:.4f}", h.key, "" if h.row is None else str(h.row)]
+        + [cell(h.payload.get(f), results.types.get(f)) for f in shown]
+        for h in results.hits
+    ]
+    flexible = None
+    if shown:
+        text_like = [i for i, f in enumerate(shown) if results.types.get(f) in ("text", "keyword")]
+        flexible = 4 + (text_like[0] if text_like else 0)
+    return format_table(
+        headers,
+        rows,
+        right=[True, True, False, True],
+        flexible=flexible,
+        width=width or terminal_width(),
+    )
+
+
+def terminal_width() -> int:
+    return shutil.get_terminal_size((120, 24)).columns
+
+
+# -- machine formats ------------------------------------------------------------------------------
+
+
+def _payload(payload: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    if not fields:
+        return payload
+    return {f: payload[f] for f in fields if f in payload}
+
+
+def hits_json(results: Results, fields: Sequence[str] | None = None) -> str:
+    chosen = _pick_fields(results, fields)
+    lines = []
+    for h in results.hits:
+        obj = h.to_dict()
+        obj["payload"] = _payload(h.payload, chosen)
+        lines.append(json.dumps(obj, ensure_ascii=False))
+    return "\n".join(lines)
+
+
+def _columns(results: Results, fields: Sequence[str] | None) -> list[str]:
+    return _pick_fields(results, fields) or list(results.fields)
+
+
+def hit_rows(
+    results: Results, fields: Sequence[str] | None, convert: Callable[[Any, str | None], Any]
+) -> tuple[list[str], list[list[Any]]]:
+    columns = _columns(results, fields)
+    rows = [
+        [h.rank, round(h.score, 6), h.key, h.row]
+        + [convert(h.payload.get(c), results.types.get(c)) for c in columns]
+        for h in results.hits
+    ]
+    return ["rank", "score", "key", "row", *columns], rows
+
+
+def _csv_value(value: Any, kind: str | None) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "|".join(str(v) for v in value)
+    return value
+
+
+def _xlsx_value(value: Any, kind: str | None) -> Any:
+    if isinstance(value, list):
+        return "|".join(str(v) for v in value)
+    if kind == "datetime" and isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        return parsed.replace(tzinfo=None)
+    return value
+
+
+def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return buf.getvalue().rstrip("\n")
+
+
+def hits_csv(results: Results, fields: Sequence[str] | None = None) -> str:
+    return to_csv(*hit_rows(results, fields, _csv_value))
+
+
+# -- facets ---------------------------------------------------------------------------------
+
+
+def facets_table(result: Facets, width: int | None = None) -> str:
+    rows = [[cell(c.value), f"{c.count:,}"] for c in result.counts]
+    return format_table(
+        [result.field, "count"],
+        rows,
+        right=[False, True],
+        flexible=0,
+        width=width or terminal_width(),
+    )
+
+
+def facets_json(result: Facets) -> str:
+    return "\n".join(json.dumps(c.to_dict(), ensure_ascii=False) for c in result.counts)
+
+
+def facets_csv(result: Facets) -> str:
+    return to_csv([result.field, "count"], [[c.value, c.count] for c in result.counts])
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+def file_format(path: str | Path) -> str:
+    """The format a file name asks for; ``UserInputError`` for an unknown extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FILE_FORMATS:
+        raise UserInputError(
+            f"--output {path}: unknown file type '{suffix or '(none)'}'",
+            "use a name ending in .xlsx, .csv or .jsonl",
+        )
+    return FILE_FORMATS[suffix]
+
+
+def write_file(
+    path: str | Path, headers: Sequence[str], rows: Sequence[Sequence[Any]], jsonl: str
+) -> None:
+    kind = file_format(path)
+    target = Path(path)
+    try:
+        if kind == "jsonl":
+            target.write_text(jsonl + ("\n" if jsonl else ""), encoding="utf-8")
+        elif kind == "csv":
+            # utf-8 with BOM, so that Excel opens Korean text correctly.
+            target.write_text(to_csv(headers, rows) + "\n", encoding="utf-8-sig")
+        else:
+            _write_xlsx(target, headers, rows)
+    except OSError as exc:
+        raise UserInputError(f"--output {path}: cannot write ({exc.strerror})") from exc
+
+
+def _write_xlsx(target: Path, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("results")
+    ws.append(list(headers))
+    for row in rows:
+        ws.append([_xlsx_cell(v) for v in row])
+    wb.save(target)
+
+
+def _xlsx_cell(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and len(value) > 32_000:
+        return value[:32_000]  # Excel's cell limit is 32,767 characters
+    return value
+
+
+def write_hits(path: str | Path, results: Results, fields: Sequence[str] | None) -> None:
+    kind = file_format(path)
+    convert = _xlsx_value if kind == "xlsx" else _csv_value
+    headers, rows = hit_rows(results, fields, convert)
+    write_file(path, headers, rows, hits_json(results, fields) if kind == "jsonl" else "")
+
+
+def write_facets(path: str | Path, result: Facets) -> None:
+    rows = [[c.value, c.count] for c in result.counts]
+    write_file(path, [result.field, "count"], rows, facets_json(result))
+
+
+# -- messages ----------------------------------------------------------------------------------
+
+
+def query_header(results: Results) -> str:
+    """The stderr line naming the query document of a ``like`` search."""
+    q = results.query
+    if q is None:
+        return ""
+    parts = [f"like: key {q.key}", f"row {q.row}" if q.row is not None else "row ?"]
+    line = ", ".join(parts)
+    if q.title:
+        line += f" — {shorten(q.title, 80)}"
+    if q.date and results.date_field:
+        line += f" ({results.date_field} {cell(q.date, 'datetime')})"
+    if results.prior_art_before:
+        before = cell(results.prior_art_before, "datetime")
+        line += f"; prior art: {results.prior_art_field} before {before}"
+    return line
+
+
+def empty_message(filtered: bool) -> str:
+    msg = "no matching documents"
+    return msg + (" (loosen the --where/--filter-json conditions)" if filtered else "")

@@ -187,7 +187,13 @@ def test_manifest_and_indexes(settings, ko200, unique_name):
     assert m["title_field"] == "title"
     fields = m["fields"]
     assert fields["application_date"]["type"] == "datetime"
-    assert fields["ipc"] == {"type": "keyword", "list": True, "mixed": False, "index": "keyword"}
+    assert fields["ipc"] == {
+        "type": "keyword",
+        "value_type": "keyword",
+        "list": True,
+        "mixed": False,
+        "index": "keyword",
+    }
     assert fields["title"]["index"] == "text"
     assert fields["applicant"]["type"] == "keyword"
     if result.backend == "embedded":

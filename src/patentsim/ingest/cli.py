@@ -46,9 +46,9 @@ def cli() -> None:
 @click.option("--chunk-size", type=click.IntRange(min=1), metavar="ROWS",
               help="Rows embedded and written together (default: 8 x --batch-size, at least "
                    "256); a killed run loses at most the chunks in flight.")
-@click.option("--model", envvar="EMBED_MODEL", default=DEFAULT_MODEL, show_default=True,
+@click.option("--model", envvar="EMBED_MODEL",
               help="sentence-transformers model name or folder; 'minilm' = the offline model "
-                   "(env EMBED_MODEL).")
+                   f"(env EMBED_MODEL; default: the collection's model, else {DEFAULT_MODEL}).")
 @click.option("--device", default="auto", show_default=True,
               help="auto (CUDA fp16, then MPS, then CPU), cpu, cuda, cuda:1, mps.")
 @click.option("--shards", type=click.IntRange(min=1), help="Shards of a new server collection.")

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from ..store import StoreSettings, open_store
 from ..store.backend import Collection, CreateOptions, PointData, Store
-from ..store.errors import ModelMismatch, SourceError
+from ..store.errors import ModelMismatch, ModelUnavailable, SourceError
 from ..store.filters import Match
 from ..store.ids import point_id
 from ..store.manifest import check_model, new_manifest, now
@@ -170,7 +170,18 @@ def load(
     try:
         if hasattr(store, "check_writable"):
             store.check_writable()  # before the model loads and the first chunk is embedded
-        mdl = _Model(model or DEFAULT_MODEL, device, embedder)
+        if recreate and store.exists(name):
+            store.drop(name)
+        coll: Collection | None = None
+        manifest: dict[str, Any] | None = None
+        if store.exists(name):
+            coll = store.open(name)
+            manifest = coll.read_manifest()
+        # Without --model, a collection keeps the model it was built with.
+        stored_model = ((manifest or {}).get("model") or {}).get("name")
+        mdl = _Model(model or stored_model or DEFAULT_MODEL, device, embedder)
+        if manifest is not None:
+            _check_compatible(manifest, mdl, plan, name)
         summary = IngestSummary(
             collection=name,
             store=store.location,
@@ -181,14 +192,6 @@ def load(
             duplicates_dropped=dropped,
             model_fallback_from=mdl.fallback_from,
         )
-        if recreate and store.exists(name):
-            store.drop(name)
-        coll: Collection | None = None
-        manifest: dict[str, Any] | None = None
-        if store.exists(name):
-            coll = store.open(name)
-            manifest = coll.read_manifest()
-            _check_compatible(manifest, mdl, plan, name)
         loader = _Loader(
             store,
             name,
@@ -268,6 +271,14 @@ def _validate(
 
 
 def _check_compatible(manifest: dict[str, Any], mdl: _Model, plan: ColumnPlan, name: str) -> None:
+    stored_name = (manifest.get("model") or {}).get("name")
+    if mdl.fallback_from and stored_name != mdl.name:
+        raise ModelUnavailable(
+            f"collection '{name}' was built with model '{stored_name}', which is not cached "
+            "here, and the Hugging Face Hub cannot be reached",
+            "run once with network access to cache it, or --recreate to rebuild the "
+            "collection with the offline model",
+        )
     check_model(
         manifest,
         {
@@ -469,10 +480,12 @@ class _Loader:
         title = self.plan.fields.get(self.plan.title_column or "")
         for key, kinds in self.types.items():
             old = fields.get(key, {})
-            kind = merge_types(kinds | ({old["type"]} if old.get("type") in kinds else set()))
+            earlier = {old["value_type"]} if old.get("value_type") else set()
+            kind = merge_types(kinds | earlier)
             index = "text" if key in text_fields or key == title else kind
             fields[key] = {
                 "type": "text" if index == "text" else kind,
+                "value_type": kind,
                 "list": key in self.lists,
                 "mixed": len(kinds) > 1 and not kinds <= {"integer", "float"},
                 "index": index,

@@ -30,7 +30,13 @@ from ..store.errors import ModelMismatch, ModelUnavailable, SourceError
 from ..store.filters import Match
 from ..store.ids import point_id
 from ..store.manifest import check_model, new_manifest, now
-from ..store.model import DEFAULT_MODEL, ModelSpec, fingerprint, resolve_model
+from ..store.model import (
+    DEFAULT_MODEL,
+    ModelSpec,
+    check_options,
+    expected_fingerprint,
+    resolve_model,
+)
 from .read import Table, open_table
 from .records import (
     ColumnPlan,
@@ -95,8 +101,17 @@ class IngestSummary:
 class _Model:
     """The collection's model, loaded only when a text actually needs embedding."""
 
-    def __init__(self, name: str, device: str, embedder: EmbedderLike | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        device: str,
+        embedder: EmbedderLike | None,
+        backend: str = "torch",
+        long_text: str = "truncate",
+    ) -> None:
         self.device = device
+        self.backend = backend
+        self.long_text = long_text
         self._embedder = embedder
         self.spec: ModelSpec | None = None
         if embedder is not None:
@@ -107,16 +122,18 @@ class _Model:
         self.spec = resolve_model(name)
         self.name = self.spec.name
         self.fallback_from = self.spec.fallback_from
-        self.fingerprint = fingerprint(self.spec.source) if self.spec.local else ""
+        self.fingerprint = expected_fingerprint(self.spec, backend, long_text)
         if not self.fingerprint:
             self.fingerprint = self.get().fingerprint
 
     def get(self) -> EmbedderLike:
         if self._embedder is None:
-            from ..store.model import Embedder
+            from ..store.model import make_embedder
 
             assert self.spec is not None
-            self._embedder = Embedder(self.spec, self.device)
+            self._embedder = make_embedder(
+                self.spec, self.device, backend=self.backend, long_text=self.long_text
+            )
         return self._embedder
 
     @property
@@ -148,6 +165,8 @@ def load(
     chunk_size: int | None = None,
     model: str | None = None,
     device: str = "auto",
+    backend: str | None = None,
+    long_text: str | None = None,
     embedder: EmbedderLike | None = None,
     on_duplicate: str = "error",
     create_options: CreateOptions | None = None,
@@ -179,7 +198,12 @@ def load(
             manifest = coll.read_manifest()
         # Without --model, a collection keeps the model it was built with.
         stored_model = ((manifest or {}).get("model") or {}).get("name")
-        mdl = _Model(model or stored_model or DEFAULT_MODEL, device, embedder)
+        # Likewise its backend (--backend) and long-text mode (--long-text).
+        stored = (manifest or {}).get("model") or {}
+        backend = backend or stored.get("backend") or "torch"
+        long_text = long_text or stored.get("long_text") or "truncate"
+        check_options(backend, long_text)
+        mdl = _Model(model or stored_model or DEFAULT_MODEL, device, embedder, backend, long_text)
         if manifest is not None:
             _check_compatible(manifest, mdl, plan, name)
         summary = IngestSummary(
@@ -279,6 +303,15 @@ def _check_compatible(manifest: dict[str, Any], mdl: _Model, plan: ColumnPlan, n
             "run once with network access to cache it, or --recreate to rebuild the "
             "collection with the offline model",
         )
+    stored = manifest.get("model") or {}
+    for option, have in (("backend", mdl.backend), ("long_text", mdl.long_text)):
+        was = stored.get(option) or ("torch" if option == "backend" else "truncate")
+        flag = "--" + option.replace("_", "-")
+        if was != have and stored.get("name") == mdl.name:
+            raise ModelMismatch(
+                f"collection '{name}' was embedded with {flag} {was}, not {have}",
+                f"use {flag} {was}, or --recreate, or another --collection",
+            )
     check_model(
         manifest,
         {
@@ -423,7 +456,7 @@ class _Loader:
             texts = [rec.text for _, rec in need]
             encoded = embedder.encode(texts, batch_size=self.batch_size)
             window = embedder.max_seq_length
-            if window:
+            if window and self.mdl.long_text == "truncate":
                 for (_, rec), n in zip(need, embedder.token_counts(texts)):
                     if n > window:
                         self.summary.truncated.append(rec.row)

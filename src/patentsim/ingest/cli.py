@@ -50,7 +50,14 @@ def cli() -> None:
               help="sentence-transformers model name or folder; 'minilm' = the offline model "
                    f"(env EMBED_MODEL; default: the collection's model, else {DEFAULT_MODEL}).")
 @click.option("--device", default="auto", show_default=True,
-              help="auto (CUDA fp16, then MPS, then CPU), cpu, cuda, cuda:1, mps.")
+              help="auto (CUDA fp16, then MPS, then CPU), cpu, cuda, cuda:1, mps; several "
+                   "GPUs (one process each): cuda:0,cuda:1 or all.")
+@click.option("--backend", type=click.Choice(["torch", "onnx", "int8"]),
+              help="Embedding engine: torch; onnx (ONNX Runtime); int8 (int8 weights, faster on "
+                   "CPUs). Default: the collection's, else torch.")
+@click.option("--long-text", type=click.Choice(["truncate", "chunk"]),
+              help="Texts longer than the model's window: truncate, or chunk (windows averaged). "
+                   "Default: the collection's, else truncate.")
 @click.option("--shards", type=click.IntRange(min=1), help="Shards of a new server collection.")
 @click.option("--replicas", type=click.IntRange(min=1),
               help="Replicas of a new server collection.")
@@ -59,8 +66,8 @@ def cli() -> None:
               show_default=True, help="Format of the summary.")
 @store_options
 def load(file, text, id_column, collection, sheet, encoding, lists, dates, recreate, prune,
-         on_duplicate, batch_size, chunk_size, model, device, shards, replicas, quiet, fmt,
-         url, api_key, path, wait):
+         on_duplicate, batch_size, chunk_size, model, device, backend, long_text, shards,
+         replicas, quiet, fmt, url, api_key, path, wait):
     """Embed a file's abstracts and store them with every column as payload.
 
     Reads .xlsx, .csv/.tsv, .jsonl and .parquet.  Running it again embeds only
@@ -91,6 +98,8 @@ def load(file, text, id_column, collection, sheet, encoding, lists, dates, recre
             chunk_size=chunk_size,
             model=model,
             device=device,
+            backend=backend,
+            long_text=long_text,
             on_duplicate=on_duplicate,
             create_options=CreateOptions(shards=shards, replicas=replicas),
             progress=progress,

@@ -430,6 +430,12 @@ class ServerCollection:
         exact: bool = False,
     ) -> list[b.ScoredHit]:
         m = _models()
+        # The in-process imitation always searches exactly (and warns about search params).
+        params = (
+            None
+            if self.store.url == ":memory:"
+            else m.SearchParams(hnsw_ef=b.HNSW_EF_SEARCH, exact=exact)
+        )
         res = self._call(
             lambda: self.client.query_points(
                 self.name,
@@ -438,7 +444,7 @@ class ServerCollection:
                 offset=offset or None,
                 query_filter=to_models(flt) if flt else None,
                 score_threshold=score_threshold,
-                search_params=m.SearchParams(hnsw_ef=b.HNSW_EF_SEARCH, exact=exact),
+                search_params=params,
                 with_payload=True,
             )
         )

@@ -85,19 +85,33 @@ def is_ready(url: str) -> bool:
         return False
 
 
+def compose(request: pytest.FixtureRequest, *args: str) -> str:
+    """Run ``docker compose -f FILE -p PROJECT ARGS`` for the test project; its output."""
+    command = request.getfixturevalue("docker_compose_command").split()
+    files = request.getfixturevalue("docker_compose_file")
+    for f in [files] if isinstance(files, str) else files:
+        command += ["-f", str(f)]
+    command += ["-p", request.getfixturevalue("docker_compose_project_name"), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    return (done.stdout + done.stderr).strip()
+
+
 def compose_logs(request: pytest.FixtureRequest) -> str:
     """``docker compose logs`` of the test project, for a failure message."""
     try:
-        command = request.getfixturevalue("docker_compose_command").split()
-        files = request.getfixturevalue("docker_compose_file")
-        project = request.getfixturevalue("docker_compose_project_name")
-        for f in [files] if isinstance(files, str) else files:
-            command += ["-f", str(f)]
-        command += ["-p", project, "logs", "--no-color", "--tail", "200"]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-        return (done.stdout + done.stderr).strip() or "(no output)"
+        return compose(request, "logs", "--no-color", "--tail", "200") or "(no output)"
     except Exception as exc:  # the logs are a courtesy; never hide the real failure
         return f"(docker compose logs failed: {exc})"
+
+
+def host_port(request: pytest.FixtureRequest, services: Any) -> int:
+    """The random host port Docker published for the REST port."""
+    try:
+        return int(services.port_for(SERVICE, REST_PORT))
+    except ValueError:
+        # pytest-docker cannot parse an IPv6 answer such as "[::]:49153".
+        lines = compose(request, "port", SERVICE, str(REST_PORT)).splitlines()
+        return int(lines[-1].rsplit(":", 1)[-1])
 
 
 def server_url(request: pytest.FixtureRequest) -> str:
@@ -115,7 +129,7 @@ def server_url(request: pytest.FixtureRequest) -> str:
     key = id(services)
     if key not in _ready:
         host = request.getfixturevalue("docker_ip")
-        url = f"http://{host}:{services.port_for(SERVICE, REST_PORT)}"
+        url = f"http://{host}:{host_port(request, services)}"
         try:
             services.wait_until_responsive(
                 check=lambda: is_ready(url), timeout=READY_TIMEOUT_S, pause=0.5
@@ -128,12 +142,6 @@ def server_url(request: pytest.FixtureRequest) -> str:
             )
         _ready[key] = url
     return _ready[key]
-
-
-@pytest.fixture
-def qdrant_url(request: pytest.FixtureRequest) -> str:
-    """The Docker test server's URL (skipped where Docker does not run)."""
-    return server_url(request)
 
 
 def _dropping_new_collections(settings: StoreSettings) -> Iterator[StoreSettings]:

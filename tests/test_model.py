@@ -1,0 +1,307 @@
+"""The embedding model: devices, work sharing, backends, long texts, fingerprints.
+
+Nothing here needs a GPU: device lists and the sharing of work are plain
+logic, and the one-process-per-device embedder runs with a fake in workers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from patentsim.store.devices import (
+    BadDevice,
+    MultiDeviceEmbedder,
+    length_batches,
+    parse_devices,
+    split_work,
+)
+from patentsim.store.errors import UserInputError
+from patentsim.store.model import (
+    BadOption,
+    ModelSpec,
+    check_options,
+    embedding_fingerprint,
+    expected_fingerprint,
+    split_windows,
+)
+
+from .fakes import FakeEmbedder
+
+
+def fake_factory(device: str) -> FakeEmbedder:
+    """Builds the worker's embedder (runs in a spawned process)."""
+    emb = FakeEmbedder(dimension=16)
+    emb.name = f"fake on {device}"
+    return emb
+
+
+# -- devices ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("auto", ["auto"]),
+        ("cpu", ["cpu"]),
+        ("CUDA", ["cuda"]),
+        ("cuda:1", ["cuda:1"]),
+        ("cuda:0,cuda:1", ["cuda:0", "cuda:1"]),
+        (" cuda:0 , cuda:1 ,cuda:0", ["cuda:0", "cuda:1"]),
+        ("0,2", ["cuda:0", "cuda:2"]),
+        ("mps", ["mps"]),
+    ],
+)
+def test_parse_devices(spec, expected):
+    assert parse_devices(spec, count=lambda: pytest.fail("count asked")) == expected
+
+
+def test_parse_devices_all_asks_for_the_count():
+    assert parse_devices("all", count=lambda: 3) == ["cuda:0", "cuda:1", "cuda:2"]
+
+
+@pytest.mark.parametrize("spec", ["gpu", "cuda:x", "cuda:0,cpu", "cpu,mps", "tpu:0"])
+def test_parse_devices_refuses_what_names_no_device(spec):
+    with pytest.raises(BadDevice) as err:
+        parse_devices(spec, count=lambda: 2)
+    assert isinstance(err.value, UserInputError)  # exit 2 in the CLI
+    assert err.value.hint
+
+
+def test_all_without_a_gpu_says_what_to_do():
+    with pytest.raises(BadDevice, match="no CUDA GPU") as err:
+        parse_devices("all", count=lambda: 0)
+    assert "--device auto" in (err.value.hint or "")
+
+
+def test_split_work_balances_total_length_and_keeps_every_index():
+    rng = np.random.default_rng(0)
+    lengths = [int(x) for x in rng.integers(10, 400, size=101)]
+    shares = split_work(lengths, 3)
+    assert sorted(i for s in shares for i in s) == list(range(101))
+    loads = [sum(lengths[i] for i in s) for s in shares]
+    assert max(loads) - min(loads) <= max(lengths)
+    assert all(s == sorted(s) for s in shares)
+
+
+def test_split_work_edge_cases():
+    assert split_work([], 2) == [[], []]
+    assert split_work([5], 3) == [[0], [], []]
+    assert split_work([1, 1, 1, 1], 1) == [[0, 1, 2, 3]]
+    with pytest.raises(ValueError):
+        split_work([1], 0)
+
+
+def test_length_batches_group_similar_lengths_longest_first():
+    lengths = [3, 50, 7, 49, 4, 48]
+    assert length_batches(lengths, 2) == [[1, 3], [5, 2], [4, 0]]
+    assert sorted(i for b in length_batches(lengths, 4) for i in b) == list(range(6))
+    with pytest.raises(ValueError):
+        length_batches(lengths, 0)
+
+
+def test_multi_device_embedder_puts_rows_back_in_input_order():
+    texts = [f"text {i} " + "word " * (i % 7) for i in range(23)]
+    multi = MultiDeviceEmbedder(["cpu", "cpu"], fake_factory)
+    try:
+        got = multi.encode(texts, batch_size=4)
+        assert multi.dimension == 16
+        assert multi.info()["devices"] == ["cpu", "cpu"]
+        assert multi.token_counts(["a b"]) == [4]
+        assert multi.encode([]).shape == (0, 16)
+    finally:
+        multi.close()
+    np.testing.assert_allclose(got, FakeEmbedder(dimension=16).encode(texts), atol=1e-6)
+
+
+# -- options and fingerprints ----------------------------------------------------------------
+
+
+def test_check_options_refuses_unknown_values():
+    check_options("int8", "chunk")
+    with pytest.raises(BadOption, match="--backend"):
+        check_options("tensorrt", "truncate")
+    with pytest.raises(BadOption, match="--long-text"):
+        check_options("torch", "summarise")
+
+
+def test_fingerprints_differ_by_engine_and_long_text_mode():
+    base = "0123456789abcdef"
+    assert embedding_fingerprint(base) == base  # fp32 torch keeps older collections valid
+    prints = {
+        embedding_fingerprint(base, engine, mode)
+        for engine in ("torch", "onnx", "int8-onnx", "int8-torch")
+        for mode in ("truncate", "chunk")
+    }
+    assert len(prints) == 8
+
+
+def test_expected_fingerprint_without_loading_the_model(tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"a": 1}')
+    spec = ModelSpec("m", str(folder), local=True)
+    plain = expected_fingerprint(spec)
+    assert expected_fingerprint(spec, "torch", "chunk") == plain + "+chunk"
+    assert expected_fingerprint(spec, "int8").startswith(plain + "+int8-")
+    assert expected_fingerprint(ModelSpec("x/y", "x/y", local=False)) == ""
+
+
+# -- long texts -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    from patentsim.store.model import offline_model_path
+
+    path = offline_model_path()
+    if path is None:
+        pytest.skip("the offline model is not installed")
+    return AutoTokenizer.from_pretrained(str(path))
+
+
+def test_split_windows_cuts_long_texts_on_token_boundaries(tokenizer):
+    long = " ".join(f"graphics processor {i} renders frames" for i in range(60))
+    texts = ["a short abstract", long]
+    pieces, owner, weight = split_windows(texts, tokenizer, 32)
+    assert pieces[0] == "a short abstract" and owner[0] == 0
+    assert owner[1:] == [1] * (len(pieces) - 1)
+    total = len(tokenizer(long, add_special_tokens=False)["input_ids"])
+    assert sum(weight[1:]) == total
+    for piece in pieces[1:]:
+        assert piece in long
+        assert len(tokenizer(piece)["input_ids"]) <= 32 + 1  # re-tokenised edges may shift by one
+    assert max(weight[1:]) == 30  # 32 less [CLS] and [SEP]
+
+
+@pytest.mark.slow
+def test_chunk_averages_windows_and_leaves_short_texts_alone(offline_embedder):
+    from patentsim.store.model import Embedder
+
+    chunked = Embedder(offline_embedder.spec, "cpu", long_text="chunk")
+    assert chunked.fingerprint == offline_embedder.fingerprint + "+chunk"
+    assert chunked.info()["long_text"] == "chunk"
+    short = "A battery pack with a liquid cooling plate."
+    long = " ".join(["A graphics processing unit schedules ray tracing work."] * 80)
+    got = chunked.encode([short, long])
+    np.testing.assert_allclose(got[0], offline_embedder.encode([short])[0], atol=1e-5)
+    pieces, _, weight = chunked.windows([long])
+    assert len(pieces) >= 3
+    parts = offline_embedder.encode(pieces)
+    mean = (parts * np.asarray(weight)[:, None]).sum(0)
+    np.testing.assert_allclose(got[1], mean / np.linalg.norm(mean), atol=1e-5)
+    assert abs(float(np.linalg.norm(got[1])) - 1.0) < 1e-5
+
+
+# -- backends ---------------------------------------------------------------------------------
+
+TEXTS = [
+    "A graphics processing unit with dedicated ray tracing cores accelerates rendering.",
+    "A battery management system balances cell voltages during charging.",
+    "A neural network accelerator stores weights in on-chip memory to cut bandwidth.",
+]
+
+
+@pytest.mark.slow
+def test_int8_with_torch_when_onnxruntime_is_missing(offline_embedder, monkeypatch):
+    import patentsim.store.engines as engines
+    from patentsim.store.model import Embedder
+
+    monkeypatch.setattr(engines, "onnxruntime_available", lambda: False)
+    q = Embedder(offline_embedder.spec, "cpu", backend="int8")
+    assert q.engine == "int8-torch"
+    assert q.fingerprint == offline_embedder.fingerprint + "+int8-torch"
+    cos = (q.encode(TEXTS) * offline_embedder.encode(TEXTS)).sum(1)
+    assert cos.min() > 0.95
+
+
+@pytest.mark.slow
+def test_onnx_int8_is_cached_and_agrees_with_fp32(offline_embedder, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from patentsim.store.engines import onnx_paths
+    from patentsim.store.model import Embedder
+
+    monkeypatch.setenv("PATENTSIM_CACHE", str(tmp_path / "cache"))
+    q = Embedder(offline_embedder.spec, "cpu", backend="int8")
+    assert q.engine == "int8-onnx"
+    fp32_graph, int8_graph = onnx_paths(offline_embedder.fingerprint)
+    assert fp32_graph.is_file() and int8_graph.is_file()
+    ref = offline_embedder.encode(TEXTS)
+    assert (q.encode(TEXTS) * ref).sum(1).min() > 0.98
+    # Cached: a second load converts nothing (works offline), same vectors.
+    stamp = int8_graph.stat().st_mtime_ns
+    again = Embedder(offline_embedder.spec, "cpu", backend="int8")
+    assert int8_graph.stat().st_mtime_ns == stamp
+    np.testing.assert_allclose(again.encode(TEXTS), q.encode(TEXTS), atol=1e-6)
+    plain = Embedder(offline_embedder.spec, "cpu", backend="onnx")
+    np.testing.assert_allclose(plain.encode(TEXTS), ref, atol=1e-4)
+    assert plain.encode(["query"], query=True).shape == (1, ref.shape[1])
+
+
+def test_onnx_backend_refuses_a_gpu(offline_embedder):
+    from patentsim.store.model import Embedder
+
+    with pytest.raises(BadOption, match="runs on the CPU"):
+        Embedder(offline_embedder.spec, "cuda:0", backend="int8")
+
+
+# -- start-up -----------------------------------------------------------------------------------
+
+
+def test_ingest_info_imports_neither_torch_nor_pandas(tmp_path):
+    from patentsim.ingest.pipeline import load
+
+    src = tmp_path / "p.csv"
+    src.write_text("doc_id,abstract\n1,graphics processor\n2,battery cell\n", encoding="utf-8")
+    store = tmp_path / "store"
+    from patentsim.store import StoreSettings
+
+    load(src, settings=StoreSettings(path=str(store)), embedder=FakeEmbedder())
+    code = (
+        "import sys\n"
+        "from patentsim.ingest.cli import cli\n"
+        f"cli(['info', '--path', {str(store)!r}, '--format', 'json'], standalone_mode=False)\n"
+        "heavy = {'torch', 'pandas', 'sentence_transformers', 'transformers', 'sklearn'}\n"
+        "print('HEAVY', sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stdout, out.stdout
+
+
+# -- the pipeline keeps a collection's backend ----------------------------------------------
+
+
+def test_ingest_refuses_to_mix_backends_and_keeps_the_stored_one(tmp_path):
+    from patentsim.ingest.pipeline import load
+    from patentsim.store import StoreSettings
+    from patentsim.store.errors import ModelMismatch
+
+    src = tmp_path / "p.csv"
+    src.write_text("doc_id,abstract\n1,graphics processor\n2,battery cell\n", encoding="utf-8")
+    settings = StoreSettings(path=str(tmp_path / "store"))
+    first = load(src, settings=settings, embedder=FakeEmbedder())
+    assert first.added == 2
+    with pytest.raises(ModelMismatch, match="--backend torch, not int8") as err:
+        load(src, settings=settings, embedder=FakeEmbedder(), backend="int8")
+    assert "--recreate" in (err.value.hint or "")
+    with pytest.raises(ModelMismatch, match="--long-text truncate, not chunk"):
+        load(src, settings=settings, embedder=FakeEmbedder(), long_text="chunk")
+    again = load(src, settings=settings, embedder=FakeEmbedder())
+    assert again.unchanged == 2 and again.embedded == 0
+
+
+def test_cli_refuses_an_unknown_backend():
+    from click.testing import CliRunner
+
+    from patentsim.ingest.cli import cli
+
+    result = CliRunner().invoke(cli, ["load", "x.csv", "--backend", "tensorrt"])
+    assert result.exit_code == 2, result.output
+    assert "tensorrt" in result.output

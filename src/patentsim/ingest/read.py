@@ -459,5 +459,8 @@ def _open_parquet(p: Path) -> Table:
     try:
         schema = pq.ParquetFile(p).schema_arrow
     except Exception as exc:  # pyarrow raises several families
-        raise SourceError(f"{p}: not a readable Parquet file ({exc})") from exc
+        raise SourceError(
+            f"{p}: not a readable Parquet file ({_first_line(exc)})",
+            "write the file again, or export the data as .xlsx or .csv",
+        ) from exc
     return Table(p, "parquet", _header(list(schema.names), str(p)))

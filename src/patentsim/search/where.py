@@ -174,7 +174,7 @@ def _bad_operator(
 ) -> BadFilter:
     suggestion = {"==": "=", "=>": ">=", "=<": "<=", "<>": "!=", "!": "!=", "=~": "~"}.get(op)
     info = fields.get(field)
-    what = f"'{field}' is a {info.type} field that takes {_TAKES[info.type]}" if info else ""
+    what = f"'{field}' is {_a(info.type)} field that takes {_TAKES[info.type]}" if info else ""
     hint = f"did you mean {field}{suggestion}...? " if suggestion else ""
     hint += "operators: = != > >= < <= ~ exists missing"
     if info:
@@ -289,13 +289,17 @@ class _Context:
 
     def fail(self, what: str, *, extra: str = "") -> BadFilter:
         info = self.info
-        kind = f"a {info.type} field" + (" (a list)" if info.list else "")
+        kind = f"{_a(info.type)} field" + (" (a list)" if info.list else "")
         value = _safe_sample(self.sample, info.name)
         hint = f"'{info.name}' is {kind} that takes {_TAKES.get(info.type, '=')}; "
         hint += f"e.g. --where {_quote_arg(example(info, value))}"
         if extra:
             hint += f"; {extra}"
         return BadFilter(f"--where {self.expression!r}: {what}", hint)
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
 def _safe_sample(sample: SampleFn | None, name: str) -> Any:

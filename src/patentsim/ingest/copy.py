@@ -23,7 +23,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..store import StoreSettings, open_store, pick_collection
-from ..store.backend import Collection, CreateOptions, PointData, Store, StoredPoint
+from ..store.backend import (
+    INDEX_TYPES,
+    Collection,
+    CreateOptions,
+    PointData,
+    Store,
+    StoredPoint,
+)
 from ..store.errors import StoreError, UserInputError
 from ..store.manifest import check_model, now
 
@@ -183,7 +190,7 @@ def _make_indexes(coll: Collection, manifest: dict[str, Any]) -> list[str]:
     wanted = dict(RESERVED_INDEXES)
     for key, spec in (manifest.get("fields") or {}).items():
         kind = spec.get("index") if isinstance(spec, dict) else None
-        if kind:
+        if kind in INDEX_TYPES:  # anything else was not made by `ingest load`: no index
             wanted[key] = kind
     for key, kind in wanted.items():
         coll.ensure_index(key, kind)

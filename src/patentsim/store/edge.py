@@ -105,6 +105,13 @@ class EdgeStore:
             ) from exc
         coll = EdgeCollection(name, folder, wait=self.wait)
         try:
+            # Locked before anything is touched: another process may be creating it too.
+            coll.lock()
+            if self.exists(name):
+                raise CollectionExists(
+                    f"collection '{name}' was just created in {self.location} by another process",
+                    "run the command again to add to it",
+                )
             # A folder left by a crash before the manifest existed holds nothing of value.
             shutil.rmtree(folder / "shard", ignore_errors=True)
             manifest = dict(manifest, dimension=dimension, on_disk=options.on_disk)
@@ -151,6 +158,17 @@ class EdgeStore:
         self._open.clear()
 
 
+def _holder_pid(fh: Any) -> str:
+    """The pid the lock file names; the holder may be between truncating and writing it."""
+    for _ in range(10):
+        fh.seek(0)
+        pid = str(fh.read()).strip()
+        if pid:
+            return pid
+        time.sleep(0.02)
+    return "?"
+
+
 def _available(names: list[str]) -> str:
     if not names:
         return "the store is empty: run 'ingest load FILE' first"
@@ -184,8 +202,7 @@ class EdgeCollection:
                 break
             except OSError:
                 if time.monotonic() >= deadline:
-                    fh.seek(0)
-                    pid = fh.read().strip() or "?"
+                    pid = _holder_pid(fh)
                     fh.close()
                     raise StoreLocked(
                         f"collection '{self.name}' in {self.folder.parent} is in use by "
@@ -233,9 +250,10 @@ class EdgeCollection:
 
     def close_shard(self) -> None:
         if self._shard is not None:
+            shard = self._shard
             try:
-                self._shard.flush()
-                self._shard.close()
+                self._engine(shard.flush)
+                self._engine(shard.close)
             finally:
                 self._shard = None
 

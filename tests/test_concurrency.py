@@ -1,0 +1,247 @@
+"""Concurrent use of the embedded store.
+
+The embedded store (Qdrant Edge, in-process) lets one process use a collection at a
+time: its write-ahead log cannot be shared.  The contract:
+
+- a second writer gets "collection 'X' in ... is in use by process N" at once (exit 1),
+  or waits up to ``--wait SECONDS`` for the first to finish, then runs;
+- a search (or ``ingest info``) while an ingest runs behaves the same way: it fails at
+  once with that message, naming the ingesting process, or waits with ``--wait``;
+- nothing is ever corrupted: the collection stays complete and consistent;
+- a killed holder releases the collection at once (the lock is an flock, which the
+  kernel drops with the process), whatever pid the lock file still names.
+
+Several processes that must read and write at once should use a Qdrant server
+(``docker compose up -d`` and ``QDRANT_URL``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.util
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from patentsim.ingest import pipeline
+from patentsim.ingest.cli import cli as ingest_cli
+from patentsim.ingest.pipeline import load
+from patentsim.store import StoreSettings, open_store
+from patentsim.store.edge import EdgeStore
+from patentsim.store.errors import CollectionExists, StoreLocked
+
+from .conftest import ROOT
+from .fakes import FakeEmbedder
+
+HAS_SEARCH = importlib.util.find_spec("patentsim.search.cli") is not None
+
+
+class MeetingEmbedder(FakeEmbedder):
+    """A fake embedder whose first batch waits for the other run's: both then create the
+    collection at the same moment."""
+
+    def __init__(self, barrier: threading.Barrier) -> None:
+        super().__init__()
+        self.barrier = barrier
+        self.first = True
+
+    def encode(self, texts, *, batch_size=32, query=False):
+        if self.first:
+            self.first = False
+            with contextlib.suppress(threading.BrokenBarrierError):
+                self.barrier.wait(10)
+        return super().encode(texts, batch_size=batch_size, query=query)
+
+
+def _xlsx(path: Path, n: int, tag: str = "") -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["id", "abstract"])
+    for i in range(n):
+        ws.append([i, f"abstract {i} {tag} about a cooling loop for battery cells"])
+    wb.save(path)
+    return path
+
+
+def _state(settings: StoreSettings, name: str = "k") -> tuple[int, dict[str, str]]:
+    store = open_store(settings)
+    try:
+        coll = store.open(name)
+        return coll.count(), {
+            p.payload["_key"]: p.payload["_hash"] for p in coll.scroll(with_payload=True)
+        }
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def loaded(tmp_path, private_store, monkeypatch):
+    """A collection 'k' of 30 rows in this test's store; CLI loads use the fake embedder."""
+    fake = FakeEmbedder()
+    settings = StoreSettings(path=str(private_store))
+    file = _xlsx(tmp_path / "a.xlsx", 30)
+    load(file, settings=settings, collection="k", embedder=fake, id_column="id")
+    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=fake))
+    return settings, file, _state(settings)
+
+
+class Holder:
+    """Another process that opens collection 'k' and keeps it until killed."""
+
+    def __init__(self, path: str) -> None:
+        code = (
+            "import sys, time\n"
+            "from patentsim.store.edge import EdgeStore\n"
+            f"store = EdgeStore({path!r})\n"
+            "store.open('k')\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(120)\n"
+        )
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line.strip() == b"ready", self.proc.stderr.read() if self.proc.stderr else line
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def holder(loaded):
+    h = Holder(loaded[0].path)
+    yield h
+    h.kill()
+
+
+def test_second_writer_is_told_which_process_holds_the_collection(loaded, holder):
+    settings, file, before = loaded
+    result = CliRunner().invoke(ingest_cli, ["load", str(file), "-c", "k", "--id", "id"])
+    assert result.exit_code == 1, result.output
+    assert f"is in use by process {holder.proc.pid}" in result.output
+    assert "--wait" in result.output
+    assert "Traceback" not in result.output
+    holder.kill()
+    assert _state(settings) == before
+
+
+def test_a_killed_holder_releases_the_collection_at_once(loaded, holder):
+    settings, file, _ = loaded
+    holder.kill()  # SIGKILL: no cleanup ran, the lock file still names its pid
+    lock_file = Path(settings.path) / "k" / ".lock"
+    assert lock_file.read_text() == str(holder.proc.pid)
+    result = CliRunner().invoke(ingest_cli, ["load", str(file), "-c", "k", "--id", "id"])
+    assert result.exit_code == 0, result.output
+    assert _state(settings)[0] == 30
+
+
+def test_second_writer_waits_with_wait(loaded, tmp_path):
+    settings = loaded[0]
+    store = EdgeStore(settings.path)
+    store.open("k")  # this process holds it, through another open file: the same lock
+    timer = threading.Timer(1.0, store.close)
+    timer.start()
+    try:
+        bigger = _xlsx(tmp_path / "b.xlsx", 40)
+        started = time.monotonic()
+        result = CliRunner().invoke(ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id",
+                                                 "--wait", "20"])
+        waited = time.monotonic() - started
+    finally:
+        timer.cancel()
+        store.close()
+    assert result.exit_code == 0, result.output
+    assert waited >= 0.9
+    assert _state(settings)[0] == 40
+
+
+def test_wait_gives_up_after_its_time(loaded):
+    settings, file, _ = loaded
+    store = EdgeStore(settings.path)
+    store.open("k")
+    try:
+        started = time.monotonic()
+        result = CliRunner().invoke(ingest_cli, ["load", str(file), "-c", "k", "--id", "id",
+                                                 "--wait", "0.5"])
+        waited = time.monotonic() - started
+    finally:
+        store.close()
+    assert result.exit_code == 1, result.output
+    assert f"in use by process {os.getpid()}" in result.output
+    assert 0.4 <= waited < 10
+
+
+def test_info_while_an_ingest_runs(loaded, holder):
+    result = CliRunner().invoke(ingest_cli, ["info", "-c", "k"])
+    assert result.exit_code == 1, result.output
+    assert f"in use by process {holder.proc.pid}" in result.output
+
+
+@pytest.mark.skipif(not HAS_SEARCH, reason="patentsim.search.cli does not exist yet")
+def test_search_while_an_ingest_runs_fails_fast_or_waits(loaded, holder):
+    from patentsim.search.cli import cli as search_cli
+
+    started = time.monotonic()
+    result = CliRunner().invoke(search_cli, ["like", "0", "-c", "k"])
+    assert result.exit_code == 1, result.output
+    assert f"in use by process {holder.proc.pid}" in result.output
+    assert "Traceback" not in result.output
+    assert time.monotonic() - started < 5, "a search must not hang on a busy collection"
+
+    threading.Timer(1.0, holder.kill).start()
+    result = CliRunner().invoke(search_cli, ["like", "0", "-c", "k", "--wait", "30",
+                                             "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"rank": 1' in result.output
+
+
+def test_two_writers_creating_one_collection_never_corrupt(tmp_path):
+    """Two loads create the same collection at the same moment: one wins, the other is told
+    the collection is in use, and nothing breaks."""
+    settings = StoreSettings(path=str(tmp_path / "store"))
+    files = [_xlsx(tmp_path / f"{t}.xlsx", 50, t) for t in ("a", "b")]
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def run(file: Path) -> None:
+        try:
+            outcomes.append(load(file, settings=settings, collection="k", chunk_size=5,
+                                 embedder=MeetingEmbedder(barrier), id_column="id"))
+        except Exception as exc:  # recorded and checked below
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=run, args=(f,)) for f in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    refused = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(outcomes) == 2
+    assert len(refused) <= 1, refused
+    for exc in refused:
+        assert isinstance(exc, (StoreLocked, CollectionExists)), repr(exc)
+        assert "process ?" not in str(exc)
+    count, hashes = _state(settings)
+    assert count == 50 == len(hashes)
+    store = open_store(settings)
+    try:
+        coll = store.open("k")
+        tags = {p.payload["abstract"].split()[2] for p in coll.scroll()}
+        assert coll.read_manifest()["state"] == "ready"
+    finally:
+        store.close()
+    assert len(tags) == 1, "documents of both files mixed"
+    again = load(files[0], settings=settings, collection="k", embedder=FakeEmbedder(),
+                 id_column="id")
+    assert again.points == 50

@@ -1,0 +1,1 @@
+"""The benchmark suite of patentsim: ``python -m bench`` (see BENCHMARKS.md)."""

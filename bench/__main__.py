@@ -1,0 +1,185 @@
+"""``python -m bench``: every figure of the benchmark, a JSON report, and BENCHMARKS.md.
+
+    python -m bench              # default sizes (under 15 minutes on 2 cores)
+    python -m bench --quick      # small sizes, a couple of minutes
+    python -m bench --only 1,2,4 # some figures
+
+The JSON report goes to stdout and bench/out/report.json; BENCHMARKS.md is
+written from it (not with --quick, unless --write).  Caches (embeddings of the
+nvidia abstracts, the 5,169-row collection, HNSW indexes, converted models)
+live in bench/out/ and make later runs shorter; --fresh ignores them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from .common import OUT, ROOT, log, machine, own_peak_rss_mib, save_json
+
+DEFAULT = {
+    "ingest_rows": 1000,
+    "corpus_rows": None,  # the whole nvidia file
+    "query_sizes": [10_000, 100_000],
+    "memory_rows": (2_000, 20_000),
+    "throughput_sample": 192,
+    "throughput_rounds": 2,
+    "startup_repeats": 7,
+    "longtext_subset": 1_500,
+}
+QUICK = {
+    "ingest_rows": 100,
+    "corpus_rows": 400,
+    "query_sizes": [2_000],
+    "memory_rows": (200, 2_000),
+    "throughput_sample": 24,
+    "throughput_rounds": 1,
+    "startup_repeats": 2,
+    "longtext_subset": 200,
+}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    ap.add_argument("--only", help="comma-separated figures: 1,2,3,4,5,6,long")
+    ap.add_argument("--write", action="store_true", help="write BENCHMARKS.md even with --quick")
+    ap.add_argument("--no-write", action="store_true", help="do not write BENCHMARKS.md")
+    ap.add_argument("--tune", action="store_true", help="HNSW m/ef_construct sweep at 100k too")
+    ap.add_argument("--fresh", action="store_true", help="rebuild every cache under bench/out")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    sizes = dict(QUICK if args.quick else DEFAULT)
+    wanted = set((args.only or "1,2,3,4,5,6,long").split(","))
+    if args.fresh:
+        shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    started = time.perf_counter()
+    command = "python -m bench" + (" " + " ".join(sys.argv[1:]) if argv is None else "")
+    report: dict[str, Any] = {
+        "command": command.strip(),
+        "quick": args.quick,
+        "sizes": sizes,
+        "machine": machine(),
+        "figures": {},
+        "errors": {},
+    }
+    figures = report["figures"]
+
+    def step(name: str, fn: Callable[[], Any]) -> Any:
+        began = time.perf_counter()
+        try:
+            value = fn()
+        except Exception as exc:  # one failing figure must not hide the others
+            log(f"{name}: FAILED: {exc}")
+            report["errors"][name] = "".join(traceback.format_exception(exc))[-3000:]
+            return None
+        log(f"{name}: done in {time.perf_counter() - began:.1f} s")
+        return value
+
+    from . import embeddings
+
+    embeddings.use_bench_cache()
+    corpus = step("embeddings", lambda: embeddings.nvidia_embeddings_limited(sizes["corpus_rows"]))
+    if corpus is None:
+        return _finish(report, started, args)
+    docs, vectors, meta = corpus
+    report["corpus"] = {
+        "documents": len(docs),
+        "embedding_seconds": round(meta["seconds"], 1),
+        "docs_per_s": round(meta["docs_per_s"], 2),
+        "cached": meta["cached"],
+        "measured_at": meta["measured_at"],
+    }
+
+    if "6" in wanted:
+        figures["6"] = step(
+            "figure 6 (embedding throughput)",
+            lambda: embeddings.throughput(
+                docs, sample=sizes["throughput_sample"], rounds=sizes["throughput_rounds"]
+            ),
+        )
+    if wanted & {"1", "2"}:
+        from .ingest import ingest_vs_encode
+
+        pair = step("figures 1-2 (ingest)", lambda: ingest_vs_encode(sizes["ingest_rows"]))
+        if pair:
+            figures["1"], figures["2"] = pair["figure1"], pair["figure2"]
+    if "3" in wanted:
+        from .startup import nvidia_collection, startup
+
+        def fig3() -> Any:
+            store = nvidia_collection(docs, vectors, meta["tokens"], sizes["corpus_rows"])
+            return startup(store, sizes["startup_repeats"])
+
+        figures["3"] = step("figure 3 (start-up)", fig3)
+    big = None
+    if "4" in wanted:
+        from .queries import figure4, synthesize
+
+        figures["4"] = step(
+            "figure 4 (queries)",
+            lambda: figure4(
+                vectors, docs, embeddings.model(), sizes["query_sizes"], tune=args.tune
+            ),
+        )
+        big = synthesize(vectors, max(sizes["query_sizes"]))[0]
+    if "6" in wanted and figures.get("6"):
+        fp32 = next(r for r in figures["6"]["rows"] if r["backend"] == "torch fp32")
+        figures["6"]["notebook"] = step(
+            "figure 6 (notebook way)",
+            lambda: embeddings.notebook_query(
+                vectors,
+                meta["seconds"] if not meta["cached"] else len(docs) / fp32["docs_per_s"],
+                big,
+            ),
+        )
+        if figures["6"].get("notebook"):
+            figures["6"]["notebook"]["encode_all_source"] = (
+                "measured: embedding the corpus in this run"
+                if not meta["cached"]
+                else "documents / fp32 docs/s measured in this run"
+            )
+    if "5" in wanted:
+        from .ingest import peak_memory
+
+        small, large = sizes["memory_rows"]
+        figures["5"] = step("figure 5 (memory)", lambda: peak_memory(small, large))
+    if "long" in wanted:
+        from .longtext import figure
+
+        figures["long"] = step(
+            "long texts", lambda: figure(docs, vectors, meta["tokens"], sizes["longtext_subset"])
+        )
+    return _finish(report, started, args)
+
+
+def _finish(report: dict[str, Any], started: float, args: argparse.Namespace) -> int:
+    report["total_seconds"] = round(time.perf_counter() - started, 1)
+    report["bench_peak_rss_mib"] = round(own_peak_rss_mib(), 1)
+    report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    save_json(OUT / "report.json", report)
+    print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    if (args.write or not args.quick) and not args.no_write:
+        from .report import readme_section, render
+
+        (ROOT / "BENCHMARKS.md").write_text(render(report), encoding="utf-8")
+        (OUT / "readme_section.md").write_text(readme_section(report), encoding="utf-8")
+        log("wrote BENCHMARKS.md (and bench/out/readme_section.md)")
+    log(f"total {report['total_seconds']:.0f} s")
+    return 1 if report["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""Shared helpers of the benchmark: paths, the machine, timing, data slices, caches."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+NVIDIA_XLSX = DATA / "patents_nvidia.xlsx"
+EN_CSV = DATA / "patents_en.csv"
+OUT = ROOT / "bench" / "out"
+BIN = Path(sys.executable).parent
+
+
+def log(message: str) -> None:
+    """Progress of the benchmark, on stderr (the JSON report goes to stdout)."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = 0.0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    versions = {}
+    for name in (
+        "torch",
+        "sentence_transformers",
+        "transformers",
+        "onnxruntime",
+        "qdrant_edge",
+        "numpy",
+    ):
+        versions[name] = package_version(name)
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem, 1),
+        "gpu": gpu_name(),
+        "python": platform.python_version(),
+        "versions": versions,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def package_version(name: str) -> str | None:
+    from importlib import metadata
+
+    dist = {
+        "sentence_transformers": "sentence-transformers",
+        "qdrant_edge": "qdrant-edge-py",
+    }.get(name, name)
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def gpu_name() -> str | None:
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    names = [n.strip() for n in out.stdout.splitlines() if n.strip()]
+    return ", ".join(names) or None
+
+
+# -- timing -------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+    max_rss_mib: float
+
+
+def bench_env(**extra: str) -> dict[str, str]:
+    """The environment of every child process: offline, quiet, the same for both sides."""
+    env = dict(os.environ)
+    env.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
+    env.pop("QDRANT_URL", None)
+    env.update(extra)
+    return env
+
+
+def run_process(
+    cmd: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 900,
+) -> Run:
+    """Run one command; its wall time and its own peak resident memory (wait4)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        list(cmd),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env or bench_env(),
+        cwd=str(cwd or OUT),
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+    seconds = time.perf_counter() - started
+    # communicate() has reaped the child; its rusage is in RUSAGE_CHILDREN only as a maximum
+    # over all children, so children that must be compared run through `rss_wrapper` instead.
+    return Run(seconds, proc.returncode, stdout, stderr, 0.0)
+
+
+RSS_WRAPPER = (
+    "import os, resource, sys, time\n"
+    "t = time.perf_counter()\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execvp(sys.argv[1], sys.argv[1:])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "sys.stderr.write('\\nRSS_KIB %d WALL %.6f\\n' % (usage.ru_maxrss, time.perf_counter() - t))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+def run_measured(
+    cmd: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 900,
+) -> Run:
+    """Like ``run_process``, and the child's own peak RSS (through a tiny fork/wait4 wrapper)."""
+    run = run_process([sys.executable, "-c", RSS_WRAPPER, *cmd], env=env, cwd=cwd, timeout=timeout)
+    rss = 0.0
+    for line in run.stderr.splitlines():
+        if line.startswith("RSS_KIB "):
+            parts = line.split()
+            rss = int(parts[1]) / 1024
+            run.seconds = float(parts[3])
+    run.max_rss_mib = round(rss, 1)
+    return run
+
+
+def own_peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def summary_ms(samples: Sequence[float]) -> dict[str, float]:
+    """Median and p99 of latencies in seconds, as milliseconds."""
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 3),
+        "p99_ms": round(p99 * 1000, 3),
+        "n": len(ordered),
+    }
+
+
+def ratio(a: float | None, b: float | None, digits: int = 3) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return round(a / b, digits)
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def read_xlsx(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
+    """Rows of the first sheet as dicts (openpyxl read-only; no pandas)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    ws = wb[wb.sheetnames[0]]
+    rows: list[dict[str, Any]] = []
+    header: list[str] = []
+    for i, values in enumerate(ws.iter_rows(values_only=True)):
+        if i == 0:
+            header = [str(v) for v in values]
+            continue
+        rows.append(dict(zip(header, values)))
+        if limit is not None and len(rows) >= limit:
+            break
+    wb.close()
+    return rows
+
+
+def slice_xlsx(src: Path, dest: Path, rows: int) -> Path:
+    """The first ``rows`` data rows of ``src``, header kept, as a new xlsx (cached)."""
+    if dest.is_file():
+        return dest
+    import openpyxl
+
+    wb = openpyxl.load_workbook(src, read_only=True)
+    ws = wb[wb.sheetnames[0]]
+    out = openpyxl.Workbook()
+    sheet = out.active
+    assert sheet is not None
+    for i, values in enumerate(ws.iter_rows(values_only=True)):
+        if i > rows:
+            break
+        sheet.append(list(values))
+    wb.close()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".tmp.xlsx")
+    out.save(tmp)
+    os.replace(tmp, dest)
+    return dest
+
+
+def slice_csv(src: Path, dest: Path, rows: int) -> Path:
+    """The first ``rows`` data rows of a CSV file (cached)."""
+    if dest.is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".tmp")
+    with (
+        open(src, newline="", encoding="utf-8") as fin,
+        open(tmp, "w", newline="", encoding="utf-8") as fout,
+    ):
+        reader = csv.reader(fin)
+        writer = csv.writer(fout)
+        for i, row in enumerate(reader):
+            if i > rows:
+                break
+            writer.writerow(row)
+    os.replace(tmp, dest)
+    return dest
+
+
+def nvidia_docs() -> list[dict[str, Any]]:
+    """The rows of patents_nvidia.xlsx that have an abstract, with their row number."""
+    docs = []
+    for row_no, row in enumerate(read_xlsx(NVIDIA_XLSX)):
+        text = row.get("abstract")
+        if text is None or not str(text).strip():
+            continue
+        docs.append(dict(row, _row=row_no, abstract=str(text)))
+    return docs
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def save_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def cpc_subclasses(value: Any) -> set[str]:
+    """CPC subclasses (first four characters, e.g. G06F) of a '|'-separated cell."""
+    if value is None:
+        return set()
+    return {c.strip()[:4] for c in str(value).split("|") if len(c.strip()) >= 4}

@@ -1,0 +1,251 @@
+"""Embeddings: the cached real embeddings of the nvidia abstracts, and figure 6.
+
+The 5,157 abstracts of ``patents_nvidia.xlsx`` are embedded once with the
+offline model (fp32, torch, the model's own 256-token window) and cached in
+``bench/out/``; the collection of figure 3, the vectors of figure 4 and the
+long-text study start from them.  Figure 6 measures docs/s of every backend on
+the same real abstracts, side by side in one process, with their agreement
+with fp32, and the seed notebook's way for one query.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from typing import Any
+
+import numpy as np
+
+from .common import OUT, log, nvidia_docs, save_json, summary_ms, text_key
+
+CACHE = OUT / "nvidia_minilm.npz"
+MODEL = "minilm"
+
+_MODELS: dict[tuple[str, str, str], Any] = {}
+
+
+def use_bench_cache() -> None:
+    """Converted (ONNX) models go to bench/out/cache, not the user's cache."""
+    os.environ.setdefault("PATENTSIM_CACHE", str(OUT / "cache"))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def model(backend: str = "torch", long_text: str = "truncate", engine: str | None = None) -> Any:
+    """A loaded embedder of the offline model (kept for the whole run)."""
+    use_bench_cache()
+    key = (backend, long_text, engine or "")
+    if key not in _MODELS:
+        import patentsim.store.engines as engines
+        from patentsim.store.model import Embedder, resolve_model
+
+        spec = resolve_model(MODEL)
+        saved = engines.onnxruntime_available
+        if engine == "int8-torch":
+            engines.onnxruntime_available = lambda: False  # type: ignore[assignment]
+        try:
+            _MODELS[key] = Embedder(spec, "cpu", backend=backend, long_text=long_text)
+        finally:
+            engines.onnxruntime_available = saved  # type: ignore[assignment]
+    return _MODELS[key]
+
+
+def nvidia_embeddings_limited(
+    rows: int | None = None,
+) -> tuple[list[dict[str, Any]], np.ndarray, dict[str, Any]]:
+    """The nvidia abstracts (of the first ``rows`` rows), their fp32 embeddings, timing."""
+    docs = [d for d in nvidia_docs() if rows is None or d["_row"] < rows]
+    cache = CACHE if rows is None else OUT / f"nvidia_minilm_{rows}.npz"
+    texts = [d["abstract"] for d in docs]
+    keys = [text_key(t) for t in texts]
+    if cache.is_file():
+        data = np.load(cache, allow_pickle=False)
+        if list(data["keys"]) == keys:
+            meta = {k: data[k].item() for k in ("seconds", "docs_per_s", "measured_at")}
+            meta["cached"] = True
+            meta["tokens"] = data["tokens"].tolist()
+            return docs, data["vectors"], meta
+    emb = model()
+    log(f"embedding {len(texts):,} nvidia abstracts once (cached in {cache.name})")
+    started = time.perf_counter()
+    vectors = emb.encode(texts, batch_size=32)
+    seconds = time.perf_counter() - started
+    tokens = emb.token_counts(texts)
+    OUT.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        cache,
+        keys=np.array(keys),
+        vectors=vectors.astype(np.float32),
+        tokens=np.array(tokens),
+        seconds=np.array(seconds),
+        docs_per_s=np.array(len(texts) / seconds),
+        measured_at=np.array(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
+    )
+    meta = {
+        "seconds": seconds,
+        "docs_per_s": len(texts) / seconds,
+        "cached": False,
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "tokens": tokens,
+    }
+    return docs, vectors.astype(np.float32), meta
+
+
+class CachedEmbedder:
+    """The offline model's identity (name, fingerprint, window) with vectors from the cache.
+
+    Lets the benchmark build the 5,169-row collection through the real ingest
+    pipeline in seconds instead of minutes; the manifest is the same as a real
+    ``ingest load --model minilm`` writes, so ``search`` treats it as such.
+    """
+
+    def __init__(self, texts: list[str], vectors: np.ndarray, tokens: list[int]) -> None:
+        from patentsim.store.model import OFFLINE_MODEL, fingerprint, offline_model_path
+
+        path = offline_model_path()
+        assert path is not None, "the offline model is not installed"
+        self.name = OFFLINE_MODEL
+        self.fingerprint = fingerprint(path)
+        self.dimension = int(vectors.shape[1])
+        self.max_seq_length = 256
+        self._vectors = {t: v for t, v in zip(texts, vectors)}
+        self._tokens = dict(zip(texts, tokens))
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "requested": self.name,
+            "fingerprint": self.fingerprint,
+            "dimension": self.dimension,
+            "max_seq_length": self.max_seq_length,
+            "normalize": True,
+            "backend": "torch",
+            "engine": "torch",
+            "long_text": "truncate",
+        }
+
+    def encode(self, texts: list[str], *, batch_size: int = 32, query: bool = False) -> Any:
+        return np.stack([self._vectors[t] for t in texts])
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        return [self._tokens[t] for t in texts]
+
+
+# -- figure 6 ------------------------------------------------------------------------------
+
+BACKENDS = [
+    ("torch fp32", "torch", None),
+    ("torch int8 (dynamic, per-channel)", "int8", "int8-torch"),
+    ("ONNX Runtime fp32", "onnx", None),
+    ("ONNX Runtime int8 (per-channel) = --backend int8", "int8", None),
+]
+
+
+def throughput(docs: list[dict[str, Any]], *, sample: int, rounds: int) -> dict[str, Any]:
+    """docs/s of each CPU backend on the same real abstracts, round-robin, with agreement."""
+    rng = random.Random(6)
+    texts = [d["abstract"] for d in rng.sample(docs, min(sample, len(docs)))]
+    loaded = {}
+    load_s = {}
+    for label, backend, engine in BACKENDS:
+        started = time.perf_counter()
+        try:
+            loaded[label] = model(backend, engine=engine)
+        except Exception as exc:  # e.g. onnxruntime missing: say so, measure the rest
+            log(f"{label}: not available ({exc})")
+            continue
+        load_s[label] = round(time.perf_counter() - started, 2)
+        loaded[label].encode(texts[:8])  # warm-up
+    seconds = {label: 0.0 for label in loaded}
+    vectors: dict[str, np.ndarray] = {}
+    for r in range(rounds):
+        order = list(loaded) if r % 2 == 0 else list(reversed(loaded))
+        for label in order:
+            started = time.perf_counter()
+            vectors[label] = loaded[label].encode(texts, batch_size=32)
+            seconds[label] += time.perf_counter() - started
+    ref = vectors["torch fp32"]
+    base = len(texts) * rounds / seconds["torch fp32"]
+    rows = []
+    for label in loaded:
+        cos = (vectors[label] * ref).sum(1)
+        rate = len(texts) * rounds / seconds[label]
+        rows.append(
+            {
+                "backend": label,
+                "engine": loaded[label].engine,
+                "device": "cpu",
+                "docs_per_s": round(rate, 2),
+                "speedup_vs_fp32": round(rate / base, 3),
+                "mean_cosine_to_fp32": round(float(cos.mean()), 5),
+                "min_cosine_to_fp32": round(float(cos.min()), 5),
+                "load_seconds": load_s[label],
+            }
+        )
+    mean_tokens = float(np.mean(loaded["torch fp32"].token_counts(texts)))
+    return {
+        "texts": len(texts),
+        "rounds": rounds,
+        "mean_tokens": round(mean_tokens, 1),
+        "rows": rows,
+        "gpu": _gpu_rows(texts),
+    }
+
+
+def _gpu_rows(texts: list[str]) -> list[dict[str, Any]]:
+    """fp16 docs/s per CUDA device where there is one (none on this machine)."""
+    try:
+        import torch
+    except ImportError:
+        return []
+    if not torch.cuda.is_available():
+        return []
+    from patentsim.store.model import Embedder, resolve_model
+
+    out = []
+    for i in range(torch.cuda.device_count()):
+        emb = Embedder(resolve_model(MODEL), f"cuda:{i}")
+        emb.encode(texts[:32])
+        started = time.perf_counter()
+        emb.encode(texts * 4, batch_size=128)
+        rate = len(texts) * 4 / (time.perf_counter() - started)
+        out.append(
+            {
+                "device": f"cuda:{i}",
+                "card": torch.cuda.get_device_name(i),
+                "backend": "torch fp16",
+                "docs_per_s": round(rate, 1),
+            }
+        )
+    return out
+
+
+def notebook_query(
+    vectors: np.ndarray, encode_all_s: float, big: np.ndarray | None
+) -> dict[str, Any]:
+    """The seed notebook's way for one query: encode everything, cosine_distances, argsort."""
+    from sklearn.metrics.pairwise import cosine_distances
+
+    def one(x: np.ndarray) -> dict[str, float]:
+        np.argsort(cosine_distances(x[0:1], x)[0])  # warm-up
+        times = []
+        for _ in range(7):
+            started = time.perf_counter()
+            d = cosine_distances(x[0:1], x)
+            np.argsort(d[0])[1:11]
+            times.append(time.perf_counter() - started)
+        return summary_ms(times)
+
+    out: dict[str, Any] = {
+        "docs": int(vectors.shape[0]),
+        "encode_all_seconds": round(encode_all_s, 2),
+        "distances_argsort": one(vectors),
+    }
+    out["per_query_seconds"] = round(encode_all_s + out["distances_argsort"]["median_ms"] / 1000, 2)
+    if big is not None:
+        out["distances_argsort_100k"] = one(big)
+    return out
+
+
+def save_meta(path: str, data: dict[str, Any]) -> None:
+    save_json(OUT / path, data)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from patentsim.store import StoreSettings, open_store
-
+from .backends import ALL_BACKENDS, backend_settings
 from .fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +18,7 @@ NVIDIA_XLSX = SHARED_DATA / "patents_nvidia.xlsx"
 EN_CSV = SHARED_DATA / "patents_en.csv"
 EXAMPLE_XLSX = ROOT / "examples" / "patents.xlsx"
 
-# Backends of the behaviour suite.  "docker" joins them in tests/test_docker.py.
+# Backends that run here without Docker (the `settings` fixture adds the Docker server).
 BACKENDS = ["embedded", "memory"]
 
 
@@ -34,17 +33,11 @@ def private_store(tmp_path, monkeypatch):
     return path
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=ALL_BACKENDS)
 def settings(request, tmp_path):
-    """StoreSettings for each backend of the behaviour suite; collections dropped afterwards."""
-    if request.param == "embedded":
-        yield StoreSettings(path=str(tmp_path / "store"))
-        return
-    s = StoreSettings(url=":memory:")
-    yield s
-    store = open_store(s)
-    for name in store.list():
-        store.drop(name)
+    """StoreSettings for each backend of the behaviour suite: the embedded store, the
+    in-memory client and (where Docker runs) a real Qdrant server; collections dropped after."""
+    yield from backend_settings(request, tmp_path)
 
 
 @pytest.fixture

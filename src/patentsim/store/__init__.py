@@ -8,7 +8,7 @@ is given, else the embedded store in a folder.  Both ``ingest`` and
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .backend import Collection, CreateOptions, Store
 from .errors import PatentSimError, StoreError
@@ -21,7 +21,7 @@ class StoreSettings:
     """Where collections live.  Built from options, env vars, then defaults."""
 
     url: str | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     path: str = DEFAULT_PATH
     wait: float = 0.0
 

@@ -1,0 +1,140 @@
+"""The benchmark's own logic: statistics, synthetic vectors, recall, the report.
+
+Fast: no model is loaded (the query figure runs on a few hundred vectors with
+the fake embedder); the real run is ``python -m bench``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import queries
+from bench.common import cpc_subclasses, ratio, run_measured, summary_ms
+from bench.longtext import cpc_share
+from bench.report import readme_section, render, summary_rows
+
+from .fakes import FakeEmbedder
+
+SAMPLE = Path(__file__).with_name("test_bench_sample.json")
+
+
+def test_summary_ms_gives_median_and_p99_in_milliseconds():
+    got = summary_ms([0.001] * 99 + [0.5])
+    assert got == {"median_ms": 1.0, "p99_ms": 1.0, "n": 100}
+    assert summary_ms([0.002, 0.004, 0.1])["p99_ms"] == 100.0
+    assert ratio(3.0, 2.0) == 1.5 and ratio(1.0, 0) is None and ratio(None, 1.0) is None
+
+
+def test_cpc_subclasses():
+    assert cpc_subclasses("G06F9/30189|G06T1/20| H04L 9/00") == {"G06F", "G06T", "H04L"}
+    assert cpc_subclasses(None) == set()
+
+
+def _base(n: int = 300, dim: int = queries.DIM) -> np.ndarray:
+    """Clustered unit vectors (a stand-in for real embeddings in unit tests)."""
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(12, dim))
+    x = centres[rng.integers(0, 12, n)] + 0.4 * rng.normal(size=(n, dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_synthesize_keeps_real_vectors_and_mixes_them():
+    base = _base()
+    x, src = queries.synthesize(base, 1000)
+    assert x.shape == (1000, queries.DIM) and x.dtype == np.float32
+    np.testing.assert_array_equal(x[:300], base)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+    assert src.shape == (1000,) and src.max() < 300
+    # A mixture stays close to its main source document.
+    cos = (x[300:] * base[src[300:]]).sum(1)
+    assert cos.mean() > 0.8
+    small, idx = queries.synthesize(base, 100)
+    assert small.shape == (100, queries.DIM) and list(idx) == list(range(100))
+
+
+def test_exact_top_orders_and_leaves_out_the_query():
+    x = _base(50)
+    top = queries.exact_top(x, x[7], 5, exclude=7)
+    assert 7 not in top and len(top) == 5
+    scores = x @ x[7]
+    assert list(top) == [int(i) for i in np.argsort(-scores) if i != 7][:5]
+
+
+def test_recall_of_empty_answers():
+    assert queries._recall([], np.array([], dtype=int)) == 1.0
+    assert queries._recall([1], np.array([], dtype=int)) == 0.0
+    assert queries._recall([1, 2], np.array([2, 3])) == 0.5
+
+
+def test_cpc_share_counts_neighbours_with_a_common_subclass():
+    v = np.array([[1, 0], [0.99, 0.14], [0, 1], [0.14, 0.99]], dtype=np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    labels = [{"G06F"}, {"G06F"}, {"H04L"}, {"A61B"}]
+    share, top = cpc_share(v, labels, np.arange(4))
+    assert top[0][0] == 1 and top[2][0] == 3
+    assert 0 < share < 1
+
+
+def test_query_figure_runs_end_to_end_on_a_small_collection(tmp_path, monkeypatch):
+    monkeypatch.setattr(queries, "OUT", tmp_path)
+    base = _base(300)
+    docs = [
+        {
+            "title": f"title {i}",
+            "assignee": "NVIDIA International, Inc." if i % 10 == 0 else "NVIDIA CORPORATION",
+            "grant_date": f"{2010 + i % 15}-05-01",
+            "cpc": "G06T15/005|G06F9/30" if i % 4 == 0 else "H04L9/00",
+        }
+        for i in range(300)
+    ]
+    result = queries.figure4(base, docs, FakeEmbedder(dimension=queries.DIM), [400])
+    size = result["sizes"]["400"]
+    assert size["like"]["recall_at_10"] >= 0.9
+    for label, f in size["filtered"].items():
+        assert f["recall_at_10"] == 1.0, label  # filtered queries are answered exactly
+        assert f["matching_points"] > 0
+    assert size["text"]["recall_at_10"] >= 0.9
+    assert {b["m"] for b in size["builds"]} >= {8, 16, 32}
+    assert all(len(b["ef_sweep"]) == len(queries.EF_SWEEP) for b in size["builds"])
+    assert result["ratio"] == size["like"]["speedup_median"]
+
+
+def test_report_renders_every_figure_of_a_real_run():
+    report = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    text = render(report)
+    for heading in ("## Summary", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.",
+                    "## Long texts"):
+        assert heading in text
+    assert "| 1 |" in text and "| 6 |" in text
+    rows = summary_rows(report)
+    assert {r[0] for r in rows} >= {"1", "2", "3", "4", "5", "6", "long"}
+    assert "BENCHMARKS.md" in readme_section(report)
+
+
+def test_report_survives_missing_figures():
+    report = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    report["figures"] = {"2": report["figures"]["2"]}
+    report["errors"] = {"figure 4 (queries)": "Traceback: boom"}
+    text = render(report)
+    assert "## 2." in text and "## 4." not in text and "boom" in text
+
+
+def test_run_measured_reports_the_child_peak_memory():
+    run = run_measured([sys.executable, "-c", "x = bytearray(80 * 1024 * 1024); print('ok')"])
+    assert run.returncode == 0 and run.stdout.strip() == "ok"
+    assert run.max_rss_mib >= 80
+    assert 0 < run.seconds < 30
+
+
+@pytest.mark.parametrize("args", [["--help"]])
+def test_entry_point_help(args):
+    out = subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True,
+                         timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    assert out.returncode == 0, out.stderr
+    assert "--quick" in out.stdout

@@ -30,14 +30,16 @@ NOTEBOOK = """
 import json, sys, time
 t0 = time.perf_counter()
 import pandas as pd
-from sentence_transformers import SentenceTransformer
 df = pd.read_excel(sys.argv[1])
 texts = df["abstract"].dropna().astype(str).tolist()
+tr = time.perf_counter()
+from sentence_transformers import SentenceTransformer
 model = SentenceTransformer(sys.argv[2], device="cpu", local_files_only=True)
 t1 = time.perf_counter()
 emb = model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
 t2 = time.perf_counter()
-print(json.dumps({"texts": len(texts), "setup_s": t1 - t0, "encode_s": t2 - t1}))
+print(json.dumps({"texts": len(texts), "read_s": tr - t0, "setup_s": t1 - t0,
+                  "encode_s": t2 - t1}))
 """
 
 
@@ -103,11 +105,16 @@ def ingest_vs_encode(rows: int) -> dict[str, Any]:
             "ingest_seconds": round(first.seconds, 2),
             "bare_encode_seconds": round(bare.seconds, 2),
             "ratio": ratio(first.seconds, bare.seconds),
+            # The stricter baseline: the same process without pandas' reading of the sheet
+            # (python start, torch import, model load and encode only).
+            "bare_without_reading_seconds": round(bare.seconds - bare_info.get("read_s", 0), 2),
+            "ratio_strict": ratio(first.seconds, bare.seconds - bare_info.get("read_s", 0)),
             "target": "<= 1.10",
-            "met": (ratio(first.seconds, bare.seconds) or 99) <= 1.10,
+            "met": (ratio(first.seconds, bare.seconds - bare_info.get("read_s", 0)) or 99) <= 1.10,
             "in_process": {
                 "bare_encode_only_s": round(bare_info.get("encode_s", 0), 2),
                 "bare_setup_s": round(bare_info.get("setup_s", 0), 2),
+                "bare_read_s": round(bare_info.get("read_s", 0), 2),
                 "ingest_pipeline_s": first_info.get("seconds"),
                 "embedded": first_info.get("embedded"),
                 "points": first_info.get("points"),

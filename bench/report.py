@@ -27,9 +27,10 @@ def summary_rows(r: dict[str, Any]) -> list[list[str]]:
                 "1",
                 "`ingest load` vs bare `encode` (1,000 rows)",
                 f"{one['ingest_seconds']} s",
-                f"{one['bare_encode_seconds']} s",
-                f"{one['ratio']}",
-                "≤ 1.10",
+                f"{one['bare_encode_seconds']} s "
+                f"({one.get('bare_without_reading_seconds')} s without pandas reading)",
+                f"{one['ratio']} (strict {one.get('ratio_strict')})",
+                "≤ 1.10 (judged on strict)",
                 _yes(one["met"]),
             ]
         )
@@ -191,7 +192,10 @@ def render(r: dict[str, Any]) -> str:
             f"{one['baseline_command']}; both fresh processes with the same environment, each "
             "paying imports, reading the file and loading the model.",
             f"- Wall time: ingest {one['ingest_seconds']} s, bare {one['bare_encode_seconds']} s: "
-            f"**ratio {one['ratio']}** (target ≤ 1.10).",
+            f"**ratio {one['ratio']}**.  Without the notebook's `pandas.read_excel` "
+            f"({ip.get('bare_read_s')} s; ingest reads the sheet with openpyxl inside its own "
+            f"time) the bare side took {one.get('bare_without_reading_seconds')} s: "
+            f"**strict ratio {one.get('ratio_strict')}** (target ≤ 1.10, judged on this one).",
             f"- Inside: the bare script spent {ip['bare_setup_s']} s on imports, reading and "
             f"loading, {ip['bare_encode_only_s']} s encoding; the ingest pipeline itself reported "
             f"{ip['ingest_pipeline_s']} s for {ip['embedded']} texts ({ip['points']} points, with "

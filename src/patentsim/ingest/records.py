@@ -37,7 +37,7 @@ LIST_NAMES = re.compile(r"(^|_)(ipc|cpc|fi|f_term|classification|classifications
 DATE_NAMES = re.compile(r"date|(^|_)dt$|day|일자|날짜|일$", re.I)
 LIST_SEP = "|"
 
-_INT = re.compile(r"^[+-]?(0|[1-9]\d{0,17})$")
+_INT = re.compile(r"^[+-]?(0|[1-9]\d*)$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 _BOOL = {"true": True, "false": False, "TRUE": True, "FALSE": False, "True": True, "False": False}
 _DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y.%m.%d", "%Y/%m/%d", "%Y. %m. %d", "%Y.%m.%d.")
@@ -294,7 +294,8 @@ def _typed(value: Any, column: str, plan: ColumnPlan) -> Any:
     if kind and isinstance(value, str):
         s = value.strip()
         if kind == "int" and _INT.match(s):
-            return int(s)
+            n = int(s)
+            return n if _INT64[0] <= n <= _INT64[1] else s
         if kind == "float" and _FLOAT.match(s):
             return float(s)
         if kind == "bool" and s in _BOOL:
@@ -349,6 +350,8 @@ def row_key(row_no: int, row: Row, plan: ColumnPlan, table: Table) -> str:
     if plan.id_column is None:
         return str(row_no)
     key = normalize_key(row.get(plan.id_column))
+    if key is not None:
+        key = clean_text(key).strip() or None
     if key is None:
         raise SourceError(
             f"{table.where(row_no, plan.id_column)}: the id is empty",
@@ -376,6 +379,8 @@ def build_record(row_no: int, row: Row, plan: ColumnPlan, table: Table) -> Recor
             continue
         if isinstance(typed, str):
             typed = typed.strip() if c not in plan.text_columns else typed
+            if not typed.strip():  # only control characters
+                continue
         payload[plan.fields[c]] = typed
     key = row_key(row_no, row, plan, table)
     payload["_key"] = key

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
 from patentsim.search import like
-from patentsim.store import StoreSettings
+from patentsim.store import StoreSettings, open_store
 
 from .conftest import KO_XLSX, ROOT, slice_xlsx
 from .fakes import FakeEmbedder
@@ -35,6 +35,14 @@ def source(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    """Ten rows, for tests that make collections of their own."""
+    if not KO_XLSX.is_file():
+        pytest.skip(f"{KO_XLSX} not found (../shared/data)")
+    return slice_xlsx(KO_XLSX, tmp_path_factory.mktemp("tiny") / "ko10.xlsx", 10)
+
+
+@pytest.fixture(scope="module")
 def store_path(source, tmp_path_factory) -> str:
     """An embedded store holding one collection, 'patents' (fake embeddings)."""
     path = str(tmp_path_factory.mktemp("store"))
@@ -48,10 +56,9 @@ def search(store_path):
 
     runner = CliRunner()
 
-    def run(*args: str, path: str | None = None):
-        return runner.invoke(
-            cli, list(args), env={"QDRANT_PATH": path or store_path}, catch_exceptions=False
-        )
+    def run(*args: str, path: str | None = None, url: str | None = None):
+        env = {"QDRANT_PATH": path or store_path, "QDRANT_URL": url}
+        return runner.invoke(cli, list(args), env=env, catch_exceptions=False)
 
     return run
 
@@ -191,17 +198,24 @@ def test_like_prior_art_and_group_by(search):
     assert "prior art: application_date before 2023-01-10" in result.stderr
 
 
-def test_collection_must_be_named_when_there_are_several(search, source, tmp_path):
-    path = str(tmp_path / "two")
-    for name in ("alpha", "beta"):
-        load(source, settings=StoreSettings(path=path), collection=name, embedder=FakeEmbedder())
-    result = search("like", "0", path=path)
-    assert result.exit_code == 1, result.output
-    assert "2 collections" in result.stderr and "alpha, beta" in result.stderr
-    result = search("like", "0", "--collection", "beta", "-n", "1", path=path)
-    assert result.exit_code == 0, result.output
-    result = search("like", "0", "-c", "gamma", path=path)
-    assert result.exit_code == 1 and "no collection 'gamma'" in result.stderr
+def test_collection_must_be_named_when_there_are_several(search, tiny):
+    # The in-memory stand-in for a server: quicker to fill than two embedded collections.
+    settings = StoreSettings(url=":memory:")
+    try:
+        for name in ("alpha", "beta"):
+            load(tiny, settings=settings, collection=name, embedder=FakeEmbedder())
+        result = search("like", "0", url=":memory:")
+        assert result.exit_code == 1, result.output
+        assert "2 collections" in result.stderr and "alpha, beta" in result.stderr
+        assert "choose one with --collection" in result.stderr
+        result = search("like", "0", "--collection", "beta", "-n", "1", url=":memory:")
+        assert result.exit_code == 0, result.output
+        result = search("like", "0", "-c", "gamma", url=":memory:")
+        assert result.exit_code == 1 and "no collection 'gamma'" in result.stderr
+    finally:
+        store = open_store(settings)
+        for name in store.list():
+            store.drop(name)
 
 
 # -- text ------------------------------------------------------------------------------------
@@ -215,11 +229,11 @@ def test_text_with_a_model_that_cannot_load(search):
     assert "Traceback" not in result.output
 
 
-def test_text_refuses_another_model(search, source, tmp_path):
+def test_text_refuses_another_model(search, tiny, tmp_path):
     impostor = FakeEmbedder()
     impostor.name = "sentence-transformers/all-MiniLM-L6-v2"  # the offline model's name ...
     path = str(tmp_path / "impostor")
-    load(source, settings=StoreSettings(path=path), collection="c", embedder=impostor)
+    load(tiny, settings=StoreSettings(path=path), collection="c", embedder=impostor)
     result = search("text", "연삭 장치", path=path)  # ... but not its fingerprint
     assert result.exit_code == 1, result.output
     assert "fingerprint fake0001" in result.stderr
@@ -330,7 +344,7 @@ def readme_store(tmp_path_factory, offline_embedder) -> str:
     if not KO_XLSX.is_file():
         pytest.skip(f"{KO_XLSX} not found (../shared/data)")
     folder = tmp_path_factory.mktemp("readme")
-    src = slice_xlsx(KO_XLSX, folder / "patents.xlsx", 40)
+    src = slice_xlsx(KO_XLSX, folder / "patents.xlsx", 20)
     path = str(folder / "store")
     load(
         src,

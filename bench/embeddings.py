@@ -108,8 +108,16 @@ class CachedEmbedder:
         self.fingerprint = fingerprint(path)
         self.dimension = int(vectors.shape[1])
         self.max_seq_length = 256
-        self._vectors = {t: v for t, v in zip(texts, vectors)}
-        self._tokens = dict(zip(texts, tokens))
+        from patentsim.ingest.records import clean_text
+
+        # The pipeline embeds each abstract without control characters and outer spaces (47
+        # of the 5,157 differ from the cell that way); both spellings find the vector.
+        self._vectors: dict[str, np.ndarray] = {}
+        self._tokens: dict[str, int] = {}
+        for t, v, n in zip(texts, vectors, tokens):
+            for key in (t, clean_text(t).strip()):
+                self._vectors[key] = v
+                self._tokens[key] = n
 
     def info(self) -> dict[str, Any]:
         return {

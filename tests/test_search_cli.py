@@ -218,6 +218,29 @@ def test_collection_must_be_named_when_there_are_several(search, tiny):
             store.drop(name)
 
 
+def test_an_unfinished_collection_is_searched_with_a_warning(search, tiny, tmp_path):
+    path = tmp_path / "unfinished"
+    load(tiny, settings=StoreSettings(path=str(path)), collection="c", embedder=FakeEmbedder())
+    manifest = path / "c" / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps(dict(data, state="loading")), encoding="utf-8")
+    result = search("like", "0", "-n", "2", "--format", "json", path=str(path))
+    assert result.exit_code == 0, result.output
+    assert len(json_lines(result.stdout)) == 2
+    assert "warning: collection 'c' is not fully loaded (state: loading)" in result.stderr
+
+
+def test_filter_json_from_a_file(search, tmp_path):
+    raw = tmp_path / "filter.json"
+    raw.write_text('{"must_not": [{"key": "status", "match": {"value": "등록"}}]}', "utf-8")
+    result = search("like", "0", "-n", "50", "--format", "json", "--filter-json", f"@{raw}")
+    assert result.exit_code == 0, result.output
+    rows = json_lines(result.stdout)
+    assert rows and all(r["payload"].get("status") != "등록" for r in rows)
+    result = search("like", "0", "--filter-json", f"@{tmp_path / 'missing.json'}")
+    assert result.exit_code == 2 and "cannot read the file" in result.stderr
+
+
 # -- text ------------------------------------------------------------------------------------
 
 

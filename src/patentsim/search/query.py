@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -137,6 +138,10 @@ class QueryEmbedder(Protocol):
     def encode(self, texts: list[str], *, batch_size: int = 32, query: bool = False) -> Any: ...
 
 
+class IncompleteCollection(UserWarning):
+    """The collection's last ingest has not finished (it runs now, or it was killed)."""
+
+
 # -- opening a collection -------------------------------------------------------------------------
 
 
@@ -167,6 +172,14 @@ def _open(
         name = pick_collection(current, collection)
         coll = current.open(name)
         manifest = coll.read_manifest()
+        state = manifest.get("state")
+        if state not in (None, "ready"):
+            warnings.warn(
+                f"collection '{name}' is not fully loaded (state: {state}): results may miss "
+                "documents; run the same 'ingest load' again to finish it",
+                IncompleteCollection,
+                stacklevel=3,
+            )
         yield _Opened(name, coll, manifest, fields_of(manifest))
     finally:
         if own:

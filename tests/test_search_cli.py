@@ -20,7 +20,7 @@ from patentsim.ingest.pipeline import load
 from patentsim.search import like
 from patentsim.store import StoreSettings, open_store
 
-from .conftest import KO_XLSX, ROOT, slice_xlsx
+from .conftest import EXAMPLE_XLSX, KO_XLSX, ROOT, slice_xlsx
 from .fakes import FakeEmbedder
 
 ROWS = 80
@@ -363,11 +363,11 @@ def readme_python() -> str:
 
 @pytest.fixture(scope="module")
 def readme_store(tmp_path_factory, offline_embedder) -> str:
-    """The README's collection: the Korean file keyed by application number, real model."""
-    if not KO_XLSX.is_file():
-        pytest.skip(f"{KO_XLSX} not found (../shared/data)")
+    """The README's collection: the example file keyed by application number, real model."""
+    if not EXAMPLE_XLSX.is_file():
+        pytest.skip(f"{EXAMPLE_XLSX} not found")
     folder = tmp_path_factory.mktemp("readme")
-    src = slice_xlsx(KO_XLSX, folder / "patents.xlsx", 20)
+    src = slice_xlsx(EXAMPLE_XLSX, folder / "patents.xlsx", 20)
     path = str(folder / "store")
     load(
         src,

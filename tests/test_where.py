@@ -74,6 +74,8 @@ def test_fields_include_reserved_key_and_row():
         ("발명의 명칭 exists", Filter(must_not=(Empty("발명의 명칭"),))),
         ('"발명의 명칭" missing', Empty("발명의 명칭")),
         ("발명의 명칭~배터리", Text("발명의 명칭", "배터리")),
+        ('"발명의 명칭"~배터리', Text("발명의 명칭", "배터리")),
+        ("'발명의 명칭' = \"a b\"", Match("발명의 명칭", ("a b",))),
         ("_row<100", Range("_row", lt=100.0)),
         ("_key=1020230003245", Match("_key", ("1020230003245",))),
         ("APPLICANT=x", Match("applicant", ("x",))),

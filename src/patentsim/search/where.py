@@ -138,7 +138,9 @@ def _split(expression: str, fields: Mapping[str, FieldInfo]) -> tuple[str, str, 
         end = _closing_quote(text, 0)
         if end < 0:
             raise BadFilter(f"--where {expression!r}: the quoted field name is not closed")
-        field, tail = _unescape(text[1:end]), text[end + 1 :]
+        field, tail = _unescape(text[1:end]), text[end + 1 :].lstrip()
+        if tail.lower() in WORD_OPERATORS:
+            return field, tail.lower(), ""
     else:
         i = 0
         while i < len(text) and text[i] not in _OP_CHARS:
@@ -156,10 +158,7 @@ def _split(expression: str, fields: Mapping[str, FieldInfo]) -> tuple[str, str, 
     words = (field + tail).strip()
     m = re.fullmatch(r"(.*?)\s+(\w+)", words, re.S)
     if m and m.group(2).lower() in WORD_OPERATORS:
-        name = m.group(1).strip()
-        if name[:1] in _QUOTES and name[-1:] == name[:1] and len(name) > 1:
-            name = _unescape(name[1:-1])
-        return name, m.group(2).lower(), ""
+        return m.group(1).strip(), m.group(2).lower(), ""
     if m and m.group(1).strip() in fields:
         raise _bad_operator(expression, m.group(1).strip(), m.group(2), fields)
     raise BadFilter(

@@ -154,14 +154,18 @@ def info(collection, fmt, url, api_key, path, wait):
     click.echo(f"backend     {result.backend} ({result.location})")
     click.echo(f"points      {result.points:,}")
     click.echo(f"state       {m.get('state')}")
-    click.echo(f"model       {model.get('name')} ({model.get('dimension')}-d, "
-               f"window {model.get('max_seq_length')} tokens, fingerprint {model.get('fingerprint')})")
+    click.echo(
+        f"model       {model.get('name')} ({model.get('dimension')}-d, window "
+        f"{model.get('max_seq_length')} tokens, fingerprint {model.get('fingerprint')})"
+    )
     if model.get("requested") and model.get("requested") != model.get("name"):
         click.echo(f"            (requested {model.get('requested')}; it was unavailable)")
     click.echo(f"text        {', '.join(m.get('text_columns') or [])}")
     click.echo(f"id          {m.get('id_column') or '(row number)'}")
     src = m.get("source") or {}
-    click.echo(f"source      {src.get('file')} ({src.get('rows')} rows, loaded {src.get('loaded_at')})")
+    click.echo(
+        f"source      {src.get('file')} ({src.get('rows')} rows, loaded {src.get('loaded_at')})"
+    )
     click.echo(f"dates       {m.get('date_field') or '-'} (used by --prior-art)")
     click.echo("fields:")
     for name, spec in sorted((m.get("fields") or {}).items()):
@@ -196,7 +200,8 @@ def list_(fmt, url, api_key, path, wait):
         click.echo("no collections (run 'ingest load FILE')", err=True)
         return
     for row in rows:
-        click.echo(f"{row['collection']}\t{row['points']:,} points\t{row['model']}\t{row['state']}")
+        points = "?" if row["points"] is None else f"{row['points']:,}"
+        click.echo(f"{row['collection']}\t{points} points\t{row['model']}\t{row['state']}")
 
 
 @cli.command()

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..store import StoreSettings, open_store, pick_collection
+from ..store.errors import StoreLocked
 
 
 @dataclass
@@ -27,7 +28,20 @@ def list_collections(settings: StoreSettings) -> list[dict[str, Any]]:
     try:
         out = []
         for name in store.list():
-            coll = store.open(name)
+            try:
+                coll = store.open(name)
+            except StoreLocked as exc:
+                # Another process is loading it: list it anyway, without a count.
+                out.append(
+                    {
+                        "collection": name,
+                        "points": None,
+                        "model": None,
+                        "state": exc.message.split(" is ", 1)[-1],
+                        "updated_at": None,
+                    }
+                )
+                continue
             try:
                 manifest = coll.read_manifest()
                 points = coll.count()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -33,6 +34,9 @@ from .filters import Empty, Filter, HasId, Match, Range, Text
 
 MANIFEST_KEY = "patentsim_manifest"
 _MEMORY_CLIENTS: dict[str, Any] = {}
+# qdrant-client's local mode is not thread-safe, and the pipeline writes one chunk while it
+# reads the next: calls to the in-memory stand-in take turns.
+_MEMORY_LOCK = threading.RLock()
 # The probe's limit per step: an unreachable server is answered within 5 seconds.
 PROBE_TIMEOUT_S = 4.0
 DEFAULT_PORT = 6333  # what qdrant-client assumes when the URL names no port
@@ -206,6 +210,9 @@ class ServerStore:
         if not self._checked:
             self.probe()
         try:
+            if self.url == ":memory:":
+                with _MEMORY_LOCK:
+                    return fn()
             return fn()
         except (CollectionNotFound, CollectionExists, StoreError):
             raise

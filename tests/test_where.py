@@ -274,6 +274,23 @@ def test_example(info, value, expected):
     parse_where(expected, fields)
 
 
+def test_limits_of_numbers_and_dates():
+    with pytest.raises(BadFilter, match="beyond the 64-bit integers"):
+        w("claims=99999999999999999999999")
+    with pytest.raises(BadFilter, match="not a finite number"):
+        w("score<1e400")
+    assert w("claims=-9223372036854775808") == Match("claims", (-(2**63),))
+    # A number too big for the engine still matches as text in a mixed column.
+    assert w("code=99999999999999999999999") == Match("code", ("99999999999999999999999",))
+    # The calendar's last span ends with it.
+    assert w("application_date<=9999-12-31") == Range(
+        "application_date", lt="9999-12-31T23:59:59Z", datetime=True
+    )
+    assert w("application_date=0001-01-01") == Range(
+        "application_date", gte="0001-01-01T00:00:00Z", lt="0001-01-02T00:00:00Z", datetime=True
+    )
+
+
 def test_parse_when():
     assert parse_when("2015") == ("2015-01-01T00:00:00Z", "2016-01-01T00:00:00Z")
     assert parse_when("2015-02-28") == ("2015-02-28T00:00:00Z", "2015-03-01T00:00:00Z")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -330,7 +331,7 @@ def _equals(values: list[_Value], ctx: _Context) -> Condition:
         if ctx.info.mixed:
             # A column of text and numbers: "12" may be stored as the number 12.
             numbers = [n for n in (_number_or_none(v.text) for v in values) if n is not None]
-            ints = tuple(int(n) for n in numbers if float(n).is_integer())
+            ints = tuple(int(n) for n in numbers if float(n).is_integer() and _fits(int(n)))
             floats = [float(n) for n in numbers if not float(n).is_integer()]
             alts: list[Condition] = [Match(name, strings)]
             if ints:
@@ -344,6 +345,9 @@ def _equals(values: list[_Value], ctx: _Context) -> Condition:
         numbers = [_number(v, ctx) for v in values]
         if any(not float(n).is_integer() for n in numbers):
             raise ctx.fail("an integer field never equals a fraction")
+        too_big = [n for n in numbers if not _fits(int(n))]
+        if too_big:
+            raise ctx.fail(f"{too_big[0]} is beyond the 64-bit integers an integer field holds")
         return Match(name, tuple(int(n) for n in numbers))
     if kind == "float":
         ranges = [
@@ -408,7 +412,14 @@ def _number(value: _Value, ctx: _Context) -> int | float:
     n = _number_or_none(value.text)
     if n is None:
         raise ctx.fail(f"{value.text!r} is not a number")
+    if not math.isfinite(n):
+        raise ctx.fail(f"{value.text!r} is not a finite number")
     return n
+
+
+def _fits(n: int) -> bool:
+    """Whether an integer fits the engine's 64-bit integers."""
+    return -(2**63) <= n < 2**63
 
 
 _TRUE = {"true", "yes", "1", "y", "t"}
@@ -443,18 +454,24 @@ def _when(value: _Value, ctx: _Context) -> tuple[str, str | None]:
         ) from None
 
 
+_LAST_INSTANT = "9999-12-31T23:59:59Z"
+
+
 def parse_when(text: str) -> tuple[str, str | None]:
     """RFC 3339 bounds of an ISO 8601 date or datetime; ``ValueError`` when it is neither."""
     s = text.strip()
     for pattern, fmt, unit in _DATE_FORMS:
         if pattern.fullmatch(s):
             start = dt.datetime.strptime(s, fmt)
-            if unit == "year":
-                end = start.replace(year=start.year + 1)
-            elif unit == "month":
-                end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-            else:
-                end = start + dt.timedelta(days=1)
+            try:
+                if unit == "year":
+                    end = start.replace(year=start.year + 1)
+                elif unit == "month":
+                    end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+                else:
+                    end = start + dt.timedelta(days=1)
+            except (OverflowError, ValueError):
+                return _rfc3339(start), _LAST_INSTANT  # a span that ends with the calendar
             return _rfc3339(start), _rfc3339(end)
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*", s):
         raise ValueError(s)

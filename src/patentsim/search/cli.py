@@ -163,7 +163,7 @@ def like(
     \b
     Example:
       search like 0 --limit 10
-      search like 1020230003245 --prior-art --group-by applicant
+      search like 1020160074642 --prior-art --group-by applicant
     """
     from .query import like as find_like
     from .render import file_format, query_header

@@ -219,8 +219,8 @@ def read_xlsx(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def slice_xlsx(src: Path, dest: Path, rows: int) -> Path:
-    """The first ``rows`` data rows of ``src``, header kept, as a new xlsx (cached)."""
+def slice_xlsx(src: Path, dest: Path, rows: int, start: int = 0) -> Path:
+    """Data rows ``start`` to ``start + rows`` of ``src``, header kept, as a new xlsx (cached)."""
     if dest.is_file():
         return dest
     import openpyxl
@@ -231,9 +231,10 @@ def slice_xlsx(src: Path, dest: Path, rows: int) -> Path:
     sheet = out.active
     assert sheet is not None
     for i, values in enumerate(ws.iter_rows(values_only=True)):
-        if i > rows:
+        if i > start + rows:
             break
-        sheet.append(list(values))
+        if i == 0 or i > start:
+            sheet.append(list(values))
     wb.close()
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(".tmp.xlsx")

@@ -136,25 +136,82 @@ def ingest_vs_encode(rows: int) -> dict[str, Any]:
     }
 
 
+def ingest_vs_encode_in_process(rows: int) -> dict[str, Any]:
+    """Figure 1 in one process: the same loaded model; bare, pipeline, bare again.
+
+    The bare ``encode`` of the rows' texts runs before and after
+    ``pipeline.load`` of the same rows (a fresh collection), and the pipeline
+    is compared with the mean of the two: a load change on the shared machine
+    that drifts through the measurement hits both sides alike.
+    """
+    import time
+
+    from patentsim.ingest.pipeline import load
+    from patentsim.ingest.records import clean_text
+    from patentsim.store import StoreSettings
+
+    from .common import read_xlsx
+    from .embeddings import model
+
+    emb = model()
+    emb.encode(["warm-up"])
+    src = slice_xlsx(NVIDIA_XLSX, OUT / f"nvidia_{rows}.xlsx", rows)
+    texts = [clean_text(str(r["abstract"] or "")).strip() for r in read_xlsx(src)]
+    texts = [t for t in texts if t]
+    store = OUT / "store_fig1_inproc"
+    shutil.rmtree(store, ignore_errors=True)
+
+    def bare() -> float:
+        started = time.perf_counter()
+        emb.encode(texts, batch_size=32)
+        return time.perf_counter() - started
+
+    before = bare()
+    started = time.perf_counter()
+    summary = load(
+        src,
+        settings=StoreSettings(path=str(store)),
+        collection="inproc",
+        id_column="doc_id",
+        embedder=emb,
+    )
+    pipe_s = time.perf_counter() - started
+    after = bare()
+    shutil.rmtree(store, ignore_errors=True)
+    bare_s = (before + after) / 2
+    return {
+        "how": "one process, the model loaded once: bare encode, pipeline.load, bare encode "
+        "again; the pipeline against the mean of the two bare runs",
+        "pipeline_seconds": round(pipe_s, 2),
+        "bare_encode_seconds": round(bare_s, 2),
+        "bare_runs_seconds": [round(before, 2), round(after, 2)],
+        "embedded": summary.embedded,
+        "ratio": ratio(pipe_s, bare_s),
+        "met": (ratio(pipe_s, bare_s) or 99) <= 1.10,
+    }
+
+
 # -- figure 5 ---------------------------------------------------------------------------------
 
 
 def tiny_model() -> Path:
-    """A cheap real model for the memory figure: MiniLM's first layer only, 32-token window.
+    """A cheap real model for the memory figure: MiniLM without its transformer layers.
 
-    Same tokenizer, same 384-d output and the same code path as the real model
-    (torch, sentence-transformers), about 20× faster, so 20k rows fit the
-    time budget.  Its vectors are not meant to be good.
+    The token embeddings (and their layer norm), mean pooling and
+    normalisation of all-MiniLM-L6-v2, a 32-token window: the same
+    tokenizer, 384-d output and code path as the real model (torch,
+    sentence-transformers), so 20k rows embed in seconds and fit the time
+    budget.  Its vectors are a bag of words, not meant to be good.
     """
-    dest = OUT / "minilm-1layer-32tok"
+    dest = OUT / "minilm-0layer-32tok"
     if (dest / "modules.json").is_file():
         return dest
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(_model_path(), device="cpu", local_files_only=True)
     auto = model[0].auto_model
-    auto.encoder.layer = auto.encoder.layer[:1]
-    auto.config.num_hidden_layers = 1
+    auto.encoder.layer = auto.encoder.layer[:0]
+    auto.config.num_hidden_layers = 0
     model.max_seq_length = 32
     model.save(str(dest))
     return dest
@@ -169,7 +226,7 @@ def peak_memory(small: int, large: int) -> dict[str, Any]:
         store = OUT / f"store_mem_{rows}"
         shutil.rmtree(store, ignore_errors=True)
         cmd = ingest_command(src, store, "mem", "--model", str(model), "--text", "abstract")
-        log(f"figure 5: ingest load of {rows:,} rows of patents_en.csv (1-layer model)")
+        log(f"figure 5: ingest load of {rows:,} rows of patents_en.csv (0-layer model)")
         run = run_measured(cmd)
         if run.returncode != 0:
             raise RuntimeError(f"ingest load failed: {run.stderr[-2000:]}")
@@ -186,11 +243,12 @@ def peak_memory(small: int, large: int) -> dict[str, Any]:
     return {
         "data": f"first {small:,} and {large:,} rows of patents_en.csv (rows without abstract "
         "are skipped)",
-        "command": "ingest load bench/out/en_N.csv --model bench/out/minilm-1layer-32tok "
+        "command": "ingest load bench/out/en_N.csv --model bench/out/minilm-0layer-32tok "
         "--text abstract --path bench/out/store_mem_N --collection mem -q",
-        "how": "a real `ingest load` process with a cheap real model: all-MiniLM-L6-v2 cut to "
-        "its first layer and a 32-token window (bench/ingest.py tiny_model), so 20k rows "
-        "embed in seconds; peak RSS of the process from wait4()",
+        "how": "a real `ingest load` process with a cheap real model: all-MiniLM-L6-v2 "
+        "without its transformer layers (token embeddings, mean pooling; 32-token window; "
+        "bench/ingest.py tiny_model), so 20k rows embed in seconds; peak RSS of the process "
+        "from wait4()",
         "runs": {str(k): v for k, v in runs.items()},
         "ratio": ratio(b, a),
         "growth_mib_per_1k_rows": round(per_1k, 2),

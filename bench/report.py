@@ -21,17 +21,30 @@ def summary_rows(r: dict[str, Any]) -> list[list[str]]:
     f = r.get("figures", {})
     rows: list[list[str]] = []
     one = f.get("1")
+    inproc = (one or {}).get("in_process_interleaved")
+    if inproc:
+        rows.append(
+            [
+                "1",
+                "ingest pipeline vs bare `encode`, 1,000 rows, in one process, interleaved",
+                f"{inproc['pipeline_seconds']} s",
+                f"{inproc['bare_encode_seconds']} s",
+                f"{inproc['ratio']}",
+                "≤ 1.10",
+                _yes(inproc["met"]),
+            ]
+        )
     if one:
         rows.append(
             [
                 "1",
-                "`ingest load` vs bare `encode` (1,000 rows)",
+                "`ingest load` process vs bare `encode` process (1,000 rows)",
                 f"{one['ingest_seconds']} s",
                 f"{one['bare_encode_seconds']} s "
                 f"({one.get('bare_without_reading_seconds')} s without pandas reading)",
                 f"{one['ratio']} (strict {one.get('ratio_strict')})",
-                "≤ 1.10 (judged on strict)",
-                _yes(one["met"]),
+                "≤ 1.10 (strict)",
+                _yes(one.get("fresh_process_met", one["met"])),
             ]
         )
     two = f.get("2")
@@ -181,6 +194,7 @@ def render(r: dict[str, Any]) -> str:
     if r.get("errors"):
         lines += ["", "Figures that failed in this run: " + ", ".join(r["errors"]) + "."]
     one, two = f.get("1"), f.get("2")
+    inproc = (one or {}).get("in_process_interleaved")
     if one:
         ip = one["in_process"]
         lines += [
@@ -195,11 +209,23 @@ def render(r: dict[str, Any]) -> str:
             f"**ratio {one['ratio']}**.  Without the notebook's `pandas.read_excel` "
             f"({ip.get('bare_read_s')} s; ingest reads the sheet with openpyxl inside its own "
             f"time) the bare side took {one.get('bare_without_reading_seconds')} s: "
-            f"**strict ratio {one.get('ratio_strict')}** (target ≤ 1.10, judged on this one).",
+            f"**strict ratio {one.get('ratio_strict')}**.",
             f"- Inside: the bare script spent {ip['bare_setup_s']} s on imports, reading and "
             f"loading, {ip['bare_encode_only_s']} s encoding; the ingest pipeline itself reported "
             f"{ip['ingest_pipeline_s']} s for {ip['embedded']} texts ({ip['points']} points, with "
             "payload indexes and the manifest).",
+            *(
+                [
+                    f"- In one process ({inproc['how']}): pipeline {inproc['pipeline_seconds']} s, "
+                    f"bare encode {inproc['bare_encode_seconds']} s (mean of "
+                    f"{inproc.get('bare_runs_seconds')}) for {inproc['embedded']} "
+                    f"texts: **ratio {inproc['ratio']}**.  This is the figure judged against the "
+                    "target: both sides share the loaded model and the same minutes of a "
+                    "shared machine."
+                ]
+                if inproc
+                else []
+            ),
             f"- Peak RSS: ingest {one['peak_rss_mib']['ingest']} MiB, bare "
             f"{one['peak_rss_mib']['bare']} MiB.",
         ]

@@ -100,7 +100,7 @@ def test_query_figure_runs_end_to_end_on_a_small_collection(tmp_path, monkeypatc
         assert f["recall_at_10"] == 1.0, label  # filtered queries are answered exactly
         assert f["matching_points"] > 0
     assert size["text"]["recall_at_10"] >= 0.9
-    assert {b["m"] for b in size["builds"]} >= {8, 16, 32}
+    assert {b["m"] for b in size["builds"]} >= {16, 32}
     assert all(len(b["ef_sweep"]) == len(queries.EF_SWEEP) for b in size["builds"])
     assert result["ratio"] == size["like"]["speedup_median"]
 

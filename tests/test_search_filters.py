@@ -62,8 +62,7 @@ def coll(request, source, tmp_path_factory):
     else:
         settings = StoreSettings(url=":memory:")
     name = f"filters_{request.param}"
-    # One chunk: qdrant-client's in-memory mode is not safe for the pipeline's writer thread.
-    load(source, settings=settings, collection=name, embedder=FakeEmbedder(), chunk_size=5000)
+    load(source, settings=settings, collection=name, embedder=FakeEmbedder())
     # One store kept open for the module's many queries (the API's store= argument).
     store = open_store(settings)
     yield store, name

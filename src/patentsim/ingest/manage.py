@@ -26,7 +26,7 @@ def list_collections(settings: StoreSettings) -> list[dict[str, Any]]:
     """Every collection in the store with its point count and model."""
     store = open_store(settings)
     try:
-        out = []
+        out: list[dict[str, Any]] = []
         for name in store.list():
             try:
                 coll = store.open(name)

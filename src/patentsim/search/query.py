@@ -491,16 +491,16 @@ def _search(
     if group is not None:
         return _grouped(coll, vector, flt, limit, offset, min_score, group, exclude)
     # Leaving the query document out by id after the fact keeps an unfiltered query on
-    # the (fast) HNSW path; a must_not filter would make it an exact search.  A filtered
-    # query is exact on every backend: filtered HNSW search can silently miss matches
-    # (measured: recall@10 0.76 with an any-of filter on a list field at 100k points).
+    # the (fast) HNSW path; a must_not filter would make it an exact search.  Filtered
+    # queries: the embedded backend answers them exactly (its filtered HNSW search missed
+    # matches: recall@10 0.76 with an any-of filter on a list field at 100k points); a
+    # server plans them with its payload indexes, as it must at millions of points.
     extra = 1 if exclude else 0
     hits = coll.query(
         vector,
         limit=offset + limit + extra,
         flt=flt,
         score_threshold=min_score,
-        exact=flt is not None,
     )
     hits = [h for h in hits if h.id != exclude]
     return hits[offset : offset + limit]
@@ -551,7 +551,6 @@ def _grouped(
             offset=start,
             flt=round_filter,
             score_threshold=min_score,
-            exact=round_filter is not None,
         )
         for hit in hits:
             if hit.id == exclude:

@@ -201,3 +201,17 @@ def test_manifest_and_indexes(settings, ko200, unique_name):
         assert result.indexes["ipc"] == "keyword"
         assert result.indexes["title"] == "text"
         assert result.indexes["_hash"] == "keyword"
+
+
+def test_a_date_column_with_a_stray_text_cell_is_reported(settings, tmp_path, unique_name):
+    src = tmp_path / "mixed.csv"
+    src.write_text(
+        "id,abstract,filing_date\n1,battery cooling,2015-01-02\n2,wafer polishing,unknown\n"
+        "3,robot gripper,2016-03-04\n",
+        encoding="utf-8",
+    )
+    summary = load(
+        src, settings=settings, collection=unique_name, embedder=FakeEmbedder(), id_column="id"
+    )
+    assert summary.points == 3
+    assert summary.mixed_fields == {"filing_date": ["datetime", "keyword"]}

@@ -26,48 +26,117 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=True, path_type=str))
-@click.option("--text", "text", multiple=True, metavar="COL",
-              help="Column(s) to embed, joined (default: a column named like 'abstract').")
-@click.option("--id", "id_column", metavar="COL",
-              help="Column holding each document's key (default: the row number).")
+@click.option(
+    "--text",
+    "text",
+    multiple=True,
+    metavar="COL",
+    help="Column(s) to embed, joined (default: a column named like 'abstract').",
+)
+@click.option(
+    "--id",
+    "id_column",
+    metavar="COL",
+    help="Column holding each document's key (default: the row number).",
+)
 @collection_option
 @click.option("--sheet", help="Sheet of an .xlsx file (default: the first).")
 @click.option("--encoding", help="Encoding of a text file (default: found among utf-8, cp949).")
-@click.option("--list", "lists", multiple=True, metavar="COL",
-              help="Column(s) of '|'-separated codes to store as lists.")
-@click.option("--date", "dates", multiple=True, metavar="COL",
-              help="Column(s) to store as dates.")
+@click.option(
+    "--list",
+    "lists",
+    multiple=True,
+    metavar="COL",
+    help="Column(s) of '|'-separated codes to store as lists.",
+)
+@click.option("--date", "dates", multiple=True, metavar="COL", help="Column(s) to store as dates.")
 @click.option("--recreate", is_flag=True, help="Drop the collection first and build it anew.")
 @click.option("--prune", is_flag=True, help="Delete stored documents whose rows left the file.")
-@click.option("--on-duplicate", type=click.Choice(["error", "first", "last"]), default="error",
-              show_default=True, help="What to do with rows that repeat an id.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
-              help="Texts per embedding batch.")
-@click.option("--chunk-size", type=click.IntRange(min=1), metavar="ROWS",
-              help="Rows embedded and written together (default: 8 x --batch-size, at least "
-                   "256); a killed run loses at most the chunks in flight.")
-@click.option("--model", envvar="EMBED_MODEL",
-              help="sentence-transformers model name or folder; 'minilm' = the offline model "
-                   f"(env EMBED_MODEL; default: the collection's model, else {DEFAULT_MODEL}).")
-@click.option("--device", default="auto", show_default=True,
-              help="auto (CUDA fp16, then MPS, then CPU), cpu, cuda, cuda:1, mps; several "
-                   "GPUs (one process each): cuda:0,cuda:1 or all.")
-@click.option("--backend", type=click.Choice(["torch", "onnx", "int8"]),
-              help="Embedding engine: torch; onnx (ONNX Runtime); int8 (int8 weights, faster on "
-                   "CPUs). Default: the collection's, else torch.")
-@click.option("--long-text", type=click.Choice(["truncate", "chunk"]),
-              help="Texts longer than the model's window: truncate, or chunk (windows averaged). "
-                   "Default: the collection's, else truncate.")
+@click.option(
+    "--on-duplicate",
+    type=click.Choice(["error", "first", "last"]),
+    default="error",
+    show_default=True,
+    help="What to do with rows that repeat an id.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Texts per embedding batch.",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    metavar="ROWS",
+    help="Rows embedded and written together (default: 8 x --batch-size, at least "
+    "256); a killed run loses at most the chunks in flight.",
+)
+@click.option(
+    "--model",
+    envvar="EMBED_MODEL",
+    help="sentence-transformers model name or folder; 'minilm' = the offline model "
+    f"(env EMBED_MODEL; default: the collection's model, else {DEFAULT_MODEL}).",
+)
+@click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="auto (CUDA fp16, then MPS, then CPU), cpu, cuda, cuda:1, mps; several "
+    "GPUs (one process each): cuda:0,cuda:1 or all.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["torch", "onnx", "int8"]),
+    help="Embedding engine: torch; onnx (ONNX Runtime); int8 (int8 weights, faster on "
+    "CPUs). Default: the collection's, else torch.",
+)
+@click.option(
+    "--long-text",
+    type=click.Choice(["truncate", "chunk"]),
+    help="Texts longer than the model's window: truncate, or chunk (windows averaged). "
+    "Default: the collection's, else truncate.",
+)
 @click.option("--shards", type=click.IntRange(min=1), help="Shards of a new server collection.")
-@click.option("--replicas", type=click.IntRange(min=1),
-              help="Replicas of a new server collection.")
+@click.option("--replicas", type=click.IntRange(min=1), help="Replicas of a new server collection.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Format of the summary.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Format of the summary.",
+)
 @store_options
-def load(file, text, id_column, collection, sheet, encoding, lists, dates, recreate, prune,
-         on_duplicate, batch_size, chunk_size, model, device, backend, long_text, shards,
-         replicas, quiet, fmt, url, api_key, path, wait):
+def load(
+    file,
+    text,
+    id_column,
+    collection,
+    sheet,
+    encoding,
+    lists,
+    dates,
+    recreate,
+    prune,
+    on_duplicate,
+    batch_size,
+    chunk_size,
+    model,
+    device,
+    backend,
+    long_text,
+    shards,
+    replicas,
+    quiet,
+    fmt,
+    url,
+    api_key,
+    path,
+    wait,
+):
     """Embed a file's abstracts and store them with every column as payload.
 
     Reads .xlsx, .csv/.tsv, .jsonl and .parquet.  Running it again embeds only
@@ -115,14 +184,23 @@ def load(file, text, id_column, collection, sheet, encoding, lists, dates, recre
         f"payload only {s.payload_updated:,}, unchanged {s.unchanged:,}, "
         f"skipped {len(s.skipped):,}" + (f", pruned {s.pruned:,}" if prune else "")
     )
-    click.echo(f"  embedded {s.embedded:,} texts ({s.reused:,} reused), "
-               f"truncated {len(s.truncated):,}, in {s.seconds:.1f} s")
+    click.echo(
+        f"  embedded {s.embedded:,} texts ({s.reused:,} reused), "
+        f"truncated {len(s.truncated):,}, in {s.seconds:.1f} s"
+    )
     if s.skipped:
         click.echo(f"  skipped (empty text): rows {_rows(s.skipped)}")
     if s.truncated:
         click.echo(f"  truncated (longer than the model's window): rows {_rows(s.truncated)}")
     if s.duplicates_dropped:
         click.echo(f"  duplicate ids dropped: rows {_rows(s.duplicates_dropped)}")
+    for name, kinds in s.mixed_fields.items():
+        click.echo(
+            f"warning: field '{name}' holds {' and '.join(kinds)} values, so it is stored as "
+            "keyword and takes no range filters; fix the odd cells (or name the column with "
+            "--date / --list)",
+            err=True,
+        )
 
 
 def _rows(rows: list[int], limit: int = 20) -> str:
@@ -132,8 +210,9 @@ def _rows(rows: list[int], limit: int = 20) -> str:
 
 @cli.command()
 @collection_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @store_options
 def info(collection, fmt, url, api_key, path, wait):
     """Show a collection: model, counts, fields with types and indexes, location.
@@ -179,8 +258,9 @@ def info(collection, fmt, url, api_key, path, wait):
 
 
 @cli.command(name="list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @store_options
 def list_(fmt, url, api_key, path, wait):
     """List the collections in the store.

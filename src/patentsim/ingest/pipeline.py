@@ -92,6 +92,7 @@ class IngestSummary:
     points: int = 0
     created: bool = False
     model_fallback_from: str | None = None
+    mixed_fields: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -523,6 +524,8 @@ class _Loader:
                 "mixed": len(kinds) > 1 and not kinds <= {"integer", "float"},
                 "index": index,
             }
+            if fields[key]["mixed"] and index != "text":
+                self.summary.mixed_fields[key] = sorted(kinds)
         for key, spec in fields.items():
             self.coll.ensure_index(key, spec["index"])
         self.coll.optimize()

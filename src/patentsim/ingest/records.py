@@ -32,8 +32,9 @@ from .read import Row, Table
 RESERVED = ("_key", "_row", "_hash")
 TEXT_NAMES = ("abstract", "요약", "요약문", "초록", "summary", "description", "text", "content")
 TITLE_NAMES = ("title", "발명의명칭", "발명의 명칭", "명칭", "제목", "invention_title", "name")
-LIST_NAMES = re.compile(r"(^|_)(ipc|cpc|fi|f_term|classification|classifications|codes?)($|_)|분류",
-                        re.I)
+LIST_NAMES = re.compile(
+    r"(^|_)(ipc|cpc|fi|f_term|classification|classifications|codes?)($|_)|분류", re.I
+)
 DATE_NAMES = re.compile(r"date|(^|_)dt$|day|일자|날짜|일$", re.I)
 LIST_SEP = "|"
 
@@ -150,8 +151,12 @@ def _is_date_column(column: str, vals: list[Any]) -> bool:
     """Dates by name and value, cells that are dates, or ISO 8601 date strings."""
     if not vals:
         return False
-    if DATE_NAMES.search(column) and all(_looks_like_date(v) for v in vals):
-        return True
+    if DATE_NAMES.search(column):
+        # A date-named column stays a date column despite a few odd cells (kept as text and
+        # reported as a mixed field), so one typo does not turn off its date filters.
+        dates = sum(1 for v in vals if _looks_like_date(v))
+        if dates >= max(1, 0.9 * len(vals)) or (len(vals) < 10 and dates >= len(vals) - 1 > 0):
+            return True
     if all(isinstance(v, (dt.date, dt.datetime)) for v in vals):
         return True
     return all(_is_text(v) and _ISO.match(v) for v in vals) and all(

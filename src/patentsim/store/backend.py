@@ -42,6 +42,16 @@ class StoredPoint:
     payload: dict[str, Any] = field(default_factory=dict)
     vector: list[float] | None = None
 
+    @classmethod
+    def from_record(cls, record: Any) -> StoredPoint:
+        """From a record of either backend (the default vector may come named "")."""
+        vector = record.vector
+        if isinstance(vector, dict):
+            vector = vector.get("")
+        return cls(
+            str(record.id), dict(record.payload or {}), list(vector) if vector is not None else None
+        )
+
 
 @dataclass
 class ScoredHit:

@@ -332,7 +332,7 @@ class EdgeCollection:
         if not ids:
             return []
         records = self._engine(lambda: self.shard.retrieve(list(ids), with_payload, with_vectors))
-        return [_stored(r) for r in records]
+        return [b.StoredPoint.from_record(r) for r in records]
 
     def query(
         self,
@@ -398,7 +398,7 @@ class EdgeCollection:
             )
             records, offset = self._engine(lambda req=req: self.shard.scroll(req))
             for r in records:
-                yield _stored(r)
+                yield b.StoredPoint.from_record(r)
             if offset is None or not records:
                 return
 
@@ -444,15 +444,6 @@ def _plain(value: Any) -> Any:
         if isinstance(value, kind):
             return kind(value)
     return value
-
-
-def _stored(record: Any) -> b.StoredPoint:
-    vector = record.vector
-    if isinstance(vector, dict):
-        vector = vector.get("")
-    return b.StoredPoint(
-        str(record.id), dict(record.payload or {}), list(vector) if vector is not None else None
-    )
 
 
 def to_edge(flt: Filter) -> Any:

@@ -424,7 +424,7 @@ class ServerCollection:
                 self.name, ids=list(ids), with_payload=with_payload, with_vectors=with_vectors
             )
         )
-        return [_stored(r) for r in records]
+        return [b.StoredPoint.from_record(r) for r in records]
 
     def query(
         self,
@@ -501,7 +501,7 @@ class ServerCollection:
                 )
             )
             for r in records:
-                yield _stored(r)
+                yield b.StoredPoint.from_record(r)
             if offset is None or not records:
                 return
 
@@ -548,15 +548,6 @@ class ServerCollection:
 
     def flush(self) -> None:
         """Writes are acknowledged with wait=True; nothing to flush."""
-
-
-def _stored(record: Any) -> b.StoredPoint:
-    vector = record.vector
-    if isinstance(vector, dict):
-        vector = vector.get("")
-    return b.StoredPoint(
-        str(record.id), dict(record.payload or {}), list(vector) if vector is not None else None
-    )
 
 
 def to_models(flt: Filter) -> Any:

@@ -31,7 +31,7 @@ DEFAULT = {
     "memory_rows": (2_000, 20_000),
     "throughput_sample": 128,
     "throughput_rounds": 2,
-    "startup_repeats": 5,
+    "startup_repeats": 11,
     "longtext_subset": 800,
 }
 QUICK = {

@@ -106,6 +106,7 @@ class Run:
     stdout: str
     stderr: str
     max_rss_mib: float
+    cpu_seconds: float = 0.0
 
 
 def bench_env(**extra: str) -> dict[str, str]:
@@ -152,7 +153,8 @@ RSS_WRAPPER = (
     "if pid == 0:\n"
     "    os.execvp(sys.argv[1], sys.argv[1:])\n"
     "_, status, usage = os.wait4(pid, 0)\n"
-    "sys.stderr.write('\\nRSS_KIB %d WALL %.6f\\n' % (usage.ru_maxrss, time.perf_counter() - t))\n"
+    "sys.stderr.write('\\nRSS_KIB %d WALL %.6f CPU %.6f\\n' % (usage.ru_maxrss,\n"
+    "                 time.perf_counter() - t, usage.ru_utime + usage.ru_stime))\n"
     "sys.exit(os.waitstatus_to_exitcode(status))\n"
 )
 
@@ -164,7 +166,11 @@ def run_measured(
     cwd: Path | None = None,
     timeout: float = 900,
 ) -> Run:
-    """Like ``run_process``, and the child's own peak RSS (through a tiny fork/wait4 wrapper)."""
+    """Like ``run_process``, with the child's own peak RSS and CPU time (a fork/wait4 wrapper).
+
+    CPU time (user + system, all threads) is the noise-robust companion of wall
+    time on a shared machine: other processes stretch wall time, not it.
+    """
     run = run_process([sys.executable, "-c", RSS_WRAPPER, *cmd], env=env, cwd=cwd, timeout=timeout)
     rss = 0.0
     for line in run.stderr.splitlines():
@@ -172,6 +178,7 @@ def run_measured(
             parts = line.split()
             rss = int(parts[1]) / 1024
             run.seconds = float(parts[3])
+            run.cpu_seconds = round(float(parts[5]), 2)
     run.max_rss_mib = round(rss, 1)
     return run
 

@@ -164,14 +164,24 @@ def throughput(docs: list[dict[str, Any]], *, sample: int, rounds: int) -> dict[
             continue
         load_s[label] = round(time.perf_counter() - started, 2)
         loaded[label].encode(texts[:8])  # warm-up
+    # Fine-grained round-robin: every slice of 32 texts goes through every backend, the
+    # order rotating, so a load change on the shared machine hits all backends alike.
     seconds = {label: 0.0 for label in loaded}
-    vectors: dict[str, np.ndarray] = {}
+    parts: dict[str, list[np.ndarray]] = {label: [] for label in loaded}
+    labels = list(loaded)
+    step = 0
     for r in range(rounds):
-        order = list(loaded) if r % 2 == 0 else list(reversed(loaded))
-        for label in order:
-            started = time.perf_counter()
-            vectors[label] = loaded[label].encode(texts, batch_size=32)
-            seconds[label] += time.perf_counter() - started
+        for lo in range(0, len(texts), 32):
+            piece = texts[lo : lo + 32]
+            order = labels[step % len(labels) :] + labels[: step % len(labels)]
+            step += 1
+            for label in order:
+                started = time.perf_counter()
+                vec = loaded[label].encode(piece, batch_size=32)
+                seconds[label] += time.perf_counter() - started
+                if r == 0:
+                    parts[label].append(vec)
+    vectors = {label: np.concatenate(v) for label, v in parts.items()}
     ref = vectors["torch fp32"]
     base = len(texts) * rounds / seconds["torch fp32"]
     rows = []

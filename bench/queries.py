@@ -27,6 +27,7 @@ from .common import OUT, log, ratio, save_json, summary_ms
 
 DIM = 384
 LIKE_QUERIES = 200
+REPEATS = 3  # each query timed this often, the best kept, on both sides alike
 FILTER_QUERIES = 60
 TEXT_QUERIES = 30
 EF_SWEEP = (16, 32, 64, 128, 256)
@@ -160,14 +161,18 @@ def like_queries(
             coll.retrieve([ids[i]], with_vectors=True, with_payload=False)[0].vector, limit=11
         )
     for i in picks:
-        started = time.perf_counter()
-        vec = coll.retrieve([ids[i]], with_vectors=True, with_payload=False)[0].vector
-        hits = coll.query(vec, limit=11)
-        found = [index_of[h.id] for h in hits if index_of[h.id] != i][:10]
-        store_t.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        truth = exact_top(x, x[i], 10, exclude=i)
-        numpy_t.append(time.perf_counter() - started)
+        best_store = best_numpy = float("inf")
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            vec = coll.retrieve([ids[i]], with_vectors=True, with_payload=False)[0].vector
+            hits = coll.query(vec, limit=11)
+            found = [index_of[h.id] for h in hits if index_of[h.id] != i][:10]
+            best_store = min(best_store, time.perf_counter() - started)
+            started = time.perf_counter()
+            truth = exact_top(x, x[i], 10, exclude=i)
+            best_numpy = min(best_numpy, time.perf_counter() - started)
+        store_t.append(best_store)
+        numpy_t.append(best_numpy)
         recalls.append(_recall(found, truth))
     return {
         "store": summary_ms(store_t),
@@ -223,13 +228,17 @@ def filtered_queries(
             coll.query(x[i], limit=10, flt=flt)
         for i in picks:
             v = x[i]
-            started = time.perf_counter()
-            hits = coll.query(v, limit=10, flt=flt)
-            store_t.append(time.perf_counter() - started)
+            best_store = best_numpy = float("inf")
+            for _ in range(REPEATS):
+                started = time.perf_counter()
+                hits = coll.query(v, limit=10, flt=flt)
+                best_store = min(best_store, time.perf_counter() - started)
+                started = time.perf_counter()
+                truth = rows[exact_top(sub, v, 10)]
+                best_numpy = min(best_numpy, time.perf_counter() - started)
+            store_t.append(best_store)
+            numpy_t.append(best_numpy)
             found = [index_of[h.id] for h in hits]
-            started = time.perf_counter()
-            truth = rows[exact_top(sub, v, 10)]
-            numpy_t.append(time.perf_counter() - started)
             recalls.append(_recall(found, truth))
             started = time.perf_counter()
             approx = _hnsw_filtered(coll, v, flt)

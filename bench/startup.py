@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import BIN, NVIDIA_XLSX, OUT, log, ratio, run_process
+from .common import BIN, NVIDIA_XLSX, OUT, log, ratio, run_measured, run_process
 
 STORE = OUT / "store_nvidia"
 COLLECTION = "nvidia"
@@ -95,15 +95,17 @@ def startup(store: Path, repeats: int) -> dict[str, Any]:
     """Process wall times, round-robin, and the heavy modules each command imported."""
     cmds = commands(store)
     times: dict[str, list[float]] = {name: [] for name in cmds}
+    cpu: dict[str, list[float]] = {name: [] for name in cmds}
     failures: dict[str, str] = {}
     for cmd in cmds.values():  # warm the page cache once
         run_process(cmd)
     for _ in range(repeats):
         for name, cmd in cmds.items():
-            run = run_process(cmd)
+            run = run_measured(cmd)
             if run.returncode != 0:
                 failures[name] = run.stderr.strip()[-500:]
             times[name].append(run.seconds)
+            cpu[name].append(run.cpu_seconds)
     heavy: dict[str, Any] = {}
     for name, cmd in cmds.items():
         if not cmd[0].startswith(str(BIN)):
@@ -139,6 +141,8 @@ def startup(store: Path, repeats: int) -> dict[str, Any]:
         "commands": shown,
         "repeats": repeats,
         "median_seconds": medians,
+        "min_seconds": {name: round(min(v), 4) for name, v in times.items()},
+        "median_cpu_seconds": {name: round(statistics.median(v), 3) for name, v in cpu.items()},
         "ratio_vs_import_click": {n: ratio(s, click_s, 2) for n, s in medians.items()},
         "heavy_modules_imported": heavy,
         "failures": failures,

@@ -143,6 +143,9 @@ class OnnxEngine:
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle worker threads sleep instead of spinning: measured 2.2x instead of 1.9x over
+        # torch fp32 on 2 shared cores (spinning threads fight the tokenizer and other work).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         threads = os.environ.get("PATENTSIM_THREADS")
         if threads:
             options.intra_op_num_threads = int(threads)

@@ -70,6 +70,11 @@ def test_recall_of_empty_answers():
     assert queries._recall([], np.array([], dtype=int)) == 1.0
     assert queries._recall([1], np.array([], dtype=int)) == 0.0
     assert queries._recall([1, 2], np.array([2, 3])) == 0.5
+    # Ties: a duplicate of a true neighbour is as right as the neighbour itself.
+    x = np.array([[1.0, 0.0], [0.6, 0.8], [0.6, 0.8], [0.0, 1.0]], dtype=np.float32)
+    v = np.array([1.0, 0.0], dtype=np.float32)
+    assert queries._recall([0, 2], np.array([0, 1]), x, v) == 1.0
+    assert queries._recall([0, 3], np.array([0, 1]), x, v) == 0.5
 
 
 def test_cpc_share_counts_neighbours_with_a_common_subclass():

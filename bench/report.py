@@ -360,6 +360,16 @@ def render(r: dict[str, Any]) -> str:
             )
             lines += [
                 "",
+                f"Text queries (titles of {t['store']['n']} patents): searching alone "
+                f"{t.get('search_only', {}).get('median_ms')} ms against numpy's "
+                f"{t.get('numpy_search_only', {}).get('median_ms')} ms "
+                f"({t.get('search_speedup_median')}×); recall@10 by hnsw_ef: "
+                + ", ".join(
+                    f"{e['hnsw_ef']}: {e['recall_at_10']} ({e['median_ms']} ms)"
+                    for e in t.get("ef_sweep", [])
+                )
+                + ".",
+                "",
                 f"Embedding a text query alone: {t['embedding_only']['median_ms']} ms "
                 "median.  Filtered through HNSW instead of exactly: "
                 + "; ".join(

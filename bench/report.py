@@ -184,6 +184,11 @@ def render(r: dict[str, Any]) -> str:
         + ".",
         f"- **Noise**: load average {m['load_average_at_start']} at the start and "
         f"{r.get('load_average_at_end')} at the end (other work shared the 2 cores).",
+        "- **How to run**: `python -m bench` (default sizes; about 5 minutes once the caches "
+        "under `bench/out/` exist, a first run builds them: embeddings of the 5,157 nvidia "
+        "abstracts, the 100k-point HNSW index, converted models, about 8 minutes more), "
+        "`python -m bench --quick` (a smoke run), `--tune` (the m / ef_construct sweep at 100k "
+        "too), `--only 1,4` (some figures).",
         "- **Model**: all-MiniLM-L6-v2 (`--model minilm`, the offline model; 384-d, 256-token "
         "window), CPU, 2 threads.  The default Korean model cannot be downloaded here.",
         "",

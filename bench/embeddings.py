@@ -194,6 +194,7 @@ def throughput(docs: list[dict[str, Any]], *, sample: int, rounds: int) -> dict[
                 "engine": loaded[label].engine,
                 "device": "cpu",
                 "docs_per_s": round(rate, 2),
+                "seconds": round(seconds[label], 3),
                 "speedup_vs_fp32": round(rate / base, 3),
                 "mean_cosine_to_fp32": round(float(cos.mean()), 5),
                 "min_cosine_to_fp32": round(float(cos.min()), 5),

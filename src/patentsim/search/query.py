@@ -365,7 +365,7 @@ def _group_field(opened: _Opened, name: str | None) -> FieldInfo | None:
 
 # -- text ---------------------------------------------------------------------------------------
 
-_EMBEDDERS: dict[tuple[str, str], Any] = {}
+_EMBEDDERS: dict[tuple[str, str, str, str], Any] = {}
 
 
 def text(
@@ -399,7 +399,8 @@ def text(
         name = opened.name
         stored = dict(opened.manifest.get("model") or {})
         model_name = model or str(stored.get("name") or "")
-        emb = embedder or _EMBEDDERS.get((model_name, device))
+        modes = (str(stored.get("backend") or "torch"), str(stored.get("long_text") or "truncate"))
+        emb = embedder or _EMBEDDERS.get((model_name, device, *modes))
         if emb is not None:
             return _text_search(
                 opened, emb, query, where, filter_json, limit, offset, min_score, group_by
@@ -443,18 +444,24 @@ def _text_search(
 
 
 def _load_embedder(name: str, stored: dict[str, Any], device: str, collection: str) -> Any:
-    from ..store.model import Embedder, fingerprint, resolve_model
+    from ..store.model import Embedder, expected_fingerprint, resolve_model
 
     if not name:
         raise PatentSimError(f"the manifest of '{collection}' names no model")
+    backend = str(stored.get("backend") or "torch")
+    long_text = str(stored.get("long_text") or "truncate")
     spec = resolve_model(name, allow_fallback=False)
     if spec.local and stored.get("fingerprint"):
-        found = fingerprint(spec.source)
+        # The same model files read the same way (backend, long-text mode) as at ingest.
+        found = expected_fingerprint(spec, backend, long_text)
         if found != stored["fingerprint"]:
             raise _mismatch(collection, stored, spec.name, found)
-    emb = _EMBEDDERS.get((spec.source, device)) or Embedder(spec, device)
+    cache_key = (spec.source, device, backend, long_text)
+    emb = _EMBEDDERS.get(cache_key) or Embedder(
+        spec, device, backend=backend, long_text=long_text
+    )
     # Kept for the process's later queries, under the name asked for and under its folder.
-    _EMBEDDERS[(spec.source, device)] = _EMBEDDERS[(name, device)] = emb
+    _EMBEDDERS[cache_key] = _EMBEDDERS[(name, device, backend, long_text)] = emb
     return emb
 
 

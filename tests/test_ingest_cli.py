@@ -52,6 +52,7 @@ def test_info_text(loaded):
     assert "points      198" in result.stdout
     assert "application_date" in result.stdout and "datetime" in result.stdout
     assert "ipc" in result.stdout and "keyword[]" in result.stdout
+    assert "embedding   backend torch, long texts truncate" in result.stdout
 
 
 def test_list_and_drop(loaded):

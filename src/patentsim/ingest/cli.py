@@ -239,6 +239,10 @@ def info(collection, fmt, url, api_key, path, wait):
     )
     if model.get("requested") and model.get("requested") != model.get("name"):
         click.echo(f"            (requested {model.get('requested')}; it was unavailable)")
+    click.echo(
+        f"embedding   backend {model.get('backend') or 'torch'}, long texts "
+        f"{model.get('long_text') or 'truncate'}"
+    )
     click.echo(f"text        {', '.join(m.get('text_columns') or [])}")
     click.echo(f"id          {m.get('id_column') or '(row number)'}")
     src = m.get("source") or {}

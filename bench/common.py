@@ -126,6 +126,8 @@ def run_process(
     timeout: float = 900,
 ) -> Run:
     """Run one command; its wall time and its own peak resident memory (wait4)."""
+    if cwd is None:
+        OUT.mkdir(parents=True, exist_ok=True)  # a fresh clone has no bench/out yet
     started = time.perf_counter()
     proc = subprocess.Popen(
         list(cmd),

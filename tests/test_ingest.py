@@ -215,3 +215,22 @@ def test_a_date_column_with_a_stray_text_cell_is_reported(settings, tmp_path, un
     )
     assert summary.points == 3
     assert summary.mixed_fields == {"filing_date": ["datetime", "keyword"]}
+
+
+def test_recreate_with_a_model_that_cannot_load_keeps_the_collection(
+    settings, ko200, unique_name, monkeypatch
+):
+    from patentsim.ingest import pipeline
+    from patentsim.store.errors import ModelUnavailable
+
+    first = load(ko200, settings=settings, collection=unique_name, embedder=FakeEmbedder())
+
+    def broken(self):
+        raise ModelUnavailable("model 'x' cannot be loaded")
+
+    monkeypatch.setattr(pipeline._Model, "get", broken)
+    with pytest.raises(ModelUnavailable):
+        load(
+            ko200, settings=settings, collection=unique_name, embedder=FakeEmbedder(), recreate=True
+        )
+    assert len(_all_points(settings, unique_name)) == first.points

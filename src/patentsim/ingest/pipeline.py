@@ -190,11 +190,9 @@ def load(
     try:
         if hasattr(store, "check_writable"):
             store.check_writable()  # before the model loads and the first chunk is embedded
-        if recreate and store.exists(name):
-            store.drop(name)
         coll: Collection | None = None
         manifest: dict[str, Any] | None = None
-        if store.exists(name):
+        if store.exists(name) and not recreate:
             coll = store.open(name)
             manifest = coll.read_manifest()
         # Without --model, a collection keeps the model it was built with.
@@ -207,6 +205,11 @@ def load(
         mdl = _Model(model or stored_model or DEFAULT_MODEL, device, embedder, backend, long_text)
         if manifest is not None:
             _check_compatible(manifest, mdl, plan, name)
+        if recreate and store.exists(name):
+            # The model is loaded before the old collection goes, so a model that cannot
+            # be loaded leaves it as it was.
+            mdl.get()
+            store.drop(name)
         summary = IngestSummary(
             collection=name,
             store=store.location,

@@ -234,3 +234,31 @@ def test_recreate_with_a_model_that_cannot_load_keeps_the_collection(
             ko200, settings=settings, collection=unique_name, embedder=FakeEmbedder(), recreate=True
         )
     assert len(_all_points(settings, unique_name)) == first.points
+
+
+def test_yyyymmdd_written_as_floats_in_a_csv_are_dates(settings, tmp_path, unique_name):
+    src = tmp_path / "floats.csv"
+    src.write_text(
+        "id,abstract,application_date\n1,battery cooling,20230110.0\n2,wafer polishing,\n"
+        "3,robot gripper,20220520.0\n",
+        encoding="utf-8",
+    )
+    load(src, settings=settings, collection=unique_name, embedder=FakeEmbedder(), id_column="id")
+    points = _all_points(settings, unique_name)
+    assert points["1"].payload["application_date"] == "2023-01-10T00:00:00Z"
+    assert "application_date" not in points["2"].payload
+
+
+def test_a_column_whose_type_changes_between_runs_is_marked_mixed(settings, tmp_path, unique_name):
+    from patentsim.ingest.manage import info
+
+    src = tmp_path / "a.csv"
+    src.write_text(
+        "id,abstract,grade\n1,battery cooling,A1\n2,wafer polishing,B2\n", encoding="utf-8"
+    )
+    load(src, settings=settings, collection=unique_name, embedder=FakeEmbedder(), id_column="id")
+    src.write_text(
+        "id,abstract,grade\n1,battery cooling,11\n2,wafer polishing,22\n", encoding="utf-8"
+    )
+    load(src, settings=settings, collection=unique_name, embedder=FakeEmbedder(), id_column="id")
+    assert info(settings, unique_name).manifest["fields"]["grade"]["mixed"] is True

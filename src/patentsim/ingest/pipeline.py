@@ -524,7 +524,8 @@ class _Loader:
                 "type": "text" if index == "text" else kind,
                 "value_type": kind,
                 "list": key in self.lists,
-                "mixed": len(kinds) > 1 and not kinds <= {"integer", "float"},
+                # Earlier runs count too: their values may still be stored.
+                "mixed": len(kinds | earlier) > 1 and not kinds | earlier <= {"integer", "float"},
                 "index": index,
             }
             if fields[key]["mixed"] and index != "text":

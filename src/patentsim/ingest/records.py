@@ -164,6 +164,7 @@ def _is_date_column(column: str, vals: list[Any]) -> bool:
     )
 
 
+_YYYYMMDD_FLOAT = re.compile(r"^\d{8}\.0*$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?.*)?$")
 
 
@@ -261,6 +262,8 @@ def parse_date(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     s = value.strip()
+    if _YYYYMMDD_FLOAT.match(s):
+        s = s.split(".", 1)[0]  # 20230110.0: pandas writes yyyymmdd this way when a column has gaps
     if len(s) > 40:
         return None
     for fmt in _DATE_FORMATS:

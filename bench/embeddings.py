@@ -36,17 +36,13 @@ def model(backend: str = "torch", long_text: str = "truncate", engine: str | Non
     use_bench_cache()
     key = (backend, long_text, engine or "")
     if key not in _MODELS:
-        import patentsim.embed.engines as engines
-        from patentsim.embed.model import Embedder, resolve_model
+        from patentsim.embed.embedder import EmbedderConfig
+        from patentsim.embed.model import engine_for, resolve_model
 
-        spec = resolve_model(MODEL)
-        saved = engines.onnxruntime_available
-        if engine == "int8-torch":
-            engines.onnxruntime_available = lambda: False  # type: ignore[assignment]
-        try:
-            _MODELS[key] = Embedder(spec, "cpu", backend=backend, long_text=long_text)
-        finally:
-            engines.onnxruntime_available = saved  # type: ignore[assignment]
+        config = EmbedderConfig(
+            resolve_model(MODEL), engine or engine_for(backend), long_text, "cpu"
+        )
+        _MODELS[key] = config.load()
     return _MODELS[key]
 
 
@@ -219,11 +215,12 @@ def _gpu_rows(texts: list[str]) -> list[dict[str, Any]]:
         return []
     if not torch.cuda.is_available():
         return []
-    from patentsim.embed.model import Embedder, resolve_model
+    from patentsim.embed.embedder import EmbedderConfig
+    from patentsim.embed.model import resolve_model
 
     out = []
     for i in range(torch.cuda.device_count()):
-        emb = Embedder(resolve_model(MODEL), f"cuda:{i}")
+        emb = EmbedderConfig(resolve_model(MODEL), device=f"cuda:{i}").load()
         emb.encode(texts[:32])
         started = time.perf_counter()
         emb.encode(texts * 4, batch_size=128)

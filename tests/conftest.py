@@ -22,11 +22,18 @@ EXAMPLE_XLSX = ROOT / "examples" / "patents.xlsx"
 BACKENDS = ["embedded", "memory"]
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """ONNX exports of models (PATENTSIM_CACHE): one per session, not the user's cache."""
+    return tmp_path_factory.mktemp("model_cache")
+
+
 @pytest.fixture(autouse=True)
-def private_store(tmp_path, monkeypatch):
+def private_store(tmp_path, monkeypatch, model_cache):
     """Every test gets its own embedded store and no server from the environment."""
     path = tmp_path / "qdrant_data"
     monkeypatch.setenv("QDRANT_PATH", str(path))
+    monkeypatch.setenv("PATENTSIM_CACHE", str(model_cache))
     for var in ("QDRANT_URL", "QDRANT_API_KEY", "QDRANT_COLLECTION", "EMBED_MODEL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

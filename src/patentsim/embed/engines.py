@@ -263,9 +263,7 @@ def _check_agreement(model: Any, export: Export) -> float:
     import numpy as np
 
     ours = OnnxEncoder(export).encode(_SAMPLES, batch_size=8)
-    theirs = model.encode(
-        _SAMPLES, batch_size=8, normalize_embeddings=True, convert_to_numpy=True
-    )
+    theirs = model.encode(_SAMPLES, batch_size=8, normalize_embeddings=True, convert_to_numpy=True)
     cos = float(np.min((ours * np.asarray(theirs, dtype=np.float32)).sum(1)))
     if not cos >= AGREEMENT:
         raise ExportFailed(f"the exported graph disagrees with the model (cosine {cos:.6f})")
@@ -285,9 +283,7 @@ def int8_graph(export: Export) -> Path:
     level = logging.getLogger().level
     logging.getLogger().setLevel(logging.ERROR)  # "consider pre-processing" noise
     try:
-        quantize_dynamic(
-            str(export.graph), str(tmp), weight_type=QuantType.QInt8, per_channel=True
-        )
+        quantize_dynamic(str(export.graph), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
     finally:
         logging.getLogger().setLevel(level)
     os.replace(tmp, dest)
@@ -379,9 +375,7 @@ class OnnxEncoder:
         if threads:
             options.intra_op_num_threads = int(threads)
         graph = int8_graph(export) if int8 else export.graph
-        self.session = ort.InferenceSession(
-            str(graph), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
     def encode(self, texts: list[str], batch_size: int) -> Any:
         import numpy as np

@@ -117,7 +117,8 @@ class _Model:
         """What embedded this run's texts (None when nothing was embedded)."""
         if self._embedder is None:
             return None
-        return str(getattr(self._embedder, "engine", None) or self._embedder.info().get("engine"))
+        engine = getattr(self._embedder, "engine", None) or self._embedder.info().get("engine")
+        return str(engine) if engine else None
 
 
 def default_collection(source: str | Path) -> str:

@@ -616,6 +616,10 @@ def readme_section(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _row_key(line: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in line.strip("|").split("|")[:2])
+
+
 def update(old: str, r: dict[str, Any]) -> str:
     """``old`` BENCHMARKS.md with the figures of a partial run (``--only``) put in.
 
@@ -626,18 +630,20 @@ def update(old: str, r: dict[str, Any]) -> str:
     new = render(r)
     new_rows = [ln for ln in new.splitlines() if any(ln.startswith(f"| {k} |") for k in figures)]
     lines = old.rstrip("\n").splitlines()
-    at = next(
-        (i for i, ln in enumerate(lines) if any(ln.startswith(f"| {k} |") for k in figures)), None
-    )
-    lines = [ln for ln in lines if not any(ln.startswith(f"| {k} |") for k in figures)]
-    if at is None:  # after the last row of the summary table
-        start = lines.index("## Summary")
-        at = start + 1
-        while at < len(lines) and not lines[at].startswith("|"):
-            at += 1
-        while at < len(lines) and lines[at].startswith("|"):
-            at += 1
-    lines[at:at] = new_rows
+    fresh = {_row_key(ln): ln for ln in new_rows}
+    # A row the partial run measured again is replaced in place; one it could not make (it
+    # needs a figure not run) stays as it was; a new one goes after the table's last row.
+    start = lines.index("## Summary")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    for i in range(start, end):
+        if lines[i].startswith("| "):
+            lines[i] = fresh.pop(_row_key(lines[i]), lines[i])
+    at = start + 1
+    while at < len(lines) and not lines[at].startswith("|"):
+        at += 1
+    while at < len(lines) and lines[at].startswith("|"):
+        at += 1
+    lines[at:at] = list(fresh.values())
     text = "\n".join(lines) + "\n"
     for section in new.split("\n## ")[1:]:
         heading = section.split("\n", 1)[0]

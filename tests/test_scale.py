@@ -270,10 +270,7 @@ def test_server_plans_from_its_estimates(monkeypatch, unique_name):
 
         rng = np.random.default_rng(1)
         coll.upsert(
-            [
-                PointData(point_id(r["id"]), rng.normal(size=8).tolist(), {"g": r["g"]})
-                for r in rows
-            ]
+            [PointData(point_id(r["id"]), rng.normal(size=8).tolist(), {"g": r["g"]}) for r in rows]
         )
         assert coll.plan(Filter(must=(Match("g", ("a",)),)), limit=10).path == "exact"
         assert coll.plan(Filter(must=(Match("g", ("b",)),)), limit=10).path == "hnsw"

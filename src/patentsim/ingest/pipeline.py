@@ -24,19 +24,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..store import StoreSettings, open_store
-from ..store.backend import Collection, CreateOptions, PointData, Store
-from ..store.errors import ModelMismatch, ModelUnavailable, SourceError
-from ..store.filters import Match
-from ..store.ids import point_id
-from ..store.manifest import check_model, new_manifest, now
-from ..store.model import (
+from ..embed.model import (
     DEFAULT_MODEL,
     ModelSpec,
     check_options,
     expected_fingerprint,
     resolve_model,
 )
+from ..store import StoreSettings, open_store
+from ..store.backend import Collection, CreateOptions, PointData, Store
+from ..store.errors import ModelMismatch, ModelUnavailable, SourceError
+from ..store.filters import Match
+from ..store.ids import point_id
+from ..store.manifest import check_model, new_manifest, now
 from .read import Table, open_table
 from .records import (
     ColumnPlan,
@@ -129,7 +129,7 @@ class _Model:
 
     def get(self) -> EmbedderLike:
         if self._embedder is None:
-            from ..store.model import make_embedder
+            from ..embed.model import make_embedder
 
             assert self.spec is not None
             self._embedder = make_embedder(

@@ -126,8 +126,19 @@ def test_commands_run_without_posix_only_modules(tmp_path):
     source = slice_xlsx(EXAMPLE_XLSX, tmp_path / "small.xlsx", 8)
     store = tmp_path / "store"
     loaded = _without_posix(
-        "ingest", "load", str(source), "--model", "minilm", "--id", "application_number",
-        "-c", "w", "--quiet", "--format", "json", store=store,
+        "ingest",
+        "load",
+        str(source),
+        "--model",
+        "minilm",
+        "--id",
+        "application_number",
+        "-c",
+        "w",
+        "--quiet",
+        "--format",
+        "json",
+        store=store,
     )
     assert loaded.returncode == 0, loaded.stderr
     summary = json.loads(loaded.stdout)
@@ -137,8 +148,9 @@ def test_commands_run_without_posix_only_modules(tmp_path):
     assert info.returncode == 0, info.stderr
     assert "points      8" in info.stdout
 
-    found = _without_posix("search", "like", "0", "-c", "w", "-n", "3", "--format", "json",
-                           store=store)
+    found = _without_posix(
+        "search", "like", "0", "-c", "w", "-n", "3", "--format", "json", store=store
+    )
     assert found.returncode == 0, found.stderr
     assert "Traceback" not in found.stderr
     hits = [json.loads(line) for line in found.stdout.splitlines()]
@@ -152,8 +164,13 @@ def korean_store(tmp_path_factory):
     folder = tmp_path_factory.mktemp("console")
     source = slice_xlsx(EXAMPLE_XLSX, folder / "ko.xlsx", 12)
     settings = StoreSettings(path=str(folder / "store"))
-    load(source, settings=settings, collection="ko", embedder=FakeEmbedder(),
-         id_column="application_number")
+    load(
+        source,
+        settings=settings,
+        collection="ko",
+        embedder=FakeEmbedder(),
+        id_column="application_number",
+    )
     return settings
 
 
@@ -171,8 +188,18 @@ def _run(module: str, *args: str, settings: StoreSettings, encoding: str, cwd: P
 def test_search_like_on_a_console_that_cannot_show_korean(korean_store, encoding, tmp_path):
     """A legacy code page gets '?' for Korean; for ASCII, click itself writes UTF-8 (it takes
     an ASCII stream for a misconfigured locale).  Either way: exit 0, no traceback."""
-    proc = _run("patentsim.search", "like", "0", "-c", "ko", "-n", "3",
-                settings=korean_store, encoding=encoding, cwd=tmp_path)
+    proc = _run(
+        "patentsim.search",
+        "like",
+        "0",
+        "-c",
+        "ko",
+        "-n",
+        "3",
+        settings=korean_store,
+        encoding=encoding,
+        cwd=tmp_path,
+    )
     err = proc.stderr.decode(encoding, errors="replace")
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "UnicodeEncodeError" not in err
@@ -193,8 +220,15 @@ def test_search_like_on_a_console_that_cannot_show_korean(korean_store, encoding
 
 @pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
 def test_ingest_info_on_a_console_that_cannot_show_korean(korean_store, encoding, tmp_path):
-    proc = _run("patentsim.ingest", "info", "-c", "ko",
-                settings=korean_store, encoding=encoding, cwd=tmp_path)
+    proc = _run(
+        "patentsim.ingest",
+        "info",
+        "-c",
+        "ko",
+        settings=korean_store,
+        encoding=encoding,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert b"Traceback" not in proc.stderr
     out = proc.stdout.decode("utf-8" if encoding == "ascii" else encoding)
@@ -203,9 +237,16 @@ def test_ingest_info_on_a_console_that_cannot_show_korean(korean_store, encoding
 
 
 def test_an_error_naming_a_korean_file_on_a_legacy_console(tmp_path):
-    proc = _run("patentsim.ingest", "load", "특허목록.xlsx", "--model", "minilm",
-                settings=StoreSettings(path=str(tmp_path / "s")), encoding="cp1252",
-                cwd=tmp_path)
+    proc = _run(
+        "patentsim.ingest",
+        "load",
+        "특허목록.xlsx",
+        "--model",
+        "minilm",
+        settings=StoreSettings(path=str(tmp_path / "s")),
+        encoding="cp1252",
+        cwd=tmp_path,
+    )
     err = proc.stderr.decode("cp1252")
     assert proc.returncode == 1, err
     assert err.startswith("Error: ") and "no such file" in err
@@ -213,8 +254,20 @@ def test_an_error_naming_a_korean_file_on_a_legacy_console(tmp_path):
 
 
 def test_csv_for_excel_keeps_its_bom_whatever_the_console(korean_store, tmp_path):
-    proc = _run("patentsim.search", "like", "0", "-c", "ko", "-n", "2", "--output", "r.csv",
-                settings=korean_store, encoding="ascii", cwd=tmp_path)
+    proc = _run(
+        "patentsim.search",
+        "like",
+        "0",
+        "-c",
+        "ko",
+        "-n",
+        "2",
+        "--output",
+        "r.csv",
+        settings=korean_store,
+        encoding="ascii",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     data = (tmp_path / "r.csv").read_bytes()
     assert data.startswith(b"\xef\xbb\xbfrank,score,key,row,")
@@ -226,22 +279,28 @@ def test_csv_for_excel_keeps_its_bom_whatever_the_console(korean_store, tmp_path
 
 
 def test_python_m_search_is_the_search_command(korean_store):
-    direct = CliRunner().invoke(search_cli, ["like", "0", "-c", "ko", "--format", "json"],
-                                env={"QDRANT_PATH": korean_store.path})
+    direct = CliRunner().invoke(
+        search_cli,
+        ["like", "0", "-c", "ko", "--format", "json"],
+        env={"QDRANT_PATH": korean_store.path},
+    )
     assert direct.exit_code == 0, direct.output
     proc = subprocess.run(
         [sys.executable, "-m", "patentsim.search", "like", "0", "-c", "ko", "--format", "json"],
-        capture_output=True, text=True, encoding="utf-8",
-        env=_env(QDRANT_PATH=str(korean_store.path), PYTHONIOENCODING="utf-8"), timeout=120,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=_env(QDRANT_PATH=str(korean_store.path), PYTHONIOENCODING="utf-8"),
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == direct.stdout
 
 
 def test_a_windows_model_path_that_does_not_exist_is_named_as_a_folder():
+    from patentsim.embed.model import resolve_model
     from patentsim.store.errors import ModelUnavailable
-    from patentsim.store.model import resolve_model
 
     for name in (r"C:\models\ko-sroberta", r"models\ko-sroberta", "D:/models/ko"):
-        with pytest.raises(ModelUnavailable, match="model folder .* does not exist"):
+        with pytest.raises(ModelUnavailable, match=r"model folder .* does not exist"):
             resolve_model(name)

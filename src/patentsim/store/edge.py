@@ -195,8 +195,7 @@ class EdgeCollection:
             self._lock.acquire(self.wait)
         except Busy as exc:
             raise StoreLocked(
-                f"collection '{self.name}' in {self.folder.parent} is in use by "
-                f"process {exc.pid}",
+                f"collection '{self.name}' in {self.folder.parent} is in use by process {exc.pid}",
                 "wait for it to finish (or pass --wait SECONDS), or stop that process",
             ) from None
         except LockUnavailable as exc:

@@ -49,10 +49,10 @@ class ExportFailed(PatentSimError):
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("PATENTSIM_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "patentsim"
-    )
-    return Path(root)
+    if os.environ.get("PATENTSIM_CACHE"):
+        return Path(os.environ["PATENTSIM_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "patentsim"
 
 
 def onnxruntime_available() -> bool:

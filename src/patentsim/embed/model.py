@@ -19,7 +19,7 @@ import os
 import socket
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 from urllib.parse import urlparse
 
@@ -97,7 +97,10 @@ def resolve_model(name: str, *, allow_fallback: bool = True) -> ModelSpec:
                 "point --model at a folder with modules.json or config.json",
             )
         return ModelSpec(str(folder.resolve()), str(folder.resolve()), local=True)
-    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+    # A hub name is "owner/model"; anything else path-like names a folder that is not there
+    # (a drive letter or a backslash: a Windows path).
+    path_like = folder.is_absolute() or bool(PureWindowsPath(name).drive) or "\\" in name
+    if path_like or name.startswith((".", "~")) or name.count("/") > 1:
         raise ModelUnavailable(
             f"model folder {name} does not exist", "check the path given to --model / EMBED_MODEL"
         )

@@ -323,3 +323,28 @@ def test_cli_refuses_an_unknown_backend():
     result = CliRunner().invoke(cli, ["load", "x.csv", "--backend", "tensorrt"])
     assert result.exit_code == 2, result.output
     assert "tensorrt" in result.output
+
+
+def test_store_imports_no_model_library_and_not_embed():
+    """The Qdrant core knows no model: no torch, sentence-transformers, ONNX, no ``embed``."""
+    import ast
+    from pathlib import Path
+
+    import patentsim.store
+
+    banned = {"torch", "sentence_transformers", "transformers", "onnxruntime", "onnx", "tokenizers"}
+    root = Path(patentsim.store.__file__).parent
+    files = sorted(root.rglob("*.py"))
+    assert len(files) >= 8
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+                if node.level >= 2 or (node.module or "").startswith("patentsim"):
+                    assert "embed" not in (node.module or "").split("."), path
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] not in banned, f"{path.name} imports {name}"

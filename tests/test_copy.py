@@ -31,8 +31,6 @@ SOURCE = "patents50"
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> StoreSettings:
     """An embedded store holding collection ``patents50`` (built once for the module)."""
-    if not KO_XLSX.is_file():
-        pytest.skip(f"{KO_XLSX} not found (../shared/data)")
     folder = tmp_path_factory.mktemp("copy_source")
     xlsx = slice_xlsx(KO_XLSX, folder / "ko50.xlsx", ROWS)
     src = StoreSettings(path=str(folder / "store"))

@@ -29,16 +29,12 @@ HEAVY = ("torch", "sentence_transformers", "transformers", "pandas", "sklearn", 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
-    if not KO_XLSX.is_file():
-        pytest.skip(f"{KO_XLSX} not found (../shared/data)")
     return slice_xlsx(KO_XLSX, tmp_path_factory.mktemp("src") / "ko80.xlsx", ROWS)
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
     """Ten rows, for tests that make collections of their own."""
-    if not KO_XLSX.is_file():
-        pytest.skip(f"{KO_XLSX} not found (../shared/data)")
     return slice_xlsx(KO_XLSX, tmp_path_factory.mktemp("tiny") / "ko10.xlsx", 10)
 
 

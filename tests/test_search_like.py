@@ -1,7 +1,7 @@
 """search like / text on real embeddings, against numpy and pandas ground truth.
 
-A 300-row slice of patents_ko.xlsx embedded once with the offline model (the real
-all-MiniLM-L6-v2), stored on both backends.  The ground truth is computed from the
+tests/data/sample_ko.xlsx (300 KIPRIS-shaped rows) embedded once with the offline model
+(the real all-MiniLM-L6-v2), stored on both backends.  The ground truth is computed from the
 vectors the store holds: exact cosine with numpy, groups and dates with pandas.
 """
 
@@ -74,8 +74,6 @@ def replay(offline_embedder) -> Replay:
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
-    if not KO_XLSX.is_file():
-        pytest.skip(f"{KO_XLSX} not found (../shared/data)")
     return slice_xlsx(KO_XLSX, tmp_path_factory.mktemp("src") / "ko300.xlsx", ROWS)
 
 

@@ -81,7 +81,7 @@ def test_like_table(search):
     ]
     assert len(lines) == 11
     assert [line.split()[0] for line in lines[1:]] == [str(i) for i in range(1, 11)]
-    assert result.stderr.startswith("like: key 0, row 0 — 연삭 장치의 연삭량 측정시스템")
+    assert result.stderr.startswith("like: key 0, row 0 — 연삭 장치의 연삭량 측정 시스템")
     assert "(application_date 2023-01-10)" in result.stderr
     # Wide characters aligned: every row's date starts in the same display column.
     from patentsim.search.render import display_width

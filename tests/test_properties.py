@@ -461,6 +461,9 @@ json_filters = json_filters.map(lambda f: f or {"must": []})
 )
 @example({"must_not": [{"is_empty": {"key": "nope"}}]})
 @example({"must": [{"key": "applicant", "match": {"except": ["LG"]}}]})
+@example({"must": [{"key": "application_date",
+                    "range": {"lt": "2001-01-01T00:00:00Z", "lte": "2000-01-01T00:00:00Z"}}]})
+@example({"must": [{"key": "claims", "range": {"gt": 30, "gte": 20}}]})
 def test_filter_json_counts_what_a_plain_reading_selects(edge_collection, obj):
     coll, _, payloads = edge_collection
     flt = filter_from_json(obj)

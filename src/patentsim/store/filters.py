@@ -185,17 +185,25 @@ class _JsonReader:
         if not isinstance(bounds, dict) or not set(bounds) <= {"gt", "gte", "lt", "lte"}:
             raise self.fail("'range' takes gt, gte, lt, lte")
         given = {k: v for k, v in bounds.items() if v is not None}
-        if all(isinstance(v, str) for v in given.values()) and given:
-            for v in given.values():
+        is_date = bool(given) and all(isinstance(v, str) for v in given.values())
+        order: dict[str, Any] = {}
+        for name, v in given.items():
+            if is_date:
                 try:
-                    dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+                    order[name] = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
                 except ValueError:
                     raise self.fail(f"'range' bound {v!r} is not an RFC 3339 date-time") from None
-            return Range(key, datetime=True, **given)
-        for v in given.values():
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise self.fail("'range' bounds are finite numbers, or all RFC 3339 date-times")
-        return Range(key, **given)
+            else:
+                order[name] = v
+        # Both bounds of one side (lt and lte): the engine's index uses one of them, so keep
+        # the one that decides (the tighter; the strict one when they are equal).
+        for strict, loose, tighter in (("lt", "lte", min), ("gt", "gte", max)):
+            if strict in order and loose in order:
+                drop = loose if tighter(order[strict], order[loose]) == order[strict] else strict
+                del given[drop]
+        return Range(key, datetime=is_date, **given)
 
 
 def _is_id(value: Any) -> bool:

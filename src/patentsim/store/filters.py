@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import BadFilter
+from .paths import key_of
 
 Scalar = str | int | bool
 
@@ -134,12 +135,13 @@ class _JsonReader:
         if "has_id" in obj:
             return HasId(tuple(str(i) for i in obj["has_id"]))
         if "is_empty" in obj:
-            return Empty(str(obj["is_empty"]["key"]))
+            return Empty(key_of(str(obj["is_empty"]["key"])))
         if "is_null" in obj:
-            return Empty(str(obj["is_null"]["key"]))
+            return Empty(key_of(str(obj["is_null"]["key"])))
         key = obj.get("key")
         if not isinstance(key, str):
             raise self.fail("a field condition needs a 'key'")
+        key = key_of(key)  # '"발명의 명칭"' in Qdrant's path syntax names the field 발명의 명칭
         if "match" in obj:
             return self.match(key, obj["match"])
         if "range" in obj:

@@ -143,10 +143,15 @@ def fingerprint(folder: str | os.PathLike[str]) -> str:
 
 
 def pick_device(requested: str = "auto") -> str:
-    """``auto``: CUDA, then Apple MPS, then CPU; anything else is passed through."""
-    if requested != "auto":
-        return requested
+    """``auto``: CUDA, then Apple MPS, then CPU; a device asked for by name must exist
+    (``BadDevice`` otherwise: no silent fall-back to a device 50 times slower)."""
     import torch
+
+    if requested != "auto":
+        from .devices import check_device
+
+        check_device(requested, torch)
+        return requested
 
     if torch.cuda.is_available():
         return "cuda"

@@ -9,7 +9,9 @@ that reads as a header:
 - it is not a ``search URL:`` line;
 - it fills at least 60% as many cells as the fullest of the first rows (the
   rows of search information fill one or two);
-- at most half of its cells are numbers or dates, and none is a web address.
+- at most half of its cells are numbers or dates, and none is a web address;
+- in a text file, it has as many fields as most lines (a line above the header
+  usually has fewer: ``search URL:,...`` has two).
 
 A wrong guess is visible: the summary names the header row, the lines skipped
 above it and the columns found; ``--header-row N`` says it explicitly.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,15 +63,21 @@ def _reads_as_header(cells: list[Any]) -> bool:
     return sum(_value_like(v) for v in cells) * 2 <= len(cells)
 
 
-def find_header(rows: Sequence[Sequence[Any]]) -> HeaderGuess:
-    """The header among the first rows of a sheet (``rows``; blank rows included)."""
+def find_header(rows: Sequence[Sequence[Any]], *, text_file: bool = False) -> HeaderGuess:
+    """The header among the first rows of a sheet (``rows``; blank rows included).
+
+    ``text_file``: the rows are a CSV's records, whose lengths count empty fields too."""
     filled = [_filled(r) for r in rows[:HEADER_WINDOW]]
     most = max((len(f) for f in filled), default=0)
     if most == 0:
         return HeaderGuess(0)
     need = max(1, math.ceil(FILL_SHARE * most))
+    width = 0
+    if text_file:
+        lengths = Counter(len(r) for r, f in zip(rows, filled) if f)
+        width = max(lengths.items(), key=lambda kv: (kv[1], kv[0]))[0]
     for i, cells in enumerate(filled):
-        if len(cells) >= need and _reads_as_header(cells):
+        if len(cells) >= need and len(rows[i]) >= width and _reads_as_header(cells):
             return HeaderGuess(i, tuple(describe(rows[j]) for j in range(i) if filled[j]))
     first = next(i for i, cells in enumerate(filled) if cells)
     return HeaderGuess(first, tuple(describe(rows[j]) for j in range(first) if filled[j]))

@@ -507,7 +507,7 @@ def _place_header(
         preamble = tuple(describe(r) for r in top[:index] if describe(r))
         table.header_given = True
     else:
-        guess = find_header(top)
+        guess = find_header(top, text_file=table.format in ("csv", "tsv"))
         index, preamble = guess.index, guess.preamble
     table.header_index = index
     table.preamble = preamble

@@ -56,7 +56,7 @@ from ..store.filters import (
 from ..store.ids import point_id
 from .where import FieldInfo, fields_of, resolve_field, where_filter
 
-RESERVED = ("_key", "_row", "_hash")
+RESERVED = ("_key", "_row", "_hash", "_file")
 FACET_TYPES = ("keyword", "integer", "bool")
 # Group-by fields that a filter can exclude by value (see _grouped).
 _MATCHABLE = ("keyword", "text", "integer", "bool")

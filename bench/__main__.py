@@ -30,8 +30,9 @@ DEFAULT = {
     "query_sizes": [10_000, 100_000],
     "memory_rows": (2_000, 20_000),
     "throughput_sample": 128,
-    "throughput_rounds": 2,
+    "throughput_rounds": 5,
     "startup_repeats": 11,
+    "text_repeats": 7,
     "longtext_subset": 800,
 }
 QUICK = {
@@ -40,8 +41,9 @@ QUICK = {
     "query_sizes": [2_000],
     "memory_rows": (200, 2_000),
     "throughput_sample": 24,
-    "throughput_rounds": 1,
+    "throughput_rounds": 2,
     "startup_repeats": 2,
+    "text_repeats": 2,
     "longtext_subset": 200,
 }
 
@@ -49,9 +51,15 @@ QUICK = {
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    ap.add_argument("--only", help="comma-separated figures: 1,2,3,4,5,6,long")
+    ap.add_argument("--only", help="comma-separated figures: 1,2,3,4,5,6,text,long")
     ap.add_argument("--write", action="store_true", help="write BENCHMARKS.md even with --quick")
     ap.add_argument("--no-write", action="store_true", help="do not write BENCHMARKS.md")
+    ap.add_argument(
+        "--update",
+        action="store_true",
+        help="with --only: put the figures measured into the existing BENCHMARKS.md, "
+        "keep the others",
+    )
     ap.add_argument("--tune", action="store_true", help="HNSW m/ef_construct sweep at 100k too")
     ap.add_argument("--fresh", action="store_true", help="rebuild every cache under bench/out")
     return ap.parse_args(argv)
@@ -60,7 +68,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     sizes = dict(QUICK if args.quick else DEFAULT)
-    wanted = set((args.only or "1,2,3,4,5,6,long").split(","))
+    wanted = set((args.only or "1,2,3,4,5,6,text,long").split(","))
     if args.fresh:
         shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -135,6 +143,14 @@ def main(argv: list[str] | None = None) -> int:
             return startup(store, sizes["startup_repeats"])
 
         figures["3"] = step("figure 3 (start-up)", fig3)
+    if "text" in wanted:
+        from .startup import nvidia_collection, text_startup
+
+        def text_fig() -> Any:
+            store = nvidia_collection(docs, vectors, meta["tokens"], sizes["corpus_rows"])
+            return text_startup(store, sizes["text_repeats"])
+
+        figures["text"] = step("search text start-up", text_fig)
     big = None
     if "4" in wanted:
         from .queries import figure4, synthesize
@@ -183,9 +199,14 @@ def _finish(report: dict[str, Any], started: float, args: argparse.Namespace) ->
     save_json(OUT / "report.json", report)
     print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     if (args.write or not args.quick) and not args.no_write:
-        from .report import readme_section, render
+        from .report import readme_section, render, update
 
-        (ROOT / "BENCHMARKS.md").write_text(render(report), encoding="utf-8")
+        target = ROOT / "BENCHMARKS.md"
+        if args.update and target.is_file():
+            text = update(target.read_text(encoding="utf-8"), report)
+        else:
+            text = render(report)
+        target.write_text(text, encoding="utf-8")
         (OUT / "readme_section.md").write_text(readme_section(report), encoding="utf-8")
         log("wrote BENCHMARKS.md (and bench/out/readme_section.md)")
     log(f"total {report['total_seconds']:.0f} s")

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from .. import __version__
+from ..embed.model import DEFAULT_MODEL
 from ..options import ErrorBoundary, collection_option, settings_from, store_options, with_progress
 from ..store.backend import CreateOptions
-from ..store.model import DEFAULT_MODEL
 
 
 @click.group(cls=ErrorBoundary)
@@ -110,9 +110,9 @@ def cli() -> None:
 )
 @click.option(
     "--backend",
-    type=click.Choice(["torch", "onnx", "int8"]),
-    help="Embedding engine: torch; onnx (ONNX Runtime); int8 (int8 weights, faster on "
-    "CPUs). Default: the collection's, else torch.",
+    type=click.Choice(["torch", "int8"]),
+    help="Embedding engine: torch, or int8 (ONNX Runtime with int8 weights, faster on "
+    "CPUs; needs patentsim[onnx]). Default: the collection's, else torch.",
 )
 @click.option(
     "--long-text",
@@ -249,7 +249,9 @@ def _print_summary(s, prune) -> None:
         f"skipped {len(s.skipped):,}" + (f", pruned {s.pruned:,}" if prune else "")
     )
     click.echo(
-        f"  embedded {s.embedded:,} texts ({s.reused:,} reused), "
+        f"  embedded {s.embedded:,} texts"
+        + (f" with {s.engine}" if s.engine else "")
+        + f" ({s.reused:,} reused), "
         f"truncated {len(s.truncated):,}, in {s.seconds:.1f} s"
     )
     for f in s.files:
@@ -314,7 +316,7 @@ def info(collection, fmt, url, api_key, path, wait):
     if model.get("requested") and model.get("requested") != model.get("name"):
         click.echo(f"            (requested {model.get('requested')}; it was unavailable)")
     click.echo(
-        f"embedding   backend {model.get('backend') or 'torch'}, long texts "
+        f"embedding   backend {_backend(model)}, long texts "
         f"{model.get('long_text') or 'truncate'}"
     )
     click.echo(f"text        {', '.join(m.get('text_columns') or [])}")
@@ -475,3 +477,10 @@ def copy_(
         f"{s.points:,} points ({s.written:,} written, {s.unchanged:,} already there), "
         f"{len(s.indexes)} indexes, in {s.seconds:.1f} s"
     )
+
+
+def _backend(model: dict) -> str:
+    """``int8 (int8-onnx)``: the backend, and the engine where it says more."""
+    backend = model.get("backend") or "torch"
+    engine = model.get("engine") or backend
+    return backend if engine == backend else f"{backend} ({engine})"

@@ -23,21 +23,16 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from ..embed.embedder import Embedder, EmbedderConfig
+from ..embed.model import DEFAULT_MODEL, check_options
 from ..store import StoreSettings, open_store
 from ..store.backend import Collection, CreateOptions, PointData, Store
 from ..store.errors import ModelMismatch, ModelUnavailable, SourceError
 from ..store.filters import Match
 from ..store.ids import point_id
 from ..store.manifest import check_model, new_manifest, now
-from ..store.model import (
-    DEFAULT_MODEL,
-    ModelSpec,
-    check_options,
-    expected_fingerprint,
-    resolve_model,
-)
 from .read import MAX_CELL_CHARS, Table, open_table
 from .records import (
     ColumnPlan,
@@ -63,23 +58,6 @@ DUPLICATE_POLICIES = ("error", "first", "last")
 ProgressFn = Callable[[int, int], None]
 
 
-class EmbedderLike(Protocol):
-    """What the pipeline needs of a model (the real ``Embedder`` or a test fake)."""
-
-    @property
-    def name(self) -> str: ...
-
-    fingerprint: str
-    dimension: int
-    max_seq_length: int
-
-    def info(self) -> dict[str, Any]: ...
-
-    def encode(self, texts: list[str], *, batch_size: int = 32) -> Any: ...
-
-    def token_counts(self, texts: list[str]) -> list[int]: ...
-
-
 @dataclass
 class IngestSummary:
     collection: str
@@ -97,6 +75,7 @@ class IngestSummary:
     pruned: int = 0
     embedded: int = 0
     reused: int = 0
+    engine: str | None = None  # what embedded this run's texts (None: nothing was embedded)
     points: int = 0
     created: bool = False
     model_fallback_from: str | None = None
@@ -122,42 +101,42 @@ class _Model:
 
     def __init__(
         self,
-        name: str,
-        device: str,
-        embedder: EmbedderLike | None,
+        config: EmbedderConfig | None,
+        embedder: Embedder | None,
         backend: str = "torch",
         long_text: str = "truncate",
     ) -> None:
-        self.device = device
+        self.config = config
         self.backend = backend
         self.long_text = long_text
         self._embedder = embedder
-        self.spec: ModelSpec | None = None
-        if embedder is not None:
+        if embedder is not None:  # a caller's own (a test fake, a loaded model)
             self.name = embedder.name
             self.fingerprint = embedder.fingerprint
-            self.fallback_from = None
+            self.fallback_from: str | None = None
             return
-        self.spec = resolve_model(name)
-        self.name = self.spec.name
-        self.fallback_from = self.spec.fallback_from
-        self.fingerprint = expected_fingerprint(self.spec, backend, long_text)
-        if not self.fingerprint:
-            self.fingerprint = self.get().fingerprint
+        assert config is not None
+        self.name = config.model.name
+        self.fallback_from = config.model.fallback_from
+        self.fingerprint = config.fingerprint() or self.get().fingerprint
 
-    def get(self) -> EmbedderLike:
+    def get(self) -> Embedder:
         if self._embedder is None:
-            from ..store.model import make_embedder
-
-            assert self.spec is not None
-            self._embedder = make_embedder(
-                self.spec, self.device, backend=self.backend, long_text=self.long_text
-            )
+            assert self.config is not None
+            self._embedder = self.config.load(export_for_queries=True)
         return self._embedder
 
     @property
     def loaded(self) -> bool:
         return self._embedder is not None
+
+    @property
+    def engine(self) -> str | None:
+        """What embedded this run's texts (None when nothing was embedded)."""
+        if self._embedder is None:
+            return None
+        engine = getattr(self._embedder, "engine", None) or self._embedder.info().get("engine")
+        return str(engine) if engine else None
 
 
 def default_collection(source: str | Path) -> str:
@@ -188,7 +167,7 @@ def load(
     device: str = "auto",
     backend: str | None = None,
     long_text: str | None = None,
-    embedder: EmbedderLike | None = None,
+    embedder: Embedder | None = None,
     on_duplicate: str = "error",
     create_options: CreateOptions | None = None,
     progress: ProgressFn | None = None,
@@ -224,7 +203,16 @@ def load(
         backend = backend or stored.get("backend") or "torch"
         long_text = long_text or stored.get("long_text") or "truncate"
         check_options(backend, long_text)
-        mdl = _Model(model or stored_model or DEFAULT_MODEL, device, embedder, backend, long_text)
+        config = None
+        if embedder is None:
+            config = EmbedderConfig.choose(
+                model or stored_model or DEFAULT_MODEL,
+                backend=backend,
+                long_text=long_text,
+                device=device,
+                stored=stored,
+            )
+        mdl = _Model(config, embedder, backend, long_text)
         if manifest is not None:
             _check_compatible(manifest, mdl, plan, name)
         if recreate and store.exists(name):
@@ -293,6 +281,8 @@ def load(
         loader.finish()
         summary.points = loader.count()
         summary.columns = _column_summary(plan, loader.manifest)
+        if summary.embedded:
+            summary.engine = mdl.engine
     finally:
         if own_store:
             store.close()

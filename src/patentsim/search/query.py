@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ..store import StoreSettings, open_store, pick_collection
 from ..store.backend import Collection, ScoredHit, Store, StoredPoint
@@ -55,6 +55,9 @@ from ..store.filters import (
 )
 from ..store.ids import point_id
 from .where import FieldInfo, fields_of, resolve_field, where_filter
+
+if TYPE_CHECKING:
+    from ..embed.embedder import Embedder
 
 RESERVED = ("_key", "_row", "_hash", "_file")
 FACET_TYPES = ("keyword", "integer", "bool")
@@ -126,16 +129,6 @@ class Facets:
     counts: list[FacetCount]
     total: int  # documents that match the filter
     filtered: bool = False
-
-
-class QueryEmbedder(Protocol):
-    """What ``text`` needs of a model: the real ``Embedder`` or a test fake."""
-
-    name: str
-    fingerprint: str
-    dimension: int
-
-    def encode(self, texts: list[str], *, batch_size: int = 32, query: bool = False) -> Any: ...
 
 
 class IncompleteCollection(UserWarning):
@@ -382,7 +375,7 @@ def text(
     store: Store | None = None,
     model: str | None = None,
     device: str = "auto",
-    embedder: QueryEmbedder | None = None,
+    embedder: Embedder | None = None,
 ) -> Results:
     """The documents most similar to a text, embedded with the collection's own model.
 
@@ -417,7 +410,7 @@ def text(
 
 def _text_search(
     opened: _Opened,
-    emb: QueryEmbedder,
+    emb: Embedder,
     query: str,
     where: Sequence[str],
     filter_json: str | dict[str, Any] | Filter | None,
@@ -444,28 +437,25 @@ def _text_search(
 
 
 def _load_embedder(name: str, stored: dict[str, Any], device: str, collection: str) -> Any:
-    from ..store.model import Embedder, expected_fingerprint, resolve_model
+    """The collection's model for queries: torch-free where it can be (``load_for_queries``)."""
+    from ..embed.embedder import EmbedderConfig
 
     if not name:
         raise PatentSimError(f"the manifest of '{collection}' names no model")
-    backend = str(stored.get("backend") or "torch")
-    long_text = str(stored.get("long_text") or "truncate")
-    spec = resolve_model(name, allow_fallback=False)
-    if spec.local and stored.get("fingerprint"):
-        # The same model files read the same way (backend, long-text mode) as at ingest.
-        found = expected_fingerprint(spec, backend, long_text)
+    config = EmbedderConfig.choose(name, device=device, stored=stored, allow_fallback=False)
+    if config.model.local and stored.get("fingerprint"):
+        # The same model files read the same way (engine, long-text mode) as at ingest.
+        found = config.fingerprint()
         if found != stored["fingerprint"]:
-            raise _mismatch(collection, stored, spec.name, found)
-    cache_key = (spec.source, device, backend, long_text)
-    emb = _EMBEDDERS.get(cache_key) or Embedder(
-        spec, device, backend=backend, long_text=long_text
-    )
+            raise _mismatch(collection, stored, config.model.name, found)
+    cache_key = (config.model.source, device, config.engine, config.long_text)
+    emb = _EMBEDDERS.get(cache_key) or config.load_for_queries()
     # Kept for the process's later queries, under the name asked for and under its folder.
-    _EMBEDDERS[cache_key] = _EMBEDDERS[(name, device, backend, long_text)] = emb
+    _EMBEDDERS[cache_key] = _EMBEDDERS[(name, device, config.backend, config.long_text)] = emb
     return emb
 
 
-def _check_embedder(emb: QueryEmbedder, stored: dict[str, Any], collection: str) -> None:
+def _check_embedder(emb: Embedder, stored: dict[str, Any], collection: str) -> None:
     same_print = not stored.get("fingerprint") or emb.fingerprint == stored.get("fingerprint")
     if not same_print or int(emb.dimension) != int(stored.get("dimension") or emb.dimension):
         raise _mismatch(collection, stored, emb.name, emb.fingerprint)

@@ -4,21 +4,21 @@ Layout under the store folder (``--path`` / ``QDRANT_PATH``)::
 
     <path>/<collection>/manifest.json   the manifest (written atomically)
     <path>/<collection>/shard/          the Edge shard (segments, WAL)
-    <path>/<collection>/.lock           held (flock) by the process using it
+    <path>/<collection>/.lock           locked by the process using it (``lockfile``)
+    <path>/<collection>/.holder         that process's pid, for the message below
 
 Edge lets one process open a shard at a time; the lock file turns the
-engine's "WouldBlock" into a clear "in use by process N" error.
+engine's "WouldBlock" into a clear "in use by process N" error.  The lock is an
+operating-system file lock on every platform, dropped with the process.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
 import shutil
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 from . import backend as b
 from .errors import CollectionExists, CollectionNotFound, StoreError, StoreLocked
 from .filters import Empty, Filter, HasId, Match, Range, Text
+from .lockfile import LOCK_FILE, Busy, FolderLock, LockUnavailable
 from .manifest import write_json_atomic
 from .paths import json_path, key_of
 
@@ -146,28 +147,33 @@ class EdgeStore:
             raise CollectionNotFound(f"no collection '{name}' in {self.location}")
         coll = self._open.pop(name, None) or EdgeCollection(name, self._dir(name), wait=self.wait)
         coll.lock()
-        coll.close_shard()
-        # Remove the manifest first: a crash midway leaves a folder that is not listed.
-        with contextlib.suppress(FileNotFoundError):
-            (coll.folder / "manifest.json").unlink()
-        shutil.rmtree(coll.folder, ignore_errors=True)
-        coll.unlock()
+        try:
+            coll.close_shard()
+            # Remove the manifest first: a crash midway leaves a folder that is not listed.
+            with contextlib.suppress(FileNotFoundError):
+                (coll.folder / "manifest.json").unlink()
+            for child in coll.folder.iterdir():
+                if child.name == LOCK_FILE:
+                    # POSIX removes a locked file; Windows refuses while it is open (below).
+                    with contextlib.suppress(OSError):
+                        child.unlink()
+                elif child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        child.unlink()
+        finally:
+            coll.unlock()
+        # Windows: the lock file goes once closed, unless another process opened it meanwhile
+        # (then it stays, with the folder, which is not listed without a manifest).
+        with contextlib.suppress(OSError):
+            (coll.folder / LOCK_FILE).unlink(missing_ok=True)
+            coll.folder.rmdir()
 
     def close(self) -> None:
         for coll in list(self._open.values()):
             coll.close()
         self._open.clear()
-
-
-def _holder_pid(fh: Any) -> str:
-    """The pid the lock file names; the holder may be between truncating and writing it."""
-    for _ in range(10):
-        fh.seek(0)
-        pid = str(fh.read()).strip()
-        if pid:
-            return pid
-        time.sleep(0.02)
-    return "?"
 
 
 def _available(names: list[str]) -> str:
@@ -182,46 +188,24 @@ class EdgeCollection:
         self.folder = folder
         self.wait = wait
         self._shard: Any = None
-        self._lock_fh: Any = None
+        self._lock = FolderLock(folder)
 
     # -- locking and lifecycle -------------------------------------------------
     def lock(self) -> None:
-        if self._lock_fh is not None:
-            return
-        path = self.folder / ".lock"
         try:
-            fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held while in use)
-        except OSError as exc:
+            self._lock.acquire(self.wait)
+        except Busy as exc:
+            raise StoreLocked(
+                f"collection '{self.name}' in {self.folder.parent} is in use by process {exc.pid}",
+                "wait for it to finish (or pass --wait SECONDS), or stop that process",
+            ) from None
+        except LockUnavailable as exc:
             raise StoreError(
-                f"cannot open {path}: {exc.strerror}",
-                "check the folder's permissions or choose another --path",
+                str(exc), "check the folder's permissions or choose another --path"
             ) from exc
-        deadline = time.monotonic() + self.wait
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError:
-                if time.monotonic() >= deadline:
-                    pid = _holder_pid(fh)
-                    fh.close()
-                    raise StoreLocked(
-                        f"collection '{self.name}' in {self.folder.parent} is in use by "
-                        f"process {pid}",
-                        "wait for it to finish (or pass --wait SECONDS), or stop that process",
-                    ) from None
-                time.sleep(0.1)
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        self._lock_fh = fh
 
     def unlock(self) -> None:
-        if self._lock_fh is not None:
-            fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
-            self._lock_fh.close()
-            self._lock_fh = None
+        self._lock.release()
 
     def create_shard(self, dimension: int, *, on_disk: bool = False) -> None:
         qe = _qe()

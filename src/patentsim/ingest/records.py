@@ -37,7 +37,7 @@ from ..store.errors import SourceError
 from ..store.ids import normalize_key
 from .exporters import Exporter, detect_exporter
 from .read import Row
-from .types import BOOLS, DEFAULT_LIST_SEP, ColumnProfile
+from .types import _INT_FLOAT, BOOLS, DEFAULT_LIST_SEP, ColumnProfile
 from .types import parse_date as _parse_date
 
 RESERVED = ("_key", "_row", "_hash", "_file")
@@ -447,8 +447,8 @@ def _typed(value: Any, column: str, plan: ColumnPlan) -> Any:
     kind = plan.number_columns.get(column)
     if kind and isinstance(value, str):
         s = value.strip()
-        if kind == "int" and _INT.match(s):
-            n = int(s)
+        if kind == "int" and (_INT.match(s) or _INT_FLOAT.match(s)):
+            n = int(s.split(".", 1)[0])
             return n if _INT64[0] <= n <= _INT64[1] else s
         if kind == "float" and _FLOAT.match(s):
             return float(s)

@@ -62,11 +62,19 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("--tune", action="store_true", help="HNSW m/ef_construct sweep at 100k too")
     ap.add_argument("--fresh", action="store_true", help="rebuild every cache under bench/out")
+    ap.add_argument(
+        "--scale",
+        choices=["10k", "100k", "300k", "1m"],
+        help="only the scale figure at this size: fp32 vs int8 vs binary, filtered-query "
+        "policy, memory (separate from the default run; 1m takes hours on 2 cores)",
+    )
     return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.scale:
+        return run_scale(args)
     sizes = dict(QUICK if args.quick else DEFAULT)
     wanted = set((args.only or "1,2,3,4,5,6,text,long").split(","))
     if args.fresh:
@@ -192,6 +200,30 @@ def main(argv: list[str] | None = None) -> int:
     return _finish(report, started, args)
 
 
+def run_scale(args: argparse.Namespace) -> int:
+    """``--scale SIZE``: the scale figure alone; its section of BENCHMARKS.md is replaced."""
+    from . import scale, scale_report
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    started = time.perf_counter()
+    report = {
+        "command": f"python -m bench --scale {args.scale}",
+        "machine": machine(),
+        "scale": scale.figure(args.scale, reuse=not args.fresh),
+    }
+    report["total_seconds"] = round(time.perf_counter() - started, 1)
+    report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    save_json(OUT / f"report_scale_{args.scale}.json", report)
+    print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    if not args.no_write:
+        path = ROOT / "BENCHMARKS.md"
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        path.write_text(scale_report.replace_section(text, report), encoding="utf-8")
+        log("wrote the scale section of BENCHMARKS.md")
+    return 0
+
+
 def _finish(report: dict[str, Any], started: float, args: argparse.Namespace) -> int:
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     report["bench_peak_rss_mib"] = round(own_peak_rss_mib(), 1)
@@ -200,13 +232,12 @@ def _finish(report: dict[str, Any], started: float, args: argparse.Namespace) ->
     print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     if (args.write or not args.quick) and not args.no_write:
         from .report import readme_section, render, update
+        from .scale_report import keep_section
 
         target = ROOT / "BENCHMARKS.md"
-        if args.update and target.is_file():
-            text = update(target.read_text(encoding="utf-8"), report)
-        else:
-            text = render(report)
-        target.write_text(text, encoding="utf-8")
+        old = target.read_text(encoding="utf-8") if target.is_file() else ""
+        text = update(old, report) if args.update and old else render(report)
+        target.write_text(keep_section(old, text), encoding="utf-8")
         (OUT / "readme_section.md").write_text(readme_section(report), encoding="utf-8")
         log("wrote BENCHMARKS.md (and bench/out/readme_section.md)")
     log(f"total {report['total_seconds']:.0f} s")

@@ -32,7 +32,7 @@ from ..store.backend import Collection, CreateOptions, PointData, Store
 from ..store.errors import ModelMismatch, ModelUnavailable, SourceError
 from ..store.filters import Match
 from ..store.ids import point_id
-from ..store.manifest import check_model, new_manifest, now
+from ..store.manifest import check_layout, check_model, new_manifest, now
 from .read import MAX_CELL_CHARS, Table, open_table
 from .records import (
     ColumnPlan,
@@ -179,6 +179,7 @@ def load(
         raise SourceError(f"--batch-size must be at least 1, not {batch_size}")
     if on_duplicate not in DUPLICATE_POLICIES:
         raise SourceError(f"--on-duplicate must be one of {', '.join(DUPLICATE_POLICIES)}")
+    (create_options or CreateOptions()).layout()  # an unknown quantization fails first
     paths = expand_sources(source)
     tables = [open_table(p, sheet=sheet, encoding=encoding, header_row=header_row) for p in paths]
     folder = source if isinstance(source, (str, Path)) and Path(source).is_dir() else None
@@ -214,6 +215,7 @@ def load(
             )
         mdl = _Model(config, embedder, backend, long_text)
         if manifest is not None:
+            check_layout(manifest, (create_options or CreateOptions()).quantization, name)
             _check_compatible(manifest, mdl, plan, name)
         if recreate and store.exists(name):
             # The model is loaded before the old collection goes, so a model that cannot

@@ -101,8 +101,8 @@ def test_changed_non_text_cell_updates_payload_only(settings, ko200, unique_name
 def test_prune_removes_rows_that_left_the_file(settings, tmp_path, unique_name):
     from .conftest import KO_XLSX
 
+    # The same file, first with 30 rows, then with 20 (--prune is limited to the files given).
     big = slice_xlsx(KO_XLSX, tmp_path / "a.xlsx", 30)
-    small = slice_xlsx(KO_XLSX, tmp_path / "b.xlsx", 20)
     fake = FakeEmbedder()
     load(
         big,
@@ -111,6 +111,7 @@ def test_prune_removes_rows_that_left_the_file(settings, tmp_path, unique_name):
         embedder=fake,
         id_column="application_number",
     )
+    small = slice_xlsx(KO_XLSX, tmp_path / "a.xlsx", 20)
     kept = load(
         small,
         settings=settings,

@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
     from ..embed.embedder import Embedder
 
-RESERVED = ("_key", "_row", "_hash")
+RESERVED = ("_key", "_row", "_hash", "_file")
 FACET_TYPES = ("keyword", "integer", "bool")
 # Group-by fields that a filter can exclude by value (see _grouped).
 _MATCHABLE = ("keyword", "text", "integer", "bool")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import BadFilter
+from .paths import key_of
 
 Scalar = str | int | bool
 
@@ -144,10 +145,11 @@ class _JsonReader:
                 inner = obj[empty]
                 if not isinstance(inner, dict) or not isinstance(inner.get("key"), str):
                     raise self.fail(f"'{empty}' takes {{\"key\": FIELD}}")
-                return Empty(inner["key"])
+                return Empty(key_of(inner["key"]))
         key = obj.get("key")
         if not isinstance(key, str):
             raise self.fail("a field condition needs a 'key'")
+        key = key_of(key)  # '"발명의 명칭"' in Qdrant's path syntax names the field 발명의 명칭
         if "match" in obj:
             return self.match(key, obj["match"])
         if "range" in obj:

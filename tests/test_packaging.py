@@ -51,7 +51,7 @@ def test_every_third_party_import_is_declared():
         for module, where in _imported_top_level().items()
         if module not in sys.stdlib_module_names and module != "patentsim"
     }
-    assert {"torch", "qdrant_edge", "httpx", "transformers", "huggingface_hub"} <= set(third_party)
+    assert {"torch", "qdrant_edge", "httpx", "transformers", "portalocker"} <= set(third_party)
     undeclared = []
     for module, where in sorted(third_party.items()):
         names = {_normalize(d) for d in distributions.get(module, [module])}

@@ -345,6 +345,14 @@ def info(collection, fmt, url, api_key, path, wait):
     click.echo(
         f"source      {src.get('file')} ({src.get('rows')} rows, loaded {src.get('loaded_at')})"
     )
+    sources = m.get("sources") or {}
+    if len(sources) > 1:
+        click.echo(f"files       {len(sources)} (field _file):")
+        for name, entry in sorted(sources.items()):
+            click.echo(
+                f"  {name}: {entry.get('rows')} rows, header row {entry.get('header_row')}, "
+                f"loaded {entry.get('loaded_at')}"
+            )
     click.echo(f"dates       {m.get('date_field') or '-'} (used by --prior-art)")
     click.echo("fields:")
     for name, spec in sorted((m.get("fields") or {}).items()):

@@ -18,7 +18,6 @@ types) is checked at the end: it must load, typed as documented.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import os
 import shutil
@@ -48,7 +47,6 @@ ABSTRACTS = [
     "A semiconductor package with a heat spreader bonded to the die",
     "A vehicle seat with a sensor that detects the occupant's posture",
 ]
-HAS_SEARCH = importlib.util.find_spec("patentsim.search.cli") is not None
 
 
 # -- the baseline ------------------------------------------------------------------------
@@ -393,8 +391,6 @@ def test_store_folder_without_write_permission(baseline):
 
 
 def _search_cli():
-    if not HAS_SEARCH:
-        pytest.skip("patentsim.search.cli does not exist yet (the search side is not merged)")
     from patentsim.search.cli import cli
 
     return cli

@@ -515,10 +515,13 @@ def to_edge(flt: Filter) -> Any:
             values = list(c.values)
             if len(values) == 1 or any(isinstance(v, bool) for v in values):
                 if len(values) == 1:
-                    return qe.FieldCondition(json_path(c.key), match=qe.MatchValue(values[0]))
+                    return qe.FieldCondition(
+                        json_path(c.key), match=qe.MatchValue(_edge_value(values[0]))
+                    )
                 return qe.Filter(
                     should=[
-                        qe.FieldCondition(json_path(c.key), match=qe.MatchValue(v)) for v in values
+                        qe.FieldCondition(json_path(c.key), match=qe.MatchValue(_edge_value(v)))
+                        for v in values
                     ]
                 )
             return qe.FieldCondition(json_path(c.key), match=qe.MatchAny(values))
@@ -541,6 +544,16 @@ def to_edge(flt: Filter) -> Any:
         should=[cond(c) for c in flt.should] or None,
         must_not=[cond(c) for c in flt.must_not] or None,
     )
+
+
+def _edge_value(value: Any) -> Any:
+    """A match value as qdrant-edge-py reads it.  Its binding (0.9) takes a Python bool for
+    the integer 1 or 0, which matches no stored boolean; numpy's bool arrives as a boolean."""
+    if isinstance(value, bool):
+        import numpy as np
+
+        return np.bool_(value)
+    return value
 
 
 def _num(value: float | str | None) -> float | None:

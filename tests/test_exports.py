@@ -24,11 +24,12 @@ from patentsim.ingest.pipeline import load
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings, open_store
 
-from .conftest import EN_CSV, SHARED_DATA
+from .conftest import SHARED_DATA
 from .fakes import FakeEmbedder
 
 DATA = Path(__file__).resolve().parent / "data"
 SOURCES = SHARED_DATA / "sources"
+PATENTS_EN = SHARED_DATA / "patents_en.csv"
 
 
 @pytest.fixture
@@ -397,13 +398,13 @@ def test_raw_exports_are_planned_with_no_options(path, key, text, header_row):
     assert sum(len(w) for w in res.winners) > 100
 
 
-@pytest.mark.skipif(not EN_CSV.is_file(), reason=f"{EN_CSV} not found (../shared/data)")
+@pytest.mark.skipif(not PATENTS_EN.is_file(), reason=f"{PATENTS_EN} not found (../shared/data)")
 def test_patents_en_cpc_and_grant_date_are_typed_from_every_row():
     """cpc is empty in the first 1,000 rows of patents_en.csv; its 5,133 values are lists."""
     from patentsim.ingest.pipeline import _plan
     from patentsim.ingest.read import open_table
 
-    plan, scan, _ = _plan([open_table(EN_CSV)], None, (), None, (), (), (), "error")
+    plan, scan, _ = _plan([open_table(PATENTS_EN)], None, (), None, (), (), (), "error")
     assert plan.list_seps["cpc"] == "|" and scan.profiles["cpc"].values == 5133
     assert {"grant_date", "filing_date", "publication_date"} <= plan.date_columns
 

@@ -54,6 +54,7 @@ RESERVED_INDEXES = (
     ("_file", "keyword"),
 )
 DUPLICATE_POLICIES = ("error", "first", "last")
+SKIPPED_KEPT = 10_000  # skipped rows a manifest names per file (beyond: "no document")
 
 ProgressFn = Callable[[int, int], None]
 
@@ -621,7 +622,7 @@ class _Loader:
         assert self.manifest is not None
         out = dict(self.manifest.get("sources") or {})
         for table, entry in zip(self.tables, self.summary.files):
-            out[table.path.name] = _sources_entry(table, entry["rows"])
+            out[table.path.name] = _sources_entry(table, entry["rows"], entry["skipped"])
         return out
 
     def count(self) -> int:
@@ -675,12 +676,14 @@ class _Loader:
         self.coll_write_manifest()
 
 
-def _sources_entry(table: Table, rows: int) -> dict[str, Any]:
+def _sources_entry(table: Table, rows: int, skipped: list[int]) -> dict[str, Any]:
     return {
         "file": str(table.path.resolve()),
         "sheet": table.sheet,
         "header_row": table.header_row,
         "rows": rows,
+        # Rows left out for empty text, so that a search naming one can say so.
+        "skipped": skipped[:SKIPPED_KEPT],
         "loaded_at": now(),
     }
 

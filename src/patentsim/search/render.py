@@ -279,6 +279,20 @@ def file_format(path: str | Path) -> str:
     return FILE_FORMATS[suffix]
 
 
+def output_format(path: str | Path, fmt: str | None) -> str:
+    """The format ``--output`` writes in: the file's extension decides, and a ``--format``
+    given beside it must agree (``json`` with ``.jsonl``, ``csv`` with ``.csv``)."""
+    kind = file_format(path)
+    if fmt is not None and {"json": "jsonl"}.get(fmt, fmt) != kind:
+        fits = {"json": " or name the file *.jsonl", "csv": " or name the file *.csv"}
+        raise UserInputError(
+            f"--format {fmt} does not match --output {path}: the file's extension sets its "
+            f"format ({kind})",
+            f"leave out --format{fits.get(fmt, '')}",
+        )
+    return kind
+
+
 def write_file(
     path: str | Path, headers: Sequence[str], rows: Sequence[Sequence[Any]], jsonl: str
 ) -> None:

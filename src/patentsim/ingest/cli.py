@@ -174,11 +174,18 @@ def load(
             progress=progress,
         )
     )
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if fmt == "json":
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
         return
     s = summary
     click.echo(f"collection '{s.collection}' in {s.store}: {s.points:,} points (model {s.model})")
+    if s.keyword_backfilled:
+        click.echo(
+            f"  keyword vectors added to {s.keyword_backfilled:,} stored points "
+            "(no text embedded again)"
+        )
     click.echo(
         f"  rows {s.rows:,}: added {s.added:,}, updated {s.updated:,}, "
         f"payload only {s.payload_updated:,}, unchanged {s.unchanged:,}, "
@@ -188,6 +195,8 @@ def load(
         f"  embedded {s.embedded:,} texts ({s.reused:,} reused), "
         f"truncated {len(s.truncated):,}, in {s.seconds:.1f} s"
     )
+    if s.default_mode:
+        click.echo(f"  default search mode: {s.default_mode} (search --mode dense|keyword|hybrid)")
     if s.skipped:
         click.echo(f"  skipped (empty text): rows {_rows(s.skipped)}")
     if s.truncated:

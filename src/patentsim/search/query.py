@@ -34,8 +34,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..embed.retrieval import FUSIONS, MODES, Retrieval
 from ..store import StoreSettings, open_store, pick_collection
-from ..store.backend import Collection, ScoredHit, Store, StoredPoint
+from ..store.backend import Collection, Fused, ScoredHit, SparseVector, Store, StoredPoint
 from ..store.errors import (
     BadFilter,
     DocumentNotFound,
@@ -56,7 +57,7 @@ from ..store.filters import (
 from ..store.ids import point_id
 from .where import FieldInfo, fields_of, resolve_field, where_filter
 
-RESERVED = ("_key", "_row", "_hash")
+RESERVED = ("_key", "_row", "_hash", "_terms")
 FACET_TYPES = ("keyword", "integer", "bool")
 # Group-by fields that a filter can exclude by value (see _grouped).
 _MATCHABLE = ("keyword", "text", "integer", "bool")
@@ -108,6 +109,8 @@ class Results:
     filtered: bool = False
     prior_art_field: str | None = None
     prior_art_before: str | None = None
+    mode: str = "dense"  # the mode that answered: dense, keyword or hybrid
+    mode_detail: str = "dense"  # with the fusion and its weights, for people
 
 
 @dataclass
@@ -152,6 +155,16 @@ class _Opened:
     manifest: dict[str, Any]
     fields: dict[str, FieldInfo]
 
+    def analyze(self, text: str) -> list[str]:
+        """The collection's analyzer (none for collections made before keyword search)."""
+        from ..embed.analyzer import Analyzer
+
+        spec = self.manifest.get("keyword") or {}
+        return Analyzer.from_info(spec.get("analyzer")).terms(text)
+
+    def has_keyword(self) -> bool:
+        return bool(self.manifest.get("keyword"))
+
     def sample(self, key: str) -> Any:
         """One stored value of ``key`` (for examples in error messages)."""
         flt = Filter(must_not=(Empty(key),))
@@ -193,7 +206,8 @@ def build_filter(
     opened: _Opened, where: Sequence[str], filter_json: str | dict[str, Any] | Filter | None
 ) -> Filter | None:
     """``--where`` expressions and a raw ``--filter-json`` filter, ANDed."""
-    flt = where_filter(where, opened.fields, sample=opened.sample)
+    analyze = opened.analyze if opened.has_keyword() else None
+    flt = where_filter(where, opened.fields, sample=opened.sample, analyze=analyze)
     return all_of(flt, _raw_filter(filter_json, opened.fields))
 
 
@@ -224,7 +238,7 @@ def _raw_filter(
     flt = filter_from_json(obj)
     for key in keys_in(flt):
         top = re.split(r"[.\[]", key, maxsplit=1)[0]
-        if top not in fields and top != "_hash":
+        if top not in fields and top not in ("_hash", "_terms"):
             listing = ", ".join(f for f in fields if not f.startswith("_"))
             raise BadFilter(f"--filter-json: unknown field '{key}'", f"fields: {listing}")
     return flt
@@ -245,6 +259,7 @@ def like(
     date_field: str | None = None,
     group_by: str | None = None,
     key: bool = False,
+    mode: str | None = None,
     collection: str | None = None,
     settings: StoreSettings | None = None,
     store: Store | None = None,
@@ -252,10 +267,14 @@ def like(
     """The documents most similar to one of the collection's documents, itself left out.
 
     ``ref`` is a row number (0-based, as pandas numbers rows) or a document key; a number
-    that is no row is tried as a key.  ``key=True`` reads it as a key only.
+    that is no row is tried as a key.  ``key=True`` reads it as a key only.  ``mode``:
+    dense, keyword or hybrid (default: the collection's default mode); the document's own
+    stored vectors are the query either way.
     """
     _check_page(limit, offset)
+    _check_mode(mode)
     with _open(settings, collection, store) as opened:
+        retrieval = _retrieval(opened, mode)
         group = _group_field(opened, group_by)
         flt = build_filter(opened, where, filter_json)
         point = _find(opened, ref, key_only=key)
@@ -273,8 +292,7 @@ def like(
                 )
             flt = all_of(flt, Range(dfield, lt=before, datetime=True))
         hits = _search(
-            opened.coll,
-            point.vector,
+            _runner(opened, retrieval, point.vector, point.sparse or SparseVector((), ())),
             flt,
             limit=limit,
             offset=offset,
@@ -284,7 +302,74 @@ def like(
         )
         results = _results(opened, hits, offset, query=query, filtered=flt is not None)
         results.prior_art_field, results.prior_art_before = dfield, before
+        _answered(results, retrieval)
         return results
+
+
+def _check_mode(mode: str | None) -> None:
+    if mode is not None and mode not in MODES:
+        raise UserInputError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+
+
+def _retrieval(opened: _Opened, mode: str | None) -> Retrieval:
+    """The mode asked for, or the collection's default; keyword needs keyword vectors."""
+    _check_mode(mode)
+    chosen = Retrieval.from_manifest(opened.manifest).with_mode(mode)
+    if chosen.fusion not in FUSIONS:
+        chosen = Retrieval(chosen.mode, "rrf", chosen.weights)
+    if chosen.mode != "dense" and not opened.has_keyword():
+        if mode is None:
+            return Retrieval("dense")
+        raise UserInputError(
+            f"collection '{opened.name}' has no keyword vectors yet (it was built before "
+            "keyword search)",
+            "run the same 'ingest load' again to add them (no text is embedded again), "
+            "or use --mode dense",
+        )
+    return chosen
+
+
+def _answered(results: Results, retrieval: Retrieval) -> None:
+    results.mode = retrieval.mode
+    results.mode_detail = retrieval.describe()
+
+
+Runner = Any  # (limit, offset, flt, min_score) -> list[ScoredHit]
+
+
+def _runner(
+    opened: _Opened,
+    retrieval: Retrieval,
+    dense: Sequence[float] | None,
+    sparse: SparseVector,
+    depth: int = 100,
+) -> Runner:
+    """One ranked query in the chosen mode, as a function of the page and the filter."""
+    coll = opened.coll
+    if retrieval.mode == "keyword":
+
+        def keyword(limit: int, offset: int, flt: Filter | None, min_score: float | None) -> Any:
+            return coll.query_sparse(
+                sparse, limit=limit, offset=offset, flt=flt, score_threshold=min_score
+            )
+
+        return keyword
+    if dense is None:
+        raise PatentSimError(f"collection '{opened.name}': the query has no dense vector")
+    if retrieval.mode == "hybrid":
+        fused = Fused(dense, sparse, retrieval.fusion, retrieval.weights, depth)
+
+        def hybrid(limit: int, offset: int, flt: Filter | None, min_score: float | None) -> Any:
+            return coll.query_fused(
+                fused, limit=limit, offset=offset, flt=flt, score_threshold=min_score
+            )
+
+        return hybrid
+
+    def nearest(limit: int, offset: int, flt: Filter | None, min_score: float | None) -> Any:
+        return coll.query(dense, limit=limit, offset=offset, flt=flt, score_threshold=min_score)
+
+    return nearest
 
 
 def _check_page(limit: int, offset: int) -> None:
@@ -377,6 +462,7 @@ def text(
     filter_json: str | dict[str, Any] | Filter | None = None,
     min_score: float | None = None,
     group_by: str | None = None,
+    mode: str | None = None,
     collection: str | None = None,
     settings: StoreSettings | None = None,
     store: Store | None = None,
@@ -389,13 +475,19 @@ def text(
     ``model`` names where to load that model from (a folder, a hub name) when the
     manifest's name does not resolve here; its fingerprint must still match.
     ``embedder`` passes an already loaded model (it is checked the same way).
+    ``mode`` keyword needs no model: the text's analyzed terms are the query.
     """
     _check_page(limit, offset)
+    _check_mode(mode)
     if not query.strip():
         raise UserInputError(
             "the query text is empty", 'e.g. search text "battery thermal management"'
         )
     with _open(settings, collection, store) as opened:
+        if _retrieval(opened, mode).mode == "keyword":
+            return _text_search(
+                opened, None, query, where, filter_json, limit, offset, min_score, group_by, mode
+            )
         name = opened.name
         stored = dict(opened.manifest.get("model") or {})
         model_name = model or str(stored.get("name") or "")
@@ -403,7 +495,7 @@ def text(
         emb = embedder or _EMBEDDERS.get((model_name, device, *modes))
         if emb is not None:
             return _text_search(
-                opened, emb, query, where, filter_json, limit, offset, min_score, group_by
+                opened, emb, query, where, filter_json, limit, offset, min_score, group_by, mode
             )
         build_filter(opened, where, filter_json)  # bad filters fail before a model loads
         _group_field(opened, group_by)
@@ -411,13 +503,13 @@ def text(
     emb = _load_embedder(model_name, stored, device, name)
     with _open(settings, name, store) as opened:
         return _text_search(
-            opened, emb, query, where, filter_json, limit, offset, min_score, group_by
+            opened, emb, query, where, filter_json, limit, offset, min_score, group_by, mode
         )
 
 
 def _text_search(
     opened: _Opened,
-    emb: QueryEmbedder,
+    emb: QueryEmbedder | None,
     query: str,
     where: Sequence[str],
     filter_json: str | dict[str, Any] | Filter | None,
@@ -425,14 +517,13 @@ def _text_search(
     offset: int,
     min_score: float | None,
     group_by: str | None,
+    mode: str | None = None,
 ) -> Results:
+    retrieval = _retrieval(opened, mode)
     flt = build_filter(opened, where, filter_json)
     group = _group_field(opened, group_by)
-    _check_embedder(emb, dict(opened.manifest.get("model") or {}), opened.name)
-    vector = [float(x) for x in emb.encode([query], query=True)[0]]
     hits = _search(
-        opened.coll,
-        vector,
+        text_runner(opened, retrieval, emb, query),
         flt,
         limit=limit,
         offset=offset,
@@ -440,7 +531,32 @@ def _text_search(
         group=group,
         exclude=None,
     )
-    return _results(opened, hits, offset, filtered=flt is not None)
+    results = _results(opened, hits, offset, filtered=flt is not None)
+    _answered(results, retrieval)
+    return results
+
+
+def text_runner(
+    opened: _Opened, retrieval: Retrieval, emb: QueryEmbedder | None, query: str
+) -> Runner:
+    """The ranked query for a text: its analyzed terms, its embedding, or both."""
+    from ..embed.sparse import query_vector
+
+    sparse = SparseVector((), ())
+    if retrieval.mode != "dense":
+        sparse = query_vector(list(dict.fromkeys(opened.analyze(query))))
+        if not sparse:
+            raise UserInputError(
+                f"the query {query!r} has no searchable words for keyword search (stop words, "
+                "particles and endings are left out)",
+                "add content words, or use --mode dense",
+            )
+    vector = None
+    if retrieval.mode != "keyword":
+        assert emb is not None
+        _check_embedder(emb, dict(opened.manifest.get("model") or {}), opened.name)
+        vector = [float(x) for x in emb.encode([query], query=True)[0]]
+    return _runner(opened, retrieval, vector, sparse)
 
 
 def _load_embedder(name: str, stored: dict[str, Any], device: str, collection: str) -> Any:
@@ -457,9 +573,7 @@ def _load_embedder(name: str, stored: dict[str, Any], device: str, collection: s
         if found != stored["fingerprint"]:
             raise _mismatch(collection, stored, spec.name, found)
     cache_key = (spec.source, device, backend, long_text)
-    emb = _EMBEDDERS.get(cache_key) or Embedder(
-        spec, device, backend=backend, long_text=long_text
-    )
+    emb = _EMBEDDERS.get(cache_key) or Embedder(spec, device, backend=backend, long_text=long_text)
     # Kept for the process's later queries, under the name asked for and under its folder.
     _EMBEDDERS[cache_key] = _EMBEDDERS[(name, device, backend, long_text)] = emb
     return emb
@@ -485,8 +599,7 @@ def _mismatch(collection: str, stored: dict[str, Any], name: str, found: str) ->
 
 
 def _search(
-    coll: Collection,
-    vector: Sequence[float],
+    run: Runner,
     flt: Filter | None,
     *,
     limit: int,
@@ -496,19 +609,14 @@ def _search(
     exclude: str | None,
 ) -> list[ScoredHit]:
     if group is not None:
-        return _grouped(coll, vector, flt, limit, offset, min_score, group, exclude)
+        return _grouped(run, flt, limit, offset, min_score, group, exclude)
     # Leaving the query document out by id after the fact keeps an unfiltered query on
     # the (fast) HNSW path; a must_not filter would make it an exact search.  Filtered
     # queries: the embedded backend answers them exactly (its filtered HNSW search missed
     # matches: recall@10 0.76 with an any-of filter on a list field at 100k points); a
     # server plans them with its payload indexes, as it must at millions of points.
     extra = 1 if exclude else 0
-    hits = coll.query(
-        vector,
-        limit=offset + limit + extra,
-        flt=flt,
-        score_threshold=min_score,
-    )
+    hits = run(offset + limit + extra, 0, flt, min_score)
     hits = [h for h in hits if h.id != exclude]
     return hits[offset : offset + limit]
 
@@ -522,8 +630,7 @@ def group_value(payload: dict[str, Any], name: str) -> Any:
 
 
 def _grouped(
-    coll: Collection,
-    vector: Sequence[float],
+    run: Runner,
     flt: Filter | None,
     limit: int,
     offset: int,
@@ -552,13 +659,7 @@ def _grouped(
                 parts.append(Empty(group.name))
             extra = Filter(must_not=tuple(parts))
         round_filter = all_of(flt, extra)
-        hits = coll.query(
-            vector,
-            limit=page,
-            offset=start,
-            flt=round_filter,
-            score_threshold=min_score,
-        )
+        hits = run(page, start, round_filter, min_score)
         for hit in hits:
             if hit.id == exclude:
                 continue

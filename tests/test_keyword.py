@@ -149,7 +149,7 @@ def test_keyword_text_search_needs_no_model_and_matches_particles(loaded):
 
 
 def test_tilde_filter_matches_analyzed_terms(loaded):
-    settings, name, emb = loaded
+    settings, name, _ = loaded
     expect = sorted(r["doc_id"] for r in sample_rows() if "센서" in Analyzer().terms(r["abstract"]))
     assert expect == ["K2", "K3", "K4"]
     for mode in ("dense", "keyword", "hybrid"):
@@ -172,7 +172,7 @@ def test_tilde_filter_matches_analyzed_terms(loaded):
 
 
 def test_modes_with_filters_paging_groups_and_scores(loaded):
-    settings, name, emb = loaded
+    settings, name, _ = loaded
     for mode in ("dense", "keyword", "hybrid"):
         full = like("K1", key=True, mode=mode, limit=6, settings=settings, collection=name)
         assert full.mode == mode and "K1" not in _keys(full)

@@ -36,8 +36,8 @@ def model(backend: str = "torch", long_text: str = "truncate", engine: str | Non
     use_bench_cache()
     key = (backend, long_text, engine or "")
     if key not in _MODELS:
-        import patentsim.store.engines as engines
-        from patentsim.store.model import Embedder, resolve_model
+        import patentsim.embed.engines as engines
+        from patentsim.embed.model import Embedder, resolve_model
 
         spec = resolve_model(MODEL)
         saved = engines.onnxruntime_available
@@ -100,7 +100,7 @@ class CachedEmbedder:
     """
 
     def __init__(self, texts: list[str], vectors: np.ndarray, tokens: list[int]) -> None:
-        from patentsim.store.model import OFFLINE_MODEL, fingerprint, offline_model_path
+        from patentsim.embed.model import OFFLINE_MODEL, fingerprint, offline_model_path
 
         path = offline_model_path()
         assert path is not None, "the offline model is not installed"
@@ -219,7 +219,7 @@ def _gpu_rows(texts: list[str]) -> list[dict[str, Any]]:
         return []
     if not torch.cuda.is_available():
         return []
-    from patentsim.store.model import Embedder, resolve_model
+    from patentsim.embed.model import Embedder, resolve_model
 
     out = []
     for i in range(torch.cuda.device_count()):

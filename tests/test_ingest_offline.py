@@ -11,9 +11,9 @@ import warnings
 
 import pytest
 
+from patentsim.embed import model as model_mod
 from patentsim.ingest.pipeline import load
 from patentsim.store import StoreSettings, open_store
-from patentsim.store import model as model_mod
 from patentsim.store.errors import ModelUnavailable
 
 from .conftest import KO_XLSX, slice_xlsx

@@ -12,15 +12,14 @@ import sys
 import numpy as np
 import pytest
 
-from patentsim.store.devices import (
+from patentsim.embed.devices import (
     BadDevice,
     MultiDeviceEmbedder,
     length_batches,
     parse_devices,
     split_work,
 )
-from patentsim.store.errors import UserInputError
-from patentsim.store.model import (
+from patentsim.embed.model import (
     BadOption,
     ModelSpec,
     check_options,
@@ -28,6 +27,7 @@ from patentsim.store.model import (
     expected_fingerprint,
     split_windows,
 )
+from patentsim.store.errors import UserInputError
 
 from .fakes import FakeEmbedder
 
@@ -157,7 +157,7 @@ def test_expected_fingerprint_without_loading_the_model(tmp_path):
 def tokenizer():
     from transformers import AutoTokenizer
 
-    from patentsim.store.model import offline_model_path
+    from patentsim.embed.model import offline_model_path
 
     path = offline_model_path()
     if path is None:
@@ -181,7 +181,7 @@ def test_split_windows_cuts_long_texts_on_token_boundaries(tokenizer):
 
 @pytest.mark.slow
 def test_chunk_averages_windows_and_leaves_short_texts_alone(offline_embedder):
-    from patentsim.store.model import Embedder
+    from patentsim.embed.model import Embedder
 
     chunked = Embedder(offline_embedder.spec, "cpu", long_text="chunk")
     assert chunked.fingerprint == offline_embedder.fingerprint + "+chunk"
@@ -209,8 +209,8 @@ TEXTS = [
 
 @pytest.mark.slow
 def test_int8_with_torch_when_onnxruntime_is_missing(offline_embedder, monkeypatch):
-    import patentsim.store.engines as engines
-    from patentsim.store.model import Embedder
+    import patentsim.embed.engines as engines
+    from patentsim.embed.model import Embedder
 
     monkeypatch.setattr(engines, "onnxruntime_available", lambda: False)
     q = Embedder(offline_embedder.spec, "cpu", backend="int8")
@@ -224,8 +224,8 @@ def test_int8_with_torch_when_onnxruntime_is_missing(offline_embedder, monkeypat
 def test_onnx_int8_is_cached_and_agrees_with_fp32(offline_embedder, tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
-    from patentsim.store.engines import onnx_paths
-    from patentsim.store.model import Embedder
+    from patentsim.embed.engines import onnx_paths
+    from patentsim.embed.model import Embedder
 
     monkeypatch.setenv("PATENTSIM_CACHE", str(tmp_path / "cache"))
     q = Embedder(offline_embedder.spec, "cpu", backend="int8")
@@ -245,7 +245,7 @@ def test_onnx_int8_is_cached_and_agrees_with_fp32(offline_embedder, tmp_path, mo
 
 
 def test_onnx_backend_refuses_a_gpu(offline_embedder):
-    from patentsim.store.model import Embedder
+    from patentsim.embed.model import Embedder
 
     with pytest.raises(BadOption, match="runs on the CPU"):
         Embedder(offline_embedder.spec, "cuda:0", backend="int8")

@@ -7,9 +7,9 @@ import json
 import click
 
 from .. import __version__
+from ..embed.model import DEFAULT_MODEL
 from ..options import ErrorBoundary, collection_option, settings_from, store_options, with_progress
 from ..store.backend import CreateOptions
-from ..store.model import DEFAULT_MODEL
 
 
 @click.group(cls=ErrorBoundary)

@@ -25,6 +25,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..embed.analyzer import hangul_share
+from ..embed.model import (
+    DEFAULT_MODEL,
+    ModelSpec,
+    check_options,
+    expected_fingerprint,
+    resolve_model,
+)
 from ..embed.retrieval import Retrieval, default_for
 from ..store import StoreSettings, open_store
 from ..store.backend import Collection, CreateOptions, PointData, Store
@@ -32,13 +39,6 @@ from ..store.errors import ModelMismatch, ModelUnavailable, SourceError
 from ..store.filters import Match
 from ..store.ids import point_id
 from ..store.manifest import check_model, new_manifest, now
-from ..store.model import (
-    DEFAULT_MODEL,
-    ModelSpec,
-    check_options,
-    expected_fingerprint,
-    resolve_model,
-)
 from .keyword import Keywords, backfill, terms_field
 from .read import Table, open_table
 from .records import (
@@ -135,7 +135,7 @@ class _Model:
 
     def get(self) -> EmbedderLike:
         if self._embedder is None:
-            from ..store.model import make_embedder
+            from ..embed.model import make_embedder
 
             assert self.spec is not None
             self._embedder = make_embedder(

@@ -560,7 +560,7 @@ def text_runner(
 
 
 def _load_embedder(name: str, stored: dict[str, Any], device: str, collection: str) -> Any:
-    from ..store.model import Embedder, expected_fingerprint, resolve_model
+    from ..embed.model import Embedder, expected_fingerprint, resolve_model
 
     if not name:
         raise PatentSimError(f"the manifest of '{collection}' names no model")

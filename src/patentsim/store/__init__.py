@@ -1,4 +1,4 @@
-"""The shared core: stores, collections, manifest, ids, filters and the model.
+"""The shared core: stores, collections, manifest, ids and filters (Qdrant; no model).
 
 ``open_store`` picks the backend from the settings: a Qdrant server when a URL
 is given, else the embedded store in a folder.  Both ``ingest`` and

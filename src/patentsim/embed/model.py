@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .errors import ModelUnavailable, UserInputError
+from ..store.errors import ModelUnavailable, UserInputError
 
 DEFAULT_MODEL = "jhgan/ko-sroberta-multitask"
 OFFLINE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"

@@ -84,8 +84,7 @@ def default_for(model_name: str, hangul_share: float) -> tuple[Retrieval, str | 
     the collection's language.
 
     Measured with the offline English model (README, "Search quality"): on Korean
-    patents keyword search triples dense search's P@10, and fusing the two does not beat
-    keyword alone; on English patents the fused ranking beats either side.
+    patents keyword search triples dense search's P@10.
     """
     if hangul_share >= KOREAN_SHARE and not covers_korean(model_name):
         warning = (
@@ -100,4 +99,7 @@ def default_for(model_name: str, hangul_share: float) -> tuple[Retrieval, str | 
 
 
 KEYWORD_DEFAULT = Retrieval("keyword")
-DENSE_DEFAULT = Retrieval("hybrid", "rrf", (1.0, 1.0))
+# Where the model covers the language the default stays the model's own ranking (cosine
+# scores, as before keyword search); `search eval --tune` switches a collection to hybrid
+# where its labels say so.
+DENSE_DEFAULT = Retrieval("dense")

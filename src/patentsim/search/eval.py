@@ -44,6 +44,7 @@ from .query import (
 from .where import resolve_field
 
 LEVELS = ("subclass", "group", "full")
+_NONE: frozenset[str] = frozenset()
 DEFAULT_SAMPLE = 500
 DEFAULT_K = 10
 MRR_DEPTH = 10
@@ -208,7 +209,8 @@ def _documents(opened: _Opened, label: str, title: str | None) -> list[_Doc]:
     for p in opened.coll.scroll(with_payload=wanted, batch=1024):
         value = p.payload.get(label)
         labels = {lvl: label_codes(value, lvl) for lvl in LEVELS}
-        docs.append(_Doc(p.id, labels if labels["full"] else {}, _str(p.payload.get(title))))
+        name = _str(p.payload.get(title)) if title else None
+        docs.append(_Doc(p.id, labels if labels["full"] else {}, name))
     docs.sort(key=lambda d: d.id)  # the sample depends on the seed only, not on storage order
     return docs
 
@@ -257,7 +259,7 @@ class _Judge:
         for doc in sample:
             got = self.neighbours(retrieval, doc)
             same = sum(
-                1 for pid in got if self.docs[pid].labels.get(level, set()) & doc.labels[level]
+                1 for pid in got if self.docs[pid].labels.get(level, _NONE) & doc.labels[level]
             )
             total += same / self.k
         return round(total / len(sample), 4) if sample else 0.0

@@ -97,7 +97,7 @@ def real(request, source, replay, tmp_path_factory):
     else:
         settings = StoreSettings(url=":memory:")
     name = f"real_{request.param}"
-    load(source, settings=settings, collection=name, embedder=replay)
+    load(source, settings=settings, collection=name, mode="dense", embedder=replay)
     store = open_store(settings)
     try:
         points = list(store.open(name).scroll(with_vectors=True))
@@ -130,7 +130,7 @@ def assert_ranking(hits, expected: list[int], scores: np.ndarray) -> None:
 
 def test_like_row_0_is_numpy_brute_force(real):
     settings, name, vectors = real
-    results = like(0, limit=10, settings=settings, collection=name)
+    results = like(0, limit=10, settings=settings, collection=name, mode="dense")
     scores = cosine(vectors, vectors[0])
     order = [int(r) for r in np.argsort(-scores, kind="stable") if r != 0][:10]
     assert_ranking(results.hits, order, scores)
@@ -147,20 +147,22 @@ def test_like_other_rows_and_paging(real, ref):
     settings, name, vectors = real
     scores = cosine(vectors, vectors[ref])
     order = [int(r) for r in np.argsort(-scores, kind="stable") if r != ref]
-    first = like(str(ref), limit=5, settings=settings, collection=name)
-    second = like(ref, limit=5, offset=5, settings=settings, collection=name)
+    first = like(str(ref), limit=5, settings=settings, collection=name, mode="dense")
+    second = like(ref, limit=5, offset=5, settings=settings, collection=name, mode="dense")
     assert_ranking(first.hits + second.hits, order[:10], scores)
     assert [h.rank for h in second.hits] == [6, 7, 8, 9, 10]
     # --min-score: only what reaches it.
     cut = float(scores[order[3]]) - 1e-6
-    above = like(ref, limit=50, min_score=cut, settings=settings, collection=name)
+    above = like(ref, limit=50, min_score=cut, settings=settings, collection=name, mode="dense")
     assert [h.row for h in above.hits] == order[:4]
 
 
 def test_text_is_numpy_brute_force(real, replay):
     settings, name, vectors = real
     query = "연삭 장치의 측정 시스템"
-    results = text(query, limit=10, settings=settings, collection=name, embedder=replay)
+    results = text(
+        query, limit=10, settings=settings, collection=name, mode="dense", embedder=replay
+    )
     scores = cosine(vectors, replay.encode([query], query=True)[0])
     order = [int(r) for r in np.argsort(-scores, kind="stable")][:10]
     assert_ranking(results.hits, order, scores)
@@ -170,14 +172,16 @@ def test_text_is_numpy_brute_force(real, replay):
 def test_text_refuses_another_model(real):
     settings, name, _ = real
     with pytest.raises(ModelMismatch, match="was built with model 'sentence-transformers"):
-        text("배터리", settings=settings, collection=name, embedder=FakeEmbedder())
+        text("배터리", settings=settings, collection=name, mode="dense", embedder=FakeEmbedder())
 
 
 def test_prior_art_is_pandas_before_the_query_date(real, frame):
     settings, name, vectors = real
     for ref in (0, 42):
         day = frame.loc[ref, "application_date"]
-        results = like(ref, limit=10, prior_art=True, settings=settings, collection=name)
+        results = like(
+            ref, limit=10, prior_art=True, settings=settings, collection=name, mode="dense"
+        )
         scores = cosine(vectors, vectors[ref])
         earlier = frame.index[frame["application_date"] < day]
         order = [int(r) for r in np.argsort(-scores, kind="stable") if r in set(earlier)][:10]
@@ -196,14 +200,21 @@ def test_prior_art_is_pandas_before_the_query_date(real, frame):
 def test_prior_art_of_the_oldest_document_is_empty(real, frame):
     settings, name, _ = real
     oldest = int(frame["application_date"].idxmin())
-    results = like(oldest, prior_art=True, settings=settings, collection=name)
+    results = like(oldest, prior_art=True, settings=settings, collection=name, mode="dense")
     assert results.hits == []
 
 
 def test_prior_art_needs_a_date_field(real):
     settings, name, _ = real
     with pytest.raises(UserInputError, match="'applicant' is a keyword field, not a date"):
-        like(0, prior_art=True, date_field="applicant", settings=settings, collection=name)
+        like(
+            0,
+            prior_art=True,
+            date_field="applicant",
+            settings=settings,
+            collection=name,
+            mode="dense",
+        )
 
 
 def _group_key(frame: pd.DataFrame, field: str) -> pd.Series:
@@ -261,7 +272,7 @@ def test_group_by_is_pandas_best_per_group(real, frame, field, limit, offset):
 
 def test_group_by_with_few_groups_returns_them_all(real, frame):
     settings, name, _ = real
-    results = like(0, limit=50, group_by="status", settings=settings, collection=name)
+    results = like(0, limit=50, group_by="status", settings=settings, collection=name, mode="dense")
     assert {h.payload["status"] for h in results.hits} == set(frame["status"])
 
 
@@ -269,18 +280,18 @@ def test_unknown_ref_says_how_many_rows(real):
     settings, name, _ = real
     for ref in ("300", "nope"):
         with pytest.raises(DocumentNotFound) as err:
-            like(ref, settings=settings, collection=name)
+            like(ref, settings=settings, collection=name, mode="dense")
         assert "it has 300 documents from 300 rows (rows 0 to 299)" in err.value.message
     with pytest.raises(DocumentNotFound, match="no document with key '9999'"):
-        like(9999, key=True, settings=settings, collection=name)
+        like(9999, key=True, settings=settings, collection=name, mode="dense")
 
 
 def test_bad_group_by_and_paging(real):
     settings, name, _ = real
     with pytest.raises(UserInputError, match="--group-by: unknown field 'aplicant'"):
-        like(0, group_by="aplicant", settings=settings, collection=name)
+        like(0, group_by="aplicant", settings=settings, collection=name, mode="dense")
     with pytest.raises(UserInputError, match="--limit must be at least 1"):
-        like(0, limit=0, settings=settings, collection=name)
+        like(0, limit=0, settings=settings, collection=name, mode="dense")
 
 
 # -- keys, and the embedded store's lock ------------------------------------------------------

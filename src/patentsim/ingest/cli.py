@@ -259,6 +259,20 @@ def info(collection, fmt, url, api_key, path, wait):
         f"source      {src.get('file')} ({src.get('rows')} rows, loaded {src.get('loaded_at')})"
     )
     click.echo(f"dates       {m.get('date_field') or '-'} (used by --prior-art)")
+    keyword = m.get("keyword") or {}
+    if keyword:
+        analyzer = keyword.get("analyzer") or {}
+        click.echo(
+            f"keyword     BM25 over {analyzer.get('name')} v{analyzer.get('version')} terms "
+            f"({analyzer.get('korean')}, {analyzer.get('language')})"
+        )
+    else:
+        click.echo("keyword     none yet: run the same 'ingest load' again to add it")
+    from ..embed.retrieval import Retrieval
+
+    mode = Retrieval.from_manifest(m) if keyword else Retrieval("dense")
+    chosen = (m.get("search") or {}).get("chosen_by")
+    click.echo(f"search mode {mode.describe()}" + (f" (chosen by {chosen})" if chosen else ""))
     click.echo("fields:")
     for name, spec in sorted((m.get("fields") or {}).items()):
         kind = spec.get("type") + ("[]" if spec.get("list") else "")

@@ -189,9 +189,16 @@ class _Doc:
 
 def _label_field(opened: _Opened, label: str) -> str:
     try:
-        return resolve_field(label, opened.fields).name
+        info = resolve_field(label, opened.fields)
     except PatentSimError as exc:
         raise UserInputError(f"--label: {exc.message}", exc.hint) from None
+    if info.type not in ("keyword", "text") or info.name.startswith("_"):
+        usable = [f for f, i in opened.fields.items() if i.list and not f.startswith("_")]
+        raise UserInputError(
+            f"--label: '{info.name}' is a {info.type} field; labels are codes (keyword fields)",
+            "list fields here: " + (", ".join(usable) if usable else "none"),
+        )
+    return info.name
 
 
 def _title(opened: _Opened, title: str | None) -> str | None:

@@ -69,12 +69,15 @@ def test_analyzer_refuses_unknown_language():
 
 
 def test_bm25_weights_and_term_ids():
-    bm = Bm25(avg_len=4)
+    bm = Bm25(k1=1.2, avg_len=4)
     vec = bm.document(["a", "b", "a", "c"])
     weights = dict(zip(vec.indices, vec.values))
     # tf 2 at length = avg_len: 2 * 2.2 / (2 + 1.2) = 1.375; tf 1: 2.2 / 2.2 = 1.0
     assert weights[term_id("a")] == pytest.approx(1.375)
     assert weights[term_id("b")] == pytest.approx(1.0)
+    # Twice the average length, k1 2.0: 2 * 3 / (2 + 2 * (0.25 + 0.75 * 2)) = 6 / 5.5
+    longer = Bm25(avg_len=2).document(["a", "a", "b", "c"])
+    assert dict(zip(longer.indices, longer.values))[term_id("a")] == pytest.approx(6 / 5.5)
     assert list(vec.indices) == sorted(vec.indices)
     assert term_id("배터리") == term_id("배터리") != term_id("배터")
     q = query_vector(["a", "b", "a"])
@@ -118,6 +121,8 @@ def test_ingest_writes_terms_and_sparse_vectors_like_the_query_side(loaded):
         manifest = coll.read_manifest()
         assert manifest["keyword"]["analyzer"]["name"] == "patentsim-ko-snowball"
         assert manifest["keyword"]["vector"] == "keyword"
+        assert manifest["keyword"]["title"] == "title"
+        assert manifest["keyword"]["bm25"]["k1"] == 2.0
         assert manifest["fields"]["abstract"]["terms"] == "_terms.abstract"
         assert manifest["fields"]["title"]["terms"] == "_terms.title"
         points = {p.payload["_key"]: p for p in coll.scroll(with_vectors=True)}
@@ -130,7 +135,8 @@ def test_ingest_writes_terms_and_sparse_vectors_like_the_query_side(loaded):
         # The same terms at ingest as at query time.
         assert p.payload[TERMS_KEY]["abstract"] == " ".join(a.terms(row["abstract"]))
         assert p.payload[TERMS_KEY]["title"] == " ".join(a.terms(row["title"]))
-        expected = bm25.document(a.terms(row["abstract"]))
+        # The vector holds the abstract's terms and the title's.
+        expected = bm25.document(a.terms(row["abstract"]) + a.terms(row["title"]))
         assert p.sparse is not None
         assert list(p.sparse.indices) == list(expected.indices)
         assert list(p.sparse.values) == pytest.approx(list(expected.values), rel=1e-5)

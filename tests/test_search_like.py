@@ -97,7 +97,7 @@ def real(request, source, replay, tmp_path_factory):
     else:
         settings = StoreSettings(url=":memory:")
     name = f"real_{request.param}"
-    load(source, settings=settings, collection=name, mode="dense", embedder=replay)
+    load(source, settings=settings, collection=name, embedder=replay)
     store = open_store(settings)
     try:
         points = list(store.open(name).scroll(with_vectors=True))

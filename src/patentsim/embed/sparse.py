@@ -25,7 +25,10 @@ from ..store.backend import SPARSE_VECTOR as VECTOR_NAME
 from ..store.backend import SparseVector
 
 __all__ = ["VECTOR_NAME", "Bm25", "SparseVector", "average_length", "query_vector", "term_id"]
-K1 = 1.2
+# k1 2.0 (the usual range is 1.2-2.0): patent texts are long and repeat their key terms;
+# measured P@10 subclass with keyword `like`: patents_ko 0.495 (1.2) → 0.502 (2.0),
+# patents_nvidia 0.790 → 0.792.
+K1 = 2.0
 B = 0.75
 DEFAULT_AVG_LEN = 100.0
 

@@ -2,8 +2,10 @@
 
 Every point gets
 
-- a sparse vector ``keyword``: BM25 weights of the analyzer's terms of its text
-  (the ``--text`` columns, the same text the model embeds), IDF by Qdrant;
+- a sparse vector ``keyword``: BM25 weights of the analyzer's terms of its text (the
+  ``--text`` columns, the same text the model embeds) and of its title, IDF by Qdrant
+  (the title adds to P@10 on both real sets: patents_ko 0.483 → 0.495, patents_nvidia
+  0.777 → 0.790, README "Search quality");
 - a payload object ``_terms``: for each text field (the text columns and the title),
   its analyzed terms separated by spaces, with a text index on whitespace tokens.
   ``--where FIELD~WORDS`` matches the analyzed words against it, the same way on
@@ -36,21 +38,33 @@ def terms_field(field: str) -> str:
 class Keywords:
     """The collection's analyzer and BM25 parameters, applied to records."""
 
-    def __init__(self, analyzer: Analyzer, bm25: Bm25 | None, text_fields: Sequence[str]) -> None:
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        bm25: Bm25 | None,
+        text_fields: Sequence[str],
+        title: str | None = None,
+    ) -> None:
         self.analyzer = analyzer
         self.bm25 = bm25  # None until the first chunk has measured the average length
-        self.text_fields = list(dict.fromkeys(text_fields))
+        self.title = title
+        self.text_fields = list(dict.fromkeys([*text_fields, *([title] if title else [])]))
 
     @classmethod
-    def for_manifest(cls, manifest: dict[str, Any] | None, text_fields: Sequence[str]) -> Keywords:
+    def for_manifest(
+        cls, manifest: dict[str, Any] | None, text_fields: Sequence[str], title: str | None
+    ) -> Keywords:
         spec = (manifest or {}).get("keyword") or {}
         if spec:
+            # A collection keeps what its vectors were made of: the analyzer, BM25's
+            # parameters, and whether the title counts.
             return cls(
                 Analyzer.from_info(spec.get("analyzer")),
                 Bm25.from_info(spec.get("bm25")),
                 text_fields,
+                spec.get("title"),
             )
-        return cls(analyzer_for(), None, text_fields)
+        return cls(analyzer_for(), None, text_fields, title)
 
     def info(self) -> dict[str, Any]:
         bm25 = self.bm25 or Bm25()
@@ -60,6 +74,7 @@ class Keywords:
             "bm25": bm25.info(),
             "terms_field": TERMS_KEY,
             "fields": self.text_fields,
+            "title": self.title,  # the title's terms count in the vector too
         }
 
     def annotate(self, items: Sequence[tuple[str, dict[str, Any]]]) -> list[SparseVector]:
@@ -67,12 +82,16 @@ class Keywords:
         term_lists: list[list[str]] = []
         for text, payload in items:
             terms = self.analyzer.terms(text)
-            term_lists.append(terms)
             by_field: dict[str, str] = {}
+            title_terms: list[str] = []
             for name in self.text_fields:
                 value = payload.get(name)
                 if isinstance(value, str) and value.strip():
-                    by_field[name] = joined(terms if value == text else self.analyzer.terms(value))
+                    field_terms = terms if value == text else self.analyzer.terms(value)
+                    by_field[name] = joined(field_terms)
+                    if name == self.title and value != text:
+                        title_terms = field_terms
+            term_lists.append(terms + title_terms)
             if by_field:
                 payload[TERMS_KEY] = by_field
             else:

@@ -370,9 +370,7 @@ class _Loader:
         self.lists: set[str] = set()
         title = plan.fields.get(plan.title_column or "")
         self.text_fields = [plan.fields[c] for c in plan.text_columns]
-        self.keywords = Keywords.for_manifest(
-            manifest, [*self.text_fields, *([title] if title else [])]
-        )
+        self.keywords = Keywords.for_manifest(manifest, self.text_fields, title)
         self.sample_texts: list[str] = []
         if manifest is not None:
             manifest["state"] = "loading"

@@ -232,13 +232,35 @@ def test_modes_with_filters_paging_groups_and_scores(loaded):
         assert sorted(_keys(filtered)) == (["K12", "K2"] if mode != "keyword" else ["K2"]), mode
 
 
-def test_keyword_like_ranks_shared_rare_words_first(loaded):
+def test_keyword_like_is_bm25_with_qdrant_idf(loaded):
+    """Scores are sum(query weight x IDF x document weight), IDF = ln(1 + (N - n + 0.5) /
+    (n + 0.5)) over the collection's documents: computed here from the stored vectors."""
+    import math
+
     settings, name, _ = loaded
-    r = like("K3", key=True, mode="keyword", limit=2, settings=settings, collection=name)
-    # 연마 (polishing) and 웨이퍼 are only in K3 among the Korean rows; K4 shares 센서, 장치.
-    assert _keys(r)[0] == "K4"
-    r = like("K8", key=True, mode="keyword", limit=1, settings=settings, collection=name)
-    assert _keys(r) == [] or _keys(r)[0] in {"K9", "K10"}
+    store = open_store(settings)
+    try:
+        points = {p.payload["_key"]: p.sparse for p in store.open(name).scroll(with_vectors=True)}
+    finally:
+        store.close()
+    n = len(points)
+    df: dict[int, int] = {}
+    for sv in points.values():
+        for i in sv.indices:
+            df[i] = df.get(i, 0) + 1
+    idf = {i: math.log(1 + (n - c + 0.5) / (c + 0.5)) for i, c in df.items()}
+    for ref in ("K3", "K8"):
+        q = dict(zip(points[ref].indices, points[ref].values))
+        expected = {}
+        for key, sv in points.items():
+            score = sum(q[i] * idf[i] * v for i, v in zip(sv.indices, sv.values) if i in q)
+            if key != ref and score > 0:
+                expected[key] = score
+        got = like(ref, key=True, mode="keyword", limit=20, settings=settings, collection=name)
+        assert {h.key: h.score for h in got.hits} == pytest.approx(expected, rel=1e-4)
+        assert [h.score for h in got.hits] == pytest.approx(
+            sorted(expected.values(), reverse=True), rel=1e-4
+        )
 
 
 def test_existing_collection_gains_keyword_vectors_without_reembedding(settings, unique_name):

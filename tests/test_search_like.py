@@ -190,7 +190,13 @@ def test_prior_art_is_pandas_before_the_query_date(real, frame):
         assert results.prior_art_before == f"{day:%Y-%m-%d}T00:00:00Z"
         # With a --where too: both apply.
         results = like(
-            ref, prior_art=True, where=["status=등록"], limit=10, settings=settings, collection=name
+            ref,
+            prior_art=True,
+            where=["status=등록"],
+            limit=10,
+            settings=settings,
+            collection=name,
+            mode="dense",
         )
         keep = set(frame.index[(frame["application_date"] < day) & (frame["status"] == "등록")])
         order = [int(r) for r in np.argsort(-scores, kind="stable") if r in keep][:10]
@@ -254,7 +260,13 @@ def test_group_by_is_pandas_best_per_group(real, frame, field, limit, offset):
     ref = 5
     scores = cosine(vectors, vectors[ref])
     results = like(
-        ref, limit=limit, offset=offset, group_by=field, settings=settings, collection=name
+        ref,
+        limit=limit,
+        offset=offset,
+        group_by=field,
+        settings=settings,
+        collection=name,
+        mode="dense",
     )
     df = pd.DataFrame({"score": scores, "group": _group_key(frame, field)}).drop(index=ref)
     best = df.sort_values("score", ascending=False, kind="stable").drop_duplicates("group")

@@ -1,4 +1,5 @@
-# One entry point for people and CI.  `make demo` and `make test` are the README's quickstart.
+# One entry point for people and CI: `make demo` and `make test` are the README's quickstart as
+# make targets (the README gives the same steps as plain commands for Windows, macOS and Linux).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip

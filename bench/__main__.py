@@ -31,8 +31,9 @@ DEFAULT = {
     "query_sizes": [10_000, 100_000],
     "memory_rows": (2_000, 20_000),
     "throughput_sample": 128,
-    "throughput_rounds": 2,
+    "throughput_rounds": 5,
     "startup_repeats": 11,
+    "text_repeats": 7,
     "longtext_subset": 800,
 }
 QUICK = {
@@ -41,8 +42,9 @@ QUICK = {
     "query_sizes": [2_000],
     "memory_rows": (200, 2_000),
     "throughput_sample": 24,
-    "throughput_rounds": 1,
+    "throughput_rounds": 2,
     "startup_repeats": 2,
+    "text_repeats": 2,
     "longtext_subset": 200,
 }
 
@@ -50,18 +52,32 @@ QUICK = {
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    ap.add_argument("--only", help="comma-separated figures: 1,2,3,4,5,6,long,quality")
+    ap.add_argument("--only", help="comma-separated figures: 1,2,3,4,5,6,text,long,quality")
     ap.add_argument("--write", action="store_true", help="write BENCHMARKS.md even with --quick")
     ap.add_argument("--no-write", action="store_true", help="do not write BENCHMARKS.md")
+    ap.add_argument(
+        "--update",
+        action="store_true",
+        help="with --only: put the figures measured into the existing BENCHMARKS.md, "
+        "keep the others",
+    )
     ap.add_argument("--tune", action="store_true", help="HNSW m/ef_construct sweep at 100k too")
     ap.add_argument("--fresh", action="store_true", help="rebuild every cache under bench/out")
+    ap.add_argument(
+        "--scale",
+        choices=["10k", "100k", "300k", "1m"],
+        help="only the scale figure at this size: fp32 vs int8 vs binary, filtered-query "
+        "policy, memory (separate from the default run; 1m takes hours on 2 cores)",
+    )
     return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.scale:
+        return run_scale(args)
     sizes = dict(QUICK if args.quick else DEFAULT)
-    wanted = set((args.only or "1,2,3,4,5,6,long,quality").split(","))
+    wanted = set((args.only or "1,2,3,4,5,6,text,long,quality").split(","))
     if args.fresh:
         shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -145,6 +161,14 @@ def main(argv: list[str] | None = None) -> int:
             return startup(store, sizes["startup_repeats"])
 
         figures["3"] = step("figure 3 (start-up)", fig3)
+    if "text" in wanted:
+        from .startup import nvidia_collection, text_startup
+
+        def text_fig() -> Any:
+            store = nvidia_collection(docs, vectors, meta["tokens"], sizes["corpus_rows"])
+            return text_startup(store, sizes["text_repeats"])
+
+        figures["text"] = step("search text start-up", text_fig)
     big = None
     if "4" in wanted:
         from .queries import figure4, synthesize
@@ -186,6 +210,30 @@ def main(argv: list[str] | None = None) -> int:
     return _finish(report, started, args)
 
 
+def run_scale(args: argparse.Namespace) -> int:
+    """``--scale SIZE``: the scale figure alone; its section of BENCHMARKS.md is replaced."""
+    from . import scale, scale_report
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    started = time.perf_counter()
+    report = {
+        "command": f"python -m bench --scale {args.scale}",
+        "machine": machine(),
+        "scale": scale.figure(args.scale, reuse=not args.fresh),
+    }
+    report["total_seconds"] = round(time.perf_counter() - started, 1)
+    report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    save_json(OUT / f"report_scale_{args.scale}.json", report)
+    print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    if not args.no_write:
+        path = ROOT / "BENCHMARKS.md"
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        path.write_text(scale_report.replace_section(text, report), encoding="utf-8")
+        log("wrote the scale section of BENCHMARKS.md")
+    return 0
+
+
 def _finish(
     report: dict[str, Any], started: float, args: argparse.Namespace, only_quality: bool = False
 ) -> int:
@@ -201,9 +249,13 @@ def _finish(
             replace_quality_section(ROOT / "BENCHMARKS.md", report)
             log("updated the search-quality section of BENCHMARKS.md")
     elif (args.write or not args.quick) and not args.no_write:
-        from .report import readme_section, render
+        from .report import readme_section, render, update
+        from .scale_report import keep_section
 
-        (ROOT / "BENCHMARKS.md").write_text(render(report), encoding="utf-8")
+        target = ROOT / "BENCHMARKS.md"
+        old = target.read_text(encoding="utf-8") if target.is_file() else ""
+        text = update(old, report) if args.update and old else render(report)
+        target.write_text(keep_section(old, text), encoding="utf-8")
         (OUT / "readme_section.md").write_text(readme_section(report), encoding="utf-8")
         log("wrote BENCHMARKS.md (and bench/out/readme_section.md)")
     log(f"total {report['total_seconds']:.0f} s")

@@ -123,7 +123,8 @@ def summary_rows(r: dict[str, Any]) -> list[list[str]]:
                     "`--backend int8` (ONNX Runtime int8) vs torch fp32, CPU",
                     f"{best['docs_per_s']} docs/s; cos {best['mean_cosine_to_fp32']}",
                     f"{fp32['docs_per_s']} docs/s",
-                    f"{best['speedup_vs_fp32']}×",
+                    f"{best['speedup_vs_fp32']}× (range {_range(best.get('speedup_range'))}; "
+                    f"CPU time {best.get('cpu_speedup_vs_fp32')}×)",
                     "≥ 1.5×, cos ≥ 0.99",
                     _yes(met),
                 ]
@@ -142,6 +143,21 @@ def summary_rows(r: dict[str, Any]) -> list[list[str]]:
                     "",
                 ]
             )
+    text = f.get("text")
+    if text:
+        med = text["median_seconds"]
+        rows.append(
+            [
+                "text",
+                "`search text` process vs `search like 0` process, same collection",
+                f"{med['search text']} s",
+                f"{med['search like 0']} s",
+                f"{text['ratio']}× (torch path "
+                f"{text['ratio_vs_like'].get('search text, torch path (no onnxruntime)')}×)",
+                "≤ 3×",
+                _yes(text["met"]),
+            ]
+        )
     long = f.get("long")
     if long:
         w = long.get("window_128", {})
@@ -157,6 +173,10 @@ def summary_rows(r: dict[str, Any]) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def _range(pair: Any) -> str:
+    return f"{pair[0]}–{pair[1]}" if pair else "?"
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -434,27 +454,35 @@ def render(r: dict[str, Any]) -> str:
             "## 6. Embedding throughput per backend, and the notebook's way",
             "",
             f"- Data: {six['texts']} real nvidia abstracts (mean {six['mean_tokens']} "
-            f"tokens), {six['rounds']} rounds round-robin in one process, batch 32, CPU.",
-            "- Agreement: cosine between each backend's vector and torch fp32's for the "
+            f"tokens), {six['rounds']} rounds, every round through every engine slice by "
+            "slice in rotating order, in one process, batch 32, CPU, threads: "
+            f"{six.get('threads', '?')}.",
+            "- Speed-up: torch fp32's time over the engine's, one value per round: the median "
+            "and the range (min–max) of the rounds.  CPU time (user + system of the process) "
+            "is not stretched by other work on the machine, wall time is.",
+            "- Agreement: cosine between each engine's vector and torch fp32's for the "
             "same abstract.",
             "",
         ]
         lines += _table(
             [
-                "backend",
                 "engine",
-                "docs/s",
-                "vs fp32",
+                "docs/s (range of rounds)",
+                "CPU ms/doc",
+                "speed-up, wall (range)",
+                "speed-up, CPU time (range)",
                 "mean cos",
                 "min cos",
-                "load s (incl. conversion when not cached)",
+                "load s",
             ],
             [
                 [
-                    row["backend"],
-                    row["engine"],
-                    row["docs_per_s"],
-                    f"{row['speedup_vs_fp32']}×",
+                    f"{row['backend']} (`{row['engine']}`)",
+                    f"{row['docs_per_s']} ({_range(row.get('docs_per_s_range'))})",
+                    row.get("cpu_ms_per_doc", "?"),
+                    f"{row['speedup_vs_fp32']}× ({_range(row.get('speedup_range'))})",
+                    f"{row.get('cpu_speedup_vs_fp32', '?')}× "
+                    f"({_range(row.get('cpu_speedup_range'))})",
                     row["mean_cosine_to_fp32"],
                     row["min_cosine_to_fp32"],
                     row["load_seconds"],
@@ -487,6 +515,46 @@ def render(r: dict[str, Any]) -> str:
                 )
                 + ".",
             ]
+    text = f.get("text")
+    if text:
+        lines += [
+            "",
+            "## Start-up of `search text`: ONNX Runtime instead of torch",
+            "",
+            f"- Data: {text['data']}; query `{text['query']}`, top 10.",
+            f"- Each command as a fresh process, {text['repeats']} rounds round-robin "
+            "(rotating order), wall-clock median and range; CPU time beside it.  The torch path "
+            "is `search text` where onnxruntime is missing; the notebook's way imports "
+            "sentence-transformers, loads the model, encodes the query, `cosine_distances` + "
+            "`argsort` over the corpus vectors (given: it does not re-encode the corpus here).",
+            "",
+        ]
+        lines += _table(
+            ["command", "median s", "range s", "CPU s", "vs `search like 0`"],
+            [
+                [
+                    name,
+                    text["median_seconds"][name],
+                    _range(text["range_seconds"][name]),
+                    text["median_cpu_seconds"][name],
+                    f"{text['ratio_vs_like'][name]}×",
+                ]
+                for name in text["median_seconds"]
+            ],
+        )
+        first = text.get("first_text_query_writes_export")
+        lines += [
+            "",
+            f"Heavy modules imported by `search text`: "
+            f"{text['heavy_modules_imported_by_search_text']}.  Same top-10 through ONNX "
+            f"Runtime and torch: {text['same_top10_onnx_and_torch']}."
+            + (
+                f"  The first `search text` of the model on this machine writes its export: "
+                f"{first['seconds']} s."
+                if first
+                else ""
+            ),
+        ]
     long = f.get("long")
     if long:
         lines += [
@@ -548,6 +616,61 @@ def readme_section(r: dict[str, Any]) -> str:
         ["#", "figure", "patentsim", "baseline", "ratio", "target", "met"], summary_rows(r)
     )
     return "\n".join(lines) + "\n"
+
+
+def _row_key(line: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in line.strip("|").split("|")[:2])
+
+
+def update(old: str, r: dict[str, Any]) -> str:
+    """``old`` BENCHMARKS.md with the figures of a partial run (``--only``) put in.
+
+    Their summary rows and their sections are replaced (or added); the rest,
+    measured by an earlier run, stays as it was, and a line says what changed when.
+    """
+    figures = [k for k, v in r.get("figures", {}).items() if v]
+    new = render(r)
+    new_rows = [ln for ln in new.splitlines() if any(ln.startswith(f"| {k} |") for k in figures)]
+    lines = old.rstrip("\n").splitlines()
+    fresh = {_row_key(ln): ln for ln in new_rows}
+    # A row the partial run measured again is replaced in place; one it could not make (it
+    # needs a figure not run) stays as it was; a new one goes after the table's last row.
+    start = lines.index("## Summary")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    for i in range(start, end):
+        if lines[i].startswith("| "):
+            lines[i] = fresh.pop(_row_key(lines[i]), lines[i])
+    at = start + 1
+    while at < len(lines) and not lines[at].startswith("|"):
+        at += 1
+    while at < len(lines) and lines[at].startswith("|"):
+        at += 1
+    lines[at:at] = list(fresh.values())
+    text = "\n".join(lines) + "\n"
+    for section in new.split("\n## ")[1:]:
+        heading = section.split("\n", 1)[0]
+        if heading in ("Summary", "Errors in this run"):
+            continue
+        body = "## " + section.rstrip("\n") + "\n"
+        parts = text.split("\n## ")
+        for i, part in enumerate(parts[1:], 1):
+            if part.split("\n", 1)[0] == heading:
+                parts[i] = body[3:] + ("\n" if i < len(parts) - 1 else "")
+                break
+        else:
+            parts.append(body[3:])
+        text = "\n## ".join(parts)
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    m = r["machine"]
+    note = (
+        f"- **Updated**: figures {', '.join(figures)} by `{r['command']}` on {m['date']} "
+        f"(load average {m['load_average_at_start']} at the start); the rest as run above."
+    )
+    out = text.splitlines()
+    run_line = next(i for i, ln in enumerate(out) if ln.startswith("- **Run**"))
+    out.insert(run_line + 1, note)
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 # -- search quality -------------------------------------------------------------------------------

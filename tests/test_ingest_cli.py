@@ -116,8 +116,8 @@ def test_load_json_summary(private_store, tmp_path):
 
     original = pipeline._Model.__init__
 
-    def fake_model(self, name, device, embedder, *args, **kwargs):
-        original(self, name, device, FakeEmbedder(), *args, **kwargs)
+    def fake_model(self, config, embedder, *args, **kwargs):
+        original(self, None, FakeEmbedder(), *args, **kwargs)
 
     mp = pytest.MonkeyPatch()
     mp.setattr(pipeline._Model, "__init__", fake_model)

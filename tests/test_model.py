@@ -19,12 +19,13 @@ from patentsim.embed.devices import (
     parse_devices,
     split_work,
 )
+from patentsim.embed.embedder import EmbedderConfig
 from patentsim.embed.model import (
     BadOption,
     ModelSpec,
     check_options,
     embedding_fingerprint,
-    expected_fingerprint,
+    engine_for,
     split_windows,
 )
 from patentsim.store.errors import UserInputError
@@ -144,10 +145,21 @@ def test_expected_fingerprint_without_loading_the_model(tmp_path):
     folder.mkdir()
     (folder / "config.json").write_text('{"a": 1}')
     spec = ModelSpec("m", str(folder), local=True)
-    plain = expected_fingerprint(spec)
-    assert expected_fingerprint(spec, "torch", "chunk") == plain + "+chunk"
-    assert expected_fingerprint(spec, "int8").startswith(plain + "+int8-")
-    assert expected_fingerprint(ModelSpec("x/y", "x/y", local=False)) == ""
+    plain = EmbedderConfig(spec).fingerprint()
+    assert EmbedderConfig(spec, long_text="chunk").fingerprint() == plain + "+chunk"
+    assert EmbedderConfig(spec, "int8-onnx").fingerprint() == plain + "+int8-onnx"
+    assert EmbedderConfig(ModelSpec("x/y", "x/y", local=False)).fingerprint() == ""
+
+
+def test_the_int8_engine_is_the_manifests_not_whatever_is_installed():
+    # A new collection: --backend int8 is ONNX Runtime's int8 engine, on every machine.
+    assert engine_for("int8") == "int8-onnx"
+    assert engine_for("torch") == "torch"
+    # A collection keeps the engine its manifest records, even one no longer offered.
+    assert engine_for("int8", {"backend": "int8", "engine": "int8-torch"}) == "int8-torch"
+    assert engine_for("onnx", {"backend": "onnx", "engine": "onnx"}) == "onnx"
+    # Another backend than the stored one starts from that backend's engine.
+    assert engine_for("int8", {"backend": "torch", "engine": "torch"}) == "int8-onnx"
 
 
 # -- long texts -------------------------------------------------------------------------------
@@ -181,9 +193,7 @@ def test_split_windows_cuts_long_texts_on_token_boundaries(tokenizer):
 
 @pytest.mark.slow
 def test_chunk_averages_windows_and_leaves_short_texts_alone(offline_embedder):
-    from patentsim.embed.model import Embedder
-
-    chunked = Embedder(offline_embedder.spec, "cpu", long_text="chunk")
+    chunked = EmbedderConfig(offline_embedder.spec, long_text="chunk", device="cpu").load()
     assert chunked.fingerprint == offline_embedder.fingerprint + "+chunk"
     assert chunked.info()["long_text"] == "chunk"
     short = "A battery pack with a liquid cooling plate."
@@ -208,14 +218,22 @@ TEXTS = [
 
 
 @pytest.mark.slow
-def test_int8_with_torch_when_onnxruntime_is_missing(offline_embedder, monkeypatch):
+def test_int8_without_onnxruntime_is_an_error_not_another_engine(offline_embedder, monkeypatch):
     import patentsim.embed.engines as engines
-    from patentsim.embed.model import Embedder
+    from patentsim.store.errors import ModelUnavailable
 
     monkeypatch.setattr(engines, "onnxruntime_available", lambda: False)
-    q = Embedder(offline_embedder.spec, "cpu", backend="int8")
-    assert q.engine == "int8-torch"
+    config = EmbedderConfig(offline_embedder.spec, "int8-onnx", device="cpu")
+    with pytest.raises(ModelUnavailable, match="needs onnxruntime") as err:
+        config.load()
+    assert "patentsim[onnx]" in (err.value.hint or "")
+
+
+@pytest.mark.slow
+def test_legacy_int8_torch_collections_still_embed(offline_embedder):
+    q = EmbedderConfig(offline_embedder.spec, "int8-torch", device="cpu").load()
     assert q.fingerprint == offline_embedder.fingerprint + "+int8-torch"
+    assert q.info()["engine"] == "int8-torch" and q.info()["backend"] == "int8"
     cos = (q.encode(TEXTS) * offline_embedder.encode(TEXTS)).sum(1)
     assert cos.min() > 0.95
 
@@ -225,30 +243,30 @@ def test_onnx_int8_is_cached_and_agrees_with_fp32(offline_embedder, tmp_path, mo
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
     from patentsim.embed.engines import onnx_paths
-    from patentsim.embed.model import Embedder
 
     monkeypatch.setenv("PATENTSIM_CACHE", str(tmp_path / "cache"))
-    q = Embedder(offline_embedder.spec, "cpu", backend="int8")
-    assert q.engine == "int8-onnx"
+    config = EmbedderConfig.choose("minilm", backend="int8", device="cpu")
+    q = config.load()
+    assert q.info()["engine"] == "int8-onnx" and q.info()["backend"] == "int8"
+    assert q.fingerprint == offline_embedder.fingerprint + "+int8-onnx"
     fp32_graph, int8_graph = onnx_paths(offline_embedder.fingerprint)
     assert fp32_graph.is_file() and int8_graph.is_file()
     ref = offline_embedder.encode(TEXTS)
     assert (q.encode(TEXTS) * ref).sum(1).min() > 0.98
     # Cached: a second load converts nothing (works offline), same vectors.
     stamp = int8_graph.stat().st_mtime_ns
-    again = Embedder(offline_embedder.spec, "cpu", backend="int8")
+    again = config.load()
     assert int8_graph.stat().st_mtime_ns == stamp
     np.testing.assert_allclose(again.encode(TEXTS), q.encode(TEXTS), atol=1e-6)
-    plain = Embedder(offline_embedder.spec, "cpu", backend="onnx")
+    # A legacy fp32 ONNX Runtime collection reads the same export.
+    plain = EmbedderConfig(offline_embedder.spec, "onnx", device="cpu").load()
     np.testing.assert_allclose(plain.encode(TEXTS), ref, atol=1e-4)
     assert plain.encode(["query"], query=True).shape == (1, ref.shape[1])
 
 
-def test_onnx_backend_refuses_a_gpu(offline_embedder):
-    from patentsim.embed.model import Embedder
-
+def test_onnx_backend_refuses_a_gpu():
     with pytest.raises(BadOption, match="runs on the CPU"):
-        Embedder(offline_embedder.spec, "cuda:0", backend="int8")
+        EmbedderConfig.choose("minilm", backend="int8", device="cuda:0")
 
 
 # -- start-up -----------------------------------------------------------------------------------

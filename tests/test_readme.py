@@ -6,7 +6,8 @@ CSV made from it as ``patents.csv``), with the offline model standing in for
 the default model (``EMBED_MODEL=minilm``: the hub cannot be reached here).
 Lines that need a Qdrant server (``QDRANT_URL=http://...``) or Docker are
 left to tests/test_docker.py.  The ```python block runs too, and so do the
-quickstart's demo commands from the Makefile.
+quickstart's commands, which are the same for Windows PowerShell, macOS/Linux and
+``make demo``; the Python versions it names are those of ``pyproject.toml``.
 
 Each ``ingest load`` line runs on a store of its own (README lines are
 alternatives, not a sequence: one keys rows by number, the next by id); the
@@ -53,9 +54,17 @@ def readme_commands() -> list[list[str]]:
 
 
 def makefile_demo() -> list[list[str]]:
-    text = (ROOT / "Makefile").read_text()
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
     body = text.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
     return [shlex.split(line.strip()) for line in body.splitlines()[1:] if line.strip()]
+
+
+def quickstart(lang: str) -> list[str]:
+    """The lines of the quickstart's ``lang`` block, comments dropped."""
+    section = README.read_text(encoding="utf-8").split("## Quickstart", 1)[1].split("\n## ")[0]
+    (block,) = re.findall(rf"```{lang}\n(.*?)```", section, flags=re.S)
+    lines = [line.split("  #")[0].strip() for line in block.splitlines()]
+    return [line for line in lines if line]
 
 
 @pytest.fixture
@@ -109,8 +118,41 @@ def test_readme_python_block_runs(workdir, monkeypatch):
         exec(compile(textwrap.dedent(block), str(README), "exec"), {})
 
 
+def test_quickstart_is_the_same_on_every_system():
+    windows, posix = quickstart("powershell"), quickstart("sh")
+    assert windows[:2] == ["py -m venv .venv", r".venv\Scripts\Activate.ps1"]
+    assert posix[:2] == ["python3 -m venv .venv", ". .venv/bin/activate"]
+    assert (
+        windows[2:]
+        == posix[2:]
+        == [
+            'python -m pip install -e ".[offline]"',
+            *(shlex.join(args) for args in makefile_demo()),
+            'python -m pip install -e ".[test]"',
+            "python -m pytest",
+        ]
+    )
+
+
+def test_readme_names_the_python_versions_of_pyproject():
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    prefix = "Programming Language :: Python :: 3."
+    minors = sorted(int(c[len(prefix) :]) for c in project["classifiers"] if c.startswith(prefix))
+    assert minors == list(range(minors[0], minors[-1] + 1))
+    assert project["requires-python"] == f">=3.{minors[0]}"
+    named = ", ".join(f"3.{m}" for m in minors[:-1]) + f" or 3.{minors[-1]}"
+    section = README.read_text(encoding="utf-8").split("## Quickstart", 1)[1]
+    assert section.lstrip().startswith(f"Python {named}, on Windows, macOS or Linux")
+    extras = project["optional-dependencies"]
+    assert {"offline", "test"} <= extras.keys()
+
+
 def test_quickstart_demo_runs(tmp_path, monkeypatch):
-    demo = makefile_demo()
+    demo = [
+        shlex.split(line) for line in quickstart("sh") if line.split()[0] in ("ingest", "search")
+    ]
+    assert demo == makefile_demo()
     assert [a[:2] for a in demo] == [["ingest", "load"], ["search", "like"]]
     monkeypatch.chdir(tmp_path)
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
@@ -118,4 +160,5 @@ def test_quickstart_demo_runs(tmp_path, monkeypatch):
     run(demo[0])
     result = run(demo[1])
     lines = [line for line in result.stdout.splitlines() if line.strip()]
-    assert len(lines) >= 6  # a header and five hits
+    assert len(lines) == 6  # a header and five hits
+    assert [line.split()[0] for line in lines[1:]] == ["1", "2", "3", "4", "5"]

@@ -73,6 +73,10 @@ def settings_from(
 class ErrorBoundary(click.Group):
     """A click group whose commands never show a traceback for an error a user can cause."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        tolerant_console()
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -96,6 +100,19 @@ class ErrorBoundary(click.Group):
                     f"internal error: {type(exc).__name__}: {exc} "
                     "(set PATENTSIM_DEBUG=1 to see the traceback, and please report it)"
                 ) from None
+
+
+def tolerant_console() -> None:
+    """Let a console that cannot encode Korean (a legacy Windows code page, ``LANG=C``)
+    show replacement characters instead of failing with ``UnicodeEncodeError``."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        try:
+            "한국어 — ü".encode(encoding)
+        except (UnicodeEncodeError, LookupError):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="replace")
 
 
 def _line(exc: PatentSimError) -> str:

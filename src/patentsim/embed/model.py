@@ -6,8 +6,9 @@ a model comes from: a local folder, the offline model a package ships
 the hub.  When a hub model is neither cached nor reachable, it falls back to
 the installed offline model with a warning (the manifest then records the
 model actually used), or raises ``ModelUnavailable`` saying how to proceed.
-``load_embedder`` then loads it with sentence-transformers (imported here,
-lazily) on the best device.
+Also here: the model's fingerprint, the options that decide the vectors
+(backend/engine, long-text mode) and cutting long texts into windows.
+``embedder.EmbedderConfig`` builds the embedder itself.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import os
 import socket
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 from urllib.parse import urlparse
 
@@ -96,7 +97,10 @@ def resolve_model(name: str, *, allow_fallback: bool = True) -> ModelSpec:
                 "point --model at a folder with modules.json or config.json",
             )
         return ModelSpec(str(folder.resolve()), str(folder.resolve()), local=True)
-    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+    # A hub name is "owner/model"; anything else path-like names a folder that is not there
+    # (a drive letter or a backslash: a Windows path).
+    path_like = folder.is_absolute() or bool(PureWindowsPath(name).drive) or "\\" in name
+    if path_like or name.startswith((".", "~")) or name.count("/") > 1:
         raise ModelUnavailable(
             f"model folder {name} does not exist", "check the path given to --model / EMBED_MODEL"
         )
@@ -170,13 +174,18 @@ def _quiet_libraries() -> None:
         pass
 
 
-BACKENDS = ("torch", "onnx", "int8")
+BACKENDS = ("torch", "int8")
 LONG_TEXT_MODES = ("truncate", "chunk")
+# What computes the vectors, recorded in the manifest.  ``--backend int8`` means ONNX
+# Runtime's int8 engine; ``onnx`` (fp32 ONNX Runtime) and ``int8-torch`` stay readable
+# for collections made before they were dropped as choices (neither paid: BENCHMARKS.md).
+ENGINES = ("torch", "int8-onnx", "onnx", "int8-torch")
+_ENGINE_OF_BACKEND = {"torch": "torch", "int8": "int8-onnx", "onnx": "onnx"}
 
 
 def check_options(backend: str, long_text: str) -> None:
     """Refuse an unknown ``--backend`` or ``--long-text`` (exit 2)."""
-    if backend not in BACKENDS:
+    if backend not in BACKENDS and backend != "onnx":
         raise BadOption(f"--backend must be one of {', '.join(BACKENDS)}, not '{backend}'")
     if long_text not in LONG_TEXT_MODES:
         raise BadOption(
@@ -188,20 +197,16 @@ class BadOption(UserInputError):
     """A model option (``--backend``, ``--long-text``) that cannot be used."""
 
 
-def resolve_engine(backend: str) -> str:
-    """What computes the vectors: ``torch``, ``onnx``, ``int8-onnx`` or ``int8-torch``."""
-    from .engines import onnxruntime_available
+def engine_for(backend: str, stored: dict[str, Any] | None = None) -> str:
+    """The engine of ``backend``: the one a collection's manifest records, else the backend's.
 
-    if backend == "torch":
-        return "torch"
-    if backend == "onnx":
-        if not onnxruntime_available():
-            raise ModelUnavailable(
-                "--backend onnx needs onnxruntime, which is not installed",
-                "pip install 'patentsim[onnx]', or use --backend torch or int8",
-            )
-        return "onnx"
-    return "int8-onnx" if onnxruntime_available() else "int8-torch"
+    A collection keeps the engine it was made with, whatever is installed here
+    (an engine that cannot run here is an error, not a silent switch).
+    """
+    stored = stored or {}
+    if stored.get("engine") in ENGINES and (stored.get("backend") or "torch") == backend:
+        return str(stored["engine"])
+    return _ENGINE_OF_BACKEND[backend]
 
 
 def embedding_fingerprint(
@@ -216,160 +221,6 @@ def embedding_fingerprint(
     suffix = "" if engine == "torch" else f"+{engine}"
     suffix += "" if long_text == "truncate" else f"+{long_text}"
     return model_print + suffix
-
-
-def expected_fingerprint(
-    spec: ModelSpec, backend: str = "torch", long_text: str = "truncate"
-) -> str:
-    """The fingerprint an embedder for ``spec`` will have, without loading it ("" for a hub id)."""
-    if not spec.local:
-        return ""
-    return embedding_fingerprint(fingerprint(spec.source), resolve_engine(backend), long_text)
-
-
-class Embedder:
-    """A sentence-transformers model: normalised float32 embeddings, batch by batch.
-
-    ``backend``: ``torch`` (fp16 on CUDA), ``onnx`` (ONNX Runtime) or ``int8``
-    (int8 weights; see ``engines``).  ``long_text``: ``truncate`` (the model
-    reads its window and ignores the rest) or ``chunk`` (windows of the
-    model's length, their embeddings averaged by token count and
-    renormalised).
-    """
-
-    def __init__(
-        self,
-        spec: ModelSpec,
-        device: str = "auto",
-        *,
-        backend: str = "torch",
-        long_text: str = "truncate",
-    ) -> None:
-        check_options(backend, long_text)
-        if spec.local:
-            # Without this, huggingface_hub retries the network for about 80 seconds.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        _quiet_libraries()
-        engine = resolve_engine(backend)
-        if engine != "torch":
-            if device not in {"auto", "cpu"}:
-                raise BadOption(
-                    f"--backend {backend} runs on the CPU, not on {device}",
-                    "use --device cpu (or auto), or --backend torch on a GPU",
-                )
-            device = "cpu"
-        from sentence_transformers import SentenceTransformer
-
-        self.spec = spec
-        self.device = pick_device(device)
-        self.backend = backend
-        self.engine = engine
-        self.long_text = long_text
-        kwargs: dict[str, Any] = {"device": self.device}
-        if spec.local:
-            kwargs["local_files_only"] = True
-        try:
-            model = SentenceTransformer(spec.source, **kwargs)
-        except (OSError, ValueError) as exc:
-            raise ModelUnavailable(
-                f"model '{spec.name}' cannot be loaded: {str(exc).splitlines()[0]}",
-                "check --model / EMBED_MODEL",
-            ) from exc
-        if self.device.startswith("cuda"):
-            model.half()
-        model.eval()
-        get_dim = (
-            getattr(model, "get_embedding_dimension", None)
-            or model.get_sentence_embedding_dimension
-        )
-        self.dimension = int(get_dim() or 0)
-        self.max_seq_length = int(model.max_seq_length or 0)
-        folder = spec.source if Path(spec.source).is_dir() else _cached(spec.name) or spec.source
-        model_print = fingerprint(folder) if Path(folder).is_dir() else spec.name
-        self.fingerprint = embedding_fingerprint(model_print, engine, long_text)
-        prompts = getattr(model, "prompts", None) or {}
-        self.prompts: dict[str, str] = dict(prompts)
-        self.query_prompt = "query" if "query" in prompts else None
-        self._onnx: Any = None
-        if engine in {"onnx", "int8-onnx"}:
-            from .engines import OnnxEngine, prepare_onnx
-
-            path = prepare_onnx(model, model_print, int8=engine == "int8-onnx")
-            self._onnx = OnnxEngine(path, model.tokenizer, self.max_seq_length)
-        elif engine == "int8-torch":
-            from .engines import quantize_torch_int8
-
-            model = quantize_torch_int8(model)
-        self.model = model
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def tokenizer(self) -> Any:
-        return self.model.tokenizer
-
-    def info(self) -> dict[str, Any]:
-        """What the manifest records about the model."""
-        return {
-            "name": self.spec.name,
-            "requested": self.spec.fallback_from or self.spec.name,
-            "fingerprint": self.fingerprint,
-            "dimension": self.dimension,
-            "max_seq_length": self.max_seq_length,
-            "normalize": True,
-            "backend": self.backend,
-            "engine": self.engine,
-            "long_text": self.long_text,
-        }
-
-    def encode(self, texts: list[str], *, batch_size: int = 32, query: bool = False) -> Any:
-        """Normalised float32 embeddings, one row per text (a 2-D numpy array)."""
-        import numpy as np
-
-        prompt = self.query_prompt if query else None
-        if self.long_text == "chunk" and texts:
-            pieces, owner, weight = self.windows(texts)
-            parts = self._encode(pieces, batch_size, prompt)
-            out = np.zeros((len(texts), parts.shape[1]), dtype=np.float64)
-            np.add.at(out, np.asarray(owner), parts * np.asarray(weight, dtype=np.float64)[:, None])
-            return _normalise(out)
-        return self._encode(texts, batch_size, prompt)
-
-    def _encode(self, texts: list[str], batch_size: int, prompt: str | None) -> Any:
-        import numpy as np
-
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        if self._onnx is not None:
-            if prompt:
-                texts = [self.prompts[prompt] + t for t in texts]
-            return _normalise(self._onnx.encode(texts, batch_size))
-        kwargs: dict[str, Any] = {"prompt_name": prompt} if prompt else {}
-        vectors = self.model.encode(
-            texts,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-            **kwargs,
-        )
-        return np.asarray(vectors, dtype=np.float32)
-
-    def windows(self, texts: list[str]) -> tuple[list[str], list[int], list[int]]:
-        """Each text cut into windows of the model's length: (pieces, owner index, tokens).
-
-        A text that fits is one window, itself, so ``chunk`` changes nothing for
-        it.  Cuts fall on token boundaries of the original text.
-        """
-        return split_windows(texts, self.model.tokenizer, self.max_seq_length)
-
-    def token_counts(self, texts: list[str]) -> list[int]:
-        """Tokens per text as the model would see them untruncated (special tokens included)."""
-        tokenizer = self.model.tokenizer
-        encoded = tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
-        return [len(ids) for ids in encoded]
 
 
 def _normalise(vectors: Any) -> Any:
@@ -415,60 +266,3 @@ def split_windows(
             owner.append(i)
             weight.append(end - start)
     return pieces, owner, weight
-
-
-@dataclass(frozen=True)
-class EmbedderFactory:
-    """Builds the same embedder on a given device (sent to each worker process)."""
-
-    spec: ModelSpec
-    backend: str = "torch"
-    long_text: str = "truncate"
-
-    def __call__(self, device: str) -> Embedder:
-        return Embedder(self.spec, device, backend=self.backend, long_text=self.long_text)
-
-
-def make_embedder(
-    spec: ModelSpec, device: str = "auto", *, backend: str = "torch", long_text: str = "truncate"
-) -> Any:
-    """An ``Embedder``; for several devices (``cuda:0,cuda:1``, ``all``) one process each."""
-    from .devices import MultiDeviceEmbedder, parse_devices
-
-    check_options(backend, long_text)
-    devices = parse_devices(device)
-    factory = EmbedderFactory(spec, backend, long_text)
-    if len(devices) == 1:
-        return factory(devices[0])
-    return MultiDeviceEmbedder(devices, factory)
-
-
-def embedder_for_manifest(
-    stored: dict[str, Any], *, model: str | None = None, device: str = "auto"
-) -> Embedder:
-    """The embedder that makes vectors like a collection's (its manifest's ``model`` part).
-
-    Same model, same backend, same long-text mode, so the fingerprints agree;
-    ``model`` names where to load the model from when the stored name does not
-    resolve here.
-    """
-    spec = resolve_model(model or str(stored.get("name") or ""), allow_fallback=False)
-    return Embedder(
-        spec,
-        device,
-        backend=str(stored.get("backend") or "torch"),
-        long_text=str(stored.get("long_text") or "truncate"),
-    )
-
-
-def load_embedder(
-    name: str,
-    device: str = "auto",
-    *,
-    allow_fallback: bool = True,
-    backend: str = "torch",
-    long_text: str = "truncate",
-) -> Embedder:
-    """A single-device embedder for a model name, folder or short name."""
-    spec = resolve_model(name, allow_fallback=allow_fallback)
-    return Embedder(spec, device, backend=backend, long_text=long_text)

@@ -88,15 +88,21 @@ def cli() -> None:
 )
 @click.option(
     "--backend",
-    type=click.Choice(["torch", "onnx", "int8"]),
-    help="Embedding engine: torch; onnx (ONNX Runtime); int8 (int8 weights, faster on "
-    "CPUs). Default: the collection's, else torch.",
+    type=click.Choice(["torch", "int8"]),
+    help="Embedding engine: torch, or int8 (ONNX Runtime with int8 weights, faster on "
+    "CPUs; needs patentsim[onnx]). Default: the collection's, else torch.",
 )
 @click.option(
     "--long-text",
     type=click.Choice(["truncate", "chunk"]),
     help="Texts longer than the model's window: truncate, or chunk (windows averaged). "
     "Default: the collection's, else truncate.",
+)
+@click.option(
+    "--quantization",
+    type=click.Choice(["none", "int8", "binary"]),
+    help="Quantized vectors of a new collection (int8: 4x smaller, binary: 16x), searched "
+    "then rescored with the originals, which stay on disk. Default: none.",
 )
 @click.option("--shards", type=click.IntRange(min=1), help="Shards of a new server collection.")
 @click.option("--replicas", type=click.IntRange(min=1), help="Replicas of a new server collection.")
@@ -128,6 +134,7 @@ def load(
     device,
     backend,
     long_text,
+    quantization,
     shards,
     replicas,
     quiet,
@@ -170,7 +177,9 @@ def load(
             backend=backend,
             long_text=long_text,
             on_duplicate=on_duplicate,
-            create_options=CreateOptions(shards=shards, replicas=replicas),
+            create_options=CreateOptions(
+                shards=shards, replicas=replicas, quantization=quantization
+            ),
             progress=progress,
         )
     )
@@ -192,7 +201,9 @@ def load(
         f"skipped {len(s.skipped):,}" + (f", pruned {s.pruned:,}" if prune else "")
     )
     click.echo(
-        f"  embedded {s.embedded:,} texts ({s.reused:,} reused), "
+        f"  embedded {s.embedded:,} texts"
+        + (f" with {s.engine}" if s.engine else "")
+        + f" ({s.reused:,} reused), "
         f"truncated {len(s.truncated):,}, in {s.seconds:.1f} s"
     )
     if s.default_mode:
@@ -210,6 +221,16 @@ def load(
             "--date / --list)",
             err=True,
         )
+
+
+def _layout(manifest):
+    """How the vectors are stored: quantization, and where the originals live."""
+    kind = manifest.get("quantization") or "none"
+    where = "on disk" if manifest.get("on_disk") else "in RAM"
+    if kind == "none":
+        return f"float32, not quantized ({where})"
+    ratio = {"int8": 4, "binary": 16}.get(kind, "?")
+    return f"{kind} quantized in RAM ({ratio}x smaller), float32 originals {where} for rescoring"
 
 
 def _rows(rows: list[int], limit: int = 20) -> str:
@@ -249,9 +270,10 @@ def info(collection, fmt, url, api_key, path, wait):
     if model.get("requested") and model.get("requested") != model.get("name"):
         click.echo(f"            (requested {model.get('requested')}; it was unavailable)")
     click.echo(
-        f"embedding   backend {model.get('backend') or 'torch'}, long texts "
+        f"embedding   backend {_backend(model)}, long texts "
         f"{model.get('long_text') or 'truncate'}"
     )
+    click.echo(f"vectors     {_layout(m)}")
     click.echo(f"text        {', '.join(m.get('text_columns') or [])}")
     click.echo(f"id          {m.get('id_column') or '(row number)'}")
     src = m.get("source") or {}
@@ -357,6 +379,12 @@ def drop(collection, yes, url, api_key, path, wait):
 )
 @collection_option
 @click.option("--to-collection", help="Name in the target (default: the same name).")
+@click.option(
+    "--quantization",
+    type=click.Choice(["none", "int8", "binary"]),
+    help="Quantized vectors of a new collection (int8: 4x smaller, binary: 16x), searched "
+    "then rescored with the originals, which stay on disk. Default: the source's.",
+)
 @click.option("--shards", type=click.IntRange(min=1), help="Shards of a new server collection.")
 @click.option("--replicas", type=click.IntRange(min=1), help="Replicas of a new server collection.")
 @click.option(
@@ -384,6 +412,7 @@ def copy_(
     to_api_key,
     collection,
     to_collection,
+    quantization,
     shards,
     replicas,
     batch_size,
@@ -411,7 +440,9 @@ def copy_(
             collection,
             to_collection,
             batch=batch_size,
-            create_options=CreateOptions(shards=shards, replicas=replicas),
+            create_options=CreateOptions(
+                shards=shards, replicas=replicas, quantization=quantization
+            ),
             progress=progress,
         )
     )
@@ -424,3 +455,10 @@ def copy_(
         f"{s.points:,} points ({s.written:,} written, {s.unchanged:,} already there), "
         f"{len(s.indexes)} indexes, in {s.seconds:.1f} s"
     )
+
+
+def _backend(model: dict) -> str:
+    """``int8 (int8-onnx)``: the backend, and the engine where it says more."""
+    backend = model.get("backend") or "torch"
+    engine = model.get("engine") or backend
+    return backend if engine == backend else f"{backend} ({engine})"

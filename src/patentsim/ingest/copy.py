@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..store import StoreSettings, open_store, pick_collection
@@ -32,7 +32,7 @@ from ..store.backend import (
     StoredPoint,
 )
 from ..store.errors import StoreError, UserInputError
-from ..store.manifest import check_model, now
+from ..store.manifest import check_layout, check_model, now
 
 ProgressFn = Callable[[int, int], None]
 
@@ -40,7 +40,7 @@ ProgressFn = Callable[[int, int], None]
 RESERVED_INDEXES = {"_key": "keyword", "_hash": "keyword", "_row": "integer"}
 DEFAULT_BATCH = 256
 # Manifest entries that describe the target's own layout, not the data.
-_LAYOUT_KEYS = ("dimension", "on_disk")
+_LAYOUT_KEYS = ("dimension", "on_disk", "quantization")
 
 
 @dataclass
@@ -175,11 +175,14 @@ def _target_collection(
         coll = store.open(name)
         existing = coll.read_manifest()
         check_model(existing, manifest.get("model") or {}, name)
+        check_layout(existing, options.quantization, name)
         existing.update(state="copying", updated_at=now())
         coll.write_manifest(existing)
         return coll
     fresh = {k: v for k, v in manifest.items() if k not in _LAYOUT_KEYS}
     fresh.update(collection=name, state="copying", updated_at=now())
+    # The copy keeps the source's quantization unless --quantization says otherwise.
+    options = replace(options, quantization=options.quantization or manifest.get("quantization"))
     coll = store.create(name, dimension, fresh, options)
     summary.created = True
     return coll

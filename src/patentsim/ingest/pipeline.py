@@ -22,23 +22,18 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ..embed.analyzer import hangul_share
-from ..embed.model import (
-    DEFAULT_MODEL,
-    ModelSpec,
-    check_options,
-    expected_fingerprint,
-    resolve_model,
-)
+from ..embed.embedder import Embedder, EmbedderConfig
+from ..embed.model import DEFAULT_MODEL, check_options
 from ..embed.retrieval import Retrieval, default_for
 from ..store import StoreSettings, open_store
 from ..store.backend import Collection, CreateOptions, PointData, Store
 from ..store.errors import ModelMismatch, ModelUnavailable, SourceError
 from ..store.filters import Match
 from ..store.ids import point_id
-from ..store.manifest import check_model, new_manifest, now
+from ..store.manifest import check_layout, check_model, new_manifest, now
 from .keyword import Keywords, backfill, terms_field
 from .read import Table, open_table
 from .records import (
@@ -58,23 +53,6 @@ DUPLICATE_POLICIES = ("error", "first", "last")
 ProgressFn = Callable[[int, int], None]
 
 
-class EmbedderLike(Protocol):
-    """What the pipeline needs of a model (the real ``Embedder`` or a test fake)."""
-
-    @property
-    def name(self) -> str: ...
-
-    fingerprint: str
-    dimension: int
-    max_seq_length: int
-
-    def info(self) -> dict[str, Any]: ...
-
-    def encode(self, texts: list[str], *, batch_size: int = 32) -> Any: ...
-
-    def token_counts(self, texts: list[str]) -> list[int]: ...
-
-
 @dataclass
 class IngestSummary:
     collection: str
@@ -92,6 +70,7 @@ class IngestSummary:
     pruned: int = 0
     embedded: int = 0
     reused: int = 0
+    engine: str | None = None  # what embedded this run's texts (None: nothing was embedded)
     points: int = 0
     created: bool = False
     model_fallback_from: str | None = None
@@ -110,42 +89,42 @@ class _Model:
 
     def __init__(
         self,
-        name: str,
-        device: str,
-        embedder: EmbedderLike | None,
+        config: EmbedderConfig | None,
+        embedder: Embedder | None,
         backend: str = "torch",
         long_text: str = "truncate",
     ) -> None:
-        self.device = device
+        self.config = config
         self.backend = backend
         self.long_text = long_text
         self._embedder = embedder
-        self.spec: ModelSpec | None = None
-        if embedder is not None:
+        if embedder is not None:  # a caller's own (a test fake, a loaded model)
             self.name = embedder.name
             self.fingerprint = embedder.fingerprint
-            self.fallback_from = None
+            self.fallback_from: str | None = None
             return
-        self.spec = resolve_model(name)
-        self.name = self.spec.name
-        self.fallback_from = self.spec.fallback_from
-        self.fingerprint = expected_fingerprint(self.spec, backend, long_text)
-        if not self.fingerprint:
-            self.fingerprint = self.get().fingerprint
+        assert config is not None
+        self.name = config.model.name
+        self.fallback_from = config.model.fallback_from
+        self.fingerprint = config.fingerprint() or self.get().fingerprint
 
-    def get(self) -> EmbedderLike:
+    def get(self) -> Embedder:
         if self._embedder is None:
-            from ..embed.model import make_embedder
-
-            assert self.spec is not None
-            self._embedder = make_embedder(
-                self.spec, self.device, backend=self.backend, long_text=self.long_text
-            )
+            assert self.config is not None
+            self._embedder = self.config.load(export_for_queries=True)
         return self._embedder
 
     @property
     def loaded(self) -> bool:
         return self._embedder is not None
+
+    @property
+    def engine(self) -> str | None:
+        """What embedded this run's texts (None when nothing was embedded)."""
+        if self._embedder is None:
+            return None
+        engine = getattr(self._embedder, "engine", None) or self._embedder.info().get("engine")
+        return str(engine) if engine else None
 
 
 def default_collection(source: str | Path) -> str:
@@ -174,7 +153,7 @@ def load(
     device: str = "auto",
     backend: str | None = None,
     long_text: str | None = None,
-    embedder: EmbedderLike | None = None,
+    embedder: Embedder | None = None,
     on_duplicate: str = "error",
     create_options: CreateOptions | None = None,
     progress: ProgressFn | None = None,
@@ -185,6 +164,7 @@ def load(
         raise SourceError(f"--batch-size must be at least 1, not {batch_size}")
     if on_duplicate not in DUPLICATE_POLICIES:
         raise SourceError(f"--on-duplicate must be one of {', '.join(DUPLICATE_POLICIES)}")
+    (create_options or CreateOptions()).layout()  # an unknown quantization fails first
     table = open_table(source, sheet=sheet, encoding=encoding)
     sample = [row for _, row in _take(table.rows(), SAMPLE_ROWS)]
     plan = plan_columns(table, sample, text=text, id_column=id_column, lists=lists, dates=dates)
@@ -208,8 +188,18 @@ def load(
         backend = backend or stored.get("backend") or "torch"
         long_text = long_text or stored.get("long_text") or "truncate"
         check_options(backend, long_text)
-        mdl = _Model(model or stored_model or DEFAULT_MODEL, device, embedder, backend, long_text)
+        config = None
+        if embedder is None:
+            config = EmbedderConfig.choose(
+                model or stored_model or DEFAULT_MODEL,
+                backend=backend,
+                long_text=long_text,
+                device=device,
+                stored=stored,
+            )
+        mdl = _Model(config, embedder, backend, long_text)
         if manifest is not None:
+            check_layout(manifest, (create_options or CreateOptions()).quantization, name)
             _check_compatible(manifest, mdl, plan, name)
         if recreate and store.exists(name):
             # The model is loaded before the old collection goes, so a model that cannot
@@ -243,6 +233,8 @@ def load(
             summary.pruned = loader.prune(set(winners.values()))
         loader.finish()
         summary.points = loader.count()
+        if summary.embedded:
+            summary.engine = mdl.engine
     finally:
         if own_store:
             store.close()

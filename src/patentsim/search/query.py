@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..embed.retrieval import FUSIONS, MODES, Retrieval
 from ..store import StoreSettings, open_store, pick_collection
@@ -56,6 +56,9 @@ from ..store.filters import (
 )
 from ..store.ids import point_id
 from .where import FieldInfo, fields_of, resolve_field, where_filter
+
+if TYPE_CHECKING:
+    from ..embed.embedder import Embedder
 
 RESERVED = ("_key", "_row", "_hash", "_terms")
 FACET_TYPES = ("keyword", "integer", "bool")
@@ -132,7 +135,7 @@ class Facets:
 
 
 class QueryEmbedder(Protocol):
-    """What ``text`` needs of a model: the real ``Embedder`` or a test fake."""
+    """What a query needs of a model (the real embedders, the test fakes, eval's cache)."""
 
     name: str
     fingerprint: str
@@ -468,7 +471,7 @@ def text(
     store: Store | None = None,
     model: str | None = None,
     device: str = "auto",
-    embedder: QueryEmbedder | None = None,
+    embedder: Embedder | None = None,
 ) -> Results:
     """The documents most similar to a text, embedded with the collection's own model.
 
@@ -560,22 +563,21 @@ def text_runner(
 
 
 def _load_embedder(name: str, stored: dict[str, Any], device: str, collection: str) -> Any:
-    from ..embed.model import Embedder, expected_fingerprint, resolve_model
+    """The collection's model for queries: torch-free where it can be (``load_for_queries``)."""
+    from ..embed.embedder import EmbedderConfig
 
     if not name:
         raise PatentSimError(f"the manifest of '{collection}' names no model")
-    backend = str(stored.get("backend") or "torch")
-    long_text = str(stored.get("long_text") or "truncate")
-    spec = resolve_model(name, allow_fallback=False)
-    if spec.local and stored.get("fingerprint"):
-        # The same model files read the same way (backend, long-text mode) as at ingest.
-        found = expected_fingerprint(spec, backend, long_text)
+    config = EmbedderConfig.choose(name, device=device, stored=stored, allow_fallback=False)
+    if config.model.local and stored.get("fingerprint"):
+        # The same model files read the same way (engine, long-text mode) as at ingest.
+        found = config.fingerprint()
         if found != stored["fingerprint"]:
-            raise _mismatch(collection, stored, spec.name, found)
-    cache_key = (spec.source, device, backend, long_text)
-    emb = _EMBEDDERS.get(cache_key) or Embedder(spec, device, backend=backend, long_text=long_text)
+            raise _mismatch(collection, stored, config.model.name, found)
+    cache_key = (config.model.source, device, config.engine, config.long_text)
+    emb = _EMBEDDERS.get(cache_key) or config.load_for_queries()
     # Kept for the process's later queries, under the name asked for and under its folder.
-    _EMBEDDERS[cache_key] = _EMBEDDERS[(name, device, backend, long_text)] = emb
+    _EMBEDDERS[cache_key] = _EMBEDDERS[(name, device, config.backend, config.long_text)] = emb
     return emb
 
 

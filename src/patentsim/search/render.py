@@ -286,10 +286,10 @@ def write_file(
     target = Path(path)
     try:
         if kind == "jsonl":
-            target.write_text(jsonl + ("\n" if jsonl else ""), encoding="utf-8")
+            target.write_text(jsonl + ("\n" if jsonl else ""), encoding="utf-8", newline="")
         elif kind == "csv":
             # utf-8 with BOM, so that Excel opens Korean text correctly.
-            target.write_text(to_csv(headers, rows) + "\n", encoding="utf-8-sig")
+            target.write_text(to_csv(headers, rows) + "\n", encoding="utf-8-sig", newline="")
         else:
             _write_xlsx(target, headers, rows)
     except OSError as exc:

@@ -4,29 +4,32 @@ Layout under the store folder (``--path`` / ``QDRANT_PATH``)::
 
     <path>/<collection>/manifest.json   the manifest (written atomically)
     <path>/<collection>/shard/          the Edge shard (segments, WAL)
-    <path>/<collection>/.lock           held (flock) by the process using it
+    <path>/<collection>/.lock           locked by the process using it (``lockfile``)
+    <path>/<collection>/.holder         that process's pid, for the message below
 
 Edge lets one process open a shard at a time; the lock file turns the
-engine's "WouldBlock" into a clear "in use by process N" error.
+engine's "WouldBlock" into a clear "in use by process N" error.  The lock is an
+operating-system file lock on every platform, dropped with the process.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
 import shutil
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import backend as b
+from . import plan as planning
 from .errors import CollectionExists, CollectionNotFound, StoreError, StoreLocked
 from .filters import Empty, Filter, HasId, Match, Range, Text
+from .lockfile import LOCK_FILE, Busy, FolderLock, LockUnavailable
 from .manifest import write_json_atomic
+from .plan import SearchPlan, plan_search
 
 _NAME = re.compile(r"^[^/\\\x00]{1,200}$")
 
@@ -115,9 +118,12 @@ class EdgeStore:
                 )
             # A folder left by a crash before the manifest existed holds nothing of value.
             shutil.rmtree(folder / "shard", ignore_errors=True)
-            manifest = dict(manifest, dimension=dimension, on_disk=options.on_disk)
+            quantization, on_disk = options.layout()
+            manifest = dict(
+                manifest, dimension=dimension, on_disk=on_disk, quantization=quantization
+            )
             coll.write_manifest(manifest)
-            coll.create_shard(dimension, on_disk=options.on_disk)
+            coll.create_shard(dimension, on_disk=on_disk, quantization=quantization)
         except BaseException:
             coll.close()
             raise
@@ -146,28 +152,33 @@ class EdgeStore:
             raise CollectionNotFound(f"no collection '{name}' in {self.location}")
         coll = self._open.pop(name, None) or EdgeCollection(name, self._dir(name), wait=self.wait)
         coll.lock()
-        coll.close_shard()
-        # Remove the manifest first: a crash midway leaves a folder that is not listed.
-        with contextlib.suppress(FileNotFoundError):
-            (coll.folder / "manifest.json").unlink()
-        shutil.rmtree(coll.folder, ignore_errors=True)
-        coll.unlock()
+        try:
+            coll.close_shard()
+            # Remove the manifest first: a crash midway leaves a folder that is not listed.
+            with contextlib.suppress(FileNotFoundError):
+                (coll.folder / "manifest.json").unlink()
+            for child in coll.folder.iterdir():
+                if child.name == LOCK_FILE:
+                    # POSIX removes a locked file; Windows refuses while it is open (below).
+                    with contextlib.suppress(OSError):
+                        child.unlink()
+                elif child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        child.unlink()
+        finally:
+            coll.unlock()
+        # Windows: the lock file goes once closed, unless another process opened it meanwhile
+        # (then it stays, with the folder, which is not listed without a manifest).
+        with contextlib.suppress(OSError):
+            (coll.folder / LOCK_FILE).unlink(missing_ok=True)
+            coll.folder.rmdir()
 
     def close(self) -> None:
         for coll in list(self._open.values()):
             coll.close()
         self._open.clear()
-
-
-def _holder_pid(fh: Any) -> str:
-    """The pid the lock file names; the holder may be between truncating and writing it."""
-    for _ in range(10):
-        fh.seek(0)
-        pid = str(fh.read()).strip()
-        if pid:
-            return pid
-        time.sleep(0.02)
-    return "?"
 
 
 def _available(names: list[str]) -> str:
@@ -182,48 +193,30 @@ class EdgeCollection:
         self.folder = folder
         self.wait = wait
         self._shard: Any = None
-        self._lock_fh: Any = None
+        self._lock = FolderLock(folder)
+        self._quantization: str | None = None
+        self.last_plan: SearchPlan | None = None  # how the last query was answered
 
     # -- locking and lifecycle -------------------------------------------------
     def lock(self) -> None:
-        if self._lock_fh is not None:
-            return
-        path = self.folder / ".lock"
         try:
-            fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held while in use)
-        except OSError as exc:
+            self._lock.acquire(self.wait)
+        except Busy as exc:
+            raise StoreLocked(
+                f"collection '{self.name}' in {self.folder.parent} is in use by process {exc.pid}",
+                "wait for it to finish (or pass --wait SECONDS), or stop that process",
+            ) from None
+        except LockUnavailable as exc:
             raise StoreError(
-                f"cannot open {path}: {exc.strerror}",
-                "check the folder's permissions or choose another --path",
+                str(exc), "check the folder's permissions or choose another --path"
             ) from exc
-        deadline = time.monotonic() + self.wait
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError:
-                if time.monotonic() >= deadline:
-                    pid = _holder_pid(fh)
-                    fh.close()
-                    raise StoreLocked(
-                        f"collection '{self.name}' in {self.folder.parent} is in use by "
-                        f"process {pid}",
-                        "wait for it to finish (or pass --wait SECONDS), or stop that process",
-                    ) from None
-                time.sleep(0.1)
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        self._lock_fh = fh
 
     def unlock(self) -> None:
-        if self._lock_fh is not None:
-            fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
-            self._lock_fh.close()
-            self._lock_fh = None
+        self._lock.release()
 
-    def create_shard(self, dimension: int, *, on_disk: bool = False) -> None:
+    def create_shard(
+        self, dimension: int, *, on_disk: bool = False, quantization: str = "none"
+    ) -> None:
         qe = _qe()
         self.lock()
         config = qe.EdgeConfig(
@@ -236,8 +229,13 @@ class EdgeCollection:
                 ef_construct=b.HNSW_EF_CONSTRUCT,
                 full_scan_threshold=b.FULL_SCAN_THRESHOLD_KB,
             ),
+            quantization_config=_quantization_config(quantization),
+            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=b.INDEXING_THRESHOLD_KB)
+            if b.INDEXING_THRESHOLD_KB is not None
+            else None,
         )
         self._shard = self._engine(lambda: qe.EdgeShard.create(str(self.folder / "shard"), config))
+        self._quantization = quantization
 
     def load_shard(self) -> None:
         qe = _qe()
@@ -246,7 +244,11 @@ class EdgeCollection:
         if not (shard_dir / "edge_config.json").is_file():
             # Killed between writing the manifest and creating the shard: finish the job.
             manifest = self.read_manifest()
-            self.create_shard(int(manifest["dimension"]), on_disk=bool(manifest.get("on_disk")))
+            self.create_shard(
+                int(manifest["dimension"]),
+                on_disk=bool(manifest.get("on_disk")),
+                quantization=manifest.get("quantization") or "none",
+            )
             return
         self._shard = self._engine(lambda: qe.EdgeShard.load(str(shard_dir)))
 
@@ -395,8 +397,17 @@ class EdgeCollection:
         qe = _qe()
         edge_filter = to_edge(flt) if flt else None
         depth = max(fused.depth, offset + limit)
-        # The dense side as in query(): exact when filtered.
-        params = qe.SearchParams(hnsw_ef=b.HNSW_EF_SEARCH, exact=edge_filter is not None)
+        # The dense side is planned as in query() (exact, HNSW or ACORN by the filter).
+        plan = self.plan(flt, limit=depth, edge_filter=edge_filter)
+        self.last_plan = plan
+        params = qe.SearchParams(
+            hnsw_ef=plan.hnsw_ef,
+            exact=plan.exact,
+            quantization=self._search_quantization(),
+            acorn=qe.AcornSearchParams(enable=True, max_selectivity=planning.ACORN_MAX_SELECTIVITY)
+            if plan.acorn
+            else None,
+        )
         prefetches = [
             qe.Prefetch(
                 limit=depth,
@@ -453,9 +464,16 @@ class EdgeCollection:
     ) -> list[b.ScoredHit]:
         qe = _qe()
         edge_filter = to_edge(flt) if flt else None
-        # Filtered HNSW search can silently miss matches (measured: recall@10 0.76 with an
-        # any-of filter on a list field at 100k points); a filtered query is answered exactly.
-        params = qe.SearchParams(hnsw_ef=b.HNSW_EF_SEARCH, exact=exact or edge_filter is not None)
+        plan = self.plan(flt, limit=offset + limit, edge_filter=edge_filter)
+        self.last_plan = plan
+        params = qe.SearchParams(
+            hnsw_ef=plan.hnsw_ef,
+            exact=exact or plan.exact,
+            quantization=self._search_quantization(),
+            acorn=qe.AcornSearchParams(enable=True, max_selectivity=planning.ACORN_MAX_SELECTIVITY)
+            if plan.acorn
+            else None,
+        )
         request = qe.QueryRequest(
             limit=limit,
             offset=offset,
@@ -467,6 +485,34 @@ class EdgeCollection:
         )
         points = self._engine(lambda: self.shard.query(request))
         return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+
+    def plan(self, flt: Filter | None, *, limit: int, edge_filter: Any = None) -> SearchPlan:
+        """How a query with ``flt`` will be answered (``store/plan.py``)."""
+        if flt is None:
+            return plan_search(filtered=False, limit=limit)
+        qe = _qe()
+        if edge_filter is None:
+            edge_filter = to_edge(flt)
+        total = int(self._engine(lambda: self.shard.info()).points_count)
+        if total <= planning.EXACT_MAX_POINTS:
+            return plan_search(filtered=True, limit=limit, matching=None, total=total)
+        # The payload indexes' estimate: no vector and no payload is read.
+        req = qe.CountRequest(exact=False, filter=edge_filter)
+        matching = int(self._engine(lambda: self.shard.count(req)))
+        return plan_search(filtered=True, limit=limit, matching=matching, total=total)
+
+    def _search_quantization(self) -> Any:
+        """Rescoring with the original vectors, with oversampling, on a quantized collection."""
+        if self._quantization is None:
+            try:
+                self._quantization = self.read_manifest().get("quantization") or "none"
+            except StoreError:
+                self._quantization = "none"
+        if self._quantization == "none":
+            return None
+        return _qe().QuantizationSearchParams(
+            rescore=True, oversampling=b.OVERSAMPLING[self._quantization]
+        )
 
     def count(self, flt: Filter | None = None) -> int:
         qe = _qe()
@@ -566,6 +612,20 @@ def _edge_vectors(p: b.PointData) -> Any:
     if p.sparse is None:
         return dense
     return {"": dense, b.SPARSE_VECTOR: _edge_sparse(p.sparse)}
+
+
+def _quantization_config(kind: str) -> Any:
+    """Edge's quantization config: the quantized vectors in RAM, None for "none"."""
+    qe = _qe()
+    if kind == "int8":
+        return qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, always_ram=True)
+    if kind == "binary":
+        return qe.BinaryQuantizationConfig(
+            always_ram=True,
+            encoding=qe.BinaryQuantizationEncoding.TwoBits,
+            query_encoding=qe.BinaryQuantizationQueryEncoding.Scalar8Bits,
+        )
+    return None
 
 
 def _plain(value: Any) -> Any:

@@ -45,6 +45,10 @@ class ModelMismatch(PatentSimError):
     """The model or dimension differs from the one the collection was built with."""
 
 
+class LayoutMismatch(UserInputError):
+    """An option of a new collection's layout (``--quantization``) given for an existing one."""
+
+
 class ModelUnavailable(PatentSimError):
     """The embedding model can neither be found locally nor downloaded."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .errors import ModelMismatch
+from .errors import LayoutMismatch, ModelMismatch
 
 MANIFEST_VERSION = 1
 
@@ -83,3 +83,15 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def check_layout(manifest: dict[str, Any], quantization: str | None, collection: str) -> None:
+    """Refuse a ``--quantization`` that differs from the existing collection's."""
+    stored = manifest.get("quantization") or "none"
+    if quantization is not None and quantization != stored:
+        raise LayoutMismatch(
+            f"collection '{collection}' is stored with quantization {stored}, not {quantization}: "
+            "--quantization applies to new collections",
+            f"use --quantization {stored} (or leave it out), or --recreate, or 'ingest copy "
+            f"--quantization {quantization}' into a new collection (nothing is embedded again)",
+        )

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from . import backend as b
+from . import plan as planning
 from .errors import (
     CollectionExists,
     CollectionNotFound,
@@ -31,6 +32,7 @@ from .errors import (
     Unauthorized,
 )
 from .filters import Empty, Filter, HasId, Match, Range, Text
+from .plan import SearchPlan, plan_search
 
 MANIFEST_KEY = "patentsim_manifest"
 _MEMORY_CLIENTS: dict[str, Any] = {}
@@ -256,17 +258,19 @@ class ServerStore:
         m = _models()
         if self.exists(name):
             raise CollectionExists(f"collection '{name}' already exists on {self.location}")
-        manifest = dict(manifest, dimension=dimension)
+        quantization, on_disk = options.layout()
+        manifest = dict(manifest, dimension=dimension, on_disk=on_disk, quantization=quantization)
         self.call(
             lambda: self.client.create_collection(
                 name,
                 vectors_config=m.VectorParams(
-                    size=dimension, distance=m.Distance.COSINE, on_disk=options.on_disk or None
+                    size=dimension, distance=m.Distance.COSINE, on_disk=on_disk or None
                 ),
                 sparse_vectors_config={
                     b.SPARSE_VECTOR: m.SparseVectorParams(modifier=m.Modifier.IDF)
                 },
                 hnsw_config=m.HnswConfigDiff(m=b.HNSW_M, ef_construct=b.HNSW_EF_CONSTRUCT),
+                quantization_config=_quantization_config(quantization),
                 shard_number=options.shards,
                 replication_factor=options.replicas,
                 metadata={MANIFEST_KEY: json.dumps(manifest, ensure_ascii=False)},
@@ -370,11 +374,31 @@ def _check_version(version: str, location: str) -> None:
         )
 
 
+def _quantization_config(kind: str) -> Any:
+    """The server's quantization config: the quantized vectors in RAM, None for "none"."""
+    m = _models()
+    if kind == "int8":
+        return m.ScalarQuantization(
+            scalar=m.ScalarQuantizationConfig(type=m.ScalarType.INT8, always_ram=True)
+        )
+    if kind == "binary":
+        return m.BinaryQuantization(
+            binary=m.BinaryQuantizationConfig(
+                always_ram=True,
+                encoding=m.BinaryQuantizationEncoding.TWO_BITS,
+                query_encoding=m.BinaryQuantizationQueryEncoding.SCALAR8BITS,
+            )
+        )
+    return None
+
+
 class ServerCollection:
     def __init__(self, store: ServerStore, name: str) -> None:
         self.store = store
         self.name = name
         self.client = store.client
+        self._quantization: str | None = None
+        self.last_plan: SearchPlan | None = None  # how the last query was answered
 
     def _call(self, fn: Any) -> Any:
         return self.store.call(fn, self.name)
@@ -488,7 +512,7 @@ class ServerCollection:
         m = _models()
         model_filter = to_models(flt) if flt else None
         depth = max(fused.depth, offset + limit)
-        params = None if self.store.url == ":memory:" else m.SearchParams(hnsw_ef=b.HNSW_EF_SEARCH)
+        params = self._dense_params(flt, depth)
         prefetch = [
             m.Prefetch(
                 query=[float(x) for x in fused.dense],
@@ -552,13 +576,7 @@ class ServerCollection:
         score_threshold: float | None = None,
         exact: bool = False,
     ) -> list[b.ScoredHit]:
-        m = _models()
-        # The in-process imitation always searches exactly (and warns about search params).
-        params = (
-            None
-            if self.store.url == ":memory:"
-            else m.SearchParams(hnsw_ef=b.HNSW_EF_SEARCH, exact=exact)
-        )
+        params = self._dense_params(flt, offset + limit, exact)
         res = self._call(
             lambda: self.client.query_points(
                 self.name,
@@ -572,6 +590,52 @@ class ServerCollection:
             )
         )
         return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+
+    def _dense_params(self, flt: Filter | None, limit: int, exact: bool = False) -> Any:
+        """Search params of a dense query, as the plan says (None for the in-memory stand-in)."""
+        m = _models()
+        if self.store.url == ":memory:":
+            # The in-process imitation always searches exactly (and warns about search params).
+            self.last_plan = SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)
+            return None
+        plan = self.last_plan = self.plan(flt, limit=limit)
+        quantization = self._search_quantization()
+        return m.SearchParams(
+            hnsw_ef=plan.hnsw_ef,
+            exact=exact or plan.exact,
+            quantization=m.QuantizationSearchParams(
+                rescore=True, oversampling=b.OVERSAMPLING[quantization]
+            )
+            if quantization != "none"
+            else None,
+            acorn=m.AcornSearchParams(enable=True, max_selectivity=planning.ACORN_MAX_SELECTIVITY)
+            if plan.acorn
+            else None,
+        )
+
+    def plan(self, flt: Filter | None, *, limit: int) -> SearchPlan:
+        """How a query with ``flt`` will be answered (``store/plan.py``)."""
+        if flt is None:
+            return plan_search(filtered=False, limit=limit)
+        total = self._estimate(None)
+        if total <= planning.EXACT_MAX_POINTS:
+            return plan_search(filtered=True, limit=limit, total=total)
+        matching = self._estimate(flt)
+        return plan_search(filtered=True, limit=limit, matching=matching, total=total)
+
+    def _estimate(self, flt: Filter | None) -> int:
+        """The payload indexes' estimate of the points ``flt`` matches (all without one)."""
+        res = self._call(
+            lambda: self.client.count(
+                self.name, count_filter=to_models(flt) if flt else None, exact=False
+            )
+        )
+        return int(res.count)
+
+    def _search_quantization(self) -> str:
+        if self._quantization is None:
+            self._quantization = str(self.read_manifest().get("quantization") or "none")
+        return self._quantization
 
     def count(self, flt: Filter | None = None) -> int:
         res = self._call(

@@ -1,0 +1,197 @@
+"""The scale section of BENCHMARKS.md, written by ``python -m bench --scale SIZE``.
+
+The section sits between two markers; the default run keeps it as it is (it does not
+measure it), a scale run replaces it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+BEGIN = "<!-- scale: written by python -m bench --scale; the default run keeps it -->"
+END = "<!-- /scale -->"
+_SECTION = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
+
+TARGETS = {
+    "like": "int8 like p50 <= 2 ms at recall@10 >= 0.99",
+    "filtered": "int8 filtered p50 <= 10 ms at recall@10 >= 0.99",
+    "rss": "RSS serving int8 <= 40% of fp32",
+}
+
+
+def section_of(text: str) -> str | None:
+    found = _SECTION.search(text)
+    return found.group(0) if found else None
+
+
+def replace_section(text: str, report: dict[str, Any]) -> str:
+    new = render(report)
+    if section_of(text):
+        return _SECTION.sub(lambda _: new, text)
+    return text.rstrip("\n") + "\n\n" + new + "\n"
+
+
+def keep_section(old: str, new: str) -> str:
+    """``new`` (a default run's page) with the scale section of ``old`` kept at its end."""
+    kept = section_of(old)
+    if not kept or section_of(new):
+        return new
+    return new.rstrip("\n") + "\n\n" + kept + "\n"
+
+
+def _n(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float) and value >= 100:
+        return f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.2g}%" if x < 0.01 else f"{x * 100:.0f}%"
+
+
+def verdicts(fig: dict[str, Any]) -> dict[str, Any]:
+    """The issue's targets, judged on the int8 variant (fp32 for the memory ratio)."""
+    v = fig["variants"]
+    out: dict[str, Any] = {}
+    i8 = v.get("int8", {}).get("queries")
+    if i8:
+        like = i8["like"]
+        out["like"] = {
+            "value": f"p50 {like['median_ms']} ms, recall {like['recall_at_10']}",
+            "met": like["median_ms"] <= 2 and like["recall_at_10"] >= 0.99,
+        }
+        worst_ms = max(r["median_ms"] for r in i8["filtered"])
+        worst_recall = min(r["recall_at_10"] for r in i8["filtered"])
+        out["filtered"] = {
+            "value": f"worst p50 {worst_ms} ms, worst recall {worst_recall}",
+            "met": worst_ms <= 10 and worst_recall >= 0.99,
+        }
+    fp = v.get("none", {}).get("processes")
+    ip = v.get("int8", {}).get("processes")
+    if fp and ip:
+        ratio = ip["serving_process"]["peak_rss_mib"] / fp["serving_process"]["peak_rss_mib"]
+        out["rss"] = {
+            "value": f"{ip['serving_process']['peak_rss_mib']} / "
+            f"{fp['serving_process']['peak_rss_mib']} MiB = {ratio:.2f}",
+            "met": ratio <= 0.40,
+        }
+    return out
+
+
+def render(report: dict[str, Any]) -> str:
+    fig = report["scale"]
+    m = report["machine"]
+    v = fig["variants"]
+    names = {"none": "fp32", "int8": "int8", "binary": "binary"}
+    lines = [
+        BEGIN,
+        "",
+        f"## Scale: {fig['points']:,} points on one machine, fp32 vs int8 vs binary",
+        "",
+        f"- **Run**: `{report['command']}` on {m['date']}, {report['total_seconds']:.0f} s in "
+        f"all; load average {m['load_average_at_start']} at the start, "
+        f"{report['load_average_at_end']} at the end (the 2 cores were shared with other work; "
+        "every query is timed twice, the better kept).",
+        f"- **Machine**: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB.",
+        f"- **Data**: {fig['points']:,} points of {fig['dimension']}-d: {fig['data']}.  "
+        "Larger sizes: `python -m bench --scale 100k|300k|1m` (builds are cached under "
+        "`bench/out/scale/`).",
+        "- **Collections**: the platform's embedded store, `CreateOptions(quantization=...)` "
+        "as `ingest load --quantization` makes them (quantized copy in RAM, float32 originals "
+        "on disk for rescoring), HNSW m=16, ef_construct=64.",
+        "",
+        "### Targets",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+    ]
+    for key, label in TARGETS.items():
+        got = verdicts(fig).get(key)
+        if got:
+            lines.append(f"| {label} | {got['value']} | {'yes' if got['met'] else 'no'} |")
+    lines += [
+        "",
+        "### Build, disk and memory",
+        "",
+        "| | upsert points/s | HNSW build s | build peak RSS MiB | store on disk MiB "
+        "(vectors / quantized / HNSW / payload) | `search like 0` process: wall s, peak RSS MiB "
+        "| process serving 200 `like` queries: peak RSS MiB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for q, item in v.items():
+        bld = item["build"]
+        pr = item.get("processes") or {}
+        files = bld.get("store_files_mib") or {}
+        sl = pr.get("search_like_process") or {}
+        sv = pr.get("serving_process") or {}
+        lines.append(
+            f"| {names[q]} | {_n(bld['upsert_points_per_s'])} | {_n(bld['index_build_seconds'])} "
+            f"| {_n(bld['build_peak_rss_mib'])} | {_n(bld['store_mib'])} "
+            f"({_n(files.get('vectors'))} / {_n(files.get('quantized'))} / "
+            f"{_n(files.get('hnsw'))} / {_n(files.get('payload'))}) | "
+            f"{_n(sl.get('wall_s'))}, {_n(sl.get('peak_rss_mib'))} "
+            f"| {_n(sv.get('peak_rss_mib'))} |"
+        )
+    lines += [
+        "",
+        "### `like` queries (retrieve the stored vector, HNSW top-10, in-process)",
+        "",
+        "| | p50 ms | p99 ms | recall@10 |",
+        "|---|---|---|---|",
+    ]
+    for q, item in v.items():
+        like = (item.get("queries") or {}).get("like")
+        if like:
+            lines.append(
+                f"| {names[q]} | {like['median_ms']} | {like['p99_ms']} | {like['recall_at_10']} |"
+            )
+    lines += [
+        "",
+        "### Filtered queries through the platform's policy",
+        "",
+        "Path: `exact` = exact search over the matching points (the filter matches at most "
+        "20,000); `hnsw+acorn` = filtered HNSW with hnsw_ef 256 and ACORN (selectivity "
+        "<= 40%); `hnsw` = the same without ACORN (broader filters).  Recall against exact "
+        "numpy search over the matching points.",
+        "",
+    ]
+    header = "| filter | matching | path |" + "".join(
+        f" {names[q]} p50 / p99 ms | {names[q]} recall@10 |" for q in v
+    )
+    lines += [header, "|---|---|---|" + "---|---|" * len(v)]
+    first = next(iter(v.values())).get("queries") or {}
+    for k, row in enumerate(first.get("filtered") or []):
+        share = _pct(row["selectivity"])
+        cells = [f"| {row['filter']} | {row['matching']:,} ({share}) | {row['path']} |"]
+        for item in v.values():
+            r = ((item.get("queries") or {}).get("filtered") or [])[k]
+            cells.append(f" {r['median_ms']} / {r['p99_ms']} | {r['recall_at_10']} |")
+        lines.append("".join(cells))
+    for q, item in v.items():
+        rows = (item.get("queries") or {}).get("filtered") or []
+        if not rows or "reference" not in rows[0]:
+            continue
+        labels = list(rows[0]["reference"])
+        lines += [
+            "",
+            f"Reference paths, {names[q]} (20 queries each; median ms, recall@10):",
+            "",
+            "| filter | " + " | ".join(labels) + " |",
+            "|---|" + "---|" * len(labels),
+        ]
+        for r in rows:
+            lines.append(
+                f"| {r['filter']} | "
+                + " | ".join(
+                    f"{r['reference'][lab]['median_ms']}, {r['reference'][lab]['recall_at_10']}"
+                    for lab in labels
+                )
+                + " |"
+            )
+    lines += ["", END]
+    return "\n".join(lines)

@@ -1,0 +1,280 @@
+"""Scale features: quantized collections and the filtered-query policy.
+
+- A quantized collection of real rows (``examples/patents.xlsx``, the offline model) answers
+  ``search like`` with the same top-10 as exact cosine over the stored vectors: the search
+  runs on the quantized vectors (shown: without rescoring the scores differ) and rescores
+  with the originals.  ``ingest copy`` keeps the quantization or changes it.
+- The filter policy (``store/plan.py``): a selective filter is answered exactly over its
+  matching points, a broad one through filtered HNSW (with ACORN below 40%), and both
+  return the complete exact answer.
+
+Collections here are tiny, so the tests lower the thresholds that keep small segments plain
+(``INDEXING_THRESHOLD_KB``) and below which a query is always exact (``EXACT_MAX_POINTS``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from patentsim.ingest.cli import cli as ingest_cli
+from patentsim.ingest.copy import copy_collection
+from patentsim.ingest.pipeline import load
+from patentsim.search import like
+from patentsim.store import StoreSettings, open_store
+from patentsim.store import backend as b
+from patentsim.store import plan as planning
+from patentsim.store.backend import CreateOptions
+from patentsim.store.errors import LayoutMismatch, UserInputError
+from patentsim.store.plan import plan_search
+
+from .conftest import EXAMPLE_XLSX, slice_xlsx
+from .fakes import FakeEmbedder
+
+
+@pytest.fixture(scope="module")
+def small_segments():
+    """Index (and quantize) segments of a few kilobytes, as large collections are."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(b, "INDEXING_THRESHOLD_KB", 1)
+        mp.setattr(b, "FULL_SCAN_THRESHOLD_KB", 1)
+        yield
+
+
+# -- quantization ----------------------------------------------------------------------------
+
+
+ROWS = 100  # of the example file, embedded with the offline model
+
+
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory, offline_embedder, small_segments) -> StoreSettings:
+    """The example file loaded with int8, and copied into a binary collection."""
+    folder = tmp_path_factory.mktemp("quantized")
+    settings = StoreSettings(path=str(folder / "store"))
+    load(
+        slice_xlsx(EXAMPLE_XLSX, folder / "example100.xlsx", ROWS),
+        settings=settings,
+        collection="int8",
+        id_column="application_number",
+        embedder=offline_embedder,
+        create_options=CreateOptions(quantization="int8"),
+    )
+    copy_collection(
+        settings, settings, "int8", "binary", create_options=CreateOptions(quantization="binary")
+    )
+    return settings
+
+
+def stored_vectors(coll) -> tuple[list[str], np.ndarray]:
+    points = sorted(coll.scroll(with_vectors=True), key=lambda p: p.payload["_row"])
+    keys = [str(p.payload["_key"]) for p in points]
+    rows = [int(p.payload["_row"]) for p in points]
+    return keys, rows, np.array([p.vector for p in points], dtype=np.float32)
+
+
+def unrescored_scores(coll, vector, limit=10) -> list[float]:
+    """The engine's scores from the quantized vectors alone (no rescoring)."""
+    import qdrant_edge as qe
+
+    request = qe.QueryRequest(
+        limit=limit,
+        query=qe.Query.Nearest([float(v) for v in vector]),
+        params=qe.SearchParams(quantization=qe.QuantizationSearchParams(rescore=False)),
+        with_payload=False,
+    )
+    return [float(p.score) for p in coll.shard.query(request)]
+
+
+@pytest.mark.parametrize("kind", ["int8", "binary"])
+def test_quantized_like_equals_exact_cosine(quantized, kind):
+    store = open_store(quantized)
+    try:
+        coll = store.open(kind)
+        manifest = coll.read_manifest()
+        assert manifest["quantization"] == kind
+        assert manifest["on_disk"] is True
+        info = coll.shard.info()
+        keys, rows, x = stored_vectors(coll)
+        assert info.points_count == len(keys) > 90
+        assert info.indexed_vectors_count == len(keys)  # all in quantized segments
+        sims = x @ x.T
+        for k in range(0, len(keys), 5):
+            row = rows[k]
+            # The quantized vectors alone give other scores: the quantization is in use.
+            raw = unrescored_scores(coll, x[k])
+            exact = np.sort(sims[k])[::-1][:10]
+            assert np.max(np.abs(np.array(raw) - exact)) > 5e-5  # float32 error: ~1e-7
+            results = like(row, limit=10, collection=kind, store=store)
+            order = [i for i in np.argsort(-sims[k], kind="stable") if i != k][:10]
+            got = [h.key for h in results.hits]
+            assert got == [keys[i] for i in order] or (
+                # identical vectors (repeated abstracts) may come in either order
+                sorted(got) == sorted(keys[i] for i in order)
+            ), (row, got)
+            assert [h.score for h in results.hits] == pytest.approx(
+                [float(sims[k, i]) for i in order], abs=1e-5
+            )
+    finally:
+        store.close()
+
+
+def test_info_shows_quantization_and_copy_keeps_it(quantized, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(
+        ingest_cli, ["info", "--path", quantized.path, "--collection", "int8"], env={}
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "vectors     int8 quantized in RAM (4x smaller), float32 originals on disk for rescoring"
+        in result.output
+    )
+    copied = StoreSettings(path=str(tmp_path / "copy"))
+    summary = copy_collection(quantized, copied, "binary")
+    assert summary.points > 90
+    store = open_store(copied)
+    try:
+        assert store.open("binary").read_manifest()["quantization"] == "binary"
+    finally:
+        store.close()
+    result = runner.invoke(ingest_cli, ["info", "--path", str(tmp_path / "copy")], env={})
+    assert result.exit_code == 0, result.output
+    assert "binary quantized in RAM (16x smaller)" in result.output
+
+
+def test_quantization_of_an_existing_collection_is_refused(quantized, tmp_path):
+    before = json.loads((Path(quantized.path) / "int8" / "manifest.json").read_text())
+    with pytest.raises(LayoutMismatch, match="stored with quantization int8, not binary"):
+        load(
+            EXAMPLE_XLSX,
+            settings=quantized,
+            collection="int8",
+            id_column="application_number",
+            embedder=FakeEmbedder(384),
+            create_options=CreateOptions(quantization="binary"),
+        )
+    after = json.loads((Path(quantized.path) / "int8" / "manifest.json").read_text())
+    assert after == before
+    result = CliRunner().invoke(
+        ingest_cli,
+        [
+            "load",
+            str(EXAMPLE_XLSX),
+            "--path",
+            quantized.path,
+            "--collection",
+            "int8",
+            "--id",
+            "application_number",
+            "--model",
+            "minilm",
+            "--quantization",
+            "none",
+        ],
+        env={},
+    )
+    assert result.exit_code == 2, result.output
+    assert "collection 'int8' is stored with quantization int8, not none" in result.output
+    with pytest.raises(UserInputError, match="unknown quantization 'int4'"):
+        load(EXAMPLE_XLSX, settings=quantized, create_options=CreateOptions(quantization="int4"))
+
+
+# -- the filtered-query policy ---------------------------------------------------------------
+
+WORDS = [f"w{i}" for i in range(120)]
+GROUPS = (("rare", 30), ("medium", 500), ("common", 1100), ("other", 370))
+
+
+@pytest.fixture(scope="module")
+def grouped(tmp_path_factory, small_segments) -> StoreSettings:
+    """2,000 documents of random words, in groups of 1.5%, 25%, 55% and the rest."""
+    folder = tmp_path_factory.mktemp("grouped")
+    rng = random.Random(7)
+    labels = [g for g, count in GROUPS for _ in range(count)]
+    rng.shuffle(labels)
+    path = folder / "docs.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "abstract", "group"])
+        for i, group in enumerate(labels):
+            topic = rng.randrange(12)
+            words = [WORDS[topic * 10 + rng.randrange(10)] for _ in range(6)]
+            words += rng.sample(WORDS, 4)
+            w.writerow([f"d{i}", " ".join(words), group])
+    settings = StoreSettings(path=str(folder / "store"))
+    load(path, settings=settings, collection="g", id_column="id", embedder=FakeEmbedder(32))
+    return settings
+
+
+@pytest.mark.parametrize(
+    ("group", "path"), [("rare", "exact"), ("medium", "hnsw+acorn"), ("common", "hnsw")]
+)
+def test_filter_policy_paths_return_complete_results(grouped, monkeypatch, group, path):
+    monkeypatch.setattr(planning, "EXACT_MAX_POINTS", 100)
+    store = open_store(grouped)
+    try:
+        coll = store.open("g")
+        assert coll.shard.info().indexed_vectors_count == 2000  # an HNSW index to walk
+        points = list(coll.scroll(with_vectors=True))
+        x = np.array([p.vector for p in points], dtype=np.float32)
+        keys = [str(p.payload["_key"]) for p in points]
+        rows = {str(p.payload["_key"]): int(p.payload["_row"]) for p in points}
+        member = np.array([p.payload["group"] == group for p in points])
+        for ref in range(0, 2000, 97):
+            k = keys.index(next(key for key, row in rows.items() if row == ref))
+            results = like(ref, limit=10, where=[f"group={group}"], collection="g", store=store)
+            assert coll.last_plan.path == path
+            assert coll.last_plan.matching == dict(GROUPS)[group]
+            scores = np.where(member, x @ x[k], -np.inf)
+            scores[k] = -np.inf
+            expected = np.sort(scores)[::-1][:10]
+            assert len(results.hits) == 10
+            assert all(h.payload["group"] == group for h in results.hits)
+            # complete: the scores of the exact top-10 (ties make keys interchangeable)
+            assert [h.score for h in results.hits] == pytest.approx(list(expected), abs=1e-5)
+    finally:
+        store.close()
+
+
+def test_plan_thresholds():
+    assert plan_search(filtered=False, limit=10).path == "hnsw"
+    small = plan_search(filtered=True, limit=10, matching=20_000, total=1_000_000)
+    assert (small.path, small.exact) == ("exact", True)
+    tiny_collection = plan_search(filtered=True, limit=10, matching=15_000, total=15_000)
+    assert tiny_collection.path == "exact"
+    mid = plan_search(filtered=True, limit=10, matching=150_000, total=1_000_000)
+    assert (mid.path, mid.hnsw_ef) == ("hnsw+acorn", planning.FILTERED_EF)
+    broad = plan_search(filtered=True, limit=10, matching=500_000, total=1_000_000)
+    assert broad.path == "hnsw"
+    assert plan_search(filtered=True, limit=500, matching=500_000, total=1_000_000).hnsw_ef == 500
+
+
+def test_server_plans_from_its_estimates(monkeypatch, unique_name):
+    """The server backend plans from the same counts (the in-memory stand-in is exact)."""
+    from patentsim.store.filters import Filter, Match
+
+    monkeypatch.setattr(planning, "EXACT_MAX_POINTS", 5)
+    settings = StoreSettings(url=":memory:")
+    rows = [{"id": f"k{i}", "abstract": f"text {i}", "g": "a" if i < 3 else "b"} for i in range(40)]
+    store = open_store(settings)
+    try:
+        coll = store.create(unique_name, 8, {"collection": unique_name}, CreateOptions())
+        from patentsim.store.backend import PointData
+        from patentsim.store.ids import point_id
+
+        rng = np.random.default_rng(1)
+        coll.upsert(
+            [PointData(point_id(r["id"]), rng.normal(size=8).tolist(), {"g": r["g"]}) for r in rows]
+        )
+        assert coll.plan(Filter(must=(Match("g", ("a",)),)), limit=10).path == "exact"
+        assert coll.plan(Filter(must=(Match("g", ("b",)),)), limit=10).path == "hnsw"
+        assert coll.plan(None, limit=10).path == "hnsw"
+    finally:
+        store.drop(unique_name)
+        store.close()

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from patentsim.embed.analyzer import Analyzer, analyzer_for
 from patentsim.embed.retrieval import covers_korean, default_for
 from patentsim.embed.sparse import Bm25, query_vector, term_id
-from patentsim.ingest.keyword import TERMS_KEY
+from patentsim.ingest.keyword import is_terms_field, terms_field
 from patentsim.ingest.pipeline import load
 from patentsim.search.cli import cli as search_cli
 from patentsim.search.query import like, text
@@ -123,8 +123,8 @@ def test_ingest_writes_terms_and_sparse_vectors_like_the_query_side(loaded):
         assert manifest["keyword"]["vector"] == "keyword"
         assert manifest["keyword"]["title"] == "title"
         assert manifest["keyword"]["bm25"]["k1"] == 2.0
-        assert manifest["fields"]["abstract"]["terms"] == "_terms.abstract"
-        assert manifest["fields"]["title"]["terms"] == "_terms.title"
+        assert manifest["fields"]["abstract"]["terms"] == "_terms_abstract"
+        assert manifest["fields"]["title"]["terms"] == "_terms_title"
         points = {p.payload["_key"]: p for p in coll.scroll(with_vectors=True)}
     finally:
         store.close()
@@ -133,8 +133,8 @@ def test_ingest_writes_terms_and_sparse_vectors_like_the_query_side(loaded):
     for row in sample_rows():
         p = points[row["doc_id"]]
         # The same terms at ingest as at query time.
-        assert p.payload[TERMS_KEY]["abstract"] == " ".join(a.terms(row["abstract"]))
-        assert p.payload[TERMS_KEY]["title"] == " ".join(a.terms(row["title"]))
+        assert p.payload["_terms_abstract"] == " ".join(a.terms(row["abstract"]))
+        assert p.payload[terms_field("title")] == " ".join(a.terms(row["title"]))
         # The vector holds the abstract's terms and the title's.
         expected = bm25.document(a.terms(row["abstract"]) + a.terms(row["title"]))
         assert p.sparse is not None
@@ -271,7 +271,7 @@ def test_existing_collection_gains_keyword_vectors_without_reembedding(settings,
     try:
         coll = store.open(unique_name)
         assert not coll.has_sparse()
-        assert all(TERMS_KEY not in p.payload for p in coll.scroll())
+        assert not any(is_terms_field(k) for p in coll.scroll() for k in p.payload)
     finally:
         store.close()
     with pytest.raises(UserInputError, match="no keyword vectors"):
@@ -293,6 +293,9 @@ def test_existing_collection_gains_keyword_vectors_without_reembedding(settings,
     assert sorted(_keys(r)) == ["K2", "K3", "K4"]
 
 
+TERMS = ["_terms_abstract", "_terms_title"]
+
+
 def _make_old(settings: StoreSettings, name: str) -> None:
     """Turn a collection into one made before keyword search: no sparse vector, no terms."""
     store = open_store(settings)
@@ -303,14 +306,14 @@ def _make_old(settings: StoreSettings, name: str) -> None:
 
             coll.shard.update(qe.UpdateOperation.delete_vector_name("keyword"))
             ids = [p.id for p in coll.scroll(with_payload=False)]
-            coll.shard.update(qe.UpdateOperation.delete_payload(ids, [TERMS_KEY]))
-            coll.shard.update(qe.UpdateOperation.delete_field_index("_terms.abstract"))
-            coll.shard.update(qe.UpdateOperation.delete_field_index("_terms.title"))
+            coll.shard.update(qe.UpdateOperation.delete_payload(ids, TERMS))
+            coll.shard.update(qe.UpdateOperation.delete_field_index("_terms_abstract"))
+            coll.shard.update(qe.UpdateOperation.delete_field_index("_terms_title"))
             coll.flush()
         else:
             coll.client.delete_vector_name(name, "keyword")
             ids = [p.id for p in coll.scroll(with_payload=False)]
-            coll.client.delete_payload(name, keys=[TERMS_KEY], points=ids)
+            coll.client.delete_payload(name, keys=TERMS, points=ids)
         manifest = coll.read_manifest()
         manifest.pop("keyword")
         manifest.pop("search")

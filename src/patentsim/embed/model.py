@@ -56,10 +56,10 @@ def hub_cache_dir() -> Path:
     for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
         if os.environ.get(var):
             return Path(os.environ[var]).expanduser()
-    home = os.environ.get("HF_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface"
-    )
-    return Path(home).expanduser() / "hub"
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    cache = os.environ.get("XDG_CACHE_HOME")
+    return (Path(cache).expanduser() if cache else Path.home() / ".cache") / "huggingface" / "hub"
 
 
 def _cached(repo_id: str) -> str | None:
@@ -163,10 +163,15 @@ def fingerprint(folder: str | os.PathLike[str]) -> str:
 
 
 def pick_device(requested: str = "auto") -> str:
-    """``auto``: CUDA, then Apple MPS, then CPU; anything else is passed through."""
-    if requested != "auto":
-        return requested
+    """``auto``: CUDA, then Apple MPS, then CPU; a device asked for by name must exist
+    (``BadDevice`` otherwise: no silent fall-back to a device 50 times slower)."""
     import torch
+
+    if requested != "auto":
+        from .devices import check_device
+
+        check_device(requested, torch)
+        return requested
 
     if torch.cuda.is_available():
         return "cuda"

@@ -58,9 +58,11 @@ from ..store.ids import point_id
 from .where import FieldInfo, fields_of, resolve_field, where_filter
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..embed.embedder import Embedder
 
-RESERVED = ("_key", "_row", "_hash", "_terms")
+RESERVED = ("_key", "_row", "_hash", "_file")
 FACET_TYPES = ("keyword", "integer", "bool")
 # Group-by fields that a filter can exclude by value (see _grouped).
 _MATCHABLE = ("keyword", "text", "integer", "bool")
@@ -114,6 +116,30 @@ class Results:
     prior_art_before: str | None = None
     mode: str = "dense"  # the mode that answered: dense, keyword or hybrid
     mode_detail: str = "dense"  # with the fusion and its weights, for people
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The hits as a DataFrame for notebooks: rank, score, key, row, then the payload
+        fields in the manifest's order; date fields as UTC timestamps, list fields as lists.
+        pandas is imported here only, so searching stays light."""
+        import pandas as pd
+
+        columns = ["rank", "score", "key", "row", *self.fields]
+        extra = sorted(
+            {k for h in self.hits for k in h.payload if not _is_terms(k)}
+            - set(columns)
+            - set(RESERVED)
+        )
+        frame = pd.DataFrame.from_records(
+            [
+                {"rank": h.rank, "score": h.score, "key": h.key, "row": h.row, **h.payload}
+                for h in self.hits
+            ],
+            columns=[*columns, *extra],
+        )
+        for name in frame.columns:
+            if self.types.get(name) == "datetime":
+                frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
+        return frame
 
 
 @dataclass
@@ -241,7 +267,7 @@ def _raw_filter(
     flt = filter_from_json(obj)
     for key in keys_in(flt):
         top = re.split(r"[.\[]", key, maxsplit=1)[0]
-        if top not in fields and top not in ("_hash", "_terms"):
+        if top not in fields and top != "_hash" and not _is_terms(key):
             listing = ", ".join(f for f in fields if not f.startswith("_"))
             raise BadFilter(f"--filter-json: unknown field '{key}'", f"fields: {listing}")
     return flt
@@ -721,7 +747,12 @@ def _results(
 
 
 def _public(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in payload.items() if k not in RESERVED}
+    return {k: v for k, v in payload.items() if k not in RESERVED and not _is_terms(k)}
+
+
+def _is_terms(key: str) -> bool:
+    """A field of analyzed terms (``_terms_abstract``: ingest/keyword.py)."""
+    return key.startswith("_terms_")
 
 
 def _title_field(opened: _Opened) -> str | None:

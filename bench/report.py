@@ -762,7 +762,8 @@ def quality_lines(r: dict[str, Any]) -> str:
             "",
             f"`{name}` cost: analyzing {cost['documents']:,} abstracts and building their BM25 "
             f"vectors took {cost['analyze_seconds']} s against {cost['embed_seconds']} s to "
-            f"embed them (ingest with sparse vectors / without ≈ {cost['ratio']}×, target ≤ "
+            "embed them on this machine (2 cores shared with other jobs) "
+            f"(ingest with sparse vectors / without ≈ {cost['ratio']}×, target ≤ "
             f"{cost['target']}×). Ingest of the cached vectors through the pipeline: "
             f"{entry['ingest']['seconds']} s; default mode after ingest: "
             f"{entry['ingest']['default_mode']}.",
@@ -771,7 +772,8 @@ def quality_lines(r: dict[str, Any]) -> str:
         lines += [
             "",
             f"`{name}` latency in-process (store kept open, {entry['ingest']['points']:,} "
-            "points, median / p99 ms): "
+            "points, 50 queries each; `text` with the query's vector from the cache, so without "
+            "embedding the query; median / p99 ms): "
             + "; ".join(
                 f"{mode}: like {_ms(lat[mode]['like'])}, text {_ms(lat[mode]['text'])}"
                 for mode in ("dense", "keyword", "hybrid")

@@ -10,7 +10,7 @@ from patentsim.ingest.pipeline import load
 from patentsim.search.query import like, text
 from patentsim.store import StoreSettings
 
-from .conftest import KO_XLSX, slice_xlsx
+from .conftest import shared_file, slice_xlsx
 from .fakes import FakeEmbedder
 
 
@@ -24,9 +24,8 @@ def _abstracts(path) -> list[str | None]:
 
 @pytest.fixture(scope="module")
 def ko120(tmp_path_factory):
-    if not KO_XLSX.is_file():
-        pytest.skip(f"{KO_XLSX} not found (../shared/data)")
-    return slice_xlsx(KO_XLSX, tmp_path_factory.mktemp("ko") / "ko120.xlsx", 120)
+    real = shared_file("patents_ko.xlsx")
+    return slice_xlsx(real, tmp_path_factory.mktemp("ko") / "ko120.xlsx", 120)
 
 
 def test_tilde_matches_exactly_the_rows_whose_analyzed_abstract_holds_the_word(

@@ -242,13 +242,12 @@ def _print_summary(s, prune) -> None:
         click.echo(f"  chose {choice}", err=True)
     if s.columns:
         click.echo("columns:", err=True)
-        width = min(28, max(len(c["column"]) for c in s.columns))
+        width = min(28, max(_width(c["column"]) for c in s.columns))
         for c in s.columns:
             field = "" if c["field"] == c["column"] else f"  (field '{c['field']}')"
             mixed = "  (mixed: stored as keyword)" if c["mixed"] else ""
-            click.echo(
-                f"  {c['column']:<{width}}  {c['type']:<12} {c['planned']}{field}{mixed}", err=True
-            )
+            name = c["column"] + " " * max(0, width - _width(c["column"]))
+            click.echo(f"  {name}  {c['type']:<12} {c['planned']}{field}{mixed}", err=True)
     for w in s.warnings:
         click.echo(f"warning: {w}", err=True)
     click.echo(f"collection '{s.collection}' in {s.store}: {s.points:,} points (model {s.model})")
@@ -305,6 +304,13 @@ def _layout(manifest):
     return f"{kind} quantized in RAM ({ratio}x smaller), float32 originals {where} for rescoring"
 
 
+def _width(text: str) -> int:
+    """Columns a text takes in a terminal (Korean and other wide characters take two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
 def _rows(rows: list[int], limit: int = 20) -> str:
     shown = ", ".join(str(r) for r in rows[:limit])
     return shown + (f", ... ({len(rows) - limit} more)" if len(rows) > limit else "")
@@ -352,6 +358,14 @@ def info(collection, fmt, url, api_key, path, wait):
     click.echo(
         f"source      {src.get('file')} ({src.get('rows')} rows, loaded {src.get('loaded_at')})"
     )
+    sources = m.get("sources") or {}
+    if len(sources) > 1:
+        click.echo(f"files       {len(sources)} (field _file):")
+        for name, entry in sorted(sources.items()):
+            click.echo(
+                f"  {name}: {entry.get('rows')} rows, header row {entry.get('header_row')}, "
+                f"loaded {entry.get('loaded_at')}"
+            )
     click.echo(f"dates       {m.get('date_field') or '-'} (used by --prior-art)")
     keyword = m.get("keyword") or {}
     if keyword:

@@ -347,6 +347,15 @@ def _plan(
         known_fields=_known_fields(manifest, columns),
         columns=columns,
     )
+    for t in tables:
+        for column in (plan.id_column, *plan.text_columns):
+            if len(tables) > 1 and column is not None and column not in t.columns:
+                raise SourceError(
+                    f"{t.where()}: no column '{column}' (the "
+                    + ("key" if column == plan.id_column else "text")
+                    + " column of the other files)",
+                    "load files with the same columns together; columns: " + ", ".join(t.columns),
+                )
     if len(tables) > 1 and plan.id_column is None:
         raise SourceError(
             f"{len(tables)} files keyed by row number would repeat keys (row 0 of each)",

@@ -794,7 +794,8 @@ def facets(
             info = resolve_field(field, opened.fields)
         except BadFilter as exc:
             raise UserInputError(f"facets: {exc.message}", exc.hint) from None
-        if info.type not in FACET_TYPES or info.name.startswith("_"):
+        # _file counts documents per source file; the other reserved fields are one per document.
+        if info.type not in FACET_TYPES or (info.name.startswith("_") and info.name != "_file"):
             usable = [
                 f
                 for f, i in opened.fields.items()

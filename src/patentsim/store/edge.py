@@ -25,7 +25,7 @@ from typing import Any
 
 from . import backend as b
 from . import plan as planning
-from .errors import CollectionExists, CollectionNotFound, StoreError, StoreLocked
+from .errors import CollectionExists, CollectionNotFound, StoreError, StoreLocked, setting
 from .filters import Empty, Filter, HasId, Match, Range, Text
 from .lockfile import LOCK_FILE, Busy, FolderLock, LockUnavailable
 from .manifest import write_json_atomic
@@ -87,12 +87,12 @@ class EdgeStore:
         except OSError as exc:
             raise StoreError(
                 f"cannot create the store folder {self.root}: {exc.strerror}",
-                "choose a writable --path or set QDRANT_PATH",
+                f"choose a writable {setting('path')} or set QDRANT_PATH",
             ) from exc
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise StoreError(
                 f"the store folder {self.location} is not writable",
-                "fix its permissions, or choose a writable --path or QDRANT_PATH",
+                f"fix its permissions, or choose a writable {setting('path')} or QDRANT_PATH",
             )
 
     def create(
@@ -106,7 +106,7 @@ class EdgeStore:
         except OSError as exc:
             raise StoreError(
                 f"cannot create {folder}: {exc.strerror}",
-                "choose a writable --path or set QDRANT_PATH",
+                f"choose a writable {setting('path')} or set QDRANT_PATH",
             ) from exc
         coll = EdgeCollection(name, folder, wait=self.wait)
         try:
@@ -205,11 +205,11 @@ class EdgeCollection:
         except Busy as exc:
             raise StoreLocked(
                 f"collection '{self.name}' in {self.folder.parent} is in use by process {exc.pid}",
-                "wait for it to finish (or pass --wait SECONDS), or stop that process",
+                f"wait for it to finish (or pass {setting('wait')} SECONDS), or stop that process",
             ) from None
         except LockUnavailable as exc:
             raise StoreError(
-                str(exc), "check the folder's permissions or choose another --path"
+                str(exc), f"check the folder's permissions or choose another {setting('path')}"
             ) from exc
 
     def unlock(self) -> None:

@@ -30,6 +30,7 @@ from .errors import (
     StoreError,
     StoreUnreachable,
     Unauthorized,
+    setting,
 )
 from .filters import Empty, Filter, HasId, Match, Range, Text
 from .paths import json_path, key_of
@@ -44,7 +45,10 @@ _MEMORY_LOCK = threading.RLock()
 PROBE_TIMEOUT_S = 4.0
 DEFAULT_PORT = 6333  # what qdrant-client assumes when the URL names no port
 MIN_SERVER_VERSION = (1, 16)  # collection metadata, where the manifest lives
-START_HINT = "start one with 'docker compose up -d' (see the README), or check --url / QDRANT_URL"
+START_HINT = (
+    "start one with 'docker compose up -d' (see the README), "
+    f"or check {setting('url')} / QDRANT_URL"
+)
 
 
 def _models() -> Any:
@@ -163,7 +167,7 @@ class ServerStore:
                     raise StoreError(
                         f"{self.location} answered HTTP {root.status_code}, "
                         "but it does not look like a Qdrant server",
-                        "check --url / QDRANT_URL (Qdrant's REST port is 6333)",
+                        f"check {setting('url')} / QDRANT_URL (Qdrant's REST port is 6333)",
                     )
                 _check_version(version, self.location)
                 listing = http.get(self.rest_uri + "/collections")
@@ -183,12 +187,12 @@ class ServerStore:
         if self._api_key:
             return Unauthorized(
                 f"the Qdrant server at {self.location} refused the API key (HTTP {status})",
-                "check --api-key / QDRANT_API_KEY: it must equal the server's "
+                f"check {setting('api_key')} / QDRANT_API_KEY: it must equal the server's "
                 "QDRANT__SERVICE__API_KEY",
             )
         return Unauthorized(
             f"the Qdrant server at {self.location} needs an API key (HTTP {status})",
-            "pass --api-key or set QDRANT_API_KEY",
+            f"pass {setting('api_key')} or set QDRANT_API_KEY",
         )
 
     def _unreachable(self, exc: BaseException) -> StoreUnreachable:
@@ -411,7 +415,7 @@ class ServerCollection:
         if raw is None:
             raise StoreError(
                 f"collection '{self.name}' on {self.store.location} has no patentsim manifest",
-                "it was not made by 'ingest load': use another --collection",
+                f"it was not made by 'ingest load': use another {setting('collection')}",
             )
         return dict(json.loads(raw) if isinstance(raw, str) else raw)
 

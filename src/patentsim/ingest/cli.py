@@ -251,6 +251,11 @@ def _print_summary(s, prune) -> None:
     for w in s.warnings:
         click.echo(f"warning: {w}", err=True)
     click.echo(f"collection '{s.collection}' in {s.store}: {s.points:,} points (model {s.model})")
+    if s.keyword_backfilled:
+        click.echo(
+            f"  keyword vectors added to {s.keyword_backfilled:,} stored points "
+            "(no text embedded again)"
+        )
     click.echo(
         f"  rows {s.rows:,}: added {s.added:,}, updated {s.updated:,}, "
         f"payload only {s.payload_updated:,}, unchanged {s.unchanged:,}, "
@@ -262,6 +267,8 @@ def _print_summary(s, prune) -> None:
         + f" ({s.reused:,} reused), "
         f"truncated {len(s.truncated):,}, in {s.seconds:.1f} s"
     )
+    if s.default_mode:
+        click.echo(f"  default search mode: {s.default_mode} (search --mode dense|keyword|hybrid)")
     for f in s.files:
         prefix = f"  {Path(f['file']).name}: " if several else "  "
         if f["skipped"]:
@@ -360,6 +367,20 @@ def info(collection, fmt, url, api_key, path, wait):
                 f"loaded {entry.get('loaded_at')}"
             )
     click.echo(f"dates       {m.get('date_field') or '-'} (used by --prior-art)")
+    keyword = m.get("keyword") or {}
+    if keyword:
+        analyzer = keyword.get("analyzer") or {}
+        click.echo(
+            f"keyword     BM25 over {analyzer.get('name')} v{analyzer.get('version')} terms "
+            f"({analyzer.get('korean')}, {analyzer.get('language')})"
+        )
+    else:
+        click.echo("keyword     none yet: run the same 'ingest load' again to add it")
+    from ..embed.retrieval import Retrieval
+
+    mode = Retrieval.from_manifest(m) if keyword else Retrieval("dense")
+    chosen = (m.get("search") or {}).get("chosen_by")
+    click.echo(f"search mode {mode.describe()}" + (f" (chosen by {chosen})" if chosen else ""))
     click.echo("fields:")
     for name, spec in sorted((m.get("fields") or {}).items()):
         kind = spec.get("type") + ("[]" if spec.get("list") else "")

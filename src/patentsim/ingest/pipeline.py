@@ -19,8 +19,7 @@ the chunks in flight; the next run stores the rest, with no duplicates.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from ..store.errors import ModelMismatch, ModelUnavailable, SourceError
 from ..store.filters import Match
 from ..store.ids import point_id
 from ..store.manifest import check_layout, check_model, new_manifest, now
+from ..store.payload import RESERVED_INDEXES
 from .keyword import Keywords, backfill, terms_field
 from .read import MAX_CELL_CHARS, Table, open_table
 from .records import (
@@ -49,17 +49,11 @@ from .records import (
 )
 from .scan import Scan, resolve_rows, scan_tables
 from .sources import expand_sources
+from .writer import ProgressFn, WriteBehind
 
-RESERVED_INDEXES = (
-    ("_key", "keyword"),
-    ("_hash", "keyword"),
-    ("_row", "integer"),
-    ("_file", "keyword"),
-)
 DUPLICATE_POLICIES = ("error", "first", "last")
 SKIPPED_KEPT = 10_000  # skipped rows a manifest names per file (beyond: "no document")
 
-ProgressFn = Callable[[int, int], None]
 
 
 @dataclass
@@ -488,21 +482,13 @@ class _Loader:
     def run(
         self, winners: list[dict[int, str]], chunk: int, progress: ProgressFn | None, total: int
     ) -> None:
-        pending: Future[None] | None = None
         done = 0
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="upsert") as writer:
+        with WriteBehind("upsert") as writer:
             for records, rows_read in self._chunks(winners, chunk):
-                points = self._diff_and_embed(records)
-                if pending is not None:
-                    pending.result()
-                if points:
-                    coll = self._collection()
-                    pending = writer.submit(coll.upsert, points)
+                writer.write(self._diff_and_embed(records), self._collection)
                 done += rows_read
                 if progress:
                     progress(done, total)
-            if pending is not None:
-                pending.result()
 
     def _chunks(
         self, winners: list[dict[int, str]], size: int
@@ -611,7 +597,7 @@ class _Loader:
             )
             self.manifest = self.coll.read_manifest()
             self.summary.created = True
-            for key, kind in RESERVED_INDEXES:
+            for key, kind in RESERVED_INDEXES.items():
                 self.coll.ensure_index(key, kind)
             self.manifest["state"] = "loading"
             self.coll_write_manifest()

@@ -56,6 +56,7 @@ from ..store.filters import (
     keys_in,
 )
 from ..store.ids import point_id
+from ..store.payload import RESERVED, title_like
 from .where import FieldInfo, fields_of, resolve_field, where_filter
 
 if TYPE_CHECKING:
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 
     from ..embed.embedder import Embedder
 
-RESERVED = ("_key", "_row", "_hash", "_file")
 FACET_TYPES = ("keyword", "integer", "bool")
 # Group-by fields that a filter can exclude by value (see _grouped).
 _MATCHABLE = ("keyword", "text", "integer", "bool")
@@ -780,9 +780,9 @@ def _title_field(opened: _Opened) -> str | None:
     if title:
         return str(title)
     text_columns = set(opened.manifest.get("text_columns") or [])
-    for name in opened.fields:
-        if "title" in name.lower() or "명칭" in name:
-            return name
+    found = title_like(opened.fields)
+    if found:
+        return found
     for name, info in opened.fields.items():
         if (
             info.type in ("text", "keyword")

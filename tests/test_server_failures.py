@@ -30,6 +30,7 @@ import pytest
 from click.testing import CliRunner
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
+from patentsim import store as store_mod
 from patentsim.ingest import pipeline
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
@@ -266,9 +267,7 @@ def test_a_server_that_fails_after_the_probe(status, fragment, scripted, tmp_pat
 
 def test_a_server_that_stops_answering_after_the_probe(scripted, tmp_path, monkeypatch):
     url = scripted(None)
-    defaults = dict(server_mod.ServerStore.__init__.__kwdefaults__ or {})
-    monkeypatch.setattr(server_mod.ServerStore.__init__, "__kwdefaults__",
-                        {**defaults, "timeout": 1})
+    monkeypatch.setattr(store_mod, "SERVER_TIMEOUT_S", 1)
     monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
     started = time.monotonic()
     result = _run_cli(["load", str(_xlsx(tmp_path / "a.xlsx", 5)), "-c", "k", "--id", "id",

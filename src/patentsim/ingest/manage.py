@@ -37,7 +37,7 @@ def list_collections(settings: StoreSettings) -> list[dict[str, Any]]:
                         "collection": name,
                         "points": None,
                         "model": None,
-                        "state": exc.message.split(" is ", 1)[-1],
+                        "state": exc.state,
                         "updated_at": None,
                     }
                 )
@@ -46,8 +46,7 @@ def list_collections(settings: StoreSettings) -> list[dict[str, Any]]:
                 manifest = coll.read_manifest()
                 points = coll.count()
             finally:
-                if store.kind == "embedded":
-                    store.close()
+                store.close_collection(name)
             out.append(
                 {
                     "collection": name,
@@ -68,13 +67,10 @@ def info(settings: StoreSettings, collection: str | None = None) -> CollectionIn
     try:
         name = pick_collection(store, collection)
         coll = store.open(name)
-        location = store.location
-        if store.kind == "embedded":
-            location = f"{store.location}/{name}"
         return CollectionInfo(
             collection=name,
             backend=store.kind,
-            location=location,
+            location=store.collection_location(name),
             points=coll.count(),
             manifest=coll.read_manifest(),
             indexes=coll.indexes(),

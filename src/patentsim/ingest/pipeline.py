@@ -195,8 +195,7 @@ def load(
         plan, scan, res = _plan(
             tables, manifest, text, id_column, lists, dates, date_formats, on_duplicate
         )
-        if hasattr(store, "check_writable"):
-            store.check_writable()  # before the model loads and the first chunk is embedded
+        store.check_writable()  # before the model loads and the first chunk is embedded
         # Without --model, a collection keeps the model it was built with.
         stored_model = ((manifest or {}).get("model") or {}).get("name")
         # Likewise its backend (--backend) and long-text mode (--long-text).

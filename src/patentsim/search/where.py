@@ -94,7 +94,6 @@ def fields_of(manifest: Mapping[str, Any]) -> dict[str, FieldInfo]:
 @dataclass(frozen=True)
 class _Value:
     text: str
-    quoted: bool
 
 
 # -- parsing ---------------------------------------------------------------------------
@@ -278,7 +277,7 @@ def _values(rest: str, ctx: _Context) -> list[_Value]:
 
 def _finish(parts: list[str], buf: str, quoted: bool, ctx: _Context) -> _Value:
     if quoted:
-        return _Value("".join(parts), True)
+        return _Value("".join(parts))
     value = buf.strip()
     if not value:
         raise ctx.fail(
@@ -286,7 +285,7 @@ def _finish(parts: list[str], buf: str, quoted: bool, ctx: _Context) -> _Value:
             extra="to select documents without the field write "
             f"--where {_quote_arg(ctx.info.name + ' missing')}",
         )
-    return _Value(value, False)
+    return _Value(value)
 
 
 # -- typing the values -----------------------------------------------------------------

@@ -14,6 +14,7 @@ from .backend import Collection, CreateOptions, Store
 from .errors import PatentSimError, StoreError
 
 DEFAULT_PATH = "./qdrant_data"
+SERVER_TIMEOUT_S = 30  # a server call that takes longer fails (qdrant-client's timeout)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class StoreSettings:
     api_key: str | None = field(default=None, repr=False)
     path: str = DEFAULT_PATH
     wait: float = 0.0
+    timeout: int = SERVER_TIMEOUT_S
 
     @classmethod
     def resolve(
@@ -39,6 +41,7 @@ class StoreSettings:
             api_key=api_key or os.environ.get("QDRANT_API_KEY") or None,
             path=path or os.environ.get("QDRANT_PATH") or DEFAULT_PATH,
             wait=wait or 0.0,
+            timeout=SERVER_TIMEOUT_S,
         )
 
 
@@ -47,7 +50,7 @@ def open_store(settings: StoreSettings) -> Store:
     if settings.url:
         from .server import ServerStore
 
-        return ServerStore(settings.url, settings.api_key)
+        return ServerStore(settings.url, settings.api_key, timeout=settings.timeout)
     from .edge import EdgeStore
 
     return EdgeStore(settings.path, wait=settings.wait)

@@ -237,4 +237,16 @@ class Store(Protocol):
 
     def drop(self, name: str) -> None: ...
 
+    def check_writable(self) -> None:
+        """Fail before any work where no collection could be created or written."""
+        ...
+
+    def collection_location(self, name: str) -> str:
+        """Where a collection's data lives, for messages and ``info``."""
+        ...
+
+    def close_collection(self, name: str) -> None:
+        """Release one collection opened by ``open`` or ``create`` (its lock, its files)."""
+        ...
+
     def close(self) -> None: ...

@@ -176,6 +176,14 @@ class EdgeStore:
             (coll.folder / LOCK_FILE).unlink(missing_ok=True)
             coll.folder.rmdir()
 
+    def close_collection(self, name: str) -> None:
+        coll = self._open.pop(name, None)
+        if coll is not None:
+            coll.close()
+
+    def collection_location(self, name: str) -> str:
+        return f"{self.location}/{name}"
+
     def close(self) -> None:
         for coll in list(self._open.values()):
             coll.close()
@@ -206,6 +214,7 @@ class EdgeCollection:
             raise StoreLocked(
                 f"collection '{self.name}' in {self.folder.parent} is in use by process {exc.pid}",
                 f"wait for it to finish (or pass {setting('wait')} SECONDS), or stop that process",
+                pid=exc.pid,
             ) from None
         except LockUnavailable as exc:
             raise StoreError(
@@ -601,9 +610,6 @@ class EdgeCollection:
 
     def optimize(self) -> None:
         self._engine(lambda: self.shard.optimize())
-        self._engine(lambda: self.shard.flush())
-
-    def flush(self) -> None:
         self._engine(lambda: self.shard.flush())
 
 

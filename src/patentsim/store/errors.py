@@ -82,7 +82,16 @@ class StoreUnreachable(StoreError):
 
 
 class StoreLocked(StoreError):
-    """The embedded store is in use by another process."""
+    """The embedded store is in use by another process (``pid`` when it is known)."""
+
+    def __init__(self, message: str, hint: str | None = None, *, pid: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.pid = pid
+
+    @property
+    def state(self) -> str:
+        """What the collection is doing, for listings: ``in use by process 1234``."""
+        return f"in use by process {self.pid}" if self.pid else "in use by another process"
 
 
 class Unauthorized(StoreError):

@@ -298,6 +298,15 @@ class ServerStore:
             raise CollectionNotFound(f"no collection '{name}' on {self.location}")
         self.call(lambda: self.client.delete_collection(name), name)
 
+    def check_writable(self) -> None:
+        """Nothing to check before the first call: the server answers for itself."""
+
+    def close_collection(self, name: str) -> None:
+        """A server's collections hold nothing open in this process."""
+
+    def collection_location(self, name: str) -> str:
+        return self.location
+
     def close(self) -> None:
         if self.url != ":memory:":
             with contextlib.suppress(Exception):

@@ -47,6 +47,10 @@ class StoreSettings:
 
 def open_store(settings: StoreSettings) -> Store:
     """The store the settings name: a server for a URL, else the embedded folder."""
+    if settings.url == ":memory:":
+        from .server import MemoryStore
+
+        return MemoryStore()
     if settings.url:
         from .server import ServerStore
 

@@ -37,6 +37,7 @@ from .paths import json_path, key_of
 from .plan import SearchPlan, plan_search
 
 MANIFEST_KEY = "patentsim_manifest"
+MEMORY_URL = ":memory:"
 _MEMORY_CLIENTS: dict[str, Any] = {}
 # qdrant-client's local mode is not thread-safe, and the pipeline writes one chunk while it
 # reads the next: calls to the in-memory stand-in take turns.
@@ -103,14 +104,7 @@ class ServerStore:
         self.location = redact(url)
         self._api_key = api_key or None
         self.probe_timeout = probe_timeout
-        self._checked = url == ":memory:"
-        if url == ":memory:":
-            if url not in _MEMORY_CLIENTS:
-                from qdrant_client import QdrantClient
-
-                _MEMORY_CLIENTS[url] = QdrantClient(":memory:")
-            self.client = _MEMORY_CLIENTS[url]
-            return
+        self._checked = False
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise StoreError(
@@ -217,14 +211,14 @@ class ServerStore:
         if not self._checked:
             self.probe()
         try:
-            if self.url == ":memory:":
-                with _MEMORY_LOCK:
-                    return fn()
-            return fn()
+            return self._run(fn)
         except (CollectionNotFound, CollectionExists, StoreError):
             raise
         except Exception as exc:
             raise self._fold(exc, collection) from exc
+
+    def _run(self, fn: Any) -> Any:
+        return fn()
 
     def _fold(self, exc: Exception, collection: str | None) -> Exception:
         from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
@@ -282,7 +276,7 @@ class ServerStore:
             ),
             name,
         )
-        return ServerCollection(self, name)
+        return self._collection(name)
 
     def open(self, name: str) -> ServerCollection:
         if not self.exists(name):
@@ -291,6 +285,9 @@ class ServerStore:
                 f"no collection '{name}' on {self.location}",
                 "collections there: " + ", ".join(names) if names else "the server has none",
             )
+        return self._collection(name)
+
+    def _collection(self, name: str) -> ServerCollection:
         return ServerCollection(self, name)
 
     def drop(self, name: str) -> None:
@@ -308,9 +305,8 @@ class ServerStore:
         return self.location
 
     def close(self) -> None:
-        if self.url != ":memory:":
-            with contextlib.suppress(Exception):
-                self.client.close()
+        with contextlib.suppress(Exception):
+            self.client.close()
 
 
 def _short(content: Any) -> str:
@@ -608,10 +604,6 @@ class ServerCollection:
     def _dense_params(self, flt: Filter | None, limit: int, exact: bool = False) -> Any:
         """Search params of a dense query, as the plan says (None for the in-memory stand-in)."""
         m = _models()
-        if self.store.url == ":memory:":
-            # The in-process imitation always searches exactly (and warns about search params).
-            self.last_plan = SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)
-            return None
         plan = self.last_plan = self.plan(flt, limit=limit)
         quantization = self._search_quantization()
         return m.SearchParams(
@@ -730,9 +722,6 @@ class ServerCollection:
             )
         else:
             schema = m.PayloadSchemaType(index_type)
-        if self.store.url == ":memory:":
-            # The in-process imitation has no payload indexes (and warns on each call).
-            return
         self._call(
             lambda: self.client.create_payload_index(
                 self.name, field_name=json_path(key), field_schema=schema, wait=True
@@ -810,3 +799,44 @@ def to_models(flt: Filter) -> Any:
         should=[cond(c) for c in flt.should] or None,
         must_not=[cond(c) for c in flt.must_not] or None,
     )
+
+
+# -- qdrant-client's in-process imitation of a server --------------------------------------
+
+
+class MemoryCollection(ServerCollection):
+    """A collection of the in-process imitation: exact search, no payload indexes (it has
+    none, and warns about search parameters and indexes on each call)."""
+
+    def _dense_params(self, flt: Filter | None, limit: int, exact: bool = False) -> Any:
+        self.last_plan = SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)
+        return None
+
+    def ensure_index(self, key: str, index_type: str) -> None:
+        return None
+
+
+class MemoryStore(ServerStore):
+    """``:memory:``: qdrant-client's in-process imitation of a server, one per process,
+    standing in for a server where none runs (tests, examples).  Its calls take turns."""
+
+    def __init__(self) -> None:
+        self.url = self.location = MEMORY_URL
+        self._api_key = None
+        self.probe_timeout = PROBE_TIMEOUT_S
+        self._checked = True
+        if MEMORY_URL not in _MEMORY_CLIENTS:
+            from qdrant_client import QdrantClient
+
+            _MEMORY_CLIENTS[MEMORY_URL] = QdrantClient(MEMORY_URL)
+        self.client = _MEMORY_CLIENTS[MEMORY_URL]
+
+    def _collection(self, name: str) -> ServerCollection:
+        return MemoryCollection(self, name)
+
+    def _run(self, fn: Any) -> Any:
+        with _MEMORY_LOCK:
+            return fn()
+
+    def close(self) -> None:
+        """The imitation lives as long as the process: its collections stay for the next open."""

@@ -323,8 +323,10 @@ def render(r: dict[str, Any]) -> str:
             "- Timing: every query is timed 3 times and the best kept, on both sides alike (the "
             "2 cores are shared with other work; a single timing measures the neighbours).",
             "- Store side: the platform's embedded collection (`EdgeCollection.query`); `like` = "
-            "retrieve the stored vector + query + drop the document itself; filtered queries are "
-            "answered exactly (platform policy), the HNSW alternative is shown for reference; "
+            "retrieve the stored vector + query + drop the document itself; filtered queries go "
+            "through the platform's policy (store/plan.py: exact search over up to 20,000 "
+            "matching points, as all of these are; filtered HNSW with a wider beam and ACORN "
+            "beyond), plain filtered HNSW is shown for reference; "
             "`text` includes embedding the query with the loaded model.",
         ]
         for n, s in four["sizes"].items():

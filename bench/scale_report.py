@@ -91,7 +91,9 @@ def render(report: dict[str, Any]) -> str:
     lines = [
         BEGIN,
         "",
-        f"## Scale: {fig['points']:,} points on one machine, fp32 vs int8 vs binary",
+        "## Scale",
+        "",
+        f"{fig['points']:,} points on one machine, fp32 vs int8 vs binary.",
         "",
         f"- **Run**: `{report['command']}` on {m['date']}, {report['total_seconds']:.0f} s in "
         f"all; load average {m['load_average_at_start']} at the start, "
@@ -154,10 +156,11 @@ def render(report: dict[str, Any]) -> str:
         "",
         "### Filtered queries through the platform's policy",
         "",
-        "Path: `exact` = exact search over the matching points (the filter matches at most "
-        "20,000); `hnsw+acorn` = filtered HNSW with hnsw_ef 256 and ACORN (selectivity "
-        "<= 40%); `hnsw` = the same without ACORN (broader filters).  Recall against exact "
-        "numpy search over the matching points.",
+        "Path (`store/plan.py`): `exact` = exact search over the matching points (the payload "
+        "index estimates at most 20,000); `hnsw+check` = unfiltered HNSW search for about "
+        "4 x 10 / selectivity candidates, the filter checked on them by an exact search "
+        "restricted to them (more candidates, then exact search, when fewer than 10 pass).  "
+        "Recall against exact numpy search over the matching points.",
         "",
     ]
     header = "| filter | matching | path |" + "".join(
@@ -179,7 +182,9 @@ def render(report: dict[str, Any]) -> str:
         labels = list(rows[0]["reference"])
         lines += [
             "",
-            f"Reference paths, {names[q]} (20 queries each; median ms, recall@10):",
+            f"Reference paths, {names[q]} (20 queries each; median ms, recall@10): the "
+            "filter applied during the HNSW walk (what the policy does not do), with ACORN "
+            "(Qdrant applies it to filters of up to 40%), and exact search over the matches:",
             "",
             "| filter | " + " | ".join(labels) + " |",
             "|---|" + "---|" * len(labels),

@@ -213,7 +213,7 @@ def grouped(tmp_path_factory, small_segments) -> StoreSettings:
 
 
 @pytest.mark.parametrize(
-    ("group", "path"), [("rare", "exact"), ("medium", "hnsw+acorn"), ("common", "hnsw")]
+    ("group", "path"), [("rare", "exact"), ("medium", "hnsw+check"), ("common", "hnsw+check")]
 )
 def test_filter_policy_paths_return_complete_results(grouped, monkeypatch, group, path):
     monkeypatch.setattr(planning, "EXACT_MAX_POINTS", 100)
@@ -248,11 +248,40 @@ def test_plan_thresholds():
     assert (small.path, small.exact) == ("exact", True)
     tiny_collection = plan_search(filtered=True, limit=10, matching=15_000, total=15_000)
     assert tiny_collection.path == "exact"
-    mid = plan_search(filtered=True, limit=10, matching=150_000, total=1_000_000)
-    assert (mid.path, mid.hnsw_ef) == ("hnsw+acorn", planning.FILTERED_EF)
+    mid = plan_search(filtered=True, limit=10, matching=100_000, total=1_000_000)
+    assert (mid.path, mid.candidates, mid.hnsw_ef) == ("hnsw+check", 400, 400)
     broad = plan_search(filtered=True, limit=10, matching=500_000, total=1_000_000)
-    assert broad.path == "hnsw"
-    assert plan_search(filtered=True, limit=500, matching=500_000, total=1_000_000).hnsw_ef == 500
+    assert (broad.path, broad.candidates, broad.hnsw_ef) == ("hnsw+check", 80, 128)
+    rare = plan_search(filtered=True, limit=10, matching=30_000, total=100_000_000)
+    assert rare.candidates == planning.MAX_CANDIDATES
+
+
+def test_checked_search_widens_then_falls_back_to_exact():
+    """Too few candidates pass: four times as many; still too few at the cap: exact search."""
+    points = [(f"p{i}", 1.0 - i / 10_000) for i in range(10_000)]
+    passing = {f"p{i}" for i in range(0, 10_000, 50)}  # every 50th point matches
+    asked: list[int] = []
+
+    def nearest(n):
+        asked.append(n)
+        return points[:n]
+
+    def within(ids):
+        return [pid for pid in ids if pid in passing]
+
+    plan = plan_search(filtered=True, limit=10, matching=200_000, total=1_000_000)
+    assert plan.candidates == 200
+    got = planning.checked_search(plan, 10, nearest, within, lambda: ["exact"])
+    assert asked == [200, 800]  # 4 pass of 200; 16 of 800
+    assert got == [f"p{i}" for i in range(0, 800, 50)]
+    asked.clear()
+    got = planning.checked_search(plan, 10, nearest, lambda ids: [], lambda: ["exact"])
+    assert asked == [200, 800, 3200, 4096]
+    assert got == ["exact"]
+    asked.clear()
+    few = points[:300]  # the collection has fewer points than asked for: all were seen
+    got = planning.checked_search(plan, 10, lambda n: few[:n], within, lambda: ["exact"])
+    assert got == ["p0", "p50", "p100", "p150", "p200", "p250"]
 
 
 def test_server_plans_from_its_estimates(monkeypatch, unique_name):
@@ -273,7 +302,7 @@ def test_server_plans_from_its_estimates(monkeypatch, unique_name):
             [PointData(point_id(r["id"]), rng.normal(size=8).tolist(), {"g": r["g"]}) for r in rows]
         )
         assert coll.plan(Filter(must=(Match("g", ("a",)),)), limit=10).path == "exact"
-        assert coll.plan(Filter(must=(Match("g", ("b",)),)), limit=10).path == "hnsw"
+        assert coll.plan(Filter(must=(Match("g", ("b",)),)), limit=10).path == "hnsw+check"
         assert coll.plan(None, limit=10).path == "hnsw"
     finally:
         store.drop(unique_name)

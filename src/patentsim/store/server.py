@@ -31,7 +31,7 @@ from .errors import (
     StoreUnreachable,
     Unauthorized,
 )
-from .filters import Empty, Filter, HasId, Match, Range, Text
+from .filters import Empty, Filter, HasId, Match, Range, Text, all_of
 from .plan import SearchPlan, plan_search
 
 MANIFEST_KEY = "patentsim_manifest"
@@ -461,40 +461,61 @@ class ServerCollection:
         exact: bool = False,
     ) -> list[b.ScoredHit]:
         m = _models()
-        params = None
-        if self.store.url == ":memory:":
+        memory = self.store.url == ":memory:"
+        if memory:
             # The in-process imitation always searches exactly (and warns about search params).
-            self.last_plan = SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)
+            plan = self.last_plan = SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)
         else:
             plan = self.last_plan = self.plan(flt, limit=offset + limit)
-            quantization = self._search_quantization()
-            params = m.SearchParams(
-                hnsw_ef=plan.hnsw_ef,
-                exact=exact or plan.exact,
-                quantization=m.QuantizationSearchParams(
-                    rescore=True, oversampling=b.OVERSAMPLING[quantization]
-                )
-                if quantization != "none"
-                else None,
-                acorn=m.AcornSearchParams(
-                    enable=True, max_selectivity=planning.ACORN_MAX_SELECTIVITY
-                )
-                if plan.acorn
-                else None,
-            )
-        res = self._call(
-            lambda: self.client.query_points(
-                self.name,
-                query=[float(x) for x in vector],
-                limit=limit,
-                offset=offset or None,
-                query_filter=to_models(flt) if flt else None,
-                score_threshold=score_threshold,
-                search_params=params,
-                with_payload=True,
-            )
+        kind = "none" if memory else self._search_quantization()
+        quantization = (
+            m.QuantizationSearchParams(rescore=True, oversampling=b.OVERSAMPLING[kind])
+            if kind != "none"
+            else None
         )
-        return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+
+        def search(
+            flt_: Filter | None, n: int, skip: int, exact_: bool, ef: int, payload: bool = True
+        ) -> list[Any]:
+            params = (
+                None
+                if memory
+                else m.SearchParams(hnsw_ef=ef, exact=exact_, quantization=quantization)
+            )
+            res = self._call(
+                lambda: self.client.query_points(
+                    self.name,
+                    query=[float(x) for x in vector],
+                    limit=n,
+                    offset=skip or None,
+                    query_filter=to_models(flt_) if flt_ else None,
+                    score_threshold=score_threshold,
+                    search_params=params,
+                    with_payload=payload,
+                )
+            )
+            return list(res.points)
+
+        def hits(points: list[Any]) -> list[b.ScoredHit]:
+            return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+
+        if plan.candidates and not exact:
+            want = offset + limit
+            found = planning.checked_search(
+                plan,
+                want,
+                lambda n: [
+                    (str(p.id), float(p.score))
+                    for p in search(None, n, 0, False, max(plan.hnsw_ef, n), payload=False)
+                ],
+                lambda ids: hits(
+                    search(all_of(flt, HasId(tuple(ids))), want, 0, True, plan.hnsw_ef)
+                ),
+                lambda: hits(search(flt, want, 0, True, plan.hnsw_ef)),
+                score_threshold,
+            )
+            return found[offset:want]
+        return hits(search(flt, limit, offset, exact or plan.exact, plan.hnsw_ef))
 
     def plan(self, flt: Filter | None, *, limit: int) -> SearchPlan:
         """How a query with ``flt`` will be answered (``store/plan.py``)."""

@@ -155,6 +155,11 @@ def throughput(docs: list[dict[str, Any]], *, sample: int, rounds: int) -> dict[
     """
     rng = random.Random(6)
     texts = [d["abstract"] for d in rng.sample(docs, min(sample, len(docs)))]
+    threads = os.environ.get("PATENTSIM_THREADS")
+    if threads:  # ONNX Runtime reads it itself; torch the same, for a like-for-like figure
+        import torch
+
+        torch.set_num_threads(int(threads))
     loaded = {}
     load_s = {}
     for label, backend, engine in BACKENDS:

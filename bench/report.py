@@ -660,6 +660,8 @@ def update(old: str, r: dict[str, Any]) -> str:
         else:
             parts.append(body[3:])
         text = "\n## ".join(parts)
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
     m = r["machine"]
     note = (
         f"- **Updated**: figures {', '.join(figures)} by `{r['command']}` on {m['date']} "

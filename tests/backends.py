@@ -1,20 +1,13 @@
 """The backends of the behaviour suite, a real Qdrant server in Docker among them.
 
-``conftest.settings`` runs a test on the embedded store and on qdrant-client's
-in-memory imitation of a server.  A module opts into the real server too with
-one line, which puts this module's ``settings`` (the same two backends plus
-``docker``) in its namespace, overriding the conftest one::
-
-    from .backends import settings  # noqa: F401  (adds the Docker server)
+``conftest.settings`` runs a test on each of ``ALL_BACKENDS``: the embedded store,
+qdrant-client's in-memory imitation of a server, and a real server in Docker.
 
 The ``docker`` variant starts ``tests/docker-compose.yml`` through pytest-docker
 once per session (random host port, API key ``TEST_API_KEY``) and waits until
 ``/readyz`` answers.  Where no Docker engine runs (no binary, no daemon, no
 compose plugin), it is skipped with the reason; ``REQUIRE_DOCKER=1`` turns that
 skip into a failure.  Each test's collections are dropped afterwards.
-
-Everything the fixture needs is reached through ``request`` (pytest-docker's
-own fixtures are global), so importing ``settings`` alone is enough.
 """
 
 from __future__ import annotations
@@ -42,7 +35,6 @@ READY_TIMEOUT_S = 90.0  # the first run may still be unpacking the image
 
 DOCKER = pytest.param("docker", marks=pytest.mark.docker)
 ALL_BACKENDS = ["embedded", "memory", DOCKER]
-SERVER_BACKENDS = ["memory", DOCKER]
 
 _ready: dict[int, str] = {}  # id(docker_services) -> the server's URL, once /readyz answered
 
@@ -168,15 +160,3 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         yield from _dropping_new_collections(StoreSettings(url=url, api_key=TEST_API_KEY))
     else:
         raise ValueError(f"unknown backend {kind!r}")
-
-
-@pytest.fixture(params=ALL_BACKENDS)
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSettings]:
-    """StoreSettings for the embedded store, the in-memory client and the Docker server."""
-    yield from backend_settings(request, tmp_path)
-
-
-@pytest.fixture(params=SERVER_BACKENDS)
-def server_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSettings]:
-    """StoreSettings for the server backend only: the in-memory client and the Docker server."""
-    yield from backend_settings(request, tmp_path)

@@ -12,11 +12,23 @@ from .backends import ALL_BACKENDS, backend_settings
 from .fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
-KO_XLSX = SHARED_DATA / "patents_ko.xlsx"
-NVIDIA_XLSX = SHARED_DATA / "patents_nvidia.xlsx"
-EN_CSV = SHARED_DATA / "patents_en.csv"
+# The suite's own samples (tests/data/make_samples.py writes them), in the real files' shapes.
+SAMPLES = ROOT / "tests" / "data"
+KO_XLSX = SAMPLES / "sample_ko.xlsx"  # KIPRIS-like: yyyymmdd integers, `|` IPC lists, 300 rows
+EN_XLSX = SAMPLES / "sample_en.xlsx"  # a company's US grants: ISO dates, `|` CPC lists
+EN_CSV = SAMPLES / "sample_en.csv"  # mixed English export, five rows without an abstract
 EXAMPLE_XLSX = ROOT / "examples" / "patents.xlsx"
+# The real data beside the project (never copied into it); tests that need it skip without it.
+SHARED_DATA = ROOT.parent / "shared" / "data"
+NVIDIA_XLSX = SHARED_DATA / "patents_nvidia.xlsx"
+
+
+def shared_file(name: str) -> Path:
+    """A file of ../shared/data, or a skip that says it is missing."""
+    path = SHARED_DATA / name
+    if not path.is_file():
+        pytest.skip(f"{path} not found: real data lives in ../shared/data beside the project")
+    return path
 
 # Backends that run here without Docker (the `settings` fixture adds the Docker server).
 BACKENDS = ["embedded", "memory"]
@@ -85,9 +97,7 @@ def slice_xlsx(src: Path, dest: Path, rows: int, *, start: int = 0) -> Path:
 
 @pytest.fixture
 def ko200(tmp_path) -> Path:
-    """A 200-row slice of the Korean patent file, in its own shape."""
-    if not KO_XLSX.is_file():
-        pytest.skip(f"{KO_XLSX} not found (../shared/data)")
+    """A 200-row slice of the Korean sample, in its own shape."""
     return slice_xlsx(KO_XLSX, tmp_path / "ko200.xlsx", 200)
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import os
 import subprocess
 import sys
@@ -41,8 +40,6 @@ from patentsim.store.errors import CollectionExists, StoreLocked
 
 from .conftest import ROOT
 from .fakes import FakeEmbedder
-
-HAS_SEARCH = importlib.util.find_spec("patentsim.search.cli") is not None
 
 
 class MeetingEmbedder(FakeEmbedder):
@@ -221,7 +218,6 @@ def test_info_while_an_ingest_runs(loaded, holder):
     assert f"in use by process {holder.proc.pid}" in result.output
 
 
-@pytest.mark.skipif(not HAS_SEARCH, reason="patentsim.search.cli does not exist yet")
 def test_search_while_an_ingest_runs_fails_fast_or_waits(loaded, holder):
     from patentsim.search.cli import cli as search_cli
 

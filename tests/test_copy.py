@@ -20,7 +20,6 @@ from patentsim.ingest.pipeline import load
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import ModelMismatch, StoreError, UserInputError
 
-from .backends import settings  # noqa: F401  (copy into every backend, the Docker server too)
 from .conftest import KO_XLSX, slice_xlsx
 from .fakes import FakeEmbedder
 
@@ -31,8 +30,6 @@ SOURCE = "patents50"
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> StoreSettings:
     """An embedded store holding collection ``patents50`` (built once for the module)."""
-    if not KO_XLSX.is_file():
-        pytest.skip(f"{KO_XLSX} not found (../shared/data)")
     folder = tmp_path_factory.mktemp("copy_source")
     xlsx = slice_xlsx(KO_XLSX, folder / "ko50.xlsx", ROWS)
     src = StoreSettings(path=str(folder / "store"))
@@ -143,7 +140,7 @@ def test_search_like_cli_gives_identical_results_after_a_copy(source, tmp_path):
 
 def test_copy_is_idempotent_finishes_interrupted_copies_and_makes_indexes(
     source,
-    settings,  # noqa: F811  (from tests/backends.py: embedded, memory, docker)
+    settings,
     unique_name,
 ):
     first = copy_collection(source, settings, SOURCE, unique_name, batch=20)

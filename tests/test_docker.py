@@ -10,9 +10,7 @@ run everywhere.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -26,7 +24,7 @@ from patentsim.store.server import MANIFEST_KEY, ServerStore
 
 from . import backends
 from .backends import TEST_API_KEY, is_ready, skip_or_fail
-from .test_server import closed_port
+from .fakes import QdrantHandler, closed_port, serving
 
 # -- the machinery (no Docker needed) ------------------------------------------------------
 
@@ -57,26 +55,14 @@ def test_readiness_is_false_until_readyz_answers_200():
     assert is_ready(f"http://127.0.0.1:{closed_port()}") is False
     status = {"code": 503}
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QdrantHandler):
         def do_GET(self) -> None:
-            self.send_response(status["code"] if self.path == "/readyz" else 404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.answer(status["code"] if self.path == "/readyz" else 404)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}"
+    with serving(Handler) as url:
         assert is_ready(url) is False
         status["code"] = 200
         assert is_ready(url) is True
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # -- a real server ---------------------------------------------------------------------------

@@ -42,22 +42,24 @@ def test_ingest_counts_and_types(settings, ko200, fake_embedder, unique_name):
     )
     assert summary.created
     assert summary.rows == 200
-    assert summary.added == 200 - len(summary.skipped)
+    assert summary.added == 200 and len(summary.skipped) == 0
     assert summary.points == summary.added
     points = _all_points(settings, unique_name)
     assert len(points) == summary.points
-    p = points["1020230003245"]
+    p = points["1020230004711"]
     payload = p.payload
     # yyyymmdd integers become RFC 3339 dates; ipc codes become a list
     assert payload["application_date"] == "2023-01-10T00:00:00Z"
-    assert payload["ipc"] == ["B24B 3/34", "B24B 49/12", "B23Q 17/24", "B23Q 17/20"]
-    assert payload["applicant"] == "주식회사 윈텍오토메이션"
-    assert payload["_key"] == "1020230003245"
+    assert payload["opening_date"] == "2024-07-17T00:00:00Z"
+    assert payload["ipc"] == ["B24B 49/12", "B24B 7/22", "G01B 11/06", "B23Q 17/20"]
+    assert payload["applicant"] == "주식회사 한빛정밀"
+    assert payload["status"] == "공개"
+    assert payload["_key"] == "1020230004711"
     assert payload["_row"] == 0
     assert len(payload["_hash"]) == 24
     # empty cells are left out
     assert "registration_date" not in payload
-    assert p.id == point_id("1020230003245")
+    assert p.id == point_id("1020230004711")
 
 
 def test_second_run_changes_nothing_and_one_edit_reembeds_one(settings, ko200, unique_name):
@@ -99,8 +101,8 @@ def test_changed_non_text_cell_updates_payload_only(settings, ko200, unique_name
 def test_prune_removes_rows_that_left_the_file(settings, tmp_path, unique_name):
     from .conftest import KO_XLSX
 
+    # The same file, first with 30 rows, then with 20 (--prune is limited to the files given).
     big = slice_xlsx(KO_XLSX, tmp_path / "a.xlsx", 30)
-    small = slice_xlsx(KO_XLSX, tmp_path / "b.xlsx", 20)
     fake = FakeEmbedder()
     load(
         big,
@@ -109,6 +111,7 @@ def test_prune_removes_rows_that_left_the_file(settings, tmp_path, unique_name):
         embedder=fake,
         id_column="application_number",
     )
+    small = slice_xlsx(KO_XLSX, tmp_path / "a.xlsx", 20)
     kept = load(
         small,
         settings=settings,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -17,19 +16,14 @@ from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import ModelUnavailable
 
 from .conftest import KO_XLSX, slice_xlsx
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .fakes import closed_port
 
 
 @pytest.fixture
 def unreachable_hub(monkeypatch, tmp_path):
     """No cache and a hub endpoint on a closed loopback port: the hub cannot be reached."""
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
     monkeypatch.setattr(model_mod, "_cached", lambda repo_id: None)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -323,3 +324,51 @@ def test_cli_refuses_an_unknown_backend():
     result = CliRunner().invoke(cli, ["load", "x.csv", "--backend", "tensorrt"])
     assert result.exit_code == 2, result.output
     assert "tensorrt" in result.output
+
+
+def test_store_imports_no_model_library_and_not_embed():
+    """The Qdrant core knows no model: no torch, sentence-transformers, ONNX, no ``embed``."""
+    import ast
+    from pathlib import Path
+
+    import patentsim.store
+
+    banned = {"torch", "sentence_transformers", "transformers", "onnxruntime", "onnx", "tokenizers"}
+    root = Path(patentsim.store.__file__).parent
+    files = sorted(root.rglob("*.py"))
+    assert len(files) >= 8
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+                if node.level >= 2 or (node.module or "").startswith("patentsim"):
+                    assert "embed" not in (node.module or "").split("."), path
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] not in banned, f"{path.name} imports {name}"
+
+
+def test_a_hub_model_in_the_cache_is_found_without_huggingface_hub(tmp_path, monkeypatch):
+    from patentsim.embed import model as model_mod
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    repo = tmp_path / "hub" / "models--jhgan--ko-sroberta-multitask"
+    assert model_mod._cached("jhgan/ko-sroberta-multitask") is None
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    assert model_mod._cached("jhgan/ko-sroberta-multitask") is None  # no snapshot yet
+    snap = repo / "snapshots" / "abc123"
+    snap.mkdir(parents=True)
+    (snap / "modules.json").write_text("[]")
+    assert model_mod._cached("jhgan/ko-sroberta-multitask") == str(snap)
+    spec = model_mod.resolve_model("jhgan/ko-sroberta-multitask")
+    assert (spec.name, spec.source, spec.local) == ("jhgan/ko-sroberta-multitask", str(snap), True)
+    # The same answer as huggingface_hub's own lookup.
+    hub = pytest.importorskip("huggingface_hub")
+    found = hub.try_to_load_from_cache(
+        "jhgan/ko-sroberta-multitask", "modules.json", cache_dir=str(tmp_path / "hub")
+    )
+    assert str(Path(found).parent) == str(snap)

@@ -6,17 +6,18 @@
   parses to itself; keys are stable; every payload is JSON a Qdrant server accepts.
 - The write side and the read side agree: documents loaded with dates and numbers are
   found by exactly the ``--where`` ranges that should find them, on the embedded engine.
+- ``--where`` and ``--filter-json`` filters (Qdrant's JSON syntax, read from real dicts) count
+  on the engine exactly what a plain-Python reading of the same filter selects.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
-import importlib.util
 import io
 import json
 import math
+import uuid
 from pathlib import Path
 
 import pytest
@@ -25,11 +26,10 @@ from hypothesis import strategies as st
 
 from patentsim.ingest.read import open_table
 from patentsim.ingest.records import RESERVED, build_record, parse_date, plan_columns
-from patentsim.store.errors import PatentSimError, SourceError
-from patentsim.store.ids import normalize_key
-
-HAS_WHERE = importlib.util.find_spec("patentsim.search.where") is not None
-needs_where = pytest.mark.skipif(not HAS_WHERE, reason="patentsim.search.where does not exist yet")
+from patentsim.search.where import fields_of, where_filter
+from patentsim.store.errors import BadFilter, PatentSimError, SourceError
+from patentsim.store.filters import Empty, Filter, HasId, Match, Range, Text, filter_from_json
+from patentsim.store.ids import normalize_key, point_id
 
 FAST = settings(max_examples=100, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -236,8 +236,6 @@ FIELDS = ["applicant", "abstract", "ipc", "claims", "score", "application_date",
 
 def _fields(coll):
     """The collection's fields as its manifest types them (what ``search`` uses)."""
-    from patentsim.search.where import fields_of
-
     return fields_of(coll.read_manifest())
 
 
@@ -271,17 +269,88 @@ def edge_collection(tmp_path_factory):
          "granted": bool(i % 2)}
         for i in range(40)
     ]
+    for i in range(3, 40, 7):  # some documents without an applicant, some without `granted`
+        del docs[i]["applicant"]
+    for i in range(4, 40, 9):
+        del docs[i]["granted"]
     path.write_text("\n".join(json.dumps(d) for d in docs), encoding="utf-8")
     settings_ = StoreSettings(path=str(root / "store"))
     load(path, settings=settings_, collection="p", embedder=FakeEmbedder(), id_column="id",
          lists=("ipc",))
     store = open_store(settings_)
     coll = store.open("p")
-    yield coll, docs
+    payloads = [p.payload for p in sorted(coll.scroll(with_payload=True),
+                                          key=lambda p: p.payload["_row"])]
+    assert len(payloads) == len(docs)
+    yield coll, docs, payloads
     store.close()
 
 
-@needs_where
+# -- a plain-Python reading of a filter, to check the engine's counts against ------------------
+
+
+def _values(payload: dict, key: str) -> list:
+    value = payload.get(key)
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _same(stored, wanted) -> bool:
+    if isinstance(stored, bool) or isinstance(wanted, bool):
+        return type(stored) is type(wanted) and stored == wanted
+    if isinstance(stored, str) != isinstance(wanted, str):
+        return False
+    return bool(stored == wanted)
+
+
+def _instant(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _in_range(value, cond: Range) -> bool:
+    if cond.datetime:
+        if not isinstance(value, str):
+            return False
+        value, convert = _instant(value), _instant
+    else:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        convert = float
+    checks = [(cond.gt, lambda b: value > b), (cond.gte, lambda b: value >= b),
+              (cond.lt, lambda b: value < b), (cond.lte, lambda b: value <= b)]
+    return all(check(convert(bound)) for bound, check in checks if bound is not None)
+
+
+def holds(cond, payload: dict) -> bool:
+    """Whether ``payload`` passes ``cond``, read the way Qdrant documents its filters."""
+    if isinstance(cond, Filter):
+        return (
+            all(holds(c, payload) for c in cond.must)
+            and (not cond.should or any(holds(c, payload) for c in cond.should))
+            and not any(holds(c, payload) for c in cond.must_not)
+        )
+    if isinstance(cond, Match):
+        return any(_same(v, w) for v in _values(payload, cond.key) for w in cond.values)
+    if isinstance(cond, Range):
+        return any(_in_range(v, cond) for v in _values(payload, cond.key))
+    if isinstance(cond, Empty):
+        return not _values(payload, cond.key)
+    if isinstance(cond, HasId):
+        return str(point_id(payload["_key"])) in cond.ids
+    raise AssertionError(f"no plain reading of {cond!r}")
+
+
+def has_text(cond) -> bool:
+    if isinstance(cond, Filter):
+        return any(has_text(c) for c in (*cond.must, *cond.should, *cond.must_not))
+    return isinstance(cond, Text)
+
+
+def expected_count(flt, payloads: list[dict]) -> int:
+    return sum(holds(flt, p) for p in payloads)
+
+
 @FAST
 @given(expressions)
 @example("application_date>=0001-01-01")
@@ -290,66 +359,185 @@ def edge_collection(tmp_path_factory):
 @example("claims=1|2|99")
 @example("application_date<=9999-12-31")
 @example("claims=99999999999999999999999")
-def test_where_never_raises_anything_but_named_errors(edge_collection, expression):
-    """Parsed, translated for the engine and run: a result or a named error, nothing else."""
-    from patentsim.search.where import where_filter
-
-    coll, _ = edge_collection
+@example("granted=true")
+@example("ipc!=H01M 1/6")
+@example("applicant missing")
+def test_where_counts_what_a_plain_reading_selects(edge_collection, expression):
+    """Parsed, translated for the engine and run: exactly the documents the filter names
+    (full-text conditions: a count within the collection), or a named error."""
+    coll, docs, payloads = edge_collection
     try:
         flt = where_filter([expression], _fields(coll))
-        if flt is not None:
-            assert coll.count(flt) >= 0
     except PatentSimError:
-        pass
+        return
+    if flt is None:
+        return
+    count = coll.count(flt)
+    if has_text(flt):
+        assert 0 <= count <= len(docs)
+    else:
+        assert count == expected_count(flt, payloads), flt
 
 
-@needs_where
-def test_where_date_at_the_end_of_the_calendar(edge_collection):
-    from patentsim.search.where import where_filter
-
-    coll, _ = edge_collection
-    with contextlib.suppress(PatentSimError):
-        coll.count(where_filter(["application_date<=9999-12-31"], _fields(coll)))
-
-
-@needs_where
-def test_where_integer_beyond_64_bits(edge_collection):
-    from patentsim.search.where import where_filter
-
-    coll, _ = edge_collection
-    with contextlib.suppress(PatentSimError):
-        coll.count(where_filter(["claims=99999999999999999999999"], _fields(coll)))
+def test_where_dates_at_the_ends_of_the_calendar(edge_collection):
+    coll, docs, _ = edge_collection
+    fields = _fields(coll)
+    assert coll.count(where_filter(["application_date<=9999-12-31"], fields)) == len(docs)
+    assert coll.count(where_filter(["application_date>=0001-01-01"], fields)) == len(docs)
+    assert coll.count(where_filter(["application_date<0001-01-02"], fields)) == 0
 
 
-@needs_where
+def test_where_integer_beyond_64_bits_is_a_named_error(edge_collection):
+    coll, _, _ = edge_collection
+    with pytest.raises(BadFilter, match="beyond the 64-bit integers"):
+        where_filter(["claims=99999999999999999999999"], _fields(coll))
+
+
+# -- --filter-json: Qdrant's JSON filter syntax, as dicts ---------------------------------------
+
+KEYWORDS = st.sampled_from(["LG", "SK", "Samsung", "lg"])
+IPC_CODES = st.sampled_from(["B60L 3/00", "H01M 0/6", "H01M 1/6", "H01M 2/6", "X99 9/99"])
+DAYS = st.dates(min_value=dt.date(1985, 1, 1), max_value=dt.date(2040, 12, 31))
+
+
+def _match(key: str, value: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(
+        value.map(lambda v: {"key": key, "match": {"value": v}}),
+        st.lists(value, min_size=1, max_size=3).map(lambda vs: {"key": key, "match": {"any": vs}}),
+        st.lists(value, min_size=1, max_size=2).map(
+            lambda vs: {"key": key, "match": {"except": vs}}
+        ),
+    )
+
+
+def _range(key: str, bound: st.SearchStrategy) -> st.SearchStrategy:
+    return st.dictionaries(st.sampled_from(["gt", "gte", "lt", "lte"]), bound, min_size=1,
+                           max_size=2).map(lambda r: {"key": key, "range": r})
+
+
+def _ids(docs_count: int) -> st.SearchStrategy:
+    real = st.integers(0, docs_count - 1).map(lambda i: str(point_id(str(i))))
+    other = st.uuids().map(str)
+    return st.lists(st.one_of(real, other), min_size=1, max_size=4)
+
+
+field_conditions = st.one_of(
+    _match("applicant", KEYWORDS),
+    _match("ipc", IPC_CODES),
+    _match("claims", st.integers(-2, 45)),
+    _match("granted", st.booleans()),
+    _match("_key", st.integers(0, 45).map(str)),
+    _range("claims", st.integers(-5, 45)),
+    _range("score", st.floats(-1, 12, allow_nan=False)),
+    _range("_row", st.integers(-1, 41)),
+    _range("application_date", DAYS.map(lambda d: f"{d.isoformat()}T00:00:00Z")),
+    st.sampled_from(["applicant", "ipc", "nope", "granted"]).map(
+        lambda k: {"is_empty": {"key": k}}
+    ),
+    st.sampled_from(["nope", "claims"]).map(lambda k: {"is_null": {"key": k}}),
+    _ids(40).map(lambda ids: {"has_id": ids}),
+)
+json_filters = st.recursive(
+    field_conditions,
+    lambda inner: st.fixed_dictionaries(
+        {},
+        optional={
+            "must": st.lists(inner, max_size=3),
+            "should": st.lists(inner, max_size=3),
+            "must_not": st.lists(inner, max_size=2),
+        },
+    ).map(lambda f: f or {"should": []}),
+    max_leaves=8,
+).map(lambda f: f if {"must", "should", "must_not"} & set(f) or not f else {"must": [f]})
+json_filters = json_filters.map(lambda f: f or {"must": []})
+
+
 @FAST
-@given(st.recursive(
+@given(json_filters)
+@example({"must": [{"key": "ipc", "match": {"any": ["H01M 1/6", "B60L 3/00"]}}]})
+@example(
+    {"should": [{"key": "claims", "range": {"gte": 30}},
+                {"key": "granted", "match": {"value": True}}]}
+)
+@example({"must_not": [{"is_empty": {"key": "nope"}}]})
+@example({"must": [{"key": "applicant", "match": {"except": ["LG"]}}]})
+@example({"must": [{"key": "application_date",
+                    "range": {"lt": "2001-01-01T00:00:00Z", "lte": "2000-01-01T00:00:00Z"}}]})
+@example({"must": [{"key": "claims", "range": {"gt": 30, "gte": 20}}]})
+def test_filter_json_counts_what_a_plain_reading_selects(edge_collection, obj):
+    coll, _, payloads = edge_collection
+    flt = filter_from_json(obj)
+    assert isinstance(flt, Filter)
+    assert coll.count(flt) == expected_count(flt, payloads), obj
+
+
+def test_filter_json_reads_each_condition():
+    some = str(uuid.uuid4())
+    flt = filter_from_json({
+        "must": [{"key": "ipc", "match": {"any": ["A", "B"]}},
+                 {"key": "application_date", "range": {"gte": "2015-01-01T00:00:00Z"}}],
+        "should": [{"key": "claims", "range": {"gt": 3, "lte": 9}},
+                   {"key": "abstract", "match": {"text": "battery"}}],
+        "must_not": [{"is_empty": {"key": "x"}}, {"has_id": [some]},
+                     {"key": "applicant", "match": {"except": ["LG"]}}],
+    })  # fmt: skip
+    assert flt == Filter(
+        must=(Match("ipc", ("A", "B")),
+              Range("application_date", gte="2015-01-01T00:00:00Z", datetime=True)),
+        should=(Range("claims", gt=3, lte=9), Text("abstract", "battery")),
+        must_not=(Empty("x"), HasId((some,)), Filter(must_not=(Match("applicant", ("LG",)),))),
+    )  # fmt: skip
+
+
+junk = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
         st.sampled_from(["must", "should", "must_not", "key", "match", "value", "any",
-                         "range", "gte", "lt", "is_empty", "has_id", "text", "x"]),
+                         "except", "range", "gte", "lt", "is_empty", "is_null", "has_id",
+                         "text", "x"]),
         inner, max_size=3),
-    max_leaves=12))
-def test_filter_json_never_raises_anything_but_named_errors(edge_collection, obj):
-    from patentsim.store.filters import filter_from_json
+    max_leaves=12)
+junk_conditions = st.fixed_dictionaries(
+    {"key": st.sampled_from(["claims", "applicant", "granted", "score", "nope"])},
+    optional={"match": junk, "range": junk},
+) | st.dictionaries(st.sampled_from(["is_empty", "is_null", "has_id"]), junk, min_size=1,
+                    max_size=1)
 
-    coll, _ = edge_collection
+
+@FAST
+@given(st.one_of(junk, st.lists(junk_conditions | junk, max_size=3).map(lambda c: {"must": c}),
+                 junk_conditions.map(lambda c: {"should": [c], "must_not": c})))
+@example({"must": [{"is_empty": 1}]})
+@example({"must": [{"has_id": 5}]})
+@example({"must": [{"key": "claims", "match": {"any": 5}}]})
+@example({"must": [{"key": "claims", "match": {"value": [1, 2]}}]})
+@example({"must": [{"key": "claims", "range": {"gte": "soon"}}]})
+@example({"must": [{"key": "claims", "range": {"gte": [1]}}]})
+@example({"must": [{"key": "claims", "range": {"gte": "2015-01-01", "lt": 3}}]})
+@example({"must": [{"key": "claims", "match": {"value": 2**70}}]})
+@example({"must": [{"key": "claims", "match": {"any": [1, "1", True]}}]})
+@example({"must": [{"has_id": ["not-a-uuid"]}]})
+@example({"must": [{"has_id": [-1, 2**70]}]})
+@example({"must": [{"key": "score", "range": {"gt": 2**80}}]})
+def test_filter_json_of_any_shape_is_read_or_refused_by_name(edge_collection, obj):
+    """Any JSON value: a filter the engine runs without error, or ``BadFilter``."""
+    coll, docs, payloads = edge_collection
     try:
-        flt = filter_from_json(json.dumps(obj))
-        if flt:
-            assert coll.count(flt) >= 0
-    except PatentSimError:
-        pass
+        flt = filter_from_json(obj)
+    except BadFilter:
+        return
+    count = coll.count(flt)
+    if not has_text(flt):
+        assert count == expected_count(flt, payloads), obj
+    else:
+        assert 0 <= count <= len(docs)
 
 
-@needs_where
 @FAST
 @given(dates, st.sampled_from([">=", ">", "<=", "<", "="]))
 def test_loaded_dates_are_found_by_exactly_the_right_ranges(edge_collection, day, op):
     """Typing (write side) and --where (read side) agree on dates, on the engine."""
-    from patentsim.search.where import where_filter
-
-    coll, docs = edge_collection
+    coll, docs, _ = edge_collection
     flt = where_filter([f"application_date{op}{day.isoformat()}"], _fields(coll))
     stored = [dt.date.fromisoformat(d["application_date"]) for d in docs]
     want = sum({">=": s >= day, ">": s > day, "<=": s <= day, "<": s < day, "=": s == day}[op]
@@ -357,27 +545,21 @@ def test_loaded_dates_are_found_by_exactly_the_right_ranges(edge_collection, day
     assert coll.count(flt) == want
 
 
-@needs_where
 @FAST
 @given(st.integers(-5, 45), st.sampled_from([">=", ">", "<=", "<", "=", "!="]))
 def test_loaded_integers_are_found_by_exactly_the_right_ranges(edge_collection, n, op):
-    from patentsim.search.where import where_filter
-
-    coll, docs = edge_collection
+    coll, docs, _ = edge_collection
     flt = where_filter([f"claims{op}{n}"], _fields(coll))
     ops = {">=": int.__ge__, ">": int.__gt__, "<=": int.__le__, "<": int.__lt__,
            "=": int.__eq__, "!=": int.__ne__}
     assert coll.count(flt) == sum(ops[op](d["claims"], n) for d in docs)
 
 
-@needs_where
 @FAST
 @given(st.lists(st.sampled_from(["B60L 3/00", "H01M 0/6", "H01M 1/6", "X99 9/99"]),
                 min_size=1, max_size=3, unique=True))
 def test_list_fields_match_any_element(edge_collection, codes):
-    from patentsim.search.where import where_filter
-
-    coll, docs = edge_collection
+    coll, docs, _ = edge_collection
     flt = where_filter(["ipc=" + "|".join(f'"{c}"' for c in codes)], _fields(coll))
     want = sum(bool(set(d["ipc"].split("|")) & set(codes)) for d in docs)
     assert coll.count(flt) == want

@@ -358,3 +358,22 @@ def test_text_in_a_long_lived_process_keeps_its_encoder(ingested, monkeypatch):
     assert len(first.hits) == 10 and len(second.hits) == 10
     kept = list(query_mod._EMBEDDERS.values())
     assert len({id(e) for e in kept}) == 1 and isinstance(kept[0], OnnxEmbedder)
+
+
+def test_an_int8_collection_without_onnxruntime_still_answers_via_torch(
+    offline_embedder, monkeypatch
+):
+    import patentsim.embed.engines as engines
+
+    monkeypatch.setattr(engines, "onnxruntime_available", lambda: False)
+    config = EmbedderConfig.choose("minilm", backend="int8", device="cpu")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        emb = config.load_for_queries()
+    assert isinstance(emb, TorchEmbedder)
+    assert emb.fingerprint == config.fingerprint() == offline_embedder.fingerprint + "+int8-onnx"
+    (slow,) = [w for w in caught if issubclass(w.category, SlowQueryWarning)]
+    assert "onnxruntime is not installed" in str(slow.message)
+    np.testing.assert_allclose(
+        emb.encode(QUERIES, query=True), offline_embedder.encode(QUERIES, query=True), atol=1e-6
+    )

@@ -29,16 +29,12 @@ HEAVY = ("torch", "sentence_transformers", "transformers", "pandas", "sklearn", 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
-    if not KO_XLSX.is_file():
-        pytest.skip(f"{KO_XLSX} not found (../shared/data)")
     return slice_xlsx(KO_XLSX, tmp_path_factory.mktemp("src") / "ko80.xlsx", ROWS)
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
     """Ten rows, for tests that make collections of their own."""
-    if not KO_XLSX.is_file():
-        pytest.skip(f"{KO_XLSX} not found (../shared/data)")
     return slice_xlsx(KO_XLSX, tmp_path_factory.mktemp("tiny") / "ko10.xlsx", 10)
 
 
@@ -85,7 +81,7 @@ def test_like_table(search):
     ]
     assert len(lines) == 11
     assert [line.split()[0] for line in lines[1:]] == [str(i) for i in range(1, 11)]
-    assert result.stderr.startswith("like: key 0, row 0 — 연삭 장치의 연삭량 측정시스템")
+    assert result.stderr.startswith("like: key 0, row 0 — 연삭 장치의 연삭량 측정 시스템")
     assert "(application_date 2023-01-10)" in result.stderr
     # Wide characters aligned: every row's date starts in the same display column.
     from patentsim.search.render import display_width

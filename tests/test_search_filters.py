@@ -1,9 +1,9 @@
 """Every --where operator selects exactly what pandas selects from the source file.
 
-Conditions are generated (seeded random: the same every run) from the values in a
-300-row slice of patents_ko.xlsx, on both backends.  Filters do not depend on the
-vectors, so the fake embedder is used, and every query asks for more results than the
-collection holds: the returned rows are the selected set.
+Conditions are generated (seeded random: the same every run) from the values of
+tests/data/sample_ko.xlsx (300 KIPRIS-shaped rows), on both backends.  Filters do not
+depend on the vectors, so the fake embedder is used, and every query asks for more
+results than the collection holds: the returned rows are the selected set.
 """
 
 from __future__ import annotations
@@ -35,8 +35,6 @@ SEED = 20261125
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
-    if not KO_XLSX.is_file():
-        pytest.skip(f"{KO_XLSX} not found (../shared/data)")
     return slice_xlsx(KO_XLSX, tmp_path_factory.mktemp("src") / "ko300.xlsx", ROWS)
 
 

@@ -7,14 +7,11 @@ plays a Qdrant with an API key.  Each is bounded by a few seconds.
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
-import threading
 import time
 import warnings
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
@@ -25,58 +22,31 @@ from patentsim.store.backend import CreateOptions
 from patentsim.store.errors import StoreError, StoreUnreachable, Unauthorized
 from patentsim.store.server import InsecureApiKeyWarning, ServerStore, is_loopback, redact
 
+from .fakes import QdrantHandler, closed_port, serving
+
 SECRET = "s3cr3t-key-4711"
 
 
-def closed_port() -> int:
-    """A loopback port with nothing listening (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class FakeQdrant(BaseHTTPRequestHandler):
+class FakeQdrant(QdrantHandler):
     """Answers like a Qdrant v1.19 with API key ``good-key``; records the keys it was sent."""
 
     seen_keys: list[str | None]
-    version = "1.19.0"
 
     def do_GET(self) -> None:
         self.seen_keys.append(self.headers.get("api-key"))
         if self.path == "/":  # whitelisted by Qdrant: no key needed
-            self._answer(200, {"title": "qdrant - vector search engine", "version": self.version})
+            self.probe()
         elif self.headers.get("api-key") != "good-key":
-            self._answer(403, "Invalid api-key")
-        elif self.path == "/collections":
-            self._answer(200, {"result": {"collections": []}, "status": "ok", "time": 0.0})
-        else:
-            self._answer(404, {"status": {"error": "Not found"}})
-
-    def _answer(self, status: int, body: object) -> None:
-        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+            self.answer(403, "Invalid api-key")
+        elif not self.probe():
+            self.answer(404, {"status": {"error": "Not found"}})
 
 
 @pytest.fixture
 def fake_qdrant() -> Iterator[tuple[str, list[str | None]]]:
     seen: list[str | None] = []
-    handler = type("Handler", (FakeQdrant,), {"seen_keys": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(type("Handler", (FakeQdrant,), {"seen_keys": seen})) as url:
+        yield url, seen
 
 
 # -- unreachable ------------------------------------------------------------------------

@@ -16,14 +16,13 @@ next run finishes the job.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import json
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import openpyxl
@@ -43,7 +42,7 @@ from patentsim.store.errors import (
     Unauthorized,
 )
 
-from .fakes import FakeEmbedder
+from .fakes import FakeEmbedder, QdrantHandler, serving
 
 MEMORY = StoreSettings(url=":memory:")
 
@@ -222,7 +221,7 @@ def test_a_failing_read_of_stored_hashes(tmp_path, name, memory_client, monkeypa
 # -- a real transport: a scripted server --------------------------------------------------
 
 
-class Scripted(BaseHTTPRequestHandler):
+class Scripted(QdrantHandler):
     """Passes the probe like a Qdrant 1.19, then answers every other call with ``status``
     (or never answers when ``status`` is None)."""
 
@@ -230,48 +229,29 @@ class Scripted(BaseHTTPRequestHandler):
     hang: threading.Event
 
     def _any(self) -> None:
-        if self.path in ("/", "/collections") and self.command == "GET":
-            body = ({"title": "qdrant - vector search engine", "version": "1.19.0"}
-                    if self.path == "/" else
-                    {"result": {"collections": []}, "status": "ok", "time": 0.0})
-            return self._answer(200, body)
+        if self.probe():
+            return
         if self.status is None:
             self.hang.wait(10)
-            return None
-        return self._answer(self.status, {"status": {"error": f"scripted {self.status}"}})
+            return
+        self.answer(self.status, {"status": {"error": f"scripted {self.status}"}})
 
     do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = _any
-
-    def _answer(self, status: int, body: object) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def scripted() -> Iterator:
-    servers = []
     release = threading.Event()
+    with contextlib.ExitStack() as servers:
 
-    def start(status: int | None) -> str:
-        handler = type("H", (Scripted,), {"status": status, "hang": release})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
+        def start(status: int | None) -> str:
+            handler = type("H", (Scripted,), {"status": status, "hang": release})
+            return servers.enter_context(serving(handler))
 
-    yield start
-    release.set()
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        try:
+            yield start
+        finally:
+            release.set()  # let hanging handlers end before the servers shut down
 
 
 @pytest.mark.parametrize(("status", "fragment"), [(401, "needs an API key"), (403, "HTTP 403"),

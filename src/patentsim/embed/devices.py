@@ -35,6 +35,36 @@ def cuda_device_count() -> int:
     return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
 
 
+def check_device(device: str, torch: Any) -> None:
+    """``BadDevice`` when ``device`` (cuda, cuda:N, mps) is not there to be used."""
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            why = (
+                "this torch is built without CUDA"
+                if getattr(torch.version, "cuda", None) is None
+                else "no CUDA GPU is visible"
+            )
+            raise BadDevice(
+                f"--device {device}: {why}",
+                "use --device auto (it takes the GPU when there is one) or --device cpu",
+            )
+        index = int(device.split(":", 1)[1]) if ":" in device else 0
+        count = int(torch.cuda.device_count())
+        if index >= count:
+            raise BadDevice(
+                f"--device {device}: there {'is' if count == 1 else 'are'} {count} CUDA "
+                f"GPU{'' if count == 1 else 's'} (cuda:0 to cuda:{count - 1})",
+                "name one of them, or use --device auto",
+            )
+    elif device == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise BadDevice(
+                "--device mps: Apple's MPS is not available here",
+                "use --device auto or --device cpu",
+            )
+
+
 def parse_devices(spec: str, *, count: Callable[[], int] = cuda_device_count) -> list[str]:
     """The devices a ``--device`` value names, in order, without repeats.
 

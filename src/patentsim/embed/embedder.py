@@ -167,6 +167,8 @@ class EmbedderConfig:
 
     def load_for_queries(self) -> Embedder:
         """An embedder for queries that starts fast: ONNX Runtime where it can, else torch."""
+        from .engines import onnxruntime_available
+
         reason = self._torch_only_reason()
         if reason is None:
             from .engines import ExportFailed, find_export
@@ -184,6 +186,13 @@ class EmbedderConfig:
                         return torch_emb
             if export is not None:
                 return OnnxEmbedder(self, export, int8=self.engine == "int8-onnx")
+        if self.engine in {"onnx", "int8-onnx"} and not onnxruntime_available():
+            # torch fp32 stands in for the collection's ONNX Runtime engine (cosine to its
+            # int8 vectors about 0.99): an answer, where the engine itself cannot run here.
+            stand_in = TorchEmbedder(dataclasses.replace(self, engine="torch"))
+            stand_in.fingerprint = self.fingerprint()
+            _warn_slow(f"{reason}; torch fp32 stands in for the collection's {self.engine} engine")
+            return stand_in
         emb = self.load()
         if reason:
             _warn_slow(reason)

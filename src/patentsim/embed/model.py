@@ -51,17 +51,33 @@ def offline_model_path() -> Path | None:
     return path if (path / "modules.json").is_file() else None
 
 
+def hub_cache_dir() -> Path:
+    """The Hugging Face hub cache, where ``huggingface_hub`` keeps it (same variables)."""
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    cache = os.environ.get("XDG_CACHE_HOME")
+    return (Path(cache).expanduser() if cache else Path.home() / ".cache") / "huggingface" / "hub"
+
+
 def _cached(repo_id: str) -> str | None:
-    """The local snapshot folder of a hub model in the Hugging Face cache, if complete."""
+    """The local snapshot folder of a hub model in the Hugging Face cache, if complete.
+
+    Read from the cache's own layout (``models--ORG--NAME/refs/main`` names the
+    snapshot), as ``huggingface_hub.try_to_load_from_cache`` does, without
+    importing it: ``search text`` starts sooner.
+    """
+    folder = hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
     try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
+        commit = (folder / "refs" / "main").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
         return None
-    found = try_to_load_from_cache(repo_id, "modules.json")
-    if isinstance(found, str):
-        return str(Path(found).parent)
-    found = try_to_load_from_cache(repo_id, "config.json")
-    return str(Path(found).parent) if isinstance(found, str) else None
+    snapshot = folder / "snapshots" / commit
+    if commit and any((snapshot / name).is_file() for name in ("modules.json", "config.json")):
+        return str(snapshot)
+    return None
 
 
 def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
@@ -147,10 +163,15 @@ def fingerprint(folder: str | os.PathLike[str]) -> str:
 
 
 def pick_device(requested: str = "auto") -> str:
-    """``auto``: CUDA, then Apple MPS, then CPU; anything else is passed through."""
-    if requested != "auto":
-        return requested
+    """``auto``: CUDA, then Apple MPS, then CPU; a device asked for by name must exist
+    (``BadDevice`` otherwise: no silent fall-back to a device 50 times slower)."""
     import torch
+
+    if requested != "auto":
+        from .devices import check_device
+
+        check_device(requested, torch)
+        return requested
 
     if torch.cuda.is_available():
         return "cuda"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -25,7 +26,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option(
     "--text",
     "text",
@@ -43,15 +44,36 @@ def cli() -> None:
 @click.option("--sheet", help="Sheet of an .xlsx file (default: the first).")
 @click.option("--encoding", help="Encoding of a text file (default: found among utf-8, cp949).")
 @click.option(
+    "--header-row",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Row (line) of the column names, 1 = the first (default: found; rows of search "
+    "information above it are skipped).",
+)
+@click.option(
     "--list",
     "lists",
     multiple=True,
-    metavar="COL",
-    help="Column(s) of '|'-separated codes to store as lists.",
+    metavar="COL[:SEP]",
+    help="Column(s) to store as lists, split on SEP (default: the separator found in the "
+    "column: ';;', '|' or ';').",
 )
 @click.option("--date", "dates", multiple=True, metavar="COL", help="Column(s) to store as dates.")
+@click.option(
+    "--date-format",
+    "date_formats",
+    multiple=True,
+    metavar="[COL:]FMT",
+    help="How to read slash dates no value decides: MDY (10/20/2008) or DMY, or a strptime "
+    "format such as %d.%m.%Y; for one column with COL:FMT.",
+)
 @click.option("--recreate", is_flag=True, help="Drop the collection first and build it anew.")
-@click.option("--prune", is_flag=True, help="Delete stored documents whose rows left the file.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete stored documents of the given file(s) whose rows left them (documents "
+    "of other files stay).",
+)
 @click.option(
     "--on-duplicate",
     type=click.Choice(["error", "first", "last"]),
@@ -117,14 +139,16 @@ def cli() -> None:
 )
 @store_options
 def load(
-    file,
+    files,
     text,
     id_column,
     collection,
     sheet,
     encoding,
+    header_row,
     lists,
     dates,
+    date_formats,
     recreate,
     prune,
     on_duplicate,
@@ -144,30 +168,34 @@ def load(
     path,
     wait,
 ):
-    """Embed a file's abstracts and store them with every column as payload.
+    """Embed files' abstracts and store them with every column as payload.
 
-    Reads .xlsx, .csv/.tsv, .jsonl and .parquet.  Running it again embeds only
+    Reads .xlsx, .csv/.tsv, .jsonl and .parquet; several files (or a folder, or
+    a glob) go into one collection, keyed by --id.  Running it again embeds only
     new or changed texts; a run that was killed finishes where it stopped.
 
     \b
     Example:
       ingest load patents.xlsx --id application_number
       ingest load patents.csv --text title --text abstract --collection mine
+      ingest load part1.xlsx part2.xlsx --id 출원번호 --collection battery
     """
     from .pipeline import load as load_file
 
     settings = settings_from(url, api_key, path, wait)
     summary = with_progress("embedding", quiet)(
         lambda progress: load_file(
-            file,
+            files[0] if len(files) == 1 else list(files),
             settings=settings,
             collection=collection,
             text=text,
             id_column=id_column,
             sheet=sheet,
             encoding=encoding,
+            header_row=header_row,
             lists=lists,
             dates=dates,
+            date_formats=date_formats,
             recreate=recreate,
             prune=prune,
             batch_size=batch_size,
@@ -186,7 +214,43 @@ def load(
     if fmt == "json":
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
         return
-    s = summary
+    _print_summary(summary, prune)
+
+
+def _print_summary(s, prune) -> None:
+    """The text summary: what was read and decided (stderr), then the counts (stdout)."""
+    several = len(s.files) > 1
+    for f in s.files:
+        where = f["file"] + (f", sheet '{f['sheet']}'" if f["sheet"] else "")
+        how = "given" if f["header_given"] else "found"
+        line = f"read {where}: {f['rows']:,} rows; header row {f['header_row']} ({how})"
+        if f["exporter"]:
+            line += f"; recognised as {f['exporter']}"
+        click.echo(line, err=True)
+        for above in f["above_header"][:5]:
+            click.echo(f"  skipped above the header: {above}", err=True)
+        if len(f["above_header"]) > 5:
+            click.echo(f"  ... and {len(f['above_header']) - 5} more rows", err=True)
+        for new, old in f["renamed"].items():
+            click.echo(f"  column '{old}' repeats: the second is '{new}'", err=True)
+    click.echo(
+        f"key: {repr(s.id_column) if s.id_column else 'row number'}; text: "
+        + ", ".join(repr(c) for c in s.text_columns),
+        err=True,
+    )
+    for choice in s.choices:
+        click.echo(f"  chose {choice}", err=True)
+    if s.columns:
+        click.echo("columns:", err=True)
+        width = min(28, max(len(c["column"]) for c in s.columns))
+        for c in s.columns:
+            field = "" if c["field"] == c["column"] else f"  (field '{c['field']}')"
+            mixed = "  (mixed: stored as keyword)" if c["mixed"] else ""
+            click.echo(
+                f"  {c['column']:<{width}}  {c['type']:<12} {c['planned']}{field}{mixed}", err=True
+            )
+    for w in s.warnings:
+        click.echo(f"warning: {w}", err=True)
     click.echo(f"collection '{s.collection}' in {s.store}: {s.points:,} points (model {s.model})")
     click.echo(
         f"  rows {s.rows:,}: added {s.added:,}, updated {s.updated:,}, "
@@ -199,17 +263,27 @@ def load(
         + f" ({s.reused:,} reused), "
         f"truncated {len(s.truncated):,}, in {s.seconds:.1f} s"
     )
-    if s.skipped:
-        click.echo(f"  skipped (empty text): rows {_rows(s.skipped)}")
-    if s.truncated:
-        click.echo(f"  truncated (longer than the model's window): rows {_rows(s.truncated)}")
-    if s.duplicates_dropped:
-        click.echo(f"  duplicate ids dropped: rows {_rows(s.duplicates_dropped)}")
+    for f in s.files:
+        prefix = f"  {Path(f['file']).name}: " if several else "  "
+        if f["skipped"]:
+            click.echo(f"{prefix}skipped (empty text): rows {_rows(f['skipped'])}")
+        if f["truncated"]:
+            click.echo(
+                f"{prefix}truncated (longer than the model's window): rows {_rows(f['truncated'])}"
+            )
+        if f["duplicates_dropped"]:
+            click.echo(f"{prefix}duplicate ids dropped: rows {_rows(f['duplicates_dropped'])}")
+    for cell in s.cells_truncated:
+        click.echo(
+            f"warning: {cell['file']}, row {cell['row']}, column '{cell['column']}': a cell of "
+            f"{cell['chars']:,} characters, stored truncated to its first {cell['kept']:,}",
+            err=True,
+        )
     for name, kinds in s.mixed_fields.items():
         click.echo(
             f"warning: field '{name}' holds {' and '.join(kinds)} values, so it is stored as "
             "keyword and takes no range filters; fix the odd cells (or name the column with "
-            "--date / --list)",
+            "--date / --list / --date-format)",
             err=True,
         )
 

@@ -1,8 +1,9 @@
 """The ingest pipeline: validate → diff → embed → upsert, batch by batch.
 
-1. A validation pass reads the whole file once, cheaply (no embedding): keys,
-   empty texts, duplicate keys.  Bad input fails here, before anything is
-   written.
+1. A validation pass reads every file once, cheaply (no embedding): keys,
+   empty texts, duplicate keys (across the files), and counters over every
+   value from which each column is typed (``scan``, ``records.plan_columns``).
+   Bad input fails here, before anything is written.
 2. The load pass streams the file again in chunks.  For each chunk it reads
    the stored ``_hash`` of the chunk's points and embeds only new or changed
    texts (a text already stored under another key is copied, not embedded);
@@ -32,19 +33,26 @@ from ..store.errors import ModelMismatch, ModelUnavailable, SourceError
 from ..store.filters import Match
 from ..store.ids import point_id
 from ..store.manifest import check_layout, check_model, new_manifest, now
-from .read import Table, open_table
+from .read import MAX_CELL_CHARS, Table, open_table
 from .records import (
     ColumnPlan,
     Record,
     build_record,
+    field_name,
     field_type,
-    join_text,
     merge_types,
     plan_columns,
     text_hash,
 )
+from .scan import Scan, resolve_rows, scan_tables
+from .sources import expand_sources
 
-SAMPLE_ROWS = 1000
+RESERVED_INDEXES = (
+    ("_key", "keyword"),
+    ("_hash", "keyword"),
+    ("_row", "integer"),
+    ("_file", "keyword"),
+)
 DUPLICATE_POLICIES = ("error", "first", "last")
 
 ProgressFn = Callable[[int, int], None]
@@ -73,6 +81,16 @@ class IngestSummary:
     model_fallback_from: str | None = None
     mixed_fields: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
+    # What was read and decided: per file (header row, lines above it, exporter, columns),
+    # per column (field, type), the choices made without options, and warnings.
+    files: list[dict[str, Any]] = field(default_factory=list)
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    id_column: str | None = None
+    text_columns: list[str] = field(default_factory=list)
+    choices: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # Cells longer than MAX_CELL_CHARS, stored truncated: file, row, column, characters.
+    cells_truncated: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,7 +146,7 @@ def default_collection(source: str | Path) -> str:
 
 
 def load(
-    source: str | Path,
+    source: str | Path | Sequence[str | Path],
     *,
     settings: StoreSettings | None = None,
     store: Store | None = None,
@@ -137,8 +155,10 @@ def load(
     id_column: str | None = None,
     sheet: str | None = None,
     encoding: str | None = None,
+    header_row: int | None = None,
     lists: Sequence[str] = (),
     dates: Sequence[str] = (),
+    date_formats: Sequence[str] = (),
     recreate: bool = False,
     prune: bool = False,
     batch_size: int = 32,
@@ -152,29 +172,31 @@ def load(
     create_options: CreateOptions | None = None,
     progress: ProgressFn | None = None,
 ) -> IngestSummary:
-    """Embed a file's texts and store them, with typed payload, in a collection."""
+    """Embed the texts of one or more files (or folders, or globs) and store them, with
+    typed payload, in one collection."""
     started = time.perf_counter()
     if batch_size < 1:
         raise SourceError(f"--batch-size must be at least 1, not {batch_size}")
     if on_duplicate not in DUPLICATE_POLICIES:
         raise SourceError(f"--on-duplicate must be one of {', '.join(DUPLICATE_POLICIES)}")
     (create_options or CreateOptions()).layout()  # an unknown quantization fails first
-    table = open_table(source, sheet=sheet, encoding=encoding)
-    sample = [row for _, row in _take(table.rows(), SAMPLE_ROWS)]
-    plan = plan_columns(table, sample, text=text, id_column=id_column, lists=lists, dates=dates)
-    winners, skipped, dropped, total = _validate(table, plan, on_duplicate)
-
-    name = collection or default_collection(source)
+    paths = expand_sources(source)
+    tables = [open_table(p, sheet=sheet, encoding=encoding, header_row=header_row) for p in paths]
+    folder = source if isinstance(source, (str, Path)) and Path(source).is_dir() else None
+    name = collection or default_collection(folder or paths[0])
     own_store = store is None
     store = store or open_store(settings or StoreSettings.resolve())
     try:
-        if hasattr(store, "check_writable"):
-            store.check_writable()  # before the model loads and the first chunk is embedded
         coll: Collection | None = None
         manifest: dict[str, Any] | None = None
         if store.exists(name) and not recreate:
             coll = store.open(name)
             manifest = coll.read_manifest()
+        plan, scan, res = _plan(
+            tables, manifest, text, id_column, lists, dates, date_formats, on_duplicate
+        )
+        if hasattr(store, "check_writable"):
+            store.check_writable()  # before the model loads and the first chunk is embedded
         # Without --model, a collection keeps the model it was built with.
         stored_model = ((manifest or {}).get("model") or {}).get("name")
         # Likewise its backend (--backend) and long-text mode (--long-text).
@@ -203,13 +225,45 @@ def load(
         summary = IngestSummary(
             collection=name,
             store=store.location,
-            source=str(source),
+            source=", ".join(str(p) for p in paths),
             model=mdl.name,
-            rows=total,
-            skipped=skipped,
-            duplicates_dropped=dropped,
+            rows=scan.total,
+            skipped=[r for rows in res.skipped for r in rows],
+            duplicates_dropped=[r for rows in res.dropped for r in rows],
             model_fallback_from=mdl.fallback_from,
+            id_column=plan.id_column,
+            text_columns=plan.text_columns,
+            choices=plan.choices,
+            warnings=plan.warnings,
         )
+        for fi, fs in enumerate(scan.files):
+            t = fs.table
+            summary.files.append(
+                {
+                    "file": str(t.path),
+                    "sheet": t.sheet,
+                    "rows": len(fs.rows),
+                    "header_row": t.header_row,
+                    "header_given": t.header_given,
+                    "above_header": list(t.preamble),
+                    "columns": t.columns,
+                    "renamed": t.renamed,
+                    "exporter": plan.exporter,
+                    "skipped": res.skipped[fi],
+                    "duplicates_dropped": res.dropped[fi],
+                    "truncated": [],
+                }
+            )
+            for (row, column), chars in sorted(t.truncated.items()):
+                summary.cells_truncated.append(
+                    {
+                        "file": str(t.path),
+                        "row": row,
+                        "column": column,
+                        "chars": chars,
+                        "kept": MAX_CELL_CHARS,
+                    }
+                )
         loader = _Loader(
             store,
             name,
@@ -217,16 +271,18 @@ def load(
             manifest,
             mdl,
             plan,
-            table,
+            tables,
             summary,
             batch_size=batch_size,
             create_options=create_options or CreateOptions(),
         )
-        loader.run(winners, chunk_size or max(256, 8 * batch_size), progress, total)
+        loader.run(res.winners, chunk_size or max(256, 8 * batch_size), progress, scan.total)
         if prune:
-            summary.pruned = loader.prune(set(winners.values()))
+            keep = {k for w in res.winners for k in w.values()}
+            summary.pruned = loader.prune(keep, {t.path.name for t in tables})
         loader.finish()
         summary.points = loader.count()
+        summary.columns = _column_summary(plan, loader.manifest)
         if summary.embedded:
             summary.engine = mdl.engine
     finally:
@@ -236,58 +292,96 @@ def load(
     return summary
 
 
-def _take(it: Iterator[Any], n: int) -> Iterator[Any]:
-    for i, item in enumerate(it):
-        if i >= n:
-            return
-        yield item
+def _plan(
+    tables: list[Table],
+    manifest: dict[str, Any] | None,
+    text: Sequence[str],
+    id_column: str | None,
+    lists: Sequence[str],
+    dates: Sequence[str],
+    date_formats: Sequence[str],
+    on_duplicate: str,
+) -> tuple[ColumnPlan, Scan, Any]:
+    """The validation pass over every file, the plan decided from it, the rows that load."""
+    from .exporters import detect_exporter
+
+    columns = list(dict.fromkeys(c for t in tables for c in t.columns))
+    detect_id = id_column is None and manifest is None
+    if id_column is None and manifest is not None and manifest.get("state") != "creating":
+        # An existing collection keeps its key column (or its row-number keys).
+        id_column = manifest.get("id_column")
+        if id_column is not None and id_column not in columns:
+            raise SourceError(
+                f"{tables[0].where()}: the collection is keyed by column '{id_column}', "
+                "which this file does not have",
+                f"load a file with a '{id_column}' column, or --recreate",
+            )
+    elif id_column is None:
+        detect_id = True
+    scan_id = id_column
+    if scan_id is None and detect_id:
+        exporter = detect_exporter(columns)
+        scan_id = exporter.id_column if exporter else None
+    scan = scan_tables(tables, scan_id, dates)
+    for fs in scan.files:
+        if not fs.rows:
+            t = fs.table
+            raise SourceError(
+                f"{t.where()}: no data rows below the header (row {t.header_row})",
+                "add rows to the file, or name the header's row with --header-row",
+            )
+    plan = plan_columns(
+        tables[0],
+        scan.profiles,
+        text=text,
+        id_column=id_column,
+        lists=lists,
+        dates=dates,
+        date_formats=date_formats,
+        detect_id=detect_id,
+        known_fields=_known_fields(manifest, columns),
+        columns=columns,
+    )
+    if len(tables) > 1 and plan.id_column is None:
+        raise SourceError(
+            f"{len(tables)} files keyed by row number would repeat keys (row 0 of each)",
+            "name the column that holds each document's key with --id COL",
+        )
+    res = resolve_rows(scan, plan, on_duplicate)
+    return plan, scan, res
 
 
-def _validate(
-    table: Table, plan: ColumnPlan, on_duplicate: str
-) -> tuple[dict[int, str], list[int], list[int], int]:
-    """One cheap pass: which rows load (row → key), which are skipped, and why."""
-    first_row: dict[str, int] = {}
-    winners: dict[int, str] = {}
-    skipped: list[int] = []
-    dropped: list[int] = []
-    clashes: list[tuple[str, int, int]] = []
-    total = 0
-    for row_no, row in table.rows():
-        total += 1
-        if not join_text(row, plan):
-            skipped.append(row_no)
-            continue
-        # The whole record, not just its key: a cell that cannot be typed fails here.
-        key = build_record(row_no, row, plan, table).key
-        if key in first_row:
-            if on_duplicate == "error":
-                clashes.append((key, first_row[key], row_no))
-                continue
-            if on_duplicate == "first":
-                dropped.append(row_no)
-                continue
-            old = first_row[key]
-            winners.pop(old, None)
-            dropped.append(old)
-        first_row[key] = row_no
-        winners[row_no] = key
-    if clashes:
-        shown = "; ".join(f"'{k}' in rows {a} and {b}" for k, a, b in clashes[:5])
-        more = f" (and {len(clashes) - 5} more)" if len(clashes) > 5 else ""
-        raise SourceError(
-            f"{table.where(column=plan.id_column)}: duplicate ids: {shown}{more}",
-            "make the ids unique, or pass --on-duplicate first|last",
+def _known_fields(manifest: dict[str, Any] | None, columns: list[str]) -> dict[str, str]:
+    """Field names a collection already uses for these columns (where they differ from
+    the names ``field_name`` gives): kept, so documents of earlier runs stay comparable."""
+    if not manifest:
+        return {}
+    known = dict(manifest.get("field_names") or {})
+    fields = manifest.get("fields") or {}
+    for c in columns:
+        # Collections built before column names were kept as written stored dots as '_'.
+        old = c.strip().replace(".", "_")
+        if c not in known and "." in c and old in fields and field_name(c) not in fields:
+            known[c] = old
+    return {c: f for c, f in known.items() if c in columns}
+
+
+def _column_summary(plan: ColumnPlan, manifest: dict[str, Any] | None) -> list[dict[str, Any]]:
+    fields = (manifest or {}).get("fields") or {}
+    out = []
+    for c in plan.columns:
+        f = plan.fields[c]
+        spec = fields.get(f) or {}
+        out.append(
+            {
+                "column": c,
+                "field": f,
+                "planned": plan.describe(c),
+                "type": (spec.get("type") or "empty") + ("[]" if spec.get("list") else ""),
+                "mixed": bool(spec.get("mixed")),
+            }
         )
-    if total == 0:
-        raise SourceError(f"{table.where()}: no data rows below the header", "add rows to the file")
-    if not winners:
-        raise SourceError(
-            f"{table.where()}: every cell of the text column(s) "
-            f"{', '.join(repr(c) for c in plan.text_columns)} is empty",
-            "name the column that holds the abstracts with --text COLUMN",
-        )
-    return winners, skipped, sorted(dropped), total
+    return out
 
 
 def _check_compatible(manifest: dict[str, Any], mdl: _Model, plan: ColumnPlan, name: str) -> None:
@@ -336,7 +430,7 @@ class _Loader:
         manifest: dict[str, Any] | None,
         mdl: _Model,
         plan: ColumnPlan,
-        table: Table,
+        tables: list[Table],
         summary: IngestSummary,
         *,
         batch_size: int,
@@ -348,7 +442,7 @@ class _Loader:
         self.manifest = manifest
         self.mdl = mdl
         self.plan = plan
-        self.table = table
+        self.tables = tables
         self.summary = summary
         self.batch_size = batch_size
         self.create_options = create_options
@@ -365,7 +459,7 @@ class _Loader:
 
     # -- the load pass -----------------------------------------------------------
     def run(
-        self, winners: dict[int, str], chunk: int, progress: ProgressFn | None, total: int
+        self, winners: list[dict[int, str]], chunk: int, progress: ProgressFn | None, total: int
     ) -> None:
         pending: Future[None] | None = None
         done = 0
@@ -383,18 +477,21 @@ class _Loader:
             if pending is not None:
                 pending.result()
 
-    def _chunks(self, winners: dict[int, str], size: int) -> Iterator[tuple[list[Record], int]]:
+    def _chunks(
+        self, winners: list[dict[int, str]], size: int
+    ) -> Iterator[tuple[list[Record], int]]:
         batch: list[Record] = []
         rows_read = 0
-        for row_no, row in self.table.rows():
-            rows_read += 1
-            if row_no in winners:
-                rec = build_record(row_no, row, self.plan, self.table)
-                self._track_types(rec.payload)
-                batch.append(rec)
-            if len(batch) >= size:
-                yield batch, rows_read
-                batch, rows_read = [], 0
+        for table, wanted in zip(self.tables, winners):
+            for row_no, row in table.rows():
+                rows_read += 1
+                if row_no in wanted:
+                    rec = build_record(row_no, row, self.plan, table, source=table.path.name)
+                    self._track_types(rec.payload)
+                    batch.append(rec)
+                if len(batch) >= size:
+                    yield batch, rows_read
+                    batch, rows_read = [], 0
         if batch or rows_read:
             yield batch, rows_read
 
@@ -456,6 +553,7 @@ class _Loader:
                 for (_, rec), n in zip(need, embedder.token_counts(texts)):
                     if n > window:
                         self.summary.truncated.append(rec.row)
+                        self._file_summary(rec)["truncated"].append(rec.row)
             for (pid, _), vec in zip(need, encoded):
                 vectors[pid] = vec.tolist()
             self.summary.embedded += len(need)
@@ -479,24 +577,43 @@ class _Loader:
             )
             self.manifest = self.coll.read_manifest()
             self.summary.created = True
-            for key, kind in (("_key", "keyword"), ("_hash", "keyword"), ("_row", "integer")):
+            for key, kind in RESERVED_INDEXES:
                 self.coll.ensure_index(key, kind)
             self.manifest["state"] = "loading"
             self.coll_write_manifest()
         return self.coll
 
     # -- after the load ----------------------------------------------------------------
-    def prune(self, keep: set[str]) -> int:
+    def _file_summary(self, rec: Record) -> dict[str, Any]:
+        name = rec.payload.get("_file")
+        for entry in self.summary.files:
+            if Path(entry["file"]).name == name:
+                return entry
+        return self.summary.files[0]
+
+    def prune(self, keep: set[str], files: set[str]) -> int:
+        """Delete the documents of ``files`` whose keys are not in ``keep``; documents of
+        other files stay.  Documents stored before ``_file`` existed belong to the file the
+        manifest names as the collection's source."""
         if self.coll is None:
             return 0
+        old_source = Path(((self.manifest or {}).get("source") or {}).get("file") or "").name
         gone = [
             p.id
-            for p in self.coll.scroll(with_payload=["_key"])
-            if p.payload.get("_key") not in keep
+            for p in self.coll.scroll(with_payload=["_key", "_file"])
+            if p.payload.get("_key") not in keep and p.payload.get("_file", old_source) in files
         ]
         for i in range(0, len(gone), 1000):
             self.coll.delete(gone[i : i + 1000])
         return len(gone)
+
+    def _sources(self) -> dict[str, Any]:
+        """Every file loaded into the collection (by name, the ``_file`` of its documents)."""
+        assert self.manifest is not None
+        out = dict(self.manifest.get("sources") or {})
+        for table, entry in zip(self.tables, self.summary.files):
+            out[table.path.name] = _sources_entry(table, entry["rows"])
+        return out
 
     def count(self) -> int:
         return self.coll.count() if self.coll is not None else 0
@@ -524,6 +641,7 @@ class _Loader:
                 self.summary.mixed_fields[key] = sorted(kinds)
         for key, spec in fields.items():
             self.coll.ensure_index(key, spec["index"])
+        self.coll.ensure_index("_file", "keyword")  # collections made before _file existed
         self.coll.optimize()
         date_fields = [k for k, v in fields.items() if v["type"] == "datetime"]
         self.manifest.update(
@@ -533,14 +651,29 @@ class _Loader:
             date_field=self.manifest.get("date_field") or _pick_date_field(date_fields),
             counts={"points": self.coll.count()},
             source={
-                "file": str(self.table.path.resolve()),
-                "sheet": self.table.sheet,
+                "file": str(self.tables[0].path.resolve()),
+                "sheet": self.tables[0].sheet,
                 "rows": self.summary.rows,
                 "loaded_at": now(),
+            },
+            sources=self._sources(),
+            field_names={
+                **(self.manifest.get("field_names") or {}),
+                **{c: f for c, f in self.plan.fields.items() if f != c},
             },
             state="ready",
         )
         self.coll_write_manifest()
+
+
+def _sources_entry(table: Table, rows: int) -> dict[str, Any]:
+    return {
+        "file": str(table.path.resolve()),
+        "sheet": table.sheet,
+        "header_row": table.header_row,
+        "rows": rows,
+        "loaded_at": now(),
+    }
 
 
 def _match_hashes(hashes: tuple[str, ...]) -> Any:

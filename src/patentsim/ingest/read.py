@@ -10,9 +10,17 @@ Formats: ``.xlsx``/``.xlsm`` (openpyxl read-only mode, constant memory),
 ``.csv``/``.tsv``/``.txt`` (encoding found among utf-8, utf-8 with BOM,
 utf-16 with BOM, cp949/euc-kr), ``.jsonl``/``.ndjson``, ``.parquet``.
 
-Whatever is wrong with a file (a broken zip, a sheet that stops half-way, a
-byte that does not decode, an unclosed quote, a NUL byte, a cell too large to
-be a real cell) surfaces as ``SourceError`` naming the file, sheet, row and
+The header need not be the first row: rows above it (Google Patents' ``search
+URL:`` line, rows of search information, blank rows) are found by
+``headers.find_header`` or skipped with ``header_row``; the table keeps what it
+skipped so the summary can show it.  Empty header cells are named
+``Unnamed: N`` and repeated names ``name.1``, ``name.2``, as pandas names them.
+
+A cell longer than ``MAX_CELL_CHARS`` is truncated to that length and noted in
+``Table.truncated`` (unless it looks like rows swallowed by an unclosed quote,
+which is an error).  Whatever else is wrong with a file (a broken zip, a sheet
+that stops half-way, a byte that does not decode, an unclosed quote, a NUL
+byte) surfaces as ``SourceError`` naming the file, sheet, row and
 line, never as a library's own exception: the validation pass reads every row,
 so such a file is refused before anything is written.
 """
@@ -25,17 +33,21 @@ import json
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..store.errors import SourceError
+from .headers import HEADER_WINDOW, describe, find_header
 
 ENCODINGS = ("utf-8-sig", "cp949")
-# A cell longer than this is refused: an unclosed quote in a CSV joins every row after it into
-# one cell, and a payload this size would be stored (and shown) with every search hit.
+# A cell longer than this is truncated (and reported): a payload this size would be stored
+# (and shown) with every search hit, and the model reads only the first few hundred words.
 MAX_CELL_CHARS = 1_000_000
+# An oversized CSV cell holding this many lines that look like rows is rows swallowed by an
+# unclosed quote, not a long text: that is an error.
+SWALLOWED_ROWS = 10
 BOM = "\ufeff"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
 FORMATS = {
@@ -60,7 +72,20 @@ class Table:
     sheet: str | None = None
     encoding: str | None = None
     delimiter: str = ","
-    _jsonl_columns: list[str] = field(default_factory=list)
+    # Index of the header among the sheet's rows (blank rows counted), and the non-blank
+    # rows above it, as text.
+    header_index: int = 0
+    preamble: tuple[str, ...] = ()
+    header_given: bool = False
+    renamed: dict[str, str] = field(default_factory=dict)  # new name -> header cell as written
+    # (row, column) -> length of a cell that was truncated to MAX_CELL_CHARS
+    truncated: dict[tuple[int, str], int] = field(default_factory=dict)
+    _raw_names: list[str] = field(default_factory=list)  # parquet: names as the file has them
+
+    @property
+    def header_row(self) -> int:
+        """The header's row number as a spreadsheet shows it (1-based; lines of a text file)."""
+        return self.header_index + 1
 
     def where(
         self, row: int | None = None, column: str | None = None, *, line: int | None = None
@@ -90,16 +115,25 @@ class Table:
             for column, value in row.items():
                 if isinstance(value, str):
                     self._check_cell(row_no, column, value)
+                    if len(value) > MAX_CELL_CHARS:
+                        self.truncated[(row_no, column)] = len(value)
+                        row[column] = value[:MAX_CELL_CHARS]
             yield row_no, row
 
     def _check_cell(self, row_no: int, column: str, value: str) -> None:
-        if len(value) > MAX_CELL_CHARS:
-            raise SourceError(
-                f"{self.where(row_no, column)}: a cell of {len(value):,} characters "
-                f"(at most {MAX_CELL_CHARS:,} are allowed)",
-                "shorten the cell; in a CSV, check for a quote that is never closed, "
-                "which joins all the rows after it into one cell",
+        if len(value) > MAX_CELL_CHARS and self.format in ("csv", "tsv"):
+            rows_inside = sum(
+                1
+                for line in value.splitlines()
+                if line.count(self.delimiter) >= max(1, len(self.columns) - 1)
             )
+            if rows_inside >= SWALLOWED_ROWS:
+                raise SourceError(
+                    f"{self.where(row_no, column)}: a cell of {len(value):,} characters "
+                    f"holding {rows_inside:,} lines that look like rows",
+                    "a quote is probably never closed, which joins all the rows after it "
+                    "into one cell: fix the quote",
+                )
         if "\x00" in value:
             raise SourceError(
                 f"{self.where(row_no, column)}: the cell holds a NUL character",
@@ -114,7 +148,8 @@ class Table:
         try:
             ws = wb[self.sheet]
             it = ws.iter_rows(values_only=True)
-            next(it, None)  # header
+            for _ in range(self.header_index + 1):  # the rows above the header, and the header
+                next(it, None)
             pending_blank = 0
             width = len(self.columns)
             while True:
@@ -149,7 +184,7 @@ class Table:
             reader = csv.reader(fh, delimiter=self.delimiter, strict=True)
             width = len(self.columns)
             row_no = 0
-            first = True
+            above = self.header_index + 1  # records above the header, and the header
             while True:
                 line = reader.line_num + 1
                 try:
@@ -168,11 +203,11 @@ class Table:
                     ) from exc
                 if values is None:
                     return
+                if above:
+                    above -= 1
+                    continue
                 if _blank_line(values):
                     continue  # pandas skips blank lines (a line of delimiters is a row)
-                if first:  # the header
-                    first = False
-                    continue
                 if len(values) > width:
                     raise SourceError(
                         f"{self.where(row_no, line=line)}: {len(values)} fields, but the "
@@ -203,7 +238,7 @@ class Table:
                         "not an object",
                         "each line must be one JSON object",
                     )
-                yield row_no, {str(k).strip(): v for k, v in obj.items() if v is not None}
+                yield row_no, {column_name(k): v for k, v in obj.items() if v is not None}
                 row_no += 1
 
     # -- parquet ---------------------------------------------------------------
@@ -214,8 +249,11 @@ class Table:
         try:
             pf = pq.ParquetFile(self.path)
             for batch in pf.iter_batches(batch_size=1024):
+                names = dict(zip(self._raw_names, self.columns))
                 for rec in batch.to_pylist():
-                    yield row_no, {k: v for k, v in rec.items() if v is not None}
+                    yield row_no, {
+                        names[k]: v for k, v in rec.items() if v is not None and k in names
+                    }
                     row_no += 1
         except SourceError:
             raise
@@ -273,27 +311,35 @@ def _open_workbook(path: Path) -> Any:
         ) from exc
 
 
-def _header(values: list[Any], where: str) -> list[str]:
+def column_name(value: Any) -> str:
+    """A header cell as a column name: without BOM, outer and repeated whitespace."""
+    return "" if value is None else " ".join(str(value).replace(BOM, "").split())
+
+
+def _header(values: Sequence[Any], where: str) -> tuple[list[str], dict[str, str]]:
+    """Column names from a header row, as pandas names them: an empty cell is
+    ``Unnamed: N`` and a repeated name ``name.1``, ``name.2``; and the renamed ones."""
     columns = []
     for i, v in enumerate(values):
-        name = "" if v is None else str(v).replace(BOM, "").strip()
+        name = column_name(v)
         columns.append(name or f"Unnamed: {i}")
     while columns and columns[-1].startswith("Unnamed: "):
         columns.pop()
     if not columns:
-        raise SourceError(f"{where}: the header row is empty", "put column names in the first row")
-    seen: dict[str, int] = {}
-    dupes = []
-    for c in columns:
-        seen[c] = seen.get(c, 0) + 1
-        if seen[c] == 2:
-            dupes.append(c)
-    if dupes:
         raise SourceError(
-            f"{where}: duplicate column name(s) {', '.join(repr(d) for d in dupes)}",
-            "rename the columns so each name is used once",
+            f"{where}: the header row is empty", "put column names in the header row"
         )
-    return columns
+    renamed: dict[str, str] = {}
+    seen: set[str] = set()
+    for i, c in enumerate(columns):
+        if c in seen:
+            n = 1
+            while f"{c}.{n}" in seen or f"{c}.{n}" in columns:
+                n += 1
+            columns[i] = f"{c}.{n}"
+            renamed[columns[i]] = c
+        seen.add(columns[i])
+    return columns, renamed
 
 
 def detect_encoding(path: Path) -> str:
@@ -353,9 +399,17 @@ def _check_encoding(path: Path, encoding: str) -> None:
 
 
 def open_table(
-    path: str | Path, *, sheet: str | None = None, encoding: str | None = None
+    path: str | Path,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    header_row: int | None = None,
 ) -> Table:
-    """Check a source file and read its header; ``SourceError`` names what is wrong."""
+    """Check a source file and read its header; ``SourceError`` names what is wrong.
+
+    ``header_row`` is the header's 1-based row (line of a text file); without it the
+    header is found among the first rows (``headers.find_header``).
+    """
     p = Path(path)
     if not p.exists():
         raise SourceError(f"{p}: no such file", "check the path")
@@ -385,29 +439,43 @@ def open_table(
             fh.read(1)
     except OSError as exc:
         raise SourceError(f"{p}: cannot be read ({exc.strerror})", "check its permissions") from exc
+    if header_row is not None and header_row < 1:
+        raise SourceError(f"--header-row must be 1 or more, not {header_row}")
     if fmt == "xlsx":
-        return _open_xlsx(p, sheet)
+        return _open_xlsx(p, sheet, header_row)
     if sheet:
         raise SourceError(
             f"{p}: --sheet applies to .xlsx files only", "leave out --sheet for this file"
+        )
+    if header_row is not None and fmt in ("jsonl", "parquet"):
+        raise SourceError(
+            f"{p}: --header-row applies to .xlsx, .csv and .tsv files only",
+            "leave out --header-row for this file",
         )
     if encoding:
         _check_encoding(p, encoding)
     if fmt in ("csv", "tsv"):
         enc = encoding or detect_encoding(p)
         delimiter = "\t" if fmt == "tsv" else ","
+        window = max(HEADER_WINDOW, header_row or 0)
+        top: list[list[str]] = []
         try:
             with open(p, encoding=enc, newline="") as fh:
                 reader = csv.reader(fh, delimiter=delimiter, strict=True)
-                first = next((r for r in reader if not _blank_line(r)), None)
+                for values in reader:
+                    top.append(values)
+                    if len(top) >= window:
+                        break
         except csv.Error as exc:
             raise SourceError(
-                f"{p}, line 1: the header cannot be read ({exc})",
-                "put one line of column names first",
+                f"{p}, line {len(top) + 1}: the header cannot be read ({exc})",
+                "put one line of column names first, or name its line with --header-row",
             ) from exc
-        if first is None:
+        if all(_blank_line(r) for r in top):
             raise SourceError(f"{p}: the file holds only blank lines", "export the sheet again")
-        return Table(p, fmt, _header(list(first), str(p)), encoding=enc, delimiter=delimiter)
+        table = Table(p, fmt, [], encoding=enc, delimiter=delimiter)
+        _place_header(table, top, header_row, f"{p}")
+        return table
     if fmt == "jsonl":
         enc = encoding or detect_encoding(p)
         table = Table(p, fmt, [], encoding=enc)
@@ -417,12 +485,36 @@ def open_table(
                 columns.setdefault(str(k), None)
         if not columns:
             raise SourceError(f"{p}: no JSON objects found", "write one JSON object per line")
-        table.columns = _header(list(columns), str(p))
+        table.columns, table.renamed = _header(list(columns), str(p))
         return table
     return _open_parquet(p)
 
 
-def _open_xlsx(p: Path, sheet: str | None) -> Table:
+def _place_header(
+    table: Table, top: list[list[Any]], header_row: int | None, where: str
+) -> None:
+    """Set the table's header from its first rows: the given row, or the one found."""
+    if header_row is not None:
+        index = header_row - 1
+        if index >= len(top) or not any(
+            v is not None and str(v).strip() for v in top[index]
+        ):
+            raise SourceError(
+                f"{where}: --header-row {header_row} is "
+                + ("past the end of the file" if index >= len(top) else "a blank row"),
+                "name the row that holds the column names (1 is the first row)",
+            )
+        preamble = tuple(describe(r) for r in top[:index] if describe(r))
+        table.header_given = True
+    else:
+        guess = find_header(top, text_file=table.format in ("csv", "tsv"))
+        index, preamble = guess.index, guess.preamble
+    table.header_index = index
+    table.preamble = preamble
+    table.columns, table.renamed = _header(top[index], f"{where}, row {index + 1}")
+
+
+def _open_xlsx(p: Path, sheet: str | None, header_row: int | None) -> Table:
     wb = _open_workbook(p)
     try:
         names = list(wb.sheetnames)
@@ -435,8 +527,13 @@ def _open_xlsx(p: Path, sheet: str | None) -> Table:
                 f"{p}: no sheet named '{sheet}'",
                 "sheets in this workbook: " + ", ".join(repr(n) for n in names),
             )
+        window = max(HEADER_WINDOW, header_row or 0)
+        top: list[list[Any]] = []
         try:
-            first = next(wb[sheet].iter_rows(values_only=True), None)
+            for values in wb[sheet].iter_rows(values_only=True):
+                top.append(list(values))
+                if len(top) >= window:
+                    break
         except Exception as exc:  # openpyxl parses lazily: zlib, XML, zip errors
             raise SourceError(
                 f"{p}, sheet '{sheet}': the sheet cannot be read ({type(exc).__name__}: "
@@ -445,12 +542,14 @@ def _open_xlsx(p: Path, sheet: str | None) -> Table:
             ) from exc
     finally:
         wb.close()
-    if first is None or all(v is None or v == "" for v in first):
+    if not any(v is not None and v != "" for r in top for v in r):
         raise SourceError(
-            f"{p}, sheet '{sheet}': the sheet is empty or its first row is blank",
-            "put the column names in the first row, or choose another --sheet",
+            f"{p}, sheet '{sheet}': the sheet is empty",
+            "choose another --sheet, or export the data again",
         )
-    return Table(p, "xlsx", _header(list(first), f"{p}, sheet '{sheet}'"), sheet=sheet)
+    table = Table(p, "xlsx", [], sheet=sheet)
+    _place_header(table, top, header_row, f"{p}, sheet '{sheet}'")
+    return table
 
 
 def _open_parquet(p: Path) -> Table:
@@ -463,4 +562,7 @@ def _open_parquet(p: Path) -> Table:
             f"{p}: not a readable Parquet file ({_first_line(exc)})",
             "write the file again, or export the data as .xlsx or .csv",
         ) from exc
-    return Table(p, "parquet", _header(list(schema.names), str(p)))
+    columns, renamed = _header(list(schema.names), str(p))
+    table = Table(p, "parquet", columns, renamed=renamed)
+    table._raw_names = list(schema.names)
+    return table

@@ -1,10 +1,18 @@
 """Rows into records: the text to embed, the document key and a typed payload.
 
-``plan_columns`` looks at a sample of rows once and decides, per column, what
-its cells become: dates (RFC 3339 strings, also from yyyymmdd integers and
-strings in date-named columns), lists (code columns such as IPC
-``B24B 3/34|B24B 49/12``), numbers and booleans (from text formats), or
-strings.  ``build_record`` then applies the plan to each row.
+``plan_columns`` decides, per column, what its cells become, from counters
+over every value of the file (``types.ColumnProfile``): dates (RFC 3339
+strings, from date cells, ISO, yyyymmdd, dotted, slash and Excel-serial
+forms in date-named columns), lists (code columns such as IPC
+``B24B 3/34|B24B 49/12``, with the separator found per column), numbers and
+booleans (from text formats), or strings; which column is the text (an
+abstract, else the title), and, for a known exporter's file, which is the key.
+``build_record`` then applies the plan to each row.
+
+Payload keys are the column names as the user wrote them (spaces, slashes,
+Korean and all: the store quotes them as Qdrant paths); only ``"`` and ``\\``,
+which Qdrant cannot address, become ``'`` and ``/`` (``field_name``).  The
+manifest keeps the column → field mapping where the two differ.
 
 Every value becomes something a Qdrant payload can hold: integers within
 64 bits (larger ones as text), finite floats (infinities as text), RFC 3339
@@ -21,33 +29,54 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..store.errors import SourceError
 from ..store.ids import normalize_key
-from .read import Row, Table
+from .exporters import Exporter, detect_exporter
+from .read import Row
+from .types import _INT_FLOAT, BOOLS, DEFAULT_LIST_SEP, ColumnProfile
+from .types import parse_date as _parse_date
 
-RESERVED = ("_key", "_row", "_hash")
+RESERVED = ("_key", "_row", "_hash", "_file")
 TEXT_NAMES = ("abstract", "요약", "요약문", "초록", "summary", "description", "text", "content")
-TITLE_NAMES = ("title", "발명의명칭", "발명의 명칭", "명칭", "제목", "invention_title", "name")
+TITLE_NAMES = (
+    "title",
+    "발명의명칭",
+    "발명의_명칭",
+    "명칭",
+    "제목",
+    "invention_title",
+    "patent_title",
+    "name",
+)
 LIST_NAMES = re.compile(
-    r"(^|_)(ipc|cpc|fi|f_term|classification|classifications|codes?)($|_)|분류", re.I
+    r"(^|_)(ipc|cpc|ipcr|fi|f_term|classification|classifications|codes?)($|_)|분류", re.I
 )
 DATE_NAMES = re.compile(r"date|(^|_)dt$|day|일자|날짜|일$", re.I)
-LIST_SEP = "|"
+LIST_SEP = DEFAULT_LIST_SEP
 
 _INT = re.compile(r"^[+-]?(0|[1-9]\d*)$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
-_BOOL = {"true": True, "false": False, "TRUE": True, "FALSE": False, "True": True, "False": False}
-_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y.%m.%d", "%Y/%m/%d", "%Y. %m. %d", "%Y.%m.%d.")
+_BOOL = BOOLS
 _INT64 = (-(2**63), 2**63 - 1)
 # C0 controls and DEL, except tab, newline and carriage return: invisible, and they garble
 # terminal output.  They become spaces.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # An id that pandas wrote from a float column ("12.0"): the same document as "12".
 _FLOAT_ID = re.compile(r"^([+-]?\d{1,15})\.0+$")
+
+
+class TableLike(Protocol):
+    """What planning and building records need of a table (messages and its columns)."""
+
+    columns: list[str]
+
+    def where(
+        self, row: int | None = None, column: str | None = None, *, line: int | None = None
+    ) -> str: ...
 
 
 @dataclass
@@ -61,6 +90,39 @@ class ColumnPlan:
     number_columns: dict[str, str] = field(default_factory=dict)  # column -> "int"|"float"|"bool"
     title_column: str | None = None
     strict_dates: set[str] = field(default_factory=set)  # --date columns: every cell a date
+    list_seps: dict[str, str] = field(default_factory=dict)  # list column -> separator
+    date_orders: dict[str, str] = field(default_factory=dict)  # column -> MDY|DMY (slash dates)
+    date_formats: dict[str, str] = field(default_factory=dict)  # column -> strptime format
+    serial_dates: set[str] = field(default_factory=set)  # columns that read Excel serials
+    exporter: str | None = None
+    # What was decided and why, for the summary ("text: 'title' (no abstract column)").
+    choices: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def parse_date(self, column: str, value: Any) -> str | None:
+        return _parse_date(
+            value,
+            order=self.date_orders.get(column),
+            serial=column in self.serial_dates,
+            fmt=self.date_formats.get(column),
+        )
+
+    def describe(self, column: str) -> str:
+        """The column's planned type, for the summary."""
+        if column in self.text_columns:
+            return "text (embedded)"
+        if column == self.id_column:
+            return "key"
+        if column in self.date_columns:
+            how = self.date_formats.get(column) or {"MDY": "M/D/Y", "DMY": "D/M/Y"}.get(
+                self.date_orders.get(column, ""), ""
+            )
+            return "date" + (f" ({how})" if how else "")
+        if column in self.list_columns:
+            return f"list (separator '{self.list_seps.get(column, LIST_SEP)}')"
+        return {"int": "integer", "float": "float", "bool": "bool"}.get(
+            self.number_columns.get(column, ""), "as read"
+        )
 
 
 @dataclass
@@ -72,160 +134,283 @@ class Record:
 
 
 def field_name(column: str) -> str:
-    """The payload field of a column: dots would read as nested paths in Qdrant filters."""
-    return column.strip().replace(".", "_")
+    """The payload field of a column: its name, but for the characters Qdrant cannot
+    address in a path (``"`` becomes ``'``, ``\\`` becomes ``/``; controls become spaces)."""
+    return _CONTROL.sub(" ", column.strip().replace('"', "'").replace("\\", "/"))
 
 
-def _is_text(value: Any) -> bool:
-    return isinstance(value, str)
+def normalized(name: str) -> str:
+    """A column name for matching known names: lower case, runs of other characters as '_'."""
+    return re.sub(r"[^0-9a-z가-힣]+", "_", name.lower()).strip("_")
 
 
-def _looks_like_date(value: Any) -> bool:
-    return parse_date(value) is not None
+def profile_rows(rows: Iterable[Row]) -> dict[str, ColumnProfile]:
+    """Counters over every non-blank value of some rows (see ``types.ColumnProfile``)."""
+    profiles: dict[str, ColumnProfile] = {}
+    for i, row in enumerate(rows):
+        for c, v in row.items():
+            if not _blank(v):
+                profiles.setdefault(c, ColumnProfile()).add(v, i)
+    return profiles
+
+
+def parse_list_option(text: str, columns: Sequence[str]) -> tuple[str, str | None]:
+    """``--list COL`` or ``--list COL:SEP`` as (column, separator or None).
+
+    A column whose own name holds ':' (``Unnamed: 0``) is taken whole."""
+    if text in columns or ":" not in text:
+        return text, None
+    column, _, sep = text.rpartition(":")
+    if column in columns and sep:
+        return column, sep
+    return text, None
 
 
 def plan_columns(
-    table: Table,
-    sample: Sequence[Row],
+    table: TableLike,
+    rows: Iterable[Row] | Mapping[str, ColumnProfile],
     *,
     text: Sequence[str] = (),
     id_column: str | None = None,
     lists: Sequence[str] = (),
     dates: Sequence[str] = (),
+    date_formats: Sequence[str] = (),
+    detect_id: bool = False,
+    known_fields: Mapping[str, str] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> ColumnPlan:
-    columns = table.columns
-    for option, names in (("--text", text), ("--list", lists), ("--date", dates)):
+    """Decide what each column becomes, from counters over all its values.
+
+    ``rows`` are the rows themselves or their profiles (``profile_rows``; the pipeline
+    builds them in its validation pass).  ``detect_id`` lets a known exporter's key
+    column be the id when ``id_column`` is None.  ``known_fields`` maps columns to the
+    field names a collection already uses for them.
+    """
+    from .types import date_format_option
+
+    columns = list(columns or table.columns)
+    profiles = rows if isinstance(rows, Mapping) else profile_rows(rows)
+    empty = ColumnProfile()
+    prof = {c: profiles.get(c, empty) for c in columns}
+    list_opts = dict(parse_list_option(x, columns) for x in lists)
+    for option, names in (("--text", text), ("--list", list(list_opts)), ("--date", dates)):
         for name in names:
-            _require_column(table, name, option)
+            _require_column(table, columns, name, option)
     if id_column is not None:
-        _require_column(table, id_column, "--id")
-    fields = {c: field_name(c) for c in columns}
+        _require_column(table, columns, id_column, "--id")
+    exporter = detect_exporter(columns)
+    plan = ColumnPlan(columns, {}, [], id_column)
+    if exporter:
+        plan.exporter = exporter.name
+    if id_column is None and detect_id and exporter and exporter.id_column:
+        plan.id_column = exporter.id_column
+        plan.choices.append(f"key: '{exporter.id_column}' ({exporter.name})")
+    plan.fields = {c: (known_fields or {}).get(c) or field_name(c) for c in columns}
+    _check_fields(table, plan.fields)
+    plan.text_columns = list(dict.fromkeys(text)) or _detect_text(table, columns, prof, plan)
+    plan.strict_dates = {c for c in dates if c not in plan.text_columns}
+    plan.title_column = _find(columns, TITLE_NAMES, prof, need_values=False)
+    formats = [date_format_option(f) for f in date_formats]
+    for f, (col, order, fmt) in zip(date_formats, formats):
+        if col is not None:
+            _require_column(table, columns, col, "--date-format")
+        if order is None and fmt is None:
+            raise SourceError(
+                f"--date-format {f}: not a date format",
+                "use MDY or DMY (slash dates such as 10/20/2008), or a strptime format "
+                "such as %d.%m.%Y; COL:FORMAT for one column",
+            )
+    for c in columns:
+        if c in plan.text_columns or (c == plan.id_column and c not in dates):
+            continue
+        p = prof[c]
+        if c in dates or _is_date_column(c, p):
+            _plan_date(plan, c, p, exporter, formats, explicit=c in dates)
+        elif c in list_opts:
+            plan.list_columns.add(c)
+            plan.list_seps[c] = list_opts[c] or p.common_separator()
+        elif exporter and c in exporter.lists and p.strings == p.values:
+            plan.list_columns.add(c)
+            plan.list_seps[c] = exporter.lists[c]
+        elif (
+            p.strings
+            and p.strings == p.values
+            and (LIST_NAMES.search(normalized(c)) or p.list_separator())
+        ):
+            plan.list_columns.add(c)
+            plan.list_seps[c] = p.list_separator() or p.common_separator()
+        else:
+            kind = p.number_kind()
+            if kind:
+                plan.number_columns[c] = kind
+    _apply_file_order(plan, prof, formats)
+    return plan
+
+
+def _check_fields(table: TableLike, fields: dict[str, str]) -> None:
     reserved = [c for c, f in fields.items() if f in RESERVED]
     if reserved:
         raise SourceError(
             f"{table.where(column=reserved[0])}: the name '{fields[reserved[0]]}' is reserved "
-            "for the tool's own fields (_key, _row, _hash)",
+            "for the tool's own fields (" + ", ".join(RESERVED) + ")",
             "rename that column",
         )
-    clash = _first_clash(fields)
-    if clash:
-        raise SourceError(
-            f"{table.where()}: columns {clash[0]!r} and {clash[1]!r} both become field "
-            f"'{fields[clash[0]]}' (dots are stored as '_')",
-            "rename one of them",
+    seen: dict[str, str] = {}
+    for col, f in fields.items():
+        if f in seen:
+            raise SourceError(
+                f"{table.where()}: columns {seen[f]!r} and {col!r} both become field {f!r}",
+                "rename one of them",
+            )
+        seen[f] = col
+
+
+def _plan_date(
+    plan: ColumnPlan,
+    c: str,
+    p: ColumnProfile,
+    exporter: Exporter | None,
+    formats: list[tuple[str | None, str | None, str | None]],
+    *,
+    explicit: bool,
+) -> None:
+    plan.date_columns.add(c)
+    if DATE_NAMES.search(c) or explicit:
+        plan.serial_dates.add(c)
+    own = [(o, f) for col, o, f in formats if col == c]
+    every = [(o, f) for col, o, f in formats if col is None]
+    for order, fmt in own or every:
+        if fmt:
+            plan.date_formats[c] = fmt
+        if order:
+            plan.date_orders[c] = order
+    if not p.date_forms["slash"] or c in plan.date_orders:
+        return
+    proven = p.slash_order()
+    if proven:
+        plan.date_orders[c] = proven
+        plan.choices.append(
+            f"dates in '{c}': {'month/day' if proven == 'MDY' else 'day/month'} "
+            "(proven by its values)"
         )
-    values: dict[str, list[Any]] = {c: [] for c in columns}
-    for row in sample:
-        for c, v in row.items():
-            if c in values and not _blank(v):
-                values[c].append(v)
-    text_columns = list(dict.fromkeys(text)) or _detect_text(table, values)
-    plan = ColumnPlan(columns, fields, text_columns, id_column)
-    plan.strict_dates = {c for c in dates if c not in text_columns}
-    plan.title_column = next(
-        (c for c in columns if {c.lower(), c.lower().replace("_", " ")} & set(TITLE_NAMES)),
-        None,
-    )
-    for c in columns:
-        if c in text_columns:
-            continue
-        vals = values[c]
-        if c in dates:
-            plan.date_columns.add(c)
-        elif c in lists:
-            plan.list_columns.add(c)
-        elif c == id_column:
-            continue
-        elif _is_date_column(c, vals[:200]):
-            plan.date_columns.add(c)
-        elif _is_list_column(c, vals):
-            plan.list_columns.add(c)
-        elif vals and all(_is_text(v) for v in vals):
-            kind = _number_kind(vals)
-            if kind:
-                plan.number_columns[c] = kind
-    return plan
+    elif p.slash_conflict():
+        plan.warnings.append(
+            f"column '{c}' holds slash dates in both orders (a first part above 12 and a "
+            "second part above 12): those are stored as text; give --date-format "
+            f"'{c}:MDY' or '{c}:DMY' to read them one way"
+        )
+    elif exporter and exporter.date_order:
+        plan.date_orders[c] = exporter.date_order
+        plan.choices.append(f"dates in '{c}': {exporter.date_order} ({exporter.name})")
 
 
-def _is_date_column(column: str, vals: list[Any]) -> bool:
+def _apply_file_order(
+    plan: ColumnPlan,
+    prof: Mapping[str, ColumnProfile],
+    formats: list[tuple[str | None, str | None, str | None]],
+) -> None:
+    """Slash-date columns no value decides take the order the file's other columns prove."""
+    undecided = [
+        c
+        for c in plan.date_columns
+        if prof[c].date_forms["slash"]
+        and c not in plan.date_orders
+        and not prof[c].slash_conflict()
+    ]
+    if not undecided:
+        return
+    proofs = {o for c in plan.date_columns if (o := prof[c].slash_order())}
+    if len(proofs) == 1:
+        order = proofs.pop()
+        for c in undecided:
+            plan.date_orders[c] = order
+            plan.choices.append(
+                f"dates in '{c}': {order} (proven by the file's other date columns)"
+            )
+        return
+    for c in undecided:
+        example = prof[c].example
+        plan.date_columns.discard(c)
+        plan.serial_dates.discard(c)
+        plan.warnings.append(
+            f"column '{c}' holds slash dates such as {example!r} whose order (month/day or "
+            f"day/month) no value proves: stored as text; give --date-format '{c}:MDY' "
+            "(or DMY) to store them as dates"
+        )
+
+
+def _is_date_column(column: str, p: ColumnProfile) -> bool:
     """Dates by name and value, cells that are dates, or ISO 8601 date strings."""
-    if not vals:
+    if not p.values:
         return False
     if DATE_NAMES.search(column):
         # A date-named column stays a date column despite a few odd cells (kept as text and
         # reported as a mixed field), so one typo does not turn off its date filters.
-        dates = sum(1 for v in vals if _looks_like_date(v))
-        if dates >= max(1, 0.9 * len(vals)) or (len(vals) < 10 and dates >= len(vals) - 1 > 0):
+        n = p.dates(serial=True)
+        if n >= max(1, 0.9 * p.values) or (p.values < 10 and n >= p.values - 1 > 0):
             return True
-    if all(isinstance(v, (dt.date, dt.datetime)) for v in vals):
+    if p.native_dates == p.values:
         return True
-    return all(_is_text(v) and _ISO.match(v) for v in vals) and all(
-        _looks_like_date(v) for v in vals
-    )
+    return p.strings == p.values and p.date_forms["iso"] == p.values
 
 
-_YYYYMMDD_FLOAT = re.compile(r"^\d{8}\.0*$")
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?.*)?$")
-
-
-def _require_column(table: Table, name: str, option: str) -> None:
-    if name not in table.columns:
+def _require_column(table: TableLike, columns: Sequence[str], name: str, option: str) -> None:
+    if name not in columns:
         raise SourceError(
             f"{table.where()}: {option} names column '{name}', which is not there",
-            "columns: " + ", ".join(table.columns),
+            "columns: " + ", ".join(columns),
         )
 
 
-def _first_clash(fields: dict[str, str]) -> tuple[str, str] | None:
-    seen: dict[str, str] = {}
-    for col, f in fields.items():
-        if f in seen:
-            return seen[f], col
-        seen[f] = col
+def _find(
+    columns: Sequence[str],
+    names: Sequence[str],
+    prof: Mapping[str, ColumnProfile],
+    *,
+    need_values: bool = True,
+    part: bool = False,
+) -> str | None:
+    """The first column named like one of ``names`` (with values, where asked)."""
+    wanted = [normalized(n) for n in names]
+    for name in wanted:
+        for c in columns:
+            n = normalized(c)
+            hit = n == name or (part and name in n.split("_"))
+            if hit and (not need_values or prof[c].strings):
+                return c
     return None
 
 
-def _detect_text(table: Table, values: dict[str, list[Any]]) -> list[str]:
-    lowered = {c.lower().strip(): c for c in table.columns}
-    for name in TEXT_NAMES:
-        if name in lowered:
-            return [lowered[name]]
+def _detect_text(
+    table: TableLike, columns: Sequence[str], prof: Mapping[str, ColumnProfile], plan: ColumnPlan
+) -> list[str]:
+    """An abstract-named column with text; else the title; else the longest texts."""
+    found = _find(columns, TEXT_NAMES, prof) or _find(columns, ("abstract",), prof, part=True)
+    if found:
+        return [found]
+    title = _find(columns, TITLE_NAMES, prof) or _find(columns, ("title",), prof, part=True)
+    if title:
+        plan.choices.append(f"text: '{title}' (no abstract column with text)")
+        return [title]
+    empty = _find(columns, TEXT_NAMES, prof, need_values=False)
+    if empty:
+        return [empty]  # an abstract column with no text: the error says so
     best, best_len = None, 0.0
-    for c, vals in values.items():
-        texts = [v for v in vals if isinstance(v, str)]
-        if not texts or len(texts) < len(vals) / 2:
+    for c in columns:
+        p = prof[c]
+        if c == plan.id_column or not p.strings or p.strings < p.values / 2:
             continue
-        mean = sum(len(t) for t in texts) / len(texts)
+        mean = p.string_chars / p.strings
         if mean > best_len:
             best, best_len = c, mean
     if best is None:
         raise SourceError(
             f"{table.where()}: no text column found (no column named like "
-            f"{', '.join(TEXT_NAMES[:4])}, and no column of text)",
+            f"{', '.join(TEXT_NAMES[:4])} or title, and no column of text)",
             "name the text column with --text COLUMN",
         )
+    plan.choices.append(f"text: '{best}' (the column with the longest texts)")
     return [best]
-
-
-def _is_list_column(column: str, vals: list[Any]) -> bool:
-    texts = [v for v in vals if isinstance(v, str)]
-    if not texts or len(texts) < len(vals):
-        return False
-    if LIST_NAMES.search(column):
-        return True
-    with_sep = sum(1 for t in texts if LIST_SEP in t)
-    return with_sep >= max(1, len(texts) // 5)
-
-
-def _number_kind(vals: list[str]) -> str | None:
-    stripped = [v.strip() for v in vals]
-    if all(s in _BOOL for s in stripped):
-        return "bool"
-    if all(_INT.match(s) for s in stripped):
-        return "int"
-    if all(_FLOAT.match(s) for s in stripped):
-        return "float"
-    return None
 
 
 def _blank(value: Any) -> bool:
@@ -237,49 +422,9 @@ def _blank(value: Any) -> bool:
 
 
 def parse_date(value: Any) -> str | None:
-    """An RFC 3339 UTC timestamp for a date-like value, or None.
-
-    Accepts datetimes, dates, yyyymmdd integers (and integer-valued floats) and
-    strings in ISO 8601, yyyymmdd, yyyy.mm.dd and yyyy/mm/dd forms.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            try:
-                value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-            except (OverflowError, ValueError):  # year 1 or 9999 shifted out of range
-                return None
-        return value.replace(microsecond=0).isoformat() + "Z"
-    if isinstance(value, dt.date):
-        return value.isoformat() + "T00:00:00Z"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int):
-        if not 10_000_000 <= value <= 99_999_999:
-            return None
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    s = value.strip()
-    if _YYYYMMDD_FLOAT.match(s):
-        s = s.split(".", 1)[0]  # 20230110.0: pandas writes yyyymmdd this way when a column has gaps
-    if len(s) > 40:
-        return None
-    for fmt in _DATE_FORMATS:
-        try:
-            d = dt.datetime.strptime(s, fmt)
-        except ValueError:
-            continue
-        if 1700 <= d.year <= 2200:
-            return d.isoformat() + "Z"
-    if _ISO.match(s):
-        try:
-            d = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parse_date(d)
-    return None
+    """An RFC 3339 UTC timestamp for a date-like value in an unambiguous form, or None
+    (see ``types.parse_date`` for slash dates and Excel serial numbers)."""
+    return _parse_date(value)
 
 
 def clean_text(value: str) -> str:
@@ -289,20 +434,21 @@ def clean_text(value: str) -> str:
 
 def _typed(value: Any, column: str, plan: ColumnPlan) -> Any:
     if column in plan.date_columns:
-        parsed = parse_date(value)
+        parsed = plan.parse_date(column, value)
         if parsed is not None:
             return parsed
     if column in plan.list_columns:
         if isinstance(value, str):
-            items = [clean_text(s).strip() for s in value.split(LIST_SEP)]
+            sep = plan.list_seps.get(column, LIST_SEP)
+            items = [clean_text(s).strip() for s in value.split(sep)]
             return [s for s in items if s]
         if isinstance(value, (list, tuple)):
             return [clean_text(str(x)).strip() for x in value if not _blank(x)]
     kind = plan.number_columns.get(column)
     if kind and isinstance(value, str):
         s = value.strip()
-        if kind == "int" and _INT.match(s):
-            n = int(s)
+        if kind == "int" and (_INT.match(s) or _INT_FLOAT.match(s)):
+            n = int(s.split(".", 1)[0])
             return n if _INT64[0] <= n <= _INT64[1] else s
         if kind == "float" and _FLOAT.match(s):
             return float(s)
@@ -354,34 +500,40 @@ def join_text(row: Row, plan: ColumnPlan) -> str:
     return "\n".join(parts)
 
 
-def row_key(row_no: int, row: Row, plan: ColumnPlan, table: Table) -> str:
-    if plan.id_column is None:
-        return str(row_no)
-    key = normalize_key(row.get(plan.id_column))
+def raw_key(value: Any) -> str | None:
+    """A document key from an id cell (None when it is empty)."""
+    key = normalize_key(value)
     if key is not None:
         key = clean_text(key).strip() or None
+    if key is None:
+        return None
+    whole = _FLOAT_ID.match(key)
+    return whole.group(1).lstrip("+") if whole else key
+
+
+def row_key(row_no: int, row: Row, plan: ColumnPlan, table: TableLike) -> str:
+    if plan.id_column is None:
+        return str(row_no)
+    key = raw_key(row.get(plan.id_column))
     if key is None:
         raise SourceError(
             f"{table.where(row_no, plan.id_column)}: the id is empty",
             "give every row an id, or leave out --id to key rows by their number",
         )
-    whole = _FLOAT_ID.match(key)
-    return whole.group(1).lstrip("+") if whole else key
+    return key
 
 
-def build_record(row_no: int, row: Row, plan: ColumnPlan, table: Table) -> Record:
+def build_record(
+    row_no: int, row: Row, plan: ColumnPlan, table: TableLike, source: str | None = None
+) -> Record:
+    """The record of one row; ``source`` (the file's name) is stored as ``_file``."""
     payload: dict[str, Any] = {}
     for c in plan.columns:
         v = row.get(c)
         if _blank(v):
             continue
-        if c in plan.strict_dates and parse_date(v) is None:
-            shown = str(v) if len(str(v)) <= 40 else str(v)[:40] + "..."
-            raise SourceError(
-                f"{table.where(row_no, c)}: {shown!r} is not a date",
-                "write dates as 2024-01-31 (or 20240131, 2024.01.31, 2024/01/31), or leave "
-                f"'{c}' out of --date to store it as text",
-            )
+        if c in plan.strict_dates and plan.parse_date(c, v) is None:
+            raise not_a_date(table, row_no, c, v)
         typed = _typed(v, c, plan)
         if typed is None or typed == []:
             continue
@@ -393,7 +545,18 @@ def build_record(row_no: int, row: Row, plan: ColumnPlan, table: Table) -> Recor
     key = row_key(row_no, row, plan, table)
     payload["_key"] = key
     payload["_row"] = row_no
+    if source is not None:
+        payload["_file"] = source
     return Record(row_no, key, join_text(row, plan), payload)
+
+
+def not_a_date(table: TableLike, row_no: int, column: str, value: Any) -> SourceError:
+    shown = str(value) if len(str(value)) <= 40 else str(value)[:40] + "..."
+    return SourceError(
+        f"{table.where(row_no, column)}: {shown!r} is not a date",
+        "write dates as 2024-01-31 (or 20240131, 2024.01.31, 10/20/2024 with --date-format "
+        f"MDY), or leave '{column}' out of --date to store it as text",
+    )
 
 
 def text_hash(fingerprint: str, text: str) -> str:
@@ -411,7 +574,7 @@ def field_type(value: Any, *, is_date: bool) -> str:
         return "integer"
     if isinstance(value, float):
         return "float"
-    if is_date and isinstance(value, str) and value.endswith("Z") and parse_date(value[:10]):
+    if is_date and isinstance(value, str) and value.endswith("Z") and _parse_date(value[:10]):
         return "datetime"
     return "keyword"
 

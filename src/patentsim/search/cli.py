@@ -105,16 +105,22 @@ def output_decorators() -> list[Callable[[F], F]]:
         click.option(
             "--fields",
             metavar="A,B,C",
-            help="Payload fields to show (default: title, applicant and date in the "
-            "table; all in json, csv and files).",
+            help="Payload fields to show, by column name (default: title, applicant and date "
+            "in the table; all in json, csv and files); quote a name holding a comma: "
+            '\'"a, b",c\'.',
         ),
     ]
 
 
 def _fields(fields: str | None) -> list[str] | None:
+    """``--fields``: names separated by commas, as in a CSV line (so a quoted name may
+    hold a comma); spaces, slashes and Korean in names need no quoting."""
     if not fields:
         return None
-    return [f.strip() for f in fields.split(",") if f.strip()]
+    import csv
+
+    names = next(csv.reader([fields], skipinitialspace=True), [])
+    return [f.strip() for f in names if f.strip()]
 
 
 @cli.command()

@@ -57,9 +57,11 @@ from ..store.ids import point_id
 from .where import FieldInfo, fields_of, resolve_field, where_filter
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..embed.embedder import Embedder
 
-RESERVED = ("_key", "_row", "_hash")
+RESERVED = ("_key", "_row", "_hash", "_file")
 FACET_TYPES = ("keyword", "integer", "bool")
 # Group-by fields that a filter can exclude by value (see _grouped).
 _MATCHABLE = ("keyword", "text", "integer", "bool")
@@ -111,6 +113,26 @@ class Results:
     filtered: bool = False
     prior_art_field: str | None = None
     prior_art_before: str | None = None
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The hits as a DataFrame for notebooks: rank, score, key, row, then the payload
+        fields in the manifest's order; date fields as UTC timestamps, list fields as lists.
+        pandas is imported here only, so searching stays light."""
+        import pandas as pd
+
+        columns = ["rank", "score", "key", "row", *self.fields]
+        extra = sorted({k for h in self.hits for k in h.payload} - set(columns) - set(RESERVED))
+        frame = pd.DataFrame.from_records(
+            [
+                {"rank": h.rank, "score": h.score, "key": h.key, "row": h.row, **h.payload}
+                for h in self.hits
+            ],
+            columns=[*columns, *extra],
+        )
+        for name in frame.columns:
+            if self.types.get(name) == "datetime":
+                frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
+        return frame
 
 
 @dataclass

@@ -299,12 +299,15 @@ def write_file(
 def _write_xlsx(target: Path, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     import openpyxl
 
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet("results")
-    ws.append(list(headers))
-    for row in rows:
-        ws.append([_xlsx_cell(v) for v in row])
-    wb.save(target)
+    # The file is opened first: a write-only workbook that cannot be saved leaves a
+    # generator whose clean-up prints a traceback when the program exits.
+    with open(target, "wb") as fh:
+        wb = openpyxl.Workbook(write_only=True)
+        ws = wb.create_sheet("results")
+        ws.append(list(headers))
+        for row in rows:
+            ws.append([_xlsx_cell(v) for v in row])
+        wb.save(fh)
 
 
 def _xlsx_cell(value: Any) -> Any:

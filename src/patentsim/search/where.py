@@ -53,7 +53,7 @@ _TAKES = {
 }
 
 # The tool's own payload fields, usable in --where like any other.
-RESERVED_FIELDS = {"_key": "keyword", "_row": "integer"}
+RESERVED_FIELDS = {"_key": "keyword", "_row": "integer", "_file": "keyword"}
 
 SampleFn = Callable[[str], Any]
 

@@ -29,6 +29,7 @@ from .errors import CollectionExists, CollectionNotFound, StoreError, StoreLocke
 from .filters import Empty, Filter, HasId, Match, Range, Text
 from .lockfile import LOCK_FILE, Busy, FolderLock, LockUnavailable
 from .manifest import write_json_atomic
+from .paths import json_path, key_of
 from .plan import SearchPlan, plan_search
 
 _NAME = re.compile(r"^[^/\\\x00]{1,200}$")
@@ -432,7 +433,9 @@ class EdgeCollection:
         self, key: str, *, flt: Filter | None = None, limit: int = 10
     ) -> list[tuple[Any, int]]:
         qe = _qe()
-        req = qe.FacetRequest(key, limit=limit, exact=True, filter=to_edge(flt) if flt else None)
+        req = qe.FacetRequest(
+            json_path(key), limit=limit, exact=True, filter=to_edge(flt) if flt else None
+        )
         hits = self._engine(lambda: self.shard.facet(req)).hits
         return [(_plain(h.value), int(h.count)) for h in hits]
 
@@ -447,7 +450,7 @@ class EdgeCollection:
         qe = _qe()
         payload_arg: Any = with_payload
         if not isinstance(with_payload, bool):
-            payload_arg = qe.PayloadSelector.Include(list(with_payload))
+            payload_arg = qe.PayloadSelector.Include([json_path(k) for k in with_payload])
         offset = None
         edge_filter = to_edge(flt) if flt else None
         while True:
@@ -475,7 +478,9 @@ class EdgeCollection:
         if current.get(key) == index_type:
             return
         if key in current:
-            self._engine(lambda: self.shard.update(qe.UpdateOperation.delete_field_index(key)))
+            self._engine(
+                lambda: self.shard.update(qe.UpdateOperation.delete_field_index(json_path(key)))
+            )
         schema: Any
         if index_type == "text":
             schema = qe.TextIndexParams(
@@ -483,14 +488,16 @@ class EdgeCollection:
             )
         else:
             schema = getattr(qe.PayloadSchemaType, _INDEX[index_type])
-        self._engine(lambda: self.shard.update(qe.UpdateOperation.create_field_index(key, schema)))
+        self._engine(
+            lambda: self.shard.update(qe.UpdateOperation.create_field_index(json_path(key), schema))
+        )
 
     def indexes(self) -> dict[str, str]:
         info = self._engine(lambda: self.shard.info())
         names = {v: k for k, v in _INDEX.items()}
         out = {}
         for key, idx in info.payload_schema.items():
-            out[key] = names.get(str(idx.data_type).rsplit(".", 1)[-1], str(idx.data_type))
+            out[key_of(key)] = names.get(str(idx.data_type).rsplit(".", 1)[-1], str(idx.data_type))
         return out
 
     def optimize(self) -> None:
@@ -533,21 +540,26 @@ def to_edge(flt: Filter) -> Any:
             values = list(c.values)
             if len(values) == 1 or any(isinstance(v, bool) for v in values):
                 if len(values) == 1:
-                    return qe.FieldCondition(c.key, match=qe.MatchValue(values[0]))
+                    return qe.FieldCondition(
+                        json_path(c.key), match=qe.MatchValue(_edge_value(values[0]))
+                    )
                 return qe.Filter(
-                    should=[qe.FieldCondition(c.key, match=qe.MatchValue(v)) for v in values]
+                    should=[
+                        qe.FieldCondition(json_path(c.key), match=qe.MatchValue(_edge_value(v)))
+                        for v in values
+                    ]
                 )
-            return qe.FieldCondition(c.key, match=qe.MatchAny(values))
+            return qe.FieldCondition(json_path(c.key), match=qe.MatchAny(values))
         if isinstance(c, Range):
             if c.datetime:
                 rng: Any = qe.RangeDateTime(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
             else:
                 rng = qe.RangeFloat(gte=_num(c.gte), gt=_num(c.gt), lte=_num(c.lte), lt=_num(c.lt))
-            return qe.FieldCondition(c.key, range=rng)
+            return qe.FieldCondition(json_path(c.key), range=rng)
         if isinstance(c, Text):
-            return qe.FieldCondition(c.key, match=qe.MatchText(c.text))
+            return qe.FieldCondition(json_path(c.key), match=qe.MatchText(c.text))
         if isinstance(c, Empty):
-            return qe.IsEmptyCondition(c.key)
+            return qe.IsEmptyCondition(json_path(c.key))
         if isinstance(c, HasId):
             return qe.HasIdCondition(set(c.ids))
         raise TypeError(f"unknown condition {c!r}")
@@ -557,6 +569,16 @@ def to_edge(flt: Filter) -> Any:
         should=[cond(c) for c in flt.should] or None,
         must_not=[cond(c) for c in flt.must_not] or None,
     )
+
+
+def _edge_value(value: Any) -> Any:
+    """A match value as qdrant-edge-py reads it.  Its binding (0.9) takes a Python bool for
+    the integer 1 or 0, which matches no stored boolean; numpy's bool arrives as a boolean."""
+    if isinstance(value, bool):
+        import numpy as np
+
+        return np.bool_(value)
+    return value
 
 
 def _num(value: float | str | None) -> float | None:

@@ -11,11 +11,15 @@ the embedded backend as well as on the server.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import BadFilter
+from .paths import key_of
 
 Scalar = str | int | bool
 
@@ -132,14 +136,20 @@ class _JsonReader:
         if {"must", "should", "must_not"} & set(obj):
             return self.filter(obj)
         if "has_id" in obj:
-            return HasId(tuple(str(i) for i in obj["has_id"]))
-        if "is_empty" in obj:
-            return Empty(str(obj["is_empty"]["key"]))
-        if "is_null" in obj:
-            return Empty(str(obj["is_null"]["key"]))
+            ids = obj["has_id"]
+            if not isinstance(ids, list) or not all(_is_id(i) for i in ids):
+                raise self.fail("'has_id' takes a list of point ids (UUIDs or integers)")
+            return HasId(tuple(str(i) for i in ids))
+        for empty in ("is_empty", "is_null"):
+            if empty in obj:
+                inner = obj[empty]
+                if not isinstance(inner, dict) or not isinstance(inner.get("key"), str):
+                    raise self.fail(f"'{empty}' takes {{\"key\": FIELD}}")
+                return Empty(key_of(inner["key"]))
         key = obj.get("key")
         if not isinstance(key, str):
             raise self.fail("a field condition needs a 'key'")
+        key = key_of(key)  # '"발명의 명칭"' in Qdrant's path syntax names the field 발명의 명칭
         if "match" in obj:
             return self.match(key, obj["match"])
         if "range" in obj:
@@ -150,21 +160,67 @@ class _JsonReader:
         if not isinstance(match, dict):
             raise self.fail("'match' must be an object")
         if "value" in match:
-            return Match(key, (match["value"],))
+            return Match(key, (self.scalar(match["value"], "value"),))
         if "any" in match:
-            return Match(key, tuple(match["any"]))
+            return Match(key, self.scalars(match["any"], "any"))
         if "except" in match:
-            return Filter(must_not=(Match(key, tuple(match["except"])),))
+            return Filter(must_not=(Match(key, self.scalars(match["except"], "except")),))
         if "text" in match:
-            return Text(key, str(match["text"]))
+            if not isinstance(match["text"], str):
+                raise self.fail("'match.text' takes a string")
+            return Text(key, match["text"])
         raise self.fail(f"unsupported match {sorted(match)}")
+
+    def scalar(self, value: Any, what: str) -> Scalar:
+        if not isinstance(value, (str, int)):  # bool is an int
+            raise self.fail(f"'match.{what}' takes a string, an integer or true/false")
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise self.fail(f"'match.{what}' {value} is beyond the 64-bit integers")
+        return value
+
+    def scalars(self, values: Any, what: str) -> tuple[Scalar, ...]:
+        if not isinstance(values, list):
+            raise self.fail(f"'match.{what}' takes a list")
+        return tuple(self.scalar(v, what) for v in values)
 
     def range(self, key: str, bounds: Any) -> Range:
         if not isinstance(bounds, dict) or not set(bounds) <= {"gt", "gte", "lt", "lte"}:
             raise self.fail("'range' takes gt, gte, lt, lte")
-        values = list(bounds.values())
-        is_date = any(isinstance(v, str) for v in values)
-        return Range(key, datetime=is_date, **bounds)
+        given = {k: v for k, v in bounds.items() if v is not None}
+        is_date = bool(given) and all(isinstance(v, str) for v in given.values())
+        order: dict[str, Any] = {}
+        for name, v in given.items():
+            if is_date:
+                try:
+                    order[name] = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+                except ValueError:
+                    raise self.fail(f"'range' bound {v!r} is not an RFC 3339 date-time") from None
+            elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise self.fail("'range' bounds are finite numbers, or all RFC 3339 date-times")
+            else:
+                order[name] = v
+        # Both bounds of one side (lt and lte): the engine's index uses one of them, so keep
+        # the one that decides (the tighter; the strict one when they are equal).
+        for strict, loose, tighter in (("lt", "lte", min), ("gt", "gte", max)):
+            if strict in order and loose in order:
+                drop = loose if tighter(order[strict], order[loose]) == order[strict] else strict
+                del given[drop]
+        return Range(key, datetime=is_date, **given)
+
+
+def _is_id(value: Any) -> bool:
+    """A point id as Qdrant takes it: a UUID, or an unsigned 64-bit integer."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return 0 <= value < 2**64
+    if isinstance(value, str):
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            return False
+        return True
+    return False
 
 
 def filter_from_json(obj: Any) -> Filter:

@@ -32,6 +32,7 @@ from .errors import (
     Unauthorized,
 )
 from .filters import Empty, Filter, HasId, Match, Range, Text, all_of
+from .paths import json_path, key_of
 from .plan import SearchPlan, plan_search
 
 MANIFEST_KEY = "patentsim_manifest"
@@ -555,7 +556,7 @@ class ServerCollection:
         res = self._call(
             lambda: self.client.facet(
                 self.name,
-                key=key,
+                key=json_path(key),
                 facet_filter=to_models(flt) if flt else None,
                 limit=limit,
                 exact=True,
@@ -572,7 +573,9 @@ class ServerCollection:
         batch: int = 256,
     ) -> Iterator[b.StoredPoint]:
         offset = None
-        payload_arg = with_payload if isinstance(with_payload, bool) else list(with_payload)
+        payload_arg = (
+            with_payload if isinstance(with_payload, bool) else [json_path(k) for k in with_payload]
+        )
         while True:
             records, offset = self._call(
                 lambda offset=offset: self.client.scroll(
@@ -615,7 +618,7 @@ class ServerCollection:
             return
         self._call(
             lambda: self.client.create_payload_index(
-                self.name, field_name=key, field_schema=schema, wait=True
+                self.name, field_name=json_path(key), field_schema=schema, wait=True
             )
         )
 
@@ -624,7 +627,7 @@ class ServerCollection:
         out = {}
         for key, schema in (info.payload_schema or {}).items():
             dtype = getattr(schema, "data_type", None)
-            out[key] = str(getattr(dtype, "value", dtype))
+            out[key_of(key)] = str(getattr(dtype, "value", dtype))
         return out
 
     def optimize(self) -> None:
@@ -644,23 +647,24 @@ def to_models(flt: Filter) -> Any:
         if isinstance(c, Match):
             values = list(c.values)
             if len(values) == 1:
-                return m.FieldCondition(key=c.key, match=m.MatchValue(value=values[0]))
+                return m.FieldCondition(key=json_path(c.key), match=m.MatchValue(value=values[0]))
             if any(isinstance(v, bool) for v in values):
                 return m.Filter(
                     should=[
-                        m.FieldCondition(key=c.key, match=m.MatchValue(value=v)) for v in values
+                        m.FieldCondition(key=json_path(c.key), match=m.MatchValue(value=v))
+                        for v in values
                     ]
                 )
-            return m.FieldCondition(key=c.key, match=m.MatchAny(any=values))
+            return m.FieldCondition(key=json_path(c.key), match=m.MatchAny(any=values))
         if isinstance(c, Range):
             bounds = {"gt": c.gt, "gte": c.gte, "lt": c.lt, "lte": c.lte}
             bounds = {k: v for k, v in bounds.items() if v is not None}
             rng = m.DatetimeRange(**bounds) if c.datetime else m.Range(**bounds)
-            return m.FieldCondition(key=c.key, range=rng)
+            return m.FieldCondition(key=json_path(c.key), range=rng)
         if isinstance(c, Text):
-            return m.FieldCondition(key=c.key, match=m.MatchText(text=c.text))
+            return m.FieldCondition(key=json_path(c.key), match=m.MatchText(text=c.text))
         if isinstance(c, Empty):
-            return m.IsEmptyCondition(is_empty=m.PayloadField(key=c.key))
+            return m.IsEmptyCondition(is_empty=m.PayloadField(key=json_path(c.key)))
         if isinstance(c, HasId):
             return m.HasIdCondition(has_id=list(c.ids))
         raise TypeError(f"unknown condition {c!r}")

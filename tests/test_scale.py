@@ -244,15 +244,15 @@ def test_filter_policy_paths_return_complete_results(grouped, monkeypatch, group
 
 def test_plan_thresholds():
     assert plan_search(filtered=False, limit=10).path == "hnsw"
-    small = plan_search(filtered=True, limit=10, matching=20_000, total=1_000_000)
+    small = plan_search(filtered=True, limit=10, matching=50_000, total=1_000_000)
     assert (small.path, small.exact) == ("exact", True)
-    tiny_collection = plan_search(filtered=True, limit=10, matching=15_000, total=15_000)
+    tiny_collection = plan_search(filtered=True, limit=10, matching=45_000, total=45_000)
     assert tiny_collection.path == "exact"
     mid = plan_search(filtered=True, limit=10, matching=100_000, total=1_000_000)
-    assert (mid.path, mid.candidates, mid.hnsw_ef) == ("hnsw+check", 400, 400)
+    assert (mid.path, mid.candidates, mid.hnsw_ef) == ("hnsw+check", 400, 1600)
     broad = plan_search(filtered=True, limit=10, matching=500_000, total=1_000_000)
-    assert (broad.path, broad.candidates, broad.hnsw_ef) == ("hnsw+check", 80, 128)
-    rare = plan_search(filtered=True, limit=10, matching=30_000, total=100_000_000)
+    assert (broad.path, broad.candidates, broad.hnsw_ef) == ("hnsw+check", 80, 320)
+    rare = plan_search(filtered=True, limit=10, matching=60_000, total=100_000_000)
     assert rare.candidates == planning.MAX_CANDIDATES
 
 
@@ -276,7 +276,7 @@ def test_checked_search_widens_then_falls_back_to_exact():
     assert got == [f"p{i}" for i in range(0, 800, 50)]
     asked.clear()
     got = planning.checked_search(plan, 10, nearest, lambda ids: [], lambda: ["exact"])
-    assert asked == [200, 800, 3200, 4096]
+    assert asked == [200, 800, 2048]
     assert got == ["exact"]
     asked.clear()
     few = points[:300]  # the collection has fewer points than asked for: all were seen

@@ -379,7 +379,14 @@ class EdgeCollection:
                 want,
                 lambda n: [
                     (str(p.id), float(p.score))
-                    for p in search(None, n, 0, False, max(plan.hnsw_ef, n), payload=False)
+                    for p in search(
+                        None,
+                        n,
+                        0,
+                        False,
+                        max(plan.hnsw_ef, planning.CANDIDATE_EF * n),
+                        payload=False,
+                    )
                 ],
                 lambda ids: hits(
                     search(

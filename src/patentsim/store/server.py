@@ -507,7 +507,14 @@ class ServerCollection:
                 want,
                 lambda n: [
                     (str(p.id), float(p.score))
-                    for p in search(None, n, 0, False, max(plan.hnsw_ef, n), payload=False)
+                    for p in search(
+                        None,
+                        n,
+                        0,
+                        False,
+                        max(plan.hnsw_ef, planning.CANDIDATE_EF * n),
+                        payload=False,
+                    )
                 ],
                 lambda ids: hits(
                     search(all_of(flt, HasId(tuple(ids))), want, 0, True, plan.hnsw_ef)

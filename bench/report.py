@@ -208,7 +208,9 @@ def render(r: dict[str, Any]) -> str:
         "under `bench/out/` exist, a first run builds them: embeddings of the 5,157 nvidia "
         "abstracts, the 100k-point HNSW index, converted models, about 8 minutes more), "
         "`python -m bench --quick` (a smoke run), `--tune` (the m / ef_construct sweep at 100k "
-        "too), `--only 1,4` (some figures).",
+        "too), `--only 1,4` (some figures; with `--update` they replace their rows and "
+        "sections of this page and the rest stays), `PATENTSIM_THREADS=1` (one thread per "
+        "engine in figure 6).",
         "- **Model**: all-MiniLM-L6-v2 (`--model minilm`, the offline model; 384-d, 256-token "
         "window), CPU, 2 threads.  The default Korean model cannot be downloaded here.",
         "",

@@ -377,3 +377,17 @@ def test_an_int8_collection_without_onnxruntime_still_answers_via_torch(
     np.testing.assert_allclose(
         emb.encode(QUERIES, query=True), offline_embedder.encode(QUERIES, query=True), atol=1e-6
     )
+
+
+def test_ingest_load_with_the_int8_engine_imports_no_torch_once_exported(ingested):
+    args = ["load", str(ingested["src"]), "-c", "ex8", "--id", "application_number",
+            "--backend", "int8", "-q", "--format", "json"]  # fmt: skip
+    out = _run(
+        CLI.format(pre="", side="ingest", args=args, heavy=HEAVY),
+        ingested["root"],
+        ingested["cache"],
+    )
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["embedded"] == 30 and summary["engine"] == "int8-onnx"
+    assert "HEAVY []" in out.stderr, out.stderr

@@ -84,6 +84,8 @@ def verdicts(fig: dict[str, Any]) -> dict[str, Any]:
 
 
 def render(report: dict[str, Any]) -> str:
+    from patentsim.store import plan as planning
+
     fig = report["scale"]
     m = report["machine"]
     v = fig["variants"]
@@ -109,6 +111,8 @@ def render(report: dict[str, Any]) -> str:
         "",
         "### Targets",
         "",
+        f"The issue's targets are for 1,000,000 points; these are measured at {fig['points']:,}.",
+        "",
         "| target | measured | met |",
         "|---|---|---|",
     ]
@@ -120,6 +124,11 @@ def render(report: dict[str, Any]) -> str:
         "",
         "### Build, disk and memory",
         "",
+        *(
+            ["Builds were cached: measured by an earlier run of the same command.", ""]
+            if any(item["build"].get("cached") for item in v.values())
+            else []
+        ),
         "| | upsert points/s | HNSW build s | build peak RSS MiB | store on disk MiB "
         "(vectors / quantized / HNSW / payload) | `search like 0` process: wall s, peak RSS MiB "
         "| process serving 200 `like` queries: peak RSS MiB |",
@@ -157,10 +166,11 @@ def render(report: dict[str, Any]) -> str:
         "### Filtered queries through the platform's policy",
         "",
         "Path (`store/plan.py`): `exact` = exact search over the matching points (the payload "
-        "index estimates at most 20,000); `hnsw+check` = unfiltered HNSW search for about "
-        "4 x 10 / selectivity candidates, the filter checked on them by an exact search "
-        "restricted to them (more candidates, then exact search, when fewer than 10 pass).  "
-        "Recall against exact numpy search over the matching points.",
+        f"index estimates at most {planning.EXACT_MAX_POINTS:,}); `hnsw+check` = unfiltered "
+        f"HNSW search (hnsw_ef {planning.CANDIDATE_EF} x the candidates) for about "
+        f"{planning.OVERFETCH:g} x 10 / selectivity candidates, the filter checked on them by "
+        "an exact search restricted to them (more candidates, then exact search, when fewer "
+        "than 10 pass).  Recall against exact numpy search over the matching points.",
         "",
     ]
     header = "| filter | matching | path |" + "".join(

@@ -146,6 +146,21 @@ def test_info_shows_quantization_and_copy_keeps_it(quantized, tmp_path):
     result = runner.invoke(ingest_cli, ["info", "--path", str(tmp_path / "copy")], env={})
     assert result.exit_code == 0, result.output
     assert "binary quantized in RAM (16x smaller)" in result.output
+    # ingest copy --quantization changes it on the way; the copy is then kept as it is
+    args = ["copy", "--from-path", quantized.path, "--to-path", str(tmp_path / "copy")]
+    result = runner.invoke(
+        ingest_cli, [*args, "-c", "int8", "--to-collection", "plain", "--quantization", "none"]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        ingest_cli, ["info", "--path", str(tmp_path / "copy"), "-c", "plain"], env={}
+    )
+    assert "vectors     float32, not quantized (in RAM)" in result.output
+    result = runner.invoke(
+        ingest_cli, [*args, "-c", "int8", "--to-collection", "plain", "--quantization", "binary"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "collection 'plain' is stored with quantization none, not binary" in result.output
 
 
 def test_quantization_of_an_existing_collection_is_refused(quantized, tmp_path):
@@ -244,15 +259,15 @@ def test_filter_policy_paths_return_complete_results(grouped, monkeypatch, group
 
 def test_plan_thresholds():
     assert plan_search(filtered=False, limit=10).path == "hnsw"
-    small = plan_search(filtered=True, limit=10, matching=50_000, total=1_000_000)
+    small = plan_search(filtered=True, limit=10, matching=60_000, total=1_000_000)
     assert (small.path, small.exact) == ("exact", True)
     tiny_collection = plan_search(filtered=True, limit=10, matching=45_000, total=45_000)
     assert tiny_collection.path == "exact"
     mid = plan_search(filtered=True, limit=10, matching=100_000, total=1_000_000)
-    assert (mid.path, mid.candidates, mid.hnsw_ef) == ("hnsw+check", 400, 1600)
+    assert (mid.path, mid.candidates, mid.hnsw_ef) == ("hnsw+check", 1000, 8000)
     broad = plan_search(filtered=True, limit=10, matching=500_000, total=1_000_000)
-    assert (broad.path, broad.candidates, broad.hnsw_ef) == ("hnsw+check", 80, 320)
-    rare = plan_search(filtered=True, limit=10, matching=60_000, total=100_000_000)
+    assert (broad.path, broad.candidates, broad.hnsw_ef) == ("hnsw+check", 200, 1600)
+    rare = plan_search(filtered=True, limit=10, matching=70_000, total=100_000_000)
     assert rare.candidates == planning.MAX_CANDIDATES
 
 
@@ -269,7 +284,7 @@ def test_checked_search_widens_then_falls_back_to_exact():
     def within(ids):
         return [pid for pid in ids if pid in passing]
 
-    plan = plan_search(filtered=True, limit=10, matching=200_000, total=1_000_000)
+    plan = plan_search(filtered=True, limit=10, matching=500_000, total=1_000_000)
     assert plan.candidates == 200
     got = planning.checked_search(plan, 10, nearest, within, lambda: ["exact"])
     assert asked == [200, 800]  # 4 pass of 200; 16 of 800

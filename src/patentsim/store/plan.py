@@ -34,16 +34,20 @@ from typing import TypeVar
 
 from . import backend as b
 
-# Exact search over at most this many matching points: 1-1.5 ms for 3,000 matches and 20 ms
-# for 30,000-46,000 (384-d, 300k points, 2 busy cores), measured; the candidate search below
-# missed matches there (recall@10 0.94-0.99 with its beam as wide as the candidates).
-EXACT_MAX_POINTS = 50_000
+# Exact search over at most this many matching points: under 2 ms for 3,000 matches and
+# 7-17 ms for 30,000-46,000 (384-d, 300k points, 2 busy cores), measured; the candidate
+# search below missed matches there (recall@10 0.94-0.99 with its beam as wide as the
+# candidates).
+EXACT_MAX_POINTS = 60_000
 # Candidates of the unfiltered search per expected match, at most this many; its beam
 # (hnsw_ef) is CANDIDATE_EF x the candidates, since finding the nearest n needs a wider beam
-# than n.
-OVERFETCH = 4.0
+# than n.  The unfiltered search misses more near the end of its list than at its head, so
+# the candidates are many times the matches needed (measured at 300k, filters of 15-50%:
+# recall@10 0.94-0.99 with 4x and a beam as wide as the candidates, 0.97-0.99 with 10x and
+# a beam 4x as wide, 0.98-0.99 for 50% with 10x and 8x).
+OVERFETCH = 10.0
 MAX_CANDIDATES = 2_048
-CANDIDATE_EF = 4
+CANDIDATE_EF = 8
 
 Hit = TypeVar("Hit")
 

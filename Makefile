@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 install: $(VENV)/.installed
 
 demo: install
-	ingest load examples/patents.xlsx --id application_number --model minilm --collection demo
+	ingest load examples/patents.xlsx --id application_number --collection demo
 	search like 0 --collection demo --limit 5
 
 test: install

@@ -3,6 +3,7 @@
     python -m bench              # default sizes (under 15 minutes on 2 cores)
     python -m bench --quick      # small sizes, a couple of minutes
     python -m bench --only 1,2,4 # some figures
+    python -m bench --only quality  # search quality per mode (P@10, MRR@10, --tune)
 
 The JSON report goes to stdout and bench/out/report.json; BENCHMARKS.md is
 written from it (not with --quick, unless --write).  Caches (embeddings of the
@@ -51,7 +52,7 @@ QUICK = {
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    ap.add_argument("--only", help="comma-separated figures: 1,2,3,4,5,6,text,long")
+    ap.add_argument("--only", help="comma-separated figures: 1,2,3,4,5,6,text,long,quality")
     ap.add_argument("--write", action="store_true", help="write BENCHMARKS.md even with --quick")
     ap.add_argument("--no-write", action="store_true", help="do not write BENCHMARKS.md")
     ap.add_argument(
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.scale:
         return run_scale(args)
     sizes = dict(QUICK if args.quick else DEFAULT)
-    wanted = set((args.only or "1,2,3,4,5,6,text,long").split(","))
+    wanted = set((args.only or "1,2,3,4,5,6,text,long,quality").split(","))
     if args.fresh:
         shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -107,6 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     from . import embeddings
 
     embeddings.use_bench_cache()
+    if "quality" in wanted:
+        from .quality import figure as quality_figure
+
+        figures["quality"] = step(
+            "search quality (P@10, MRR@10 per mode)",
+            lambda: quality_figure(100 if args.quick else 500),
+        )
+        if wanted == {"quality"}:
+            return _finish(report, started, args, only_quality=True)
     corpus = step("embeddings", lambda: embeddings.nvidia_embeddings_limited(sizes["corpus_rows"]))
     if corpus is None:
         return _finish(report, started, args)
@@ -224,13 +234,21 @@ def run_scale(args: argparse.Namespace) -> int:
     return 0
 
 
-def _finish(report: dict[str, Any], started: float, args: argparse.Namespace) -> int:
+def _finish(
+    report: dict[str, Any], started: float, args: argparse.Namespace, only_quality: bool = False
+) -> int:
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     report["bench_peak_rss_mib"] = round(own_peak_rss_mib(), 1)
     report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     save_json(OUT / "report.json", report)
     print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
-    if (args.write or not args.quick) and not args.no_write:
+    if only_quality and (args.write or not args.quick) and not args.no_write:
+        from .report import replace_quality_section
+
+        if report["figures"].get("quality"):
+            replace_quality_section(ROOT / "BENCHMARKS.md", report)
+            log("updated the search-quality section of BENCHMARKS.md")
+    elif (args.write or not args.quick) and not args.no_write:
         from .report import readme_section, render, update
         from .scale_report import keep_section
 

@@ -599,6 +599,8 @@ def render(r: dict[str, Any]) -> str:
             rows_l,
         )
         lines += ["", f"128-token window: {long['window_128'].get('note')}."]
+    if f.get("quality"):
+        lines += ["", *quality_lines(r).splitlines()]
     if r.get("errors"):
         lines += ["", "## Errors in this run", ""]
         for name, text in r["errors"].items():
@@ -673,3 +675,132 @@ def update(old: str, r: dict[str, Any]) -> str:
     run_line = next(i for i, ln in enumerate(out) if ln.startswith("- **Run**"))
     out.insert(run_line + 1, note)
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+# -- search quality -------------------------------------------------------------------------------
+
+QUALITY_BEGIN = "<!-- quality:begin -->"
+QUALITY_END = "<!-- quality:end -->"
+
+
+def _row(rows: list[dict[str, Any]], mode: str, level: str) -> dict[str, Any]:
+    for row in rows:
+        if row["mode"] == mode and row["level"] == level:
+            return row
+    return {}
+
+
+def _f(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def quality_table(q: dict[str, Any]) -> list[str]:
+    """Per set: before (dense) and after (each mode, the tuned default) side by side."""
+    rows = []
+    for name, entry in q["sets"].items():
+        modes = entry["modes"]
+        for mode in ("dense", "keyword", "hybrid"):
+            sub, grp = _row(modes, mode, "subclass"), _row(modes, mode, "group")
+            setting = sub.get("setting", mode)
+            rows.append(
+                [
+                    f"`{name}.xlsx`",
+                    setting + (" = before" if mode == "dense" else ""),
+                    _f(sub.get("precision")),
+                    _f(grp.get("precision")),
+                    _f(sub.get("mrr")),
+                ]
+            )
+        tuned = entry["tuned_default"]
+        sub, grp = _row(tuned, tuned[0]["mode"], "subclass"), _row(tuned, tuned[0]["mode"], "group")
+        rows.append(
+            [
+                f"`{name}.xlsx`",
+                f"**tuned default: {sub.get('setting')}**",
+                _f(sub.get("precision")),
+                _f(grp.get("precision")),
+                _f(sub.get("mrr")),
+            ]
+        )
+    return _table(["data", "mode", "P@10 subclass", "P@10 main group", "MRR@10 (title)"], rows)
+
+
+def _ms(timing: dict[str, Any]) -> str:
+    return f"{timing['median_ms']:.1f} / {timing['p99_ms']:.1f}"
+
+
+def quality_lines(r: dict[str, Any]) -> str:
+    q = r["figures"]["quality"]
+    lines = [
+        QUALITY_BEGIN,
+        "## Search quality: P@10 and known-item MRR@10 per mode",
+        "",
+        f"- Data: `patents_ko.xlsx` (Korean, label `ipc`) and `patents_nvidia.xlsx` (English, "
+        f"label `cpc`), ingested with the offline model `{q['model']}` (all-MiniLM-L6-v2, "
+        "256-token window) through the real pipeline; measured with `search eval`'s own code.",
+        f"- P@10: share of each of {q['sample']} seeded (seed {q['seed']}) query documents' 10 "
+        "nearest other documents sharing an IPC/CPC subclass (first 4 characters) / main group "
+        "(up to `/`) with it. MRR@10: each sampled document's title as a `search text` query, "
+        'reciprocal rank of the document itself. "Before" is dense: what the tool answered '
+        "before keyword search.",
+        "- Tuned default: `search eval --tune` tries dense, keyword, RRF-fused hybrids with "
+        "(dense, keyword) weights 1/1, 1/2, 1/3, 1/5, 2/1, 3/1 and DBSF on half the sample, "
+        "and the winner is measured on the other half (the held-out figures below); the table's "
+        "tuned row is the winner on the whole sample.",
+        "",
+    ]
+    lines += quality_table(q)
+    for name, entry in q["sets"].items():
+        t = entry["tune"]
+        b, a = t["before"][0], t["after"][0]
+        lines += [
+            "",
+            f"`{name}` --tune: {t['tune_queries']} tuning documents; held-out "
+            f"{a['queries']} documents, P@10 subclass before ({b['setting']}) "
+            f"{b['precision']:.3f}, after ({a['setting']}) {a['precision']:.3f}. Tried: "
+            + "; ".join(f"{x['setting']} {x['precision']:.3f}" for x in t["tried"])
+            + ".",
+        ]
+        cost = entry["cost"]
+        lines += [
+            "",
+            f"`{name}` cost: analyzing {cost['documents']:,} abstracts and building their BM25 "
+            f"vectors took {cost['analyze_seconds']} s against {cost['embed_seconds']} s to "
+            "embed them on this machine (2 cores shared with other jobs) "
+            f"(ingest with sparse vectors / without ≈ {cost['ratio']}×, target ≤ "
+            f"{cost['target']}×). Ingest of the cached vectors through the pipeline: "
+            f"{entry['ingest']['seconds']} s; default mode after ingest: "
+            f"{entry['ingest']['default_mode']}.",
+        ]
+        lat = entry["latency_ms"]
+        lines += [
+            "",
+            f"`{name}` latency in-process (store kept open, {entry['ingest']['points']:,} "
+            "points, 50 queries each; `text` with the query's vector from the cache, so without "
+            "embedding the query; median / p99 ms): "
+            + "; ".join(
+                f"{mode}: like {_ms(lat[mode]['like'])}, text {_ms(lat[mode]['text'])}"
+                for mode in ("dense", "keyword", "hybrid")
+            )
+            + ".",
+        ]
+    lines.append(QUALITY_END)
+    return "\n".join(lines)
+
+
+def replace_quality_section(path: Any, r: dict[str, Any]) -> None:
+    """Write the quality section into BENCHMARKS.md, keeping the other figures as they are."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    section = quality_lines(r)
+    if QUALITY_BEGIN in text and QUALITY_END in text:
+        head, rest = text.split(QUALITY_BEGIN, 1)
+        tail = rest.split(QUALITY_END, 1)[1]
+        text = head + section + tail
+    else:
+        marker = "\n## Errors in this run"
+        if marker in text:
+            head, tail = text.split(marker, 1)
+            text = head.rstrip("\n") + "\n\n" + section + "\n" + marker + tail
+        else:
+            text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")

@@ -163,10 +163,19 @@ def test_copy_is_idempotent_finishes_interrupted_copies_and_makes_indexes(
 
     manifest, indexes = manifest_and_indexes(settings, unique_name)
     assert manifest["state"] == "ready" and manifest["counts"]["points"] == ROWS
+    # The keyword vectors travel with the dense ones.
+    store = open_store(settings)
+    try:
+        copied = list(store.open(unique_name).scroll(with_vectors=True))
+    finally:
+        store.close()
+    assert len(copied) == ROWS and all(p.sparse for p in copied)
     if settings.url == ":memory:":
         return  # qdrant-client's local mode keeps no payload indexes
     wanted = dict(RESERVED_INDEXES)
     wanted.update({k: v["index"] for k, v in manifest["fields"].items()})
+    # Analyzed terms for ~ filters (ingest/keyword.py).
+    wanted.update({v["terms"]: "terms" for v in manifest["fields"].values() if v.get("terms")})
     assert indexes == wanted
 
 

@@ -24,11 +24,12 @@ from patentsim.ingest.pipeline import load
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings, open_store
 
-from .conftest import EN_CSV, SHARED_DATA
+from .conftest import SHARED_DATA
 from .fakes import FakeEmbedder
 
 DATA = Path(__file__).resolve().parent / "data"
 SOURCES = SHARED_DATA / "sources"
+PATENTS_EN = SHARED_DATA / "patents_en.csv"
 
 
 @pytest.fixture
@@ -278,6 +279,14 @@ def test_two_files_then_one_again_with_prune_keeps_the_others(fake_load, tmp_pat
     assert sorted(payloads("both")) == [f"10{i:05d}" for i in (0, 1, 2, 3, 6, 7, 8, 9)]
     q = "1000006"
     assert where_keys("both", q, "_file=b.csv") == {"1000007", "1000008", "1000009"}
+    facets = CliRunner().invoke(search_cli, ["facets", "_file", "-c", "both", "--format", "json"])
+    assert facets.exit_code == 0, facets.output
+    assert [json.loads(line) for line in facets.stdout.splitlines()] == [
+        {"value": "a.csv", "count": 4}, {"value": "b.csv", "count": 4}
+    ]
+    info = ingest("info", "-c", "both")
+    assert "files       2 (field _file):" in info.stdout
+    assert "  b.csv: 4 rows, header row 1" in info.stdout
 
 
 def test_a_folder_and_a_glob_load_every_file_in_them(fake_load, tmp_path):
@@ -389,12 +398,96 @@ def test_raw_exports_are_planned_with_no_options(path, key, text, header_row):
     assert sum(len(w) for w in res.winners) > 100
 
 
-@pytest.mark.skipif(not EN_CSV.is_file(), reason=f"{EN_CSV} not found (../shared/data)")
+@pytest.mark.skipif(not PATENTS_EN.is_file(), reason=f"{PATENTS_EN} not found (../shared/data)")
 def test_patents_en_cpc_and_grant_date_are_typed_from_every_row():
     """cpc is empty in the first 1,000 rows of patents_en.csv; its 5,133 values are lists."""
     from patentsim.ingest.pipeline import _plan
     from patentsim.ingest.read import open_table
 
-    plan, scan, _ = _plan([open_table(EN_CSV)], None, (), None, (), (), (), "error")
+    plan, scan, _ = _plan([open_table(PATENTS_EN)], None, (), None, (), (), (), "error")
     assert plan.list_seps["cpc"] == "|" and scan.profiles["cpc"].values == 5133
     assert {"grant_date", "filing_date", "publication_date"} <= plan.date_columns
+
+
+# -- the smaller fixes ------------------------------------------------------------------------
+
+
+class _Torch:
+    """What ``check_device`` asks of torch, without a GPU."""
+
+    def __init__(self, cuda_build: bool, gpus: int) -> None:
+        self.version = type("V", (), {"cuda": "12.4" if cuda_build else None})()
+        self.cuda = type(
+            "C", (), {"is_available": lambda: gpus > 0, "device_count": lambda: gpus}
+        )
+        self.backends = type("B", (), {"mps": None})()
+
+
+@pytest.mark.parametrize(
+    ("device", "cuda_build", "gpus", "message"),
+    [
+        ("cuda", False, 0, "--device cuda: this torch is built without CUDA"),
+        ("cuda:0", True, 0, "--device cuda:0: no CUDA GPU is visible"),
+        ("cuda:1", True, 1, "--device cuda:1: there is 1 CUDA GPU (cuda:0 to cuda:0)"),
+        ("mps", False, 0, "--device mps: Apple's MPS is not available here"),
+    ],
+)
+def test_a_device_that_is_not_there_is_a_clear_error(device, cuda_build, gpus, message):
+    from patentsim.embed.devices import BadDevice, check_device
+
+    with pytest.raises(BadDevice) as err:
+        check_device(device, _Torch(cuda_build, gpus))
+    assert err.value.message == message
+    check_device("cuda:0", _Torch(True, 1))  # there: no error
+
+
+def test_ingest_device_cuda_without_cuda_exits_2(tmp_path):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    path = tmp_path / "one.csv"
+    path.write_text("id,abstract\n1,battery cooling\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        ingest_cli, ["load", str(path), "--model", "minilm", "--device", "cuda", "-q"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "Error: --device cuda: " in result.output and "Traceback" not in result.output
+
+
+def test_output_into_a_missing_folder_leaves_no_traceback(fake_load, tmp_path):
+    import subprocess
+    import sys
+
+    loaded_json(str(DATA / "patentsview.csv"), "-c", "pv")
+    out = tmp_path / "missing" / "dir" / "out.xlsx"
+    code = (
+        "import sys; from patentsim.search.cli import cli; "
+        f"sys.argv = ['search', 'like', '0', '-c', 'pv', '--output', {str(out)!r}]; cli()"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert f"Error: --output {out}: cannot write (No such file or directory)" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+
+
+def test_column_names_with_spaces_work_on_every_backend(settings, unique_name):
+    """The same load and the same --where on the embedded store, on qdrant-client's
+    in-memory imitation of a server and (where Docker runs) on a real server: both read
+    field names as JSON paths, where a space or a slash must be quoted."""
+    from patentsim.search.query import like
+
+    name = unique_name
+    load(DATA / "edited.xlsx", settings=settings, collection=name, embedder=FakeEmbedder(),
+         id_column="app.no")
+    q = "10-2019-0100688"
+
+    def keys(*where: str) -> set[str]:
+        res = like(q, key=True, where=where, limit=10, collection=name, settings=settings)
+        return {h.key for h in res.hits}
+
+    assert keys("발명의 명칭~배터리") == {"10-2023-0003245", "10-2022-0062084"}
+    assert keys("IPC (main)=B60L 58/26") == {"10-2022-0062084"}
+    assert keys("filing/creation date>=2023") == {"10-2023-0003245"}
+    assert keys("Unnamed: 0<1", "priority date exists") == {"10-2023-0003245"}
+    assert keys("출원인.1=현대") == {"10-2022-0062084"}

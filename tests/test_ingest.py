@@ -155,7 +155,7 @@ def test_model_mismatch_is_refused(settings, ko200, unique_name):
     other.fingerprint = "other001"
     with pytest.raises(ModelMismatch) as err:
         load(ko200, settings=settings, collection=unique_name, embedder=other)
-    assert "--recreate" in str(err.value)
+    assert "`recreate`" in str(err.value)  # the CLI shows it as --recreate
     assert other.texts == 0
     recreated = load(
         ko200, settings=settings, collection=unique_name, embedder=other, recreate=True

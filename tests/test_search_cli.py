@@ -253,7 +253,8 @@ def test_text_refuses_another_model(search, tiny, tmp_path):
     impostor.name = "sentence-transformers/all-MiniLM-L6-v2"  # the offline model's name ...
     path = str(tmp_path / "impostor")
     load(tiny, settings=StoreSettings(path=path), collection="c", embedder=impostor)
-    result = search("text", "연삭 장치", path=path)  # ... but not its fingerprint
+    # ... but not its fingerprint (dense: keyword search needs no model at all)
+    result = search("text", "연삭 장치", "--mode", "dense", path=path)
     assert result.exit_code == 1, result.output
     assert "fingerprint fake0001" in result.stderr
     assert "re-ingest" in result.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from patentsim.embed.analyzer import Analyzer
 from patentsim.ingest.pipeline import load
 from patentsim.search import facets, text
 from patentsim.store import StoreSettings, open_store
@@ -211,20 +212,25 @@ def generate(df: pd.DataFrame, rng: random.Random) -> list[Cond]:
         present = df[col].map(lambda v: len(v) > 0) if col == "ipc" else df[col].notna()
         out.append(Cond(f"{col} exists", present))
         out.append(Cond(f"{col} missing", ~present))
-    # full text: whole words, case-insensitive; one word, several (all), alternatives (any)
+    # full text on text fields: the words analyzed like the documents (Korean content
+    # morphemes), every query term among the document's terms; one word, several (all),
+    # alternatives (any)
+    analyzer = Analyzer()
     for col in ("title", "abstract"):
-        words = _words(df, col)
-        toks = df[col].map(lambda v: _tokens(v) if isinstance(v, str) else set())
+        words = [w for w in _words(df, col) if analyzer.terms(w)]
+        toks = df[col].map(lambda v: set(analyzer.terms(v)) if isinstance(v, str) else set())
+
+        def holds(t: set[str], text: str) -> bool:
+            return set(analyzer.terms(text)) <= t
+
         for k in (1, 1, 2):
             chosen = rng.sample(words, k)
-            out.append(
-                Cond(
-                    f"{col}~{' '.join(chosen)}",
-                    toks.map(lambda t, c=chosen: all(w in t for w in c)),
-                )
-            )
+            query = " ".join(chosen)
+            out.append(Cond(f"{col}~{query}", toks.map(lambda t, q=query: holds(t, q))))
         a, b = rng.sample(words, 2)
-        out.append(Cond(f'{col}~{a}|"{b}"', toks.map(lambda t, a=a, b=b: a in t or b in t)))
+        out.append(
+            Cond(f'{col}~{a}|"{b}"', toks.map(lambda t, a=a, b=b: holds(t, a) or holds(t, b)))
+        )
     return out
 
 

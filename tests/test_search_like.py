@@ -128,7 +128,7 @@ def assert_ranking(hits, expected: list[int], scores: np.ndarray) -> None:
 
 def test_like_row_0_is_numpy_brute_force(real):
     settings, name, vectors = real
-    results = like(0, limit=10, settings=settings, collection=name)
+    results = like(0, limit=10, settings=settings, collection=name, mode="dense")
     scores = cosine(vectors, vectors[0])
     order = [int(r) for r in np.argsort(-scores, kind="stable") if r != 0][:10]
     assert_ranking(results.hits, order, scores)
@@ -145,21 +145,23 @@ def test_like_other_rows_and_paging(real, ref):
     settings, name, vectors = real
     scores = cosine(vectors, vectors[ref])
     order = [int(r) for r in np.argsort(-scores, kind="stable") if r != ref]
-    first = like(str(ref), limit=5, settings=settings, collection=name)
-    second = like(ref, limit=5, offset=5, settings=settings, collection=name)
+    first = like(str(ref), limit=5, settings=settings, collection=name, mode="dense")
+    second = like(ref, limit=5, offset=5, settings=settings, collection=name, mode="dense")
     assert_ranking(first.hits + second.hits, order[:10], scores)
     assert [h.rank for h in second.hits] == [6, 7, 8, 9, 10]
     # --min-score: only what reaches it (cut between two scores that are not tied).
     k = next(k for k in range(4, len(order)) if scores[order[k - 1]] - scores[order[k]] > 1e-3)
     cut = float(scores[order[k - 1]] + scores[order[k]]) / 2
-    above = like(ref, limit=k + 10, min_score=cut, settings=settings, collection=name)
+    above = like(ref, limit=k + 10, min_score=cut, settings=settings, collection=name, mode="dense")
     assert_ranking(above.hits, order[:k], scores)
 
 
 def test_text_is_numpy_brute_force(real, replay):
     settings, name, vectors = real
     query = "연삭 장치의 측정 시스템"
-    results = text(query, limit=10, settings=settings, collection=name, embedder=replay)
+    results = text(
+        query, limit=10, settings=settings, collection=name, mode="dense", embedder=replay
+    )
     scores = cosine(vectors, replay.encode([query], query=True)[0])
     order = [int(r) for r in np.argsort(-scores, kind="stable")][:10]
     assert_ranking(results.hits, order, scores)
@@ -169,14 +171,16 @@ def test_text_is_numpy_brute_force(real, replay):
 def test_text_refuses_another_model(real):
     settings, name, _ = real
     with pytest.raises(ModelMismatch, match="was built with model 'sentence-transformers"):
-        text("배터리", settings=settings, collection=name, embedder=FakeEmbedder())
+        text("배터리", settings=settings, collection=name, mode="dense", embedder=FakeEmbedder())
 
 
 def test_prior_art_is_pandas_before_the_query_date(real, frame):
     settings, name, vectors = real
     for ref in (0, 42):
         day = frame.loc[ref, "application_date"]
-        results = like(ref, limit=10, prior_art=True, settings=settings, collection=name)
+        results = like(
+            ref, limit=10, prior_art=True, settings=settings, collection=name, mode="dense"
+        )
         scores = cosine(vectors, vectors[ref])
         earlier = frame.index[frame["application_date"] < day]
         order = [int(r) for r in np.argsort(-scores, kind="stable") if r in set(earlier)][:10]
@@ -185,7 +189,13 @@ def test_prior_art_is_pandas_before_the_query_date(real, frame):
         assert results.prior_art_before == f"{day:%Y-%m-%d}T00:00:00Z"
         # With a --where too: both apply.
         results = like(
-            ref, prior_art=True, where=["status=등록"], limit=10, settings=settings, collection=name
+            ref,
+            prior_art=True,
+            where=["status=등록"],
+            limit=10,
+            settings=settings,
+            collection=name,
+            mode="dense",
         )
         keep = set(frame.index[(frame["application_date"] < day) & (frame["status"] == "등록")])
         order = [int(r) for r in np.argsort(-scores, kind="stable") if r in keep][:10]
@@ -195,14 +205,21 @@ def test_prior_art_is_pandas_before_the_query_date(real, frame):
 def test_prior_art_of_the_oldest_document_is_empty(real, frame):
     settings, name, _ = real
     oldest = int(frame["application_date"].idxmin())
-    results = like(oldest, prior_art=True, settings=settings, collection=name)
+    results = like(oldest, prior_art=True, settings=settings, collection=name, mode="dense")
     assert results.hits == []
 
 
 def test_prior_art_needs_a_date_field(real):
     settings, name, _ = real
     with pytest.raises(UserInputError, match="'applicant' is a keyword field, not a date"):
-        like(0, prior_art=True, date_field="applicant", settings=settings, collection=name)
+        like(
+            0,
+            prior_art=True,
+            date_field="applicant",
+            settings=settings,
+            collection=name,
+            mode="dense",
+        )
 
 
 def _group_key(frame: pd.DataFrame, field: str) -> pd.Series:
@@ -243,7 +260,13 @@ def test_group_by_is_pandas_best_per_group(real, frame, field, limit, offset):
     ref = 5
     scores = cosine(vectors, vectors[ref])
     results = like(
-        ref, limit=limit, offset=offset, group_by=field, settings=settings, collection=name
+        ref,
+        limit=limit,
+        offset=offset,
+        group_by=field,
+        settings=settings,
+        collection=name,
+        mode="dense",
     )
     df = pd.DataFrame({"score": scores, "group": _group_key(frame, field)}).drop(index=ref)
     best = df.sort_values("score", ascending=False, kind="stable").drop_duplicates("group")
@@ -261,7 +284,7 @@ def test_group_by_is_pandas_best_per_group(real, frame, field, limit, offset):
 
 def test_group_by_with_few_groups_returns_them_all(real, frame):
     settings, name, _ = real
-    results = like(0, limit=50, group_by="status", settings=settings, collection=name)
+    results = like(0, limit=50, group_by="status", settings=settings, collection=name, mode="dense")
     assert {h.payload["status"] for h in results.hits} == set(frame["status"])
 
 
@@ -269,18 +292,18 @@ def test_unknown_ref_says_how_many_rows(real):
     settings, name, _ = real
     for ref in ("300", "nope"):
         with pytest.raises(DocumentNotFound) as err:
-            like(ref, settings=settings, collection=name)
+            like(ref, settings=settings, collection=name, mode="dense")
         assert "it has 300 documents from 300 rows (rows 0 to 299)" in err.value.message
     with pytest.raises(DocumentNotFound, match="no document with key '9999'"):
-        like(9999, key=True, settings=settings, collection=name)
+        like(9999, key=True, settings=settings, collection=name, mode="dense")
 
 
 def test_bad_group_by_and_paging(real):
     settings, name, _ = real
     with pytest.raises(UserInputError, match="--group-by: unknown field 'aplicant'"):
-        like(0, group_by="aplicant", settings=settings, collection=name)
+        like(0, group_by="aplicant", settings=settings, collection=name, mode="dense")
     with pytest.raises(UserInputError, match="--limit must be at least 1"):
-        like(0, limit=0, settings=settings, collection=name)
+        like(0, limit=0, settings=settings, collection=name, mode="dense")
 
 
 # -- keys, and the embedded store's lock ------------------------------------------------------

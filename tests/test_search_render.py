@@ -185,7 +185,7 @@ def test_query_header():
     )
     assert query_header(r) == (
         "like: key KR1, row 3 — 배터리 열관리 시스템 (application_date 2015-01-13); "
-        "prior art: application_date before 2015-01-13"
+        "prior art: application_date before 2015-01-13; mode dense"
     )
     assert query_header(results()) == ""
 

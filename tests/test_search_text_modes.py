@@ -18,6 +18,6 @@ def test_text_search_on_a_chunked_collection(tmp_path):
     summary = load(src, settings=settings, collection="c", model="minilm", long_text="chunk",
                    id_column="application_number")
     assert summary.points == 12
-    results = text("배터리 모듈 냉각", settings=settings, limit=3)
+    results = text("배터리 모듈 냉각", settings=settings, limit=3, mode="dense")
     assert len(results.hits) == 3
     assert results.hits[0].score >= results.hits[-1].score

@@ -130,7 +130,7 @@ def test_a_missing_key_says_how_to_give_one(fake_qdrant):
     url, _ = fake_qdrant
     with pytest.raises(Unauthorized, match="needs an API key") as err:
         ServerStore(url).list()
-    assert "--api-key" in str(err.value)
+    assert "`api_key`" in str(err.value)  # the CLI shows --api-key
 
 
 def test_the_cli_never_prints_the_key(fake_qdrant, monkeypatch):

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from .store import StoreSettings
-from .store.errors import PatentSimError, UserInputError
+from .store.errors import PatentSimError, UserInputError, name_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,8 +116,13 @@ def tolerant_console() -> None:
 
 
 def _line(exc: PatentSimError) -> str:
-    text = exc.message.replace("\n", " ")
-    return f"{text}\n  hint: {exc.hint}" if exc.hint else text
+    text = name_settings(exc.message.replace("\n", " "), option_of)
+    return f"{text}\n  hint: {name_settings(exc.hint, option_of)}" if exc.hint else text
+
+
+def option_of(setting: str) -> str:
+    """The command-line option that sets a library setting: ``api_key`` -> ``--api-key``."""
+    return "--" + setting.replace("_", "-")
 
 
 def _show_warning(

@@ -242,16 +242,20 @@ def _print_summary(s, prune) -> None:
         click.echo(f"  chose {choice}", err=True)
     if s.columns:
         click.echo("columns:", err=True)
-        width = min(28, max(len(c["column"]) for c in s.columns))
+        width = min(28, max(_width(c["column"]) for c in s.columns))
         for c in s.columns:
             field = "" if c["field"] == c["column"] else f"  (field '{c['field']}')"
             mixed = "  (mixed: stored as keyword)" if c["mixed"] else ""
-            click.echo(
-                f"  {c['column']:<{width}}  {c['type']:<12} {c['planned']}{field}{mixed}", err=True
-            )
+            name = c["column"] + " " * max(0, width - _width(c["column"]))
+            click.echo(f"  {name}  {c['type']:<12} {c['planned']}{field}{mixed}", err=True)
     for w in s.warnings:
         click.echo(f"warning: {w}", err=True)
     click.echo(f"collection '{s.collection}' in {s.store}: {s.points:,} points (model {s.model})")
+    if s.keyword_backfilled:
+        click.echo(
+            f"  keyword vectors added to {s.keyword_backfilled:,} stored points "
+            "(no text embedded again)"
+        )
     click.echo(
         f"  rows {s.rows:,}: added {s.added:,}, updated {s.updated:,}, "
         f"payload only {s.payload_updated:,}, unchanged {s.unchanged:,}, "
@@ -263,6 +267,8 @@ def _print_summary(s, prune) -> None:
         + f" ({s.reused:,} reused), "
         f"truncated {len(s.truncated):,}, in {s.seconds:.1f} s"
     )
+    if s.default_mode:
+        click.echo(f"  default search mode: {s.default_mode} (search --mode dense|keyword|hybrid)")
     for f in s.files:
         prefix = f"  {Path(f['file']).name}: " if several else "  "
         if f["skipped"]:
@@ -296,6 +302,13 @@ def _layout(manifest):
         return f"float32, not quantized ({where})"
     ratio = {"int8": 4, "binary": 16}.get(kind, "?")
     return f"{kind} quantized in RAM ({ratio}x smaller), float32 originals {where} for rescoring"
+
+
+def _width(text: str) -> int:
+    """Columns a text takes in a terminal (Korean and other wide characters take two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def _rows(rows: list[int], limit: int = 20) -> str:
@@ -345,7 +358,29 @@ def info(collection, fmt, url, api_key, path, wait):
     click.echo(
         f"source      {src.get('file')} ({src.get('rows')} rows, loaded {src.get('loaded_at')})"
     )
+    sources = m.get("sources") or {}
+    if len(sources) > 1:
+        click.echo(f"files       {len(sources)} (field _file):")
+        for name, entry in sorted(sources.items()):
+            click.echo(
+                f"  {name}: {entry.get('rows')} rows, header row {entry.get('header_row')}, "
+                f"loaded {entry.get('loaded_at')}"
+            )
     click.echo(f"dates       {m.get('date_field') or '-'} (used by --prior-art)")
+    keyword = m.get("keyword") or {}
+    if keyword:
+        analyzer = keyword.get("analyzer") or {}
+        click.echo(
+            f"keyword     BM25 over {analyzer.get('name')} v{analyzer.get('version')} terms "
+            f"({analyzer.get('korean')}, {analyzer.get('language')})"
+        )
+    else:
+        click.echo("keyword     none yet: run the same 'ingest load' again to add it")
+    from ..embed.retrieval import Retrieval
+
+    mode = Retrieval.from_manifest(m) if keyword else Retrieval("dense")
+    chosen = (m.get("search") or {}).get("chosen_by")
+    click.echo(f"search mode {mode.describe()}" + (f" (chosen by {chosen})" if chosen else ""))
     click.echo("fields:")
     for name, spec in sorted((m.get("fields") or {}).items()):
         kind = spec.get("type") + ("[]" if spec.get("list") else "")

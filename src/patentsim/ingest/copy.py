@@ -195,6 +195,8 @@ def _make_indexes(coll: Collection, manifest: dict[str, Any]) -> list[str]:
         kind = spec.get("index") if isinstance(spec, dict) else None
         if kind in INDEX_TYPES:  # anything else was not made by `ingest load`: no index
             wanted[key] = kind
+        if isinstance(spec, dict) and spec.get("terms"):
+            wanted[str(spec["terms"])] = "terms"  # analyzed terms for ~ filters
     for key, kind in wanted.items():
         coll.ensure_index(key, kind)
     return sorted(wanted)
@@ -232,7 +234,7 @@ def _copy_points(
                 if held.get(p.id) == p.payload:
                     summary.unchanged += 1
                 else:
-                    todo.append(PointData(p.id, p.vector, p.payload))
+                    todo.append(PointData(p.id, p.vector, p.payload, p.sparse))
             if pending is not None:
                 pending.result()
                 pending = None

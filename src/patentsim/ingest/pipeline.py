@@ -25,14 +25,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..embed.analyzer import hangul_share
 from ..embed.embedder import Embedder, EmbedderConfig
 from ..embed.model import DEFAULT_MODEL, check_options
+from ..embed.retrieval import Retrieval, default_for
 from ..store import StoreSettings, open_store
 from ..store.backend import Collection, CreateOptions, PointData, Store
 from ..store.errors import ModelMismatch, ModelUnavailable, SourceError
 from ..store.filters import Match
 from ..store.ids import point_id
 from ..store.manifest import check_layout, check_model, new_manifest, now
+from .keyword import Keywords, backfill, terms_field
 from .read import MAX_CELL_CHARS, Table, open_table
 from .records import (
     ColumnPlan,
@@ -80,6 +83,8 @@ class IngestSummary:
     created: bool = False
     model_fallback_from: str | None = None
     mixed_fields: dict[str, list[str]] = field(default_factory=dict)
+    keyword_backfilled: int = 0  # stored points given keyword vectors (no dense re-embedding)
+    default_mode: str | None = None  # the collection's default search mode after the load
     seconds: float = 0.0
     # What was read and decided: per file (header row, lines above it, exporter, columns),
     # per column (field, type), the choices made without options, and warnings.
@@ -342,6 +347,15 @@ def _plan(
         known_fields=_known_fields(manifest, columns),
         columns=columns,
     )
+    for t in tables:
+        for column in (plan.id_column, *plan.text_columns):
+            if len(tables) > 1 and column is not None and column not in t.columns:
+                raise SourceError(
+                    f"{t.where()}: no column '{column}' (the "
+                    + ("key" if column == plan.id_column else "text")
+                    + " column of the other files)",
+                    "load files with the same columns together; columns: " + ", ".join(t.columns),
+                )
     if len(tables) > 1 and plan.id_column is None:
         raise SourceError(
             f"{len(tables)} files keyed by row number would repeat keys (row 0 of each)",
@@ -448,9 +462,21 @@ class _Loader:
         self.create_options = create_options
         self.types: dict[str, set[str]] = {}
         self.lists: set[str] = set()
+        title = plan.fields.get(plan.title_column or "")
+        self.text_fields = [plan.fields[c] for c in plan.text_columns]
+        self.keywords = Keywords.for_manifest(manifest, self.text_fields, title)
+        self.sample_texts: list[str] = []
         if manifest is not None:
             manifest["state"] = "loading"
             self.coll_write_manifest()
+            if coll is not None and (not manifest.get("keyword") or not coll.has_sparse()):
+                # Made before keyword search: analyze what is stored, keep every dense vector.
+                stored_fields = [
+                    _field_of(c) for c in manifest.get("text_columns") or plan.text_columns
+                ]
+                summary.keyword_backfilled = backfill(coll, self.keywords, stored_fields)
+                manifest["keyword"] = self.keywords.info()
+                self.coll_write_manifest()
 
     def coll_write_manifest(self) -> None:
         assert self.coll is not None and self.manifest is not None
@@ -514,6 +540,9 @@ class _Loader:
             stored = {p.id: p.payload for p in self.coll.retrieve(ids)}
         to_embed: list[tuple[str, Record]] = []
         points: list[PointData] = []
+        sparse = dict(zip(ids, self.keywords.annotate([(r.text, r.payload) for r in records])))
+        if len(self.sample_texts) < 200:
+            self.sample_texts.extend(r.text for r in records[: 200 - len(self.sample_texts)])
         for pid, rec in zip(ids, records):
             rec.payload["_hash"] = text_hash(self.mdl.fingerprint, rec.text)
             old = stored.get(pid)
@@ -530,6 +559,9 @@ class _Loader:
                 points.append(PointData(pid, None, rec.payload))
         if to_embed:
             points.extend(self._vectors(to_embed))
+        for point in points:
+            if point.vector is not None:
+                point.sparse = sparse[point.id]
         return points
 
     def _vectors(self, items: list[tuple[str, Record]]) -> list[PointData]:
@@ -572,6 +604,7 @@ class _Loader:
                 text_columns=self.plan.text_columns,
                 id_column=self.plan.id_column,
             )
+            manifest["keyword"] = self.keywords.info()
             self.coll = self.store.create(
                 self.name, embedder.dimension, manifest, self.create_options
             )
@@ -618,6 +651,18 @@ class _Loader:
     def count(self) -> int:
         return self.coll.count() if self.coll is not None else 0
 
+    def _default_mode(self) -> None:
+        """Keep a tuned or stored default mode; set one for a new collection, as measured."""
+        assert self.manifest is not None
+        share = hangul_share(self.sample_texts)
+        chosen, warning = default_for(self.mdl.name, share)
+        if warning:
+            self.summary.warnings.append(warning)
+        if not (self.manifest.get("search") or {}).get("default_mode"):
+            self.manifest["search"] = chosen.to_manifest("ingest (measured defaults)")
+        self.manifest["keyword"] = self.keywords.info()
+        self.summary.default_mode = Retrieval.from_manifest(self.manifest).mode
+
     def finish(self) -> None:
         if self.coll is None or self.manifest is None:
             return
@@ -639,8 +684,14 @@ class _Loader:
             }
             if fields[key]["mixed"] and index != "text":
                 self.summary.mixed_fields[key] = sorted(kinds)
+        for key in self.keywords.text_fields:
+            if key in fields:
+                fields[key]["terms"] = terms_field(key)
         for key, spec in fields.items():
             self.coll.ensure_index(key, spec["index"])
+            if spec.get("terms"):
+                self.coll.ensure_index(spec["terms"], "terms")
+        self._default_mode()
         self.coll.ensure_index("_file", "keyword")  # collections made before _file existed
         self.coll.optimize()
         date_fields = [k for k, v in fields.items() if v["type"] == "datetime"]
@@ -664,6 +715,12 @@ class _Loader:
             state="ready",
         )
         self.coll_write_manifest()
+
+
+def _field_of(column: str) -> str:
+    from .records import field_name
+
+    return field_name(column)
 
 
 def _sources_entry(table: Table, rows: int) -> dict[str, Any]:

@@ -69,10 +69,19 @@ def hit_options(fn: F) -> F:
             help="Skip this many results first (the next page).",
         ),
         click.option(
+            "--mode",
+            type=click.Choice(["dense", "keyword", "hybrid"]),
+            default=None,
+            help="dense (the model's vectors), keyword (BM25 over analyzed words) or hybrid "
+            "(both, fused by Qdrant). Default: the collection's default mode "
+            "(ingest info shows it).",
+        ),
+        click.option(
             "--min-score",
             type=float,
             metavar="SCORE",
-            help="Only results with at least this cosine similarity.",
+            help="Only results with at least this score: cosine similarity (dense), BM25 "
+            "score (keyword) or fused score (hybrid: RRF or DBSF).",
         ),
         click.option(
             "--group-by",
@@ -150,6 +159,7 @@ def like(
     filter_json,
     limit,
     offset,
+    mode,
     min_score,
     group_by,
     fmt,
@@ -170,6 +180,7 @@ def like(
     Example:
       search like 0 --limit 10
       search like 1020160074642 --prior-art --group-by applicant
+      search like 0 --mode hybrid
     """
     from .query import like as find_like
     from .render import file_format, query_header
@@ -187,6 +198,7 @@ def like(
         date_field=date_field,
         group_by=group_by,
         key=key,
+        mode=mode,
         collection=collection,
         settings=settings_from(url, api_key, path, wait),
     )
@@ -217,6 +229,7 @@ def text(
     filter_json,
     limit,
     offset,
+    mode,
     min_score,
     group_by,
     fmt,
@@ -236,6 +249,7 @@ def text(
     Example:
       search text "배터리 열관리 시스템" --limit 20 --format json
       search text "wafer polishing" --where "ipc=B24B 37/04"
+      search text "배터리 냉각" --mode keyword
     """
     from .query import text as find_text
     from .render import file_format
@@ -250,11 +264,13 @@ def text(
         filter_json=filter_json,
         min_score=min_score,
         group_by=group_by,
+        mode=mode,
         collection=collection,
         settings=settings_from(url, api_key, path, wait),
         model=model,
         device=device,
     )
+    click.echo(f"text: mode {results.mode_detail}", err=True)
     _emit(results, fmt, output, _fields(fields))
 
 
@@ -278,6 +294,124 @@ def _emit(results: Any, fmt: str, output: str | None, fields: list[str] | None) 
         click.echo(render.hits_csv(results, fields))
     else:
         click.echo(render.hits_table(results, fields))
+
+
+@cli.command(name="eval")
+@click.option(
+    "--label",
+    required=True,
+    metavar="FIELD",
+    help="The field whose codes say which documents are related (e.g. ipc, cpc).",
+)
+@click.option(
+    "--level",
+    "levels",
+    type=click.Choice(["subclass", "group", "full"]),
+    multiple=True,
+    help="Compare codes by subclass (B24B), main group (B24B 3) or in full. "
+    "Repeat for several. [default: subclass and group]",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=2),
+    default=500,
+    show_default=True,
+    help="How many seeded query documents.",
+)
+@click.option(
+    "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Neighbours judged."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample.")
+@click.option(
+    "--mode",
+    type=click.Choice(["dense", "keyword", "hybrid", "all"]),
+    default="all",
+    show_default=True,
+    help="The mode to measure, or all.",
+)
+@click.option(
+    "--title",
+    metavar="FIELD",
+    help="The field whose text is each document's known-item query for MRR@10 "
+    "(default: the collection's title field).",
+)
+@click.option(
+    "--tune",
+    is_flag=True,
+    help="Try the modes and fusion weights on half the sample, report them on the other "
+    "half, and store the winner as the collection's default mode.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.option("--model", envvar="EMBED_MODEL", help="Where to load the collection's model from.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, mps.")
+@collection_option
+@store_options
+def eval_cmd(
+    label,
+    levels,
+    sample,
+    k,
+    seed,
+    mode,
+    title,
+    tune,
+    fmt,
+    model,
+    device,
+    collection,
+    url,
+    api_key,
+    path,
+    wait,
+):
+    """Measure each search mode on the collection's own labels: P@k and MRR@10.
+
+    P@k: the share of each sampled document's k nearest others that share a label
+    code with it.  MRR@10: each sampled document's title as a text query, and the
+    rank of the document itself.
+
+    \b
+    Example:
+      search eval --label ipc
+      search eval --label cpc --level group --sample 200 --mode hybrid --format json
+      search eval --label ipc --tune
+    """
+    import json
+
+    from .eval import evaluate
+
+    report = evaluate(
+        label,
+        levels=levels or ("subclass", "group"),
+        sample=sample,
+        k=k,
+        seed=seed,
+        modes=None if mode == "all" else [mode],
+        title=title,
+        tune=tune,
+        collection=collection,
+        settings=settings_from(url, api_key, path, wait),
+        model=model,
+        device=device,
+        progress=lambda msg: click.echo(msg, err=True),
+    )
+    if fmt == "json":
+        for row in report.rows:
+            click.echo(json.dumps(row.to_dict(), ensure_ascii=False))
+        if report.tuning:
+            for tag, rows in (("before", report.tuning.before), ("after", report.tuning.after)):
+                for row in rows:
+                    click.echo(
+                        json.dumps(
+                            dict(row.to_dict(), tuned=tag, setting=row.detail), ensure_ascii=False
+                        )
+                    )
+        return
+    from .render import eval_table
+
+    click.echo(eval_table(report))
 
 
 @cli.command()

@@ -32,10 +32,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from ..embed.retrieval import FUSIONS, MODES, Retrieval
 from ..store import StoreSettings, open_store, pick_collection
-from ..store.backend import Collection, ScoredHit, Store, StoredPoint
+from ..store.backend import Collection, Fused, ScoredHit, SparseVector, Store, StoredPoint
 from ..store.errors import (
     BadFilter,
     DocumentNotFound,
@@ -113,6 +114,8 @@ class Results:
     filtered: bool = False
     prior_art_field: str | None = None
     prior_art_before: str | None = None
+    mode: str = "dense"  # the mode that answered: dense, keyword or hybrid
+    mode_detail: str = "dense"  # with the fusion and its weights, for people
 
     def to_pandas(self) -> pd.DataFrame:
         """The hits as a DataFrame for notebooks: rank, score, key, row, then the payload
@@ -121,7 +124,11 @@ class Results:
         import pandas as pd
 
         columns = ["rank", "score", "key", "row", *self.fields]
-        extra = sorted({k for h in self.hits for k in h.payload} - set(columns) - set(RESERVED))
+        extra = sorted(
+            {k for h in self.hits for k in h.payload if not _is_terms(k)}
+            - set(columns)
+            - set(RESERVED)
+        )
         frame = pd.DataFrame.from_records(
             [
                 {"rank": h.rank, "score": h.score, "key": h.key, "row": h.row, **h.payload}
@@ -153,6 +160,16 @@ class Facets:
     filtered: bool = False
 
 
+class QueryEmbedder(Protocol):
+    """What a query needs of a model (the real embedders, the test fakes, eval's cache)."""
+
+    name: str
+    fingerprint: str
+    dimension: int
+
+    def encode(self, texts: list[str], *, batch_size: int = 32, query: bool = False) -> Any: ...
+
+
 class IncompleteCollection(UserWarning):
     """The collection's last ingest has not finished (it runs now, or it was killed)."""
 
@@ -166,6 +183,16 @@ class _Opened:
     coll: Collection
     manifest: dict[str, Any]
     fields: dict[str, FieldInfo]
+
+    def analyze(self, text: str) -> list[str]:
+        """The collection's analyzer (none for collections made before keyword search)."""
+        from ..embed.analyzer import Analyzer
+
+        spec = self.manifest.get("keyword") or {}
+        return Analyzer.from_info(spec.get("analyzer")).terms(text)
+
+    def has_keyword(self) -> bool:
+        return bool(self.manifest.get("keyword"))
 
     def sample(self, key: str) -> Any:
         """One stored value of ``key`` (for examples in error messages)."""
@@ -208,7 +235,8 @@ def build_filter(
     opened: _Opened, where: Sequence[str], filter_json: str | dict[str, Any] | Filter | None
 ) -> Filter | None:
     """``--where`` expressions and a raw ``--filter-json`` filter, ANDed."""
-    flt = where_filter(where, opened.fields, sample=opened.sample)
+    analyze = opened.analyze if opened.has_keyword() else None
+    flt = where_filter(where, opened.fields, sample=opened.sample, analyze=analyze)
     return all_of(flt, _raw_filter(filter_json, opened.fields))
 
 
@@ -239,7 +267,7 @@ def _raw_filter(
     flt = filter_from_json(obj)
     for key in keys_in(flt):
         top = re.split(r"[.\[]", key, maxsplit=1)[0]
-        if top not in fields and top != "_hash":
+        if top not in fields and top != "_hash" and not _is_terms(key):
             listing = ", ".join(f for f in fields if not f.startswith("_"))
             raise BadFilter(f"--filter-json: unknown field '{key}'", f"fields: {listing}")
     return flt
@@ -260,6 +288,7 @@ def like(
     date_field: str | None = None,
     group_by: str | None = None,
     key: bool = False,
+    mode: str | None = None,
     collection: str | None = None,
     settings: StoreSettings | None = None,
     store: Store | None = None,
@@ -267,10 +296,14 @@ def like(
     """The documents most similar to one of the collection's documents, itself left out.
 
     ``ref`` is a row number (0-based, as pandas numbers rows) or a document key; a number
-    that is no row is tried as a key.  ``key=True`` reads it as a key only.
+    that is no row is tried as a key.  ``key=True`` reads it as a key only.  ``mode``:
+    dense, keyword or hybrid (default: the collection's default mode); the document's own
+    stored vectors are the query either way.
     """
     _check_page(limit, offset)
+    _check_mode(mode)
     with _open(settings, collection, store) as opened:
+        retrieval = _retrieval(opened, mode)
         group = _group_field(opened, group_by)
         flt = build_filter(opened, where, filter_json)
         point = _find(opened, ref, key_only=key)
@@ -288,8 +321,7 @@ def like(
                 )
             flt = all_of(flt, Range(dfield, lt=before, datetime=True))
         hits = _search(
-            opened.coll,
-            point.vector,
+            _runner(opened, retrieval, point.vector, point.sparse or SparseVector((), ())),
             flt,
             limit=limit,
             offset=offset,
@@ -299,7 +331,74 @@ def like(
         )
         results = _results(opened, hits, offset, query=query, filtered=flt is not None)
         results.prior_art_field, results.prior_art_before = dfield, before
+        _answered(results, retrieval)
         return results
+
+
+def _check_mode(mode: str | None) -> None:
+    if mode is not None and mode not in MODES:
+        raise UserInputError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+
+
+def _retrieval(opened: _Opened, mode: str | None) -> Retrieval:
+    """The mode asked for, or the collection's default; keyword needs keyword vectors."""
+    _check_mode(mode)
+    chosen = Retrieval.from_manifest(opened.manifest).with_mode(mode)
+    if chosen.fusion not in FUSIONS:
+        chosen = Retrieval(chosen.mode, "rrf", chosen.weights)
+    if chosen.mode != "dense" and not opened.has_keyword():
+        if mode is None:
+            return Retrieval("dense")
+        raise UserInputError(
+            f"collection '{opened.name}' has no keyword vectors yet (it was built before "
+            "keyword search)",
+            "run the same 'ingest load' again to add them (no text is embedded again), "
+            "or use --mode dense",
+        )
+    return chosen
+
+
+def _answered(results: Results, retrieval: Retrieval) -> None:
+    results.mode = retrieval.mode
+    results.mode_detail = retrieval.describe()
+
+
+Runner = Any  # (limit, offset, flt, min_score) -> list[ScoredHit]
+
+
+def _runner(
+    opened: _Opened,
+    retrieval: Retrieval,
+    dense: Sequence[float] | None,
+    sparse: SparseVector,
+    depth: int = 100,
+) -> Runner:
+    """One ranked query in the chosen mode, as a function of the page and the filter."""
+    coll = opened.coll
+    if retrieval.mode == "keyword":
+
+        def keyword(limit: int, offset: int, flt: Filter | None, min_score: float | None) -> Any:
+            return coll.query_sparse(
+                sparse, limit=limit, offset=offset, flt=flt, score_threshold=min_score
+            )
+
+        return keyword
+    if dense is None:
+        raise PatentSimError(f"collection '{opened.name}': the query has no dense vector")
+    if retrieval.mode == "hybrid":
+        fused = Fused(dense, sparse, retrieval.fusion, retrieval.weights, depth)
+
+        def hybrid(limit: int, offset: int, flt: Filter | None, min_score: float | None) -> Any:
+            return coll.query_fused(
+                fused, limit=limit, offset=offset, flt=flt, score_threshold=min_score
+            )
+
+        return hybrid
+
+    def nearest(limit: int, offset: int, flt: Filter | None, min_score: float | None) -> Any:
+        return coll.query(dense, limit=limit, offset=offset, flt=flt, score_threshold=min_score)
+
+    return nearest
 
 
 def _check_page(limit: int, offset: int) -> None:
@@ -392,6 +491,7 @@ def text(
     filter_json: str | dict[str, Any] | Filter | None = None,
     min_score: float | None = None,
     group_by: str | None = None,
+    mode: str | None = None,
     collection: str | None = None,
     settings: StoreSettings | None = None,
     store: Store | None = None,
@@ -404,13 +504,19 @@ def text(
     ``model`` names where to load that model from (a folder, a hub name) when the
     manifest's name does not resolve here; its fingerprint must still match.
     ``embedder`` passes an already loaded model (it is checked the same way).
+    ``mode`` keyword needs no model: the text's analyzed terms are the query.
     """
     _check_page(limit, offset)
+    _check_mode(mode)
     if not query.strip():
         raise UserInputError(
             "the query text is empty", 'e.g. search text "battery thermal management"'
         )
     with _open(settings, collection, store) as opened:
+        if _retrieval(opened, mode).mode == "keyword":
+            return _text_search(
+                opened, None, query, where, filter_json, limit, offset, min_score, group_by, mode
+            )
         name = opened.name
         stored = dict(opened.manifest.get("model") or {})
         model_name = model or str(stored.get("name") or "")
@@ -418,7 +524,7 @@ def text(
         emb = embedder or _EMBEDDERS.get((model_name, device, *modes))
         if emb is not None:
             return _text_search(
-                opened, emb, query, where, filter_json, limit, offset, min_score, group_by
+                opened, emb, query, where, filter_json, limit, offset, min_score, group_by, mode
             )
         build_filter(opened, where, filter_json)  # bad filters fail before a model loads
         _group_field(opened, group_by)
@@ -426,13 +532,13 @@ def text(
     emb = _load_embedder(model_name, stored, device, name)
     with _open(settings, name, store) as opened:
         return _text_search(
-            opened, emb, query, where, filter_json, limit, offset, min_score, group_by
+            opened, emb, query, where, filter_json, limit, offset, min_score, group_by, mode
         )
 
 
 def _text_search(
     opened: _Opened,
-    emb: Embedder,
+    emb: QueryEmbedder | None,
     query: str,
     where: Sequence[str],
     filter_json: str | dict[str, Any] | Filter | None,
@@ -440,14 +546,13 @@ def _text_search(
     offset: int,
     min_score: float | None,
     group_by: str | None,
+    mode: str | None = None,
 ) -> Results:
+    retrieval = _retrieval(opened, mode)
     flt = build_filter(opened, where, filter_json)
     group = _group_field(opened, group_by)
-    _check_embedder(emb, dict(opened.manifest.get("model") or {}), opened.name)
-    vector = [float(x) for x in emb.encode([query], query=True)[0]]
     hits = _search(
-        opened.coll,
-        vector,
+        text_runner(opened, retrieval, emb, query),
         flt,
         limit=limit,
         offset=offset,
@@ -455,7 +560,32 @@ def _text_search(
         group=group,
         exclude=None,
     )
-    return _results(opened, hits, offset, filtered=flt is not None)
+    results = _results(opened, hits, offset, filtered=flt is not None)
+    _answered(results, retrieval)
+    return results
+
+
+def text_runner(
+    opened: _Opened, retrieval: Retrieval, emb: QueryEmbedder | None, query: str
+) -> Runner:
+    """The ranked query for a text: its analyzed terms, its embedding, or both."""
+    from ..embed.sparse import query_vector
+
+    sparse = SparseVector((), ())
+    if retrieval.mode != "dense":
+        sparse = query_vector(list(dict.fromkeys(opened.analyze(query))))
+        if not sparse:
+            raise UserInputError(
+                f"the query {query!r} has no searchable words for keyword search (stop words, "
+                "particles and endings are left out)",
+                "add content words, or use --mode dense",
+            )
+    vector = None
+    if retrieval.mode != "keyword":
+        assert emb is not None
+        _check_embedder(emb, dict(opened.manifest.get("model") or {}), opened.name)
+        vector = [float(x) for x in emb.encode([query], query=True)[0]]
+    return _runner(opened, retrieval, vector, sparse)
 
 
 def _load_embedder(name: str, stored: dict[str, Any], device: str, collection: str) -> Any:
@@ -477,7 +607,7 @@ def _load_embedder(name: str, stored: dict[str, Any], device: str, collection: s
     return emb
 
 
-def _check_embedder(emb: Embedder, stored: dict[str, Any], collection: str) -> None:
+def _check_embedder(emb: QueryEmbedder, stored: dict[str, Any], collection: str) -> None:
     same_print = not stored.get("fingerprint") or emb.fingerprint == stored.get("fingerprint")
     if not same_print or int(emb.dimension) != int(stored.get("dimension") or emb.dimension):
         raise _mismatch(collection, stored, emb.name, emb.fingerprint)
@@ -497,8 +627,7 @@ def _mismatch(collection: str, stored: dict[str, Any], name: str, found: str) ->
 
 
 def _search(
-    coll: Collection,
-    vector: Sequence[float],
+    run: Runner,
     flt: Filter | None,
     *,
     limit: int,
@@ -508,19 +637,14 @@ def _search(
     exclude: str | None,
 ) -> list[ScoredHit]:
     if group is not None:
-        return _grouped(coll, vector, flt, limit, offset, min_score, group, exclude)
+        return _grouped(run, flt, limit, offset, min_score, group, exclude)
     # Leaving the query document out by id after the fact keeps an unfiltered query on
     # the (fast) HNSW path; a must_not filter would make it an exact search.  Filtered
     # queries: the embedded backend answers them exactly (its filtered HNSW search missed
     # matches: recall@10 0.76 with an any-of filter on a list field at 100k points); a
     # server plans them with its payload indexes, as it must at millions of points.
     extra = 1 if exclude else 0
-    hits = coll.query(
-        vector,
-        limit=offset + limit + extra,
-        flt=flt,
-        score_threshold=min_score,
-    )
+    hits = run(offset + limit + extra, 0, flt, min_score)
     hits = [h for h in hits if h.id != exclude]
     return hits[offset : offset + limit]
 
@@ -534,8 +658,7 @@ def group_value(payload: dict[str, Any], name: str) -> Any:
 
 
 def _grouped(
-    coll: Collection,
-    vector: Sequence[float],
+    run: Runner,
     flt: Filter | None,
     limit: int,
     offset: int,
@@ -564,13 +687,7 @@ def _grouped(
                 parts.append(Empty(group.name))
             extra = Filter(must_not=tuple(parts))
         round_filter = all_of(flt, extra)
-        hits = coll.query(
-            vector,
-            limit=page,
-            offset=start,
-            flt=round_filter,
-            score_threshold=min_score,
-        )
+        hits = run(page, start, round_filter, min_score)
         for hit in hits:
             if hit.id == exclude:
                 continue
@@ -630,7 +747,12 @@ def _results(
 
 
 def _public(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in payload.items() if k not in RESERVED}
+    return {k: v for k, v in payload.items() if k not in RESERVED and not _is_terms(k)}
+
+
+def _is_terms(key: str) -> bool:
+    """A field of analyzed terms (``_terms_abstract``: ingest/keyword.py)."""
+    return key.startswith("_terms_")
 
 
 def _title_field(opened: _Opened) -> str | None:
@@ -672,7 +794,8 @@ def facets(
             info = resolve_field(field, opened.fields)
         except BadFilter as exc:
             raise UserInputError(f"facets: {exc.message}", exc.hint) from None
-        if info.type not in FACET_TYPES or info.name.startswith("_"):
+        # _file counts documents per source file; the other reserved fields are one per document.
+        if info.type not in FACET_TYPES or (info.name.startswith("_") and info.name != "_file"):
             usable = [
                 f
                 for f, i in opened.fields.items()

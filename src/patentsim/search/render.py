@@ -347,9 +347,46 @@ def query_header(results: Results) -> str:
     if results.prior_art_before:
         before = cell(results.prior_art_before, "datetime")
         line += f"; prior art: {results.prior_art_field} before {before}"
-    return line
+    return line + f"; mode {results.mode_detail}"
 
 
 def empty_message(filtered: bool) -> str:
     msg = "no matching documents"
     return msg + (" (loosen the --where/--filter-json conditions)" if filtered else "")
+
+
+# -- search eval ----------------------------------------------------------------------------------
+
+
+def eval_table(report: Any) -> str:
+    """``search eval`` for people: one line per mode and level, then the tuning."""
+    k = report.rows[0].k if report.rows else 10
+    mrr_head = "MRR@10" + (f" ({report.title})" if report.title else "")
+    lines = [
+        f"collection '{report.collection}': {report.sample} documents sampled "
+        f"(seed {report.seed}), label '{report.label}'"
+    ]
+    rows = [
+        [
+            r.detail,
+            r.level,
+            str(r.queries),
+            f"{r.precision:.3f}",
+            "-" if r.mrr is None else f"{r.mrr:.3f}",
+        ]
+        for r in report.rows
+    ]
+    lines.append(format_table(["mode", "level", "queries", f"P@{k}", mrr_head], rows))
+    t = report.tuning
+    if t is not None:
+        lines.append("")
+        lines.append(f"tuning on {t.tune_queries} documents (P@{k}, {t.before[0].level}):")
+        for name, score in t.tried:
+            lines.append(f"  {score:.3f}  {name}")
+        b, a = t.before[0], t.after[0]
+        lines.append(
+            f"held-out {a.queries} documents: before {b.detail} P@{k} {b.precision:.3f}, "
+            f"after {a.detail} P@{k} {a.precision:.3f}"
+        )
+        lines.append(f"default mode stored: {a.detail}")
+    return "\n".join(lines)

@@ -7,8 +7,10 @@ One condition per ``--where``; several are ANDed::
     FIELD=A|B|C          any of; FIELD!=A|B|C: none of
     FIELD>=X  >  <=  <   numbers, or dates in ISO 8601 (2015, 2015-03, 2015-03-01, 20150301,
                          2015-03-01T09:30:00Z)
-    FIELD~WORDS          full text: every word occurs as a whole word (case-insensitive);
-                         FIELD~A|B: either
+    FIELD~WORDS          full text: every word occurs (case-insensitive); on the text
+                         fields the words are analyzed like the documents (Korean
+                         particles and endings dropped, English stemmed), so
+                         abstract~센서 finds 센서를 and 센서의; FIELD~A|B: either
     FIELD exists         the document has the field
     FIELD missing        it does not
 
@@ -66,6 +68,10 @@ class FieldInfo:
     type: str  # keyword, text, integer, float, datetime, bool
     list: bool = False
     mixed: bool = False
+    terms: str | None = None  # the payload path of the field's analyzed terms, if any
+
+
+AnalyzeFn = Callable[[str], list[str]]
 
 
 def fields_of(manifest: Mapping[str, Any]) -> dict[str, FieldInfo]:
@@ -77,6 +83,7 @@ def fields_of(manifest: Mapping[str, Any]) -> dict[str, FieldInfo]:
             str(spec.get("type") or "keyword"),
             list=bool(spec.get("list")),
             mixed=bool(spec.get("mixed")),
+            terms=str(spec["terms"]) if spec.get("terms") else None,
         )
     for name, kind in RESERVED_FIELDS.items():
         out.setdefault(name, FieldInfo(name, kind))
@@ -97,9 +104,10 @@ def where_filter(
     fields: Mapping[str, FieldInfo],
     *,
     sample: SampleFn | None = None,
+    analyze: AnalyzeFn | None = None,
 ) -> Filter | None:
     """Several ``--where`` expressions ANDed into one filter (None when there are none)."""
-    conditions = tuple(parse_where(e, fields, sample=sample) for e in expressions)
+    conditions = tuple(parse_where(e, fields, sample=sample, analyze=analyze) for e in expressions)
     return Filter(must=conditions) if conditions else None
 
 
@@ -108,11 +116,13 @@ def parse_where(
     fields: Mapping[str, FieldInfo],
     *,
     sample: SampleFn | None = None,
+    analyze: AnalyzeFn | None = None,
 ) -> Condition:
     """One ``--where`` expression as a filter condition; ``BadFilter`` when it cannot work.
 
     ``sample(field)`` may return one stored value of the field: error messages then show
-    an example with a real value.
+    an example with a real value.  ``analyze(words)``: the collection's analyzer, which
+    ``~`` applies on fields with analyzed terms.
     """
     field_text, op, rest = _split(expression, fields)
     info = resolve_field(field_text, fields, expression, sample=sample)
@@ -121,7 +131,7 @@ def parse_where(
         return Empty(info.name) if op == "missing" else Filter(must_not=(Empty(info.name),))
     values = _values(rest, ctx)
     if op == "~":
-        return _text(values, ctx)
+        return _text(values, ctx, analyze)
     if op in ("=", "!="):
         cond = _equals(values, ctx)
         return Filter(must_not=(cond,)) if op == "!=" else cond
@@ -311,7 +321,7 @@ def _safe_sample(sample: SampleFn | None, name: str) -> Any:
         return None
 
 
-def _text(values: list[_Value], ctx: _Context) -> Condition:
+def _text(values: list[_Value], ctx: _Context, analyze: AnalyzeFn | None = None) -> Condition:
     if ctx.info.type not in ("keyword", "text"):
         raise ctx.fail(f"~ (full-text match) works on text and keyword fields, not {ctx.info.type}")
     conds: list[Condition] = []
@@ -319,6 +329,15 @@ def _text(values: list[_Value], ctx: _Context) -> Condition:
         words = v.text.split()
         if not words:
             raise ctx.fail("~ needs at least one word")
+        if ctx.info.terms and analyze is not None:
+            terms = list(dict.fromkeys(analyze(v.text)))
+            if not terms:
+                raise ctx.fail(
+                    f"~ {v.text!r} has no searchable words (stop words, particles and endings "
+                    "are left out)"
+                )
+            conds.append(Text(ctx.info.terms, " ".join(terms)))
+            continue
         conds.append(Text(ctx.info.name, " ".join(words)))
     return conds[0] if len(conds) == 1 else Filter(should=tuple(conds))
 

@@ -60,7 +60,7 @@ def pick_collection(store: Store, name: str | None) -> str:
     names = store.list()
     if len(names) == 1:
         return names[0]
-    from .errors import CollectionNotFound
+    from .errors import CollectionNotFound, setting
 
     if not names:
         raise CollectionNotFound(
@@ -68,7 +68,7 @@ def pick_collection(store: Store, name: str | None) -> str:
         )
     raise CollectionNotFound(
         f"{len(names)} collections in {store.location}: {', '.join(names)}",
-        "choose one with --collection or QDRANT_COLLECTION",
+        f"choose one with {setting('collection')} or QDRANT_COLLECTION",
     )
 
 

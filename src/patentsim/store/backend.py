@@ -16,7 +16,8 @@ from .errors import UserInputError
 from .filters import Filter
 
 # Payload index types, by the names both backends understand.
-INDEX_TYPES = ("keyword", "integer", "float", "datetime", "bool", "text")
+# "terms": analyzed terms separated by spaces (a text index on whitespace tokens).
+INDEX_TYPES = ("keyword", "integer", "float", "datetime", "bool", "text", "terms")
 
 # HNSW and search parameters the platform uses, tuned with `python -m bench --tune` on real
 # MiniLM embeddings (BENCHMARKS.md, figure 4).  ef_construct 64 builds the index in about half
@@ -43,13 +44,34 @@ QUANTIZATIONS = ("none", "int8", "binary")
 OVERSAMPLING = {"int8": 2.0, "binary": 8.0}
 
 
+# The sparse keyword vector beside the (unnamed) dense vector of every collection.
+SPARSE_VECTOR = "keyword"
+FUSIONS = ("rrf", "dbsf")
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    """Term ids and weights (see ``patentsim.embed.sparse``)."""
+
+    indices: tuple[int, ...]
+    values: tuple[float, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.indices)
+
+
 @dataclass
 class PointData:
-    """A point to write: ``vector`` None means "keep the stored vector"."""
+    """A point to write: ``vector`` None means "keep the stored vector".
+
+    ``sparse``: the keyword vector, written with the dense one, or alone for a point
+    whose dense vector is kept."""
 
     id: str
     vector: Sequence[float] | None
     payload: dict[str, Any]
+    sparse: SparseVector | None = None
 
 
 @dataclass
@@ -57,16 +79,40 @@ class StoredPoint:
     id: str
     payload: dict[str, Any] = field(default_factory=dict)
     vector: list[float] | None = None
+    sparse: SparseVector | None = None
 
     @classmethod
     def from_record(cls, record: Any) -> StoredPoint:
         """From a record of either backend (the default vector may come named "")."""
         vector = record.vector
+        sparse = None
         if isinstance(vector, dict):
+            raw = vector.get(SPARSE_VECTOR)
+            if raw is not None:
+                sparse = SparseVector(
+                    tuple(int(i) for i in raw.indices), tuple(float(v) for v in raw.values)
+                )
             vector = vector.get("")
         return cls(
-            str(record.id), dict(record.payload or {}), list(vector) if vector is not None else None
+            str(record.id),
+            dict(record.payload or {}),
+            list(vector) if vector is not None else None,
+            sparse,
         )
+
+
+@dataclass(frozen=True)
+class Fused:
+    """A hybrid query: both vectors prefetched, fused by Qdrant.
+
+    ``fusion`` "rrf" (reciprocal rank fusion, ``weights`` = dense, keyword) or "dbsf"
+    (distribution-based score fusion; weights unused); ``depth`` candidates per side."""
+
+    dense: Sequence[float]
+    sparse: SparseVector
+    fusion: str = "rrf"
+    weights: tuple[float, float] = (1.0, 1.0)
+    depth: int = 100
 
 
 @dataclass
@@ -120,6 +166,32 @@ class Collection(Protocol):
         score_threshold: float | None = None,
         exact: bool = False,
     ) -> list[ScoredHit]: ...
+
+    def query_sparse(
+        self,
+        vector: SparseVector,
+        *,
+        limit: int,
+        offset: int = 0,
+        flt: Filter | None = None,
+        score_threshold: float | None = None,
+    ) -> list[ScoredHit]: ...
+
+    def query_fused(
+        self,
+        fused: Fused,
+        *,
+        limit: int,
+        offset: int = 0,
+        flt: Filter | None = None,
+        score_threshold: float | None = None,
+    ) -> list[ScoredHit]: ...
+
+    def has_sparse(self) -> bool: ...
+
+    def add_sparse(self) -> None: ...
+
+    def set_sparse(self, points: Sequence[tuple[str, SparseVector, dict[str, Any]]]) -> None: ...
 
     def count(self, flt: Filter | None = None) -> int: ...
 

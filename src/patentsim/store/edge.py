@@ -25,7 +25,7 @@ from typing import Any
 
 from . import backend as b
 from . import plan as planning
-from .errors import CollectionExists, CollectionNotFound, StoreError, StoreLocked
+from .errors import CollectionExists, CollectionNotFound, StoreError, StoreLocked, setting
 from .filters import Empty, Filter, HasId, Match, Range, Text
 from .lockfile import LOCK_FILE, Busy, FolderLock, LockUnavailable
 from .manifest import write_json_atomic
@@ -41,6 +41,7 @@ _INDEX = {
     "datetime": "Datetime",
     "bool": "Bool",
     "text": "Text",
+    "terms": "Text",
 }
 
 
@@ -86,12 +87,12 @@ class EdgeStore:
         except OSError as exc:
             raise StoreError(
                 f"cannot create the store folder {self.root}: {exc.strerror}",
-                "choose a writable --path or set QDRANT_PATH",
+                f"choose a writable {setting('path')} or set QDRANT_PATH",
             ) from exc
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise StoreError(
                 f"the store folder {self.location} is not writable",
-                "fix its permissions, or choose a writable --path or QDRANT_PATH",
+                f"fix its permissions, or choose a writable {setting('path')} or QDRANT_PATH",
             )
 
     def create(
@@ -105,7 +106,7 @@ class EdgeStore:
         except OSError as exc:
             raise StoreError(
                 f"cannot create {folder}: {exc.strerror}",
-                "choose a writable --path or set QDRANT_PATH",
+                f"choose a writable {setting('path')} or set QDRANT_PATH",
             ) from exc
         coll = EdgeCollection(name, folder, wait=self.wait)
         try:
@@ -204,11 +205,11 @@ class EdgeCollection:
         except Busy as exc:
             raise StoreLocked(
                 f"collection '{self.name}' in {self.folder.parent} is in use by process {exc.pid}",
-                "wait for it to finish (or pass --wait SECONDS), or stop that process",
+                f"wait for it to finish (or pass {setting('wait')} SECONDS), or stop that process",
             ) from None
         except LockUnavailable as exc:
             raise StoreError(
-                str(exc), "check the folder's permissions or choose another --path"
+                str(exc), f"check the folder's permissions or choose another {setting('path')}"
             ) from exc
 
     def unlock(self) -> None:
@@ -223,6 +224,7 @@ class EdgeCollection:
             vectors=qe.EdgeVectorParams(
                 size=dimension, distance=qe.Distance.Cosine, on_disk=on_disk
             ),
+            sparse_vectors={b.SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
             hnsw_config=qe.HnswIndexConfig(
                 m=b.HNSW_M,
                 ef_construct=b.HNSW_EF_CONSTRUCT,
@@ -318,10 +320,123 @@ class EdgeCollection:
         with_vectors = [p for p in points if p.vector is not None]
         payload_only = [(p.id, p.payload) for p in points if p.vector is None]
         if with_vectors:
-            batch = [qe.Point(p.id, [float(x) for x in p.vector], p.payload) for p in with_vectors]  # type: ignore[union-attr]
+            batch = [qe.Point(p.id, _edge_vectors(p), p.payload) for p in with_vectors]
             self._engine(lambda: self.shard.update(qe.UpdateOperation.upsert_points(batch)))
         if payload_only:
             self.overwrite_payload(payload_only)
+            sparse_only = [
+                qe.PointVectors(p.id, {b.SPARSE_VECTOR: _edge_sparse(p.sparse)})
+                for p in points
+                if p.vector is None and p.sparse is not None
+            ]
+            if sparse_only:
+                op = qe.UpdateOperation.update_vectors(sparse_only)
+                self._engine(lambda: self.shard.update(op))
+
+    # -- keyword vectors -------------------------------------------------------------
+    def has_sparse(self) -> bool:
+        path = self.folder / "shard" / "edge_config.json"
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return b.SPARSE_VECTOR in (config.get("sparse_vectors") or {})
+
+    def add_sparse(self) -> None:
+        """Give a collection made before keyword search its sparse vector (IDF by Qdrant)."""
+        if self.has_sparse():
+            return
+        qe = _qe()
+        op = qe.UpdateOperation.create_sparse_vector(b.SPARSE_VECTOR, qe.Modifier.Idf)
+        self._engine(lambda: self.shard.update(op))
+        self._engine(lambda: self.shard.flush())
+
+    def set_sparse(self, points: Sequence[tuple[str, b.SparseVector, dict[str, Any]]]) -> None:
+        """Write keyword vectors of stored points and merge ``extra`` into their payload."""
+        if not points:
+            return
+        qe = _qe()
+        vectors = [
+            qe.PointVectors(pid, {b.SPARSE_VECTOR: _edge_sparse(sv)}) for pid, sv, _ in points
+        ]
+        self._engine(lambda: self.shard.update(qe.UpdateOperation.update_vectors(vectors)))
+        for pid, _, extra in points:
+            if extra:
+                op = qe.UpdateOperation.set_payload([pid], extra)
+                self._engine(lambda op=op: self.shard.update(op))
+
+    def query_sparse(
+        self,
+        vector: b.SparseVector,
+        *,
+        limit: int,
+        offset: int = 0,
+        flt: Filter | None = None,
+        score_threshold: float | None = None,
+    ) -> list[b.ScoredHit]:
+        qe = _qe()
+        request = qe.QueryRequest(
+            limit=limit,
+            offset=offset,
+            query=qe.Query.Nearest(_edge_sparse(vector), using=b.SPARSE_VECTOR),
+            filter=to_edge(flt) if flt else None,
+            score_threshold=score_threshold,
+            with_payload=True,
+        )
+        points = self._engine(lambda: self.shard.query(request))
+        return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+
+    def query_fused(
+        self,
+        fused: b.Fused,
+        *,
+        limit: int,
+        offset: int = 0,
+        flt: Filter | None = None,
+        score_threshold: float | None = None,
+    ) -> list[b.ScoredHit]:
+        qe = _qe()
+        edge_filter = to_edge(flt) if flt else None
+        depth = max(fused.depth, offset + limit)
+        # The dense side is planned as in query(): exact over few matches; with many, a
+        # prefetch cannot check candidates afterwards, so it walks HNSW with the filter and
+        # the plan's wide beam.
+        plan = self.plan(flt, limit=depth, edge_filter=edge_filter)
+        self.last_plan = plan
+        params = qe.SearchParams(
+            hnsw_ef=plan.hnsw_ef,
+            exact=plan.exact,
+            quantization=self._search_quantization(),
+        )
+        prefetches = [
+            qe.Prefetch(
+                limit=depth,
+                query=qe.Query.Nearest([float(x) for x in fused.dense]),
+                filter=edge_filter,
+                params=params,
+            ),
+            qe.Prefetch(
+                limit=depth,
+                query=qe.Query.Nearest(_edge_sparse(fused.sparse), using=b.SPARSE_VECTOR),
+                filter=edge_filter,
+            ),
+        ]
+        fusion: Any = (
+            qe.Fusion.Dbsf()
+            if fused.fusion == "dbsf"
+            else qe.Fusion.Rrf(k=b.RRF_K, weights=[float(w) for w in fused.weights])
+        )
+        request = qe.QueryRequest(
+            limit=limit,
+            offset=offset,
+            prefetches=prefetches,
+            query=fusion,
+            filter=edge_filter,
+            score_threshold=score_threshold,
+            with_payload=True,
+        )
+        points = self._engine(lambda: self.shard.query(request))
+        return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
 
     def overwrite_payload(self, points: Sequence[tuple[str, dict[str, Any]]]) -> None:
         qe = _qe()
@@ -493,6 +608,11 @@ class EdgeCollection:
             schema = qe.TextIndexParams(
                 tokenizer=qe.TokenizerType.Multilingual, lowercase=True, min_token_len=1
             )
+        elif index_type == "terms":
+            # Analyzed terms (patentsim.embed.analyzer), separated by spaces, already lowercase.
+            schema = qe.TextIndexParams(
+                tokenizer=qe.TokenizerType.Whitespace, lowercase=False, min_token_len=1
+            )
         else:
             schema = getattr(qe.PayloadSchemaType, _INDEX[index_type])
         self._engine(
@@ -501,10 +621,13 @@ class EdgeCollection:
 
     def indexes(self) -> dict[str, str]:
         info = self._engine(lambda: self.shard.info())
-        names = {v: k for k, v in _INDEX.items()}
+        names = {v: k for k, v in _INDEX.items() if k != "terms"}
         out = {}
         for key, idx in info.payload_schema.items():
             out[key_of(key)] = names.get(str(idx.data_type).rsplit(".", 1)[-1], str(idx.data_type))
+            tokenizer = getattr(getattr(idx, "params", None), "tokenizer", None)
+            if out[key_of(key)] == "text" and str(tokenizer).endswith("Whitespace"):
+                out[key_of(key)] = "terms"
         return out
 
     def optimize(self) -> None:
@@ -513,6 +636,20 @@ class EdgeCollection:
 
     def flush(self) -> None:
         self._engine(lambda: self.shard.flush())
+
+
+def _edge_sparse(sv: b.SparseVector | None) -> Any:
+    qe = _qe()
+    if sv is None:
+        return qe.SparseVector([], [])
+    return qe.SparseVector(list(sv.indices), list(sv.values))
+
+
+def _edge_vectors(p: b.PointData) -> Any:
+    dense = [float(x) for x in p.vector]  # type: ignore[union-attr]
+    if p.sparse is None:
+        return dense
+    return {"": dense, b.SPARSE_VECTOR: _edge_sparse(p.sparse)}
 
 
 def _quantization_config(kind: str) -> Any:

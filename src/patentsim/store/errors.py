@@ -4,9 +4,29 @@ The library raises only these (or their subclasses); the CLIs turn them into
 one-line messages: ``UserInputError`` subclasses exit 2 (the command line was
 wrong), every other ``PatentSimError`` exits 1.  Each carries an optional hint
 that says what to do.
+
+The library does not know the command line: where a message names a setting
+the caller can change, it writes the setting's name as a Python caller spells
+it, between backquotes (:func:`setting`: ```path```, ```recreate```).  The CLIs
+show the option that sets it instead (``--path``, ``--recreate``).
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+SETTING = re.compile(r"`([a-z][a-z_]*)`")
+
+
+def setting(name: str) -> str:
+    """How a message names the caller's setting ``name`` (an argument of the library)."""
+    return f"`{name}`"
+
+
+def name_settings(text: str, spell: Callable[[str], str]) -> str:
+    """``text`` with every setting named by :func:`setting` spelled by ``spell``."""
+    return SETTING.sub(lambda m: spell(m.group(1)), text)
 
 
 class PatentSimError(Exception):

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import BadFilter
+from .errors import BadFilter, setting
 from .paths import key_of
 
 Scalar = str | int | bool
@@ -104,7 +104,7 @@ class _JsonReader:
     def fail(self, what: str) -> BadFilter:
         where = ".".join(self.path) or "filter"
         return BadFilter(
-            f"--filter-json: {what} at {where}",
+            f"{setting('filter_json')}: {what} at {where}",
             "use Qdrant's filter syntax, e.g. "
             '{"must": [{"key": "country", "match": {"value": "KR"}}]}',
         )

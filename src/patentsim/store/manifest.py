@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .errors import LayoutMismatch, ModelMismatch
+from .errors import LayoutMismatch, ModelMismatch, setting
 
 MANIFEST_VERSION = 1
 
@@ -63,7 +63,7 @@ def check_model(manifest: dict[str, Any], model: dict[str, Any], collection: str
             f"collection '{collection}' holds {stored.get('dimension')}-d vectors of model "
             f"'{stored.get('name')}', but model '{model.get('name')}' makes "
             f"{model.get('dimension')}-d vectors",
-            f"use --model {stored.get('name')}, or --recreate, or another --collection",
+            _use_model(stored),
         )
     if stored.get("fingerprint") != model.get("fingerprint") or stored.get("name") != model.get(
         "name"
@@ -71,8 +71,15 @@ def check_model(manifest: dict[str, Any], model: dict[str, Any], collection: str
         raise ModelMismatch(
             f"collection '{collection}' was built with model '{stored.get('name')}', "
             f"not '{model.get('name')}'",
-            f"use --model {stored.get('name')}, or --recreate, or another --collection",
+            _use_model(stored),
         )
+
+
+def _use_model(stored: dict[str, Any]) -> str:
+    return (
+        f"use {setting('model')} {stored.get('name')}, or {setting('recreate')}, "
+        f"or another {setting('collection')}"
+    )
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -91,7 +98,8 @@ def check_layout(manifest: dict[str, Any], quantization: str | None, collection:
     if quantization is not None and quantization != stored:
         raise LayoutMismatch(
             f"collection '{collection}' is stored with quantization {stored}, not {quantization}: "
-            "--quantization applies to new collections",
-            f"use --quantization {stored} (or leave it out), or --recreate, or 'ingest copy "
-            f"--quantization {quantization}' into a new collection (nothing is embedded again)",
+            f"{setting('quantization')} applies to new collections",
+            f"use {setting('quantization')} {stored} (or leave it out), or {setting('recreate')}, "
+            f"or 'ingest copy' with {setting('quantization')} {quantization} into a new "
+            "collection (nothing is embedded again)",
         )

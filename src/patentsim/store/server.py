@@ -30,6 +30,7 @@ from .errors import (
     StoreError,
     StoreUnreachable,
     Unauthorized,
+    setting,
 )
 from .filters import Empty, Filter, HasId, Match, Range, Text, all_of
 from .paths import json_path, key_of
@@ -44,7 +45,10 @@ _MEMORY_LOCK = threading.RLock()
 PROBE_TIMEOUT_S = 4.0
 DEFAULT_PORT = 6333  # what qdrant-client assumes when the URL names no port
 MIN_SERVER_VERSION = (1, 16)  # collection metadata, where the manifest lives
-START_HINT = "start one with 'docker compose up -d' (see the README), or check --url / QDRANT_URL"
+START_HINT = (
+    "start one with 'docker compose up -d' (see the README), "
+    f"or check {setting('url')} / QDRANT_URL"
+)
 
 
 def _models() -> Any:
@@ -163,7 +167,7 @@ class ServerStore:
                     raise StoreError(
                         f"{self.location} answered HTTP {root.status_code}, "
                         "but it does not look like a Qdrant server",
-                        "check --url / QDRANT_URL (Qdrant's REST port is 6333)",
+                        f"check {setting('url')} / QDRANT_URL (Qdrant's REST port is 6333)",
                     )
                 _check_version(version, self.location)
                 listing = http.get(self.rest_uri + "/collections")
@@ -183,12 +187,12 @@ class ServerStore:
         if self._api_key:
             return Unauthorized(
                 f"the Qdrant server at {self.location} refused the API key (HTTP {status})",
-                "check --api-key / QDRANT_API_KEY: it must equal the server's "
+                f"check {setting('api_key')} / QDRANT_API_KEY: it must equal the server's "
                 "QDRANT__SERVICE__API_KEY",
             )
         return Unauthorized(
             f"the Qdrant server at {self.location} needs an API key (HTTP {status})",
-            "pass --api-key or set QDRANT_API_KEY",
+            f"pass {setting('api_key')} or set QDRANT_API_KEY",
         )
 
     def _unreachable(self, exc: BaseException) -> StoreUnreachable:
@@ -267,6 +271,9 @@ class ServerStore:
                 vectors_config=m.VectorParams(
                     size=dimension, distance=m.Distance.COSINE, on_disk=on_disk or None
                 ),
+                sparse_vectors_config={
+                    b.SPARSE_VECTOR: m.SparseVectorParams(modifier=m.Modifier.IDF)
+                },
                 hnsw_config=m.HnswConfigDiff(m=b.HNSW_M, ef_construct=b.HNSW_EF_CONSTRUCT),
                 quantization_config=_quantization_config(quantization),
                 shard_number=options.shards,
@@ -408,7 +415,7 @@ class ServerCollection:
         if raw is None:
             raise StoreError(
                 f"collection '{self.name}' on {self.store.location} has no patentsim manifest",
-                "it was not made by 'ingest load': use another --collection",
+                f"it was not made by 'ingest load': use another {setting('collection')}",
             )
         return dict(json.loads(raw) if isinstance(raw, str) else raw)
 
@@ -423,13 +430,126 @@ class ServerCollection:
         with_vectors = [p for p in points if p.vector is not None]
         if with_vectors:
             structs = [
-                m.PointStruct(id=p.id, vector=[float(x) for x in p.vector], payload=p.payload)  # type: ignore[union-attr]
+                m.PointStruct(id=p.id, vector=_model_vectors(p), payload=p.payload)
                 for p in with_vectors
             ]
             self._call(lambda: self.client.upsert(self.name, points=structs, wait=True))
         payload_only = [(p.id, p.payload) for p in points if p.vector is None]
         if payload_only:
             self.overwrite_payload(payload_only)
+            sparse_only = [
+                m.PointVectors(id=p.id, vector={b.SPARSE_VECTOR: _model_sparse(p.sparse)})
+                for p in points
+                if p.vector is None and p.sparse is not None
+            ]
+            if sparse_only:
+                self._call(
+                    lambda: self.client.update_vectors(self.name, points=sparse_only, wait=True)
+                )
+
+    # -- keyword vectors -------------------------------------------------------------
+    def has_sparse(self) -> bool:
+        info = self._call(lambda: self.client.get_collection(self.name))
+        return b.SPARSE_VECTOR in (info.config.params.sparse_vectors or {})
+
+    def add_sparse(self) -> None:
+        """Give a collection made before keyword search its sparse vector (IDF by Qdrant)."""
+        if self.has_sparse():
+            return
+        m = _models()
+        config = m.SparseVectorNameConfig(sparse=m.SparseVectorConfig(modifier=m.Modifier.IDF))
+        self._call(
+            lambda: self.client.create_vector_name(
+                self.name, vector_name=b.SPARSE_VECTOR, vector_name_config=config, wait=True
+            )
+        )
+
+    def set_sparse(self, points: Sequence[tuple[str, b.SparseVector, dict[str, Any]]]) -> None:
+        """Write keyword vectors of stored points and merge ``extra`` into their payload."""
+        if not points:
+            return
+        m = _models()
+        vectors = [
+            m.PointVectors(id=pid, vector={b.SPARSE_VECTOR: _model_sparse(sv)})
+            for pid, sv, _ in points
+        ]
+        self._call(lambda: self.client.update_vectors(self.name, points=vectors, wait=True))
+        for pid, _, extra in points:
+            if extra:
+                self._call(
+                    lambda pid=pid, extra=extra: self.client.set_payload(
+                        self.name, payload=extra, points=[pid], wait=True
+                    )
+                )
+
+    def query_sparse(
+        self,
+        vector: b.SparseVector,
+        *,
+        limit: int,
+        offset: int = 0,
+        flt: Filter | None = None,
+        score_threshold: float | None = None,
+    ) -> list[b.ScoredHit]:
+        res = self._call(
+            lambda: self.client.query_points(
+                self.name,
+                query=_model_sparse(vector),
+                using=b.SPARSE_VECTOR,
+                limit=limit,
+                offset=offset or None,
+                query_filter=to_models(flt) if flt else None,
+                score_threshold=score_threshold,
+                with_payload=True,
+            )
+        )
+        return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+
+    def query_fused(
+        self,
+        fused: b.Fused,
+        *,
+        limit: int,
+        offset: int = 0,
+        flt: Filter | None = None,
+        score_threshold: float | None = None,
+    ) -> list[b.ScoredHit]:
+        m = _models()
+        model_filter = to_models(flt) if flt else None
+        depth = max(fused.depth, offset + limit)
+        params = self._dense_params(flt, depth)
+        prefetch = [
+            m.Prefetch(
+                query=[float(x) for x in fused.dense],
+                limit=depth,
+                filter=model_filter,
+                params=params,
+            ),
+            m.Prefetch(
+                query=_model_sparse(fused.sparse),
+                using=b.SPARSE_VECTOR,
+                limit=depth,
+                filter=model_filter,
+            ),
+        ]
+        query: Any = (
+            m.FusionQuery(fusion=m.Fusion.DBSF)
+            if fused.fusion == "dbsf"
+            else m.RrfQuery(rrf=m.Rrf(k=b.RRF_K, weights=[float(w) for w in fused.weights]))
+        )
+        res = self._call(
+            lambda: self.client.query_points(
+                self.name,
+                prefetch=prefetch,
+                query=query,
+                limit=limit,
+                offset=offset or None,
+                query_filter=model_filter,
+                score_threshold=score_threshold,
+                with_payload=True,
+            )
+        )
+        return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
 
     def overwrite_payload(self, points: Sequence[tuple[str, dict[str, Any]]]) -> None:
         for pid, payload in points:
@@ -525,6 +645,25 @@ class ServerCollection:
             return found[offset:want]
         return hits(search(flt, limit, offset, exact or plan.exact, plan.hnsw_ef))
 
+    def _dense_params(self, flt: Filter | None, limit: int, exact: bool = False) -> Any:
+        """Search params of a dense query, as the plan says (None for the in-memory stand-in)."""
+        m = _models()
+        if self.store.url == ":memory:":
+            # The in-process imitation always searches exactly (and warns about search params).
+            self.last_plan = SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)
+            return None
+        plan = self.last_plan = self.plan(flt, limit=limit)
+        quantization = self._search_quantization()
+        return m.SearchParams(
+            hnsw_ef=plan.hnsw_ef,
+            exact=exact or plan.exact,
+            quantization=m.QuantizationSearchParams(
+                rescore=True, oversampling=b.OVERSAMPLING[quantization]
+            )
+            if quantization != "none"
+            else None,
+        )
+
     def plan(self, flt: Filter | None, *, limit: int) -> SearchPlan:
         """How a query with ``flt`` will be answered (``store/plan.py``)."""
         if flt is None:
@@ -618,6 +757,14 @@ class ServerCollection:
                 lowercase=True,
                 min_token_len=1,
             )
+        elif index_type == "terms":
+            # Analyzed terms (patentsim.embed.analyzer), separated by spaces, already lowercase.
+            schema = m.TextIndexParams(
+                type=m.TextIndexType.TEXT,
+                tokenizer=m.TokenizerType.WHITESPACE,
+                lowercase=False,
+                min_token_len=1,
+            )
         else:
             schema = m.PayloadSchemaType(index_type)
         if self.store.url == ":memory:":
@@ -635,6 +782,11 @@ class ServerCollection:
         for key, schema in (info.payload_schema or {}).items():
             dtype = getattr(schema, "data_type", None)
             out[key_of(key)] = str(getattr(dtype, "value", dtype))
+            tokenizer = getattr(getattr(schema, "params", None), "tokenizer", None)
+            if out[key_of(key)] == "text" and str(getattr(tokenizer, "value", tokenizer)) == (
+                "whitespace"
+            ):
+                out[key_of(key)] = "terms"
         return out
 
     def optimize(self) -> None:
@@ -642,6 +794,20 @@ class ServerCollection:
 
     def flush(self) -> None:
         """Writes are acknowledged with wait=True; nothing to flush."""
+
+
+def _model_sparse(sv: b.SparseVector | None) -> Any:
+    m = _models()
+    if sv is None:
+        return m.SparseVector(indices=[], values=[])
+    return m.SparseVector(indices=list(sv.indices), values=list(sv.values))
+
+
+def _model_vectors(p: b.PointData) -> Any:
+    dense = [float(x) for x in p.vector]  # type: ignore[union-attr]
+    if p.sparse is None:
+        return dense
+    return {"": dense, b.SPARSE_VECTOR: _model_sparse(p.sparse)}
 
 
 def to_models(flt: Filter) -> Any:

@@ -1,0 +1,395 @@
+"""``search eval``: how good each retrieval mode is on the collection's own labels.
+
+Two measures, per mode:
+
+- **P@k** (``precision``): for each sampled document, the share of its k nearest
+  *other* documents (``search like``) that share at least one label with it at
+  ``level``: ``subclass`` (the first 4 characters of an IPC/CPC code, ``B24B``),
+  ``group`` (up to the ``/``: ``B24B 3``) or ``full`` (the whole code).  Codes are
+  compared without spaces and case, so ``B24B 3/34`` and ``b24b3/34`` are one.
+  Averaged over the sampled documents that have a label.
+- **MRR@10** (``mrr``): known-item search: each sampled document's title as a
+  ``search text`` query; the reciprocal rank of the document itself in the top 10
+  (0 when it is not there), averaged.
+
+``tune=True`` splits the sample in two seeded halves: every mode and fusion
+setting is tried on the first half, the best P@k at the first level wins, both the
+current default and the winner are measured on the other half, and the winner
+becomes the collection's default mode.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..embed.retrieval import MODES, Retrieval
+from ..store import StoreSettings
+from ..store.backend import SparseVector, Store, StoredPoint
+from ..store.errors import PatentSimError, UserInputError
+from ..store.manifest import now
+from .query import (
+    QueryEmbedder,
+    _load_embedder,
+    _open,
+    _Opened,
+    _retrieval,
+    _runner,
+    _title_field,
+    text_runner,
+)
+from .where import resolve_field
+
+LEVELS = ("subclass", "group", "full")
+_NONE: frozenset[str] = frozenset()
+DEFAULT_SAMPLE = 500
+DEFAULT_K = 10
+MRR_DEPTH = 10
+# What --tune tries for hybrid: RRF with (dense, keyword) weights, and DBSF.
+TUNE_WEIGHTS = ((1.0, 1.0), (1.0, 2.0), (1.0, 3.0), (1.0, 5.0), (2.0, 1.0), (3.0, 1.0))
+
+ProgressFn = Callable[[str], None]
+
+
+@dataclass
+class EvalRow:
+    mode: str
+    level: str
+    k: int
+    queries: int
+    precision: float
+    mrr: float | None
+    detail: str = ""  # the fusion and weights of a hybrid mode
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "level": self.level,
+            "k": self.k,
+            "queries": self.queries,
+            "precision": self.precision,
+            "mrr": self.mrr,
+        }
+
+
+@dataclass
+class Tuning:
+    tried: list[tuple[str, float]]  # candidate, P@k on the tuning half
+    before: list[EvalRow]  # the previous default, on the held-out half
+    after: list[EvalRow]  # the winner, on the held-out half
+    winner: dict[str, Any]  # what the manifest now says under "search"
+    tune_queries: int = 0
+
+
+@dataclass
+class EvalReport:
+    collection: str
+    label: str
+    title: str | None
+    levels: list[str]
+    sample: int
+    seed: int
+    rows: list[EvalRow] = field(default_factory=list)
+    tuning: Tuning | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def label_codes(value: Any, level: str) -> frozenset[str]:
+    """A document's labels at a level: ``B24B 3/34|B24B 49/12`` → {B24B} at subclass."""
+    if value is None:
+        return frozenset()
+    items = value if isinstance(value, list) else re.split(r"[|;,]", str(value))
+    out = set()
+    for item in items:
+        code = re.sub(r"\s+", "", str(item)).upper()
+        if not code:
+            continue
+        if level == "subclass":
+            code = code[:4]
+        elif level == "group":
+            code = code.split("/", 1)[0]
+        out.add(code)
+    return frozenset(out)
+
+
+def evaluate(
+    label: str,
+    *,
+    levels: Sequence[str] = ("subclass", "group"),
+    sample: int = DEFAULT_SAMPLE,
+    k: int = DEFAULT_K,
+    seed: int = 0,
+    modes: Sequence[str] | None = None,
+    title: str | None = None,
+    tune: bool = False,
+    collection: str | None = None,
+    settings: StoreSettings | None = None,
+    store: Store | None = None,
+    model: str | None = None,
+    device: str = "auto",
+    embedder: QueryEmbedder | None = None,
+    progress: ProgressFn | None = None,
+) -> EvalReport:
+    """P@k per mode and level, and known-item MRR@10 per mode, on a seeded sample."""
+    levels = list(dict.fromkeys(levels)) or ["subclass"]
+    for level in levels:
+        if level not in LEVELS:
+            raise UserInputError(f"--level must be one of {', '.join(LEVELS)}, not {level!r}")
+    if sample < 2:
+        raise UserInputError(f"--sample must be at least 2, not {sample}")
+    if k < 1:
+        raise UserInputError(f"-k must be at least 1, not {k}")
+    chosen = list(modes or MODES)
+    for mode in chosen:
+        if mode not in MODES:
+            raise UserInputError(f"--mode must be one of {', '.join(MODES)} or all, not {mode!r}")
+    emb = embedder
+    with _open(settings, collection, store) as opened:
+        info = _label_field(opened, label)
+        title_field = _title(opened, title)
+        needs_model = title_field is not None and any(
+            m != "keyword" for m in (*chosen, *(MODES if tune else ()))
+        )
+        stored = dict(opened.manifest.get("model") or {})
+        name = opened.name
+    if needs_model and emb is None:
+        emb = _load_embedder(model or str(stored.get("name") or ""), stored, device, name)
+    with _open(settings, name, store) as opened:
+        docs = _documents(opened, info, title_field)
+        labelled = [d for d in docs if d.labels]
+        if len(labelled) < 2:
+            raise UserInputError(
+                f"collection '{opened.name}': fewer than 2 documents have a '{info}' label",
+                "choose a label field with values, e.g. --label ipc",
+            )
+        rng = random.Random(seed)
+        picked = rng.sample(labelled, min(sample, len(labelled)))
+        report = EvalReport(opened.name, info, title_field, levels, len(picked), seed)
+        by_id = {d.id: d for d in docs}
+        judge = _Judge(opened, by_id, levels, k, emb, title_field, progress)
+        for mode in chosen:
+            retrieval = _retrieval(opened, mode)
+            report.rows.extend(judge.measure(retrieval, picked))
+        if tune:
+            report.tuning = _tune(opened, judge, picked, rng, levels[0], label=info)
+    return report
+
+
+@dataclass
+class _Doc:
+    id: str
+    labels: dict[str, frozenset[str]]
+    title: str | None
+
+
+def _label_field(opened: _Opened, label: str) -> str:
+    try:
+        info = resolve_field(label, opened.fields)
+    except PatentSimError as exc:
+        raise UserInputError(f"--label: {exc.message}", exc.hint) from None
+    if info.type not in ("keyword", "text") or info.name.startswith("_"):
+        usable = [f for f, i in opened.fields.items() if i.list and not f.startswith("_")]
+        raise UserInputError(
+            f"--label: '{info.name}' is a {info.type} field; labels are codes (keyword fields)",
+            "list fields here: " + (", ".join(usable) if usable else "none"),
+        )
+    return info.name
+
+
+def _title(opened: _Opened, title: str | None) -> str | None:
+    if title is None:
+        return _title_field(opened)
+    try:
+        return resolve_field(title, opened.fields).name
+    except PatentSimError as exc:
+        raise UserInputError(f"--title: {exc.message}", exc.hint) from None
+
+
+def _documents(opened: _Opened, label: str, title: str | None) -> list[_Doc]:
+    wanted = [label, *([title] if title else [])]
+    docs = []
+    for p in opened.coll.scroll(with_payload=wanted, batch=1024):
+        value = p.payload.get(label)
+        labels = {lvl: label_codes(value, lvl) for lvl in LEVELS}
+        name = _str(p.payload.get(title)) if title else None
+        docs.append(_Doc(p.id, labels if labels["full"] else {}, name))
+    docs.sort(key=lambda d: d.id)  # the sample depends on the seed only, not on storage order
+    return docs
+
+
+def _str(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+class _Judge:
+    """Runs the queries of one mode and scores them."""
+
+    def __init__(
+        self,
+        opened: _Opened,
+        docs: dict[str, _Doc],
+        levels: list[str],
+        k: int,
+        emb: QueryEmbedder | None,
+        title_field: str | None,
+        progress: ProgressFn | None,
+    ) -> None:
+        self.opened = opened
+        self.docs = docs
+        self.levels = levels
+        self.k = k
+        self.emb = emb
+        self.title_field = title_field
+        self.progress = progress
+        self._points: dict[str, StoredPoint] = {}
+        self._titles: dict[str, list[float]] = {}
+
+    def point(self, pid: str) -> StoredPoint:
+        if pid not in self._points:
+            for p in self.opened.coll.retrieve([pid], with_vectors=True, with_payload=False):
+                self._points[pid] = p
+        return self._points[pid]
+
+    def neighbours(self, retrieval: Retrieval, doc: _Doc) -> list[str]:
+        p = self.point(doc.id)
+        run = _runner(self.opened, retrieval, p.vector, p.sparse or SparseVector((), ()))
+        hits = run(self.k + 1, 0, None, None)
+        return [h.id for h in hits if h.id != doc.id][: self.k]
+
+    def precision(self, retrieval: Retrieval, sample: Sequence[_Doc], level: str) -> float:
+        total = 0.0
+        for doc in sample:
+            got = self.neighbours(retrieval, doc)
+            same = sum(
+                1 for pid in got if self.docs[pid].labels.get(level, _NONE) & doc.labels[level]
+            )
+            total += same / self.k
+        return round(total / len(sample), 4) if sample else 0.0
+
+    def mrr(self, retrieval: Retrieval, sample: Sequence[_Doc]) -> float | None:
+        titled = [d for d in sample if d.title]
+        if not titled:
+            return None
+        self._encode_titles(retrieval, titled)
+        total = 0.0
+        for doc in titled:
+            assert doc.title is not None
+            run = self._text_run(retrieval, doc)
+            if run is None:
+                continue
+            ids = [h.id for h in run(MRR_DEPTH, 0, None, None)]
+            if doc.id in ids:
+                total += 1.0 / (ids.index(doc.id) + 1)
+        return round(total / len(titled), 4)
+
+    def _encode_titles(self, retrieval: Retrieval, docs: Sequence[_Doc]) -> None:
+        if retrieval.mode == "keyword" or self.emb is None:
+            return
+        todo = [d for d in docs if d.id not in self._titles]
+        if todo:
+            vectors = self.emb.encode([str(d.title) for d in todo], query=True)
+            for d, v in zip(todo, vectors):
+                self._titles[d.id] = [float(x) for x in v]
+
+    def _text_run(self, retrieval: Retrieval, doc: _Doc) -> Any:
+        assert doc.title is not None
+        if retrieval.mode == "keyword":
+            try:
+                return text_runner(self.opened, retrieval, None, doc.title)
+            except UserInputError:  # a title of stop words only: no keyword query
+                return None
+        assert self.emb is not None
+        cached = _Cached(self._titles[doc.id], self.emb)
+        try:
+            return text_runner(self.opened, retrieval, cached, doc.title)
+        except UserInputError:
+            return None
+
+    def measure(self, retrieval: Retrieval, sample: Sequence[_Doc]) -> list[EvalRow]:
+        if self.progress:
+            self.progress(f"eval: {retrieval.describe()} on {len(sample)} documents")
+        mrr = self.mrr(retrieval, sample) if self.title_field else None
+        return [
+            EvalRow(
+                retrieval.mode,
+                level,
+                self.k,
+                len(sample),
+                self.precision(retrieval, sample, level),
+                mrr,
+                retrieval.describe(),
+            )
+            for level in self.levels
+        ]
+
+
+class _Cached:
+    """An embedder that answers with a vector already computed (batch-encoded titles)."""
+
+    def __init__(self, vector: list[float], real: QueryEmbedder) -> None:
+        self.vector = vector
+        self.name = real.name
+        self.fingerprint = real.fingerprint
+        self.dimension = real.dimension
+
+    def encode(self, texts: list[str], *, batch_size: int = 32, query: bool = False) -> Any:
+        return [self.vector]
+
+
+def candidates(has_keyword: bool) -> list[Retrieval]:
+    """What --tune tries."""
+    out = [Retrieval("dense")]
+    if has_keyword:
+        out.append(Retrieval("keyword"))
+        out.extend(Retrieval("hybrid", "rrf", w) for w in TUNE_WEIGHTS)
+        out.append(Retrieval("hybrid", "dbsf"))
+    return out
+
+
+def _tune(
+    opened: _Opened,
+    judge: _Judge,
+    picked: list[_Doc],
+    rng: random.Random,
+    level: str,
+    *,
+    label: str,
+) -> Tuning:
+    shuffled = list(picked)
+    rng.shuffle(shuffled)
+    half = len(shuffled) // 2
+    tune_half, test_half = shuffled[:half], shuffled[half:]
+    if not tune_half or not test_half:
+        raise UserInputError("--tune needs a --sample of at least 4 labelled documents")
+    tried = []
+    best: tuple[float, int, Retrieval] | None = None
+    for i, cand in enumerate(candidates(opened.has_keyword())):
+        score = judge.precision(cand, tune_half, level)
+        tried.append((cand.describe(), score))
+        if best is None or score > best[0]:
+            best = (score, i, cand)
+    assert best is not None
+    winner = best[2]
+    previous = Retrieval.from_manifest(opened.manifest)
+    if previous.mode != "dense" and not opened.has_keyword():
+        previous = Retrieval("dense")
+    saved_levels = judge.levels
+    judge.levels = [level]
+    try:
+        before = judge.measure(previous, test_half)
+        after = judge.measure(winner, test_half)
+    finally:
+        judge.levels = saved_levels
+    manifest = opened.coll.read_manifest()
+    manifest["search"] = winner.to_manifest(
+        f"search eval --tune: P@{judge.k} {level} of '{label}' on {len(tune_half)} documents"
+    )
+    manifest["updated_at"] = now()
+    opened.coll.write_manifest(manifest)
+    opened.manifest = manifest
+    return Tuning(tried, before, after, manifest["search"], len(tune_half))

@@ -1,0 +1,71 @@
+"""Rules of the code's shape that a review would otherwise have to remember.
+
+- ``store/`` speaks no CLI: no message it raises names a command-line option; the CLIs
+  spell the settings a message names (```path```) as their options (``--path``).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+import patentsim
+from patentsim.options import option_of
+from patentsim.store.errors import StoreError, name_settings, setting
+
+SRC = Path(patentsim.__file__).parent
+FLAG = re.compile(r"(?<![\w-])--[a-z]")
+
+
+def _strings_outside_docstrings(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                docstrings.add(id(body[0].value))
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
+
+
+def test_the_store_names_no_command_line_option():
+    found = [
+        f"{path.relative_to(SRC)}:{line}: {text!r}"
+        for path in sorted((SRC / "store").glob("*.py"))
+        for line, text in _strings_outside_docstrings(path)
+        if FLAG.search(text)
+    ]
+    assert found == []
+
+
+def test_the_rule_catches_an_option():
+    assert FLAG.search("choose another --path") and not FLAG.search("a 6-d --- x")
+
+
+def test_settings_are_spelled_as_options_by_the_cli():
+    hint = f"use {setting('api_key')} or {setting('recreate')}, or another {setting('collection')}"
+    assert hint == "use `api_key` or `recreate`, or another `collection`"
+    assert name_settings(hint, option_of) == "use --api-key or --recreate, or another --collection"
+
+
+def test_a_store_error_reaches_the_user_with_the_option(tmp_path):
+    from patentsim.ingest.cli import cli
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    src = tmp_path / "p.csv"
+    src.write_text("doc_id,abstract\n1,graphics processor\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["load", str(src), "--path", str(blocker / "store")])
+    assert result.exit_code == 1, result.output
+    assert "hint: choose a writable --path or set QDRANT_PATH" in result.output
+    assert "`" not in result.output
+    err = StoreError("x", f"choose another {setting('path')}")
+    assert str(err) == "x (choose another `path`)"

@@ -1,0 +1,154 @@
+"""search eval: P@k against an independent numpy computation, MRR, --tune, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from patentsim.ingest.pipeline import load
+from patentsim.ingest.records import clean_text
+from patentsim.search.cli import cli as search_cli
+from patentsim.search.eval import evaluate, label_codes
+from patentsim.store import StoreSettings, open_store
+from patentsim.store.errors import UserInputError
+
+from .conftest import NVIDIA_XLSX, slice_xlsx
+from .fakes import FakeEmbedder
+
+SAMPLE = Path(__file__).resolve().parent / "data" / "keyword_sample.csv"
+
+
+def test_label_codes_levels():
+    value = ["B24B 3/34", "b24b 49/12", "G01N21/88"]
+    assert label_codes(value, "subclass") == {"B24B", "G01N"}
+    assert label_codes(value, "group") == {"B24B3", "B24B49", "G01N21"}
+    assert label_codes("G06F9/30189|G06F11/3024", "full") == {"G06F9/30189", "G06F11/3024"}
+    assert label_codes(None, "subclass") == frozenset()
+
+
+@pytest.fixture
+def small(tmp_path):
+    settings = StoreSettings(path=str(tmp_path / "store"))
+    emb = FakeEmbedder()
+    load(SAMPLE, settings=settings, collection="s", id_column="doc_id", embedder=emb)
+    return settings, emb
+
+
+def test_eval_rows_and_tune_store_the_winner(small):
+    settings, emb = small
+    report = evaluate("ipc", sample=12, k=3, settings=settings, embedder=emb, tune=True)
+    assert [(r.mode, r.level) for r in report.rows] == [
+        (m, lvl) for m in ("dense", "keyword", "hybrid") for lvl in ("subclass", "group")
+    ]
+    assert all(r.queries == 12 and r.k == 3 and 0 <= r.precision <= 1 for r in report.rows)
+    # Every title is its document's best keyword match here: MRR 1.0.
+    assert {r.mrr for r in report.rows if r.mode == "keyword"} == {1.0}
+    t = report.tuning
+    assert t is not None and t.tune_queries == 6
+    best = max(score for _, score in t.tried)
+    assert dict(t.tried)[t.after[0].detail] == best
+    store = open_store(settings)
+    try:
+        manifest = store.open("s").read_manifest()
+    finally:
+        store.close()
+    assert manifest["search"]["default_mode"] == t.winner["default_mode"] == t.after[0].mode
+    assert manifest["search"]["chosen_by"].startswith("search eval --tune")
+
+
+def test_eval_refuses_bad_input(small):
+    settings, emb = small
+    with pytest.raises(UserInputError, match="--level"):
+        evaluate("ipc", levels=["class"], settings=settings, embedder=emb)
+    with pytest.raises(UserInputError, match="--label"):
+        evaluate("ipcc", settings=settings, embedder=emb)
+    with pytest.raises(UserInputError, match="codes"):
+        evaluate("application_date", settings=settings, embedder=emb)
+
+
+def test_eval_cli_json_keyword(small):
+    settings, _ = small
+    runner = CliRunner()
+    res = runner.invoke(
+        search_cli,
+        [
+            "eval",
+            "--label",
+            "ipc",
+            "--mode",
+            "keyword",
+            "--level",
+            "subclass",
+            "-k",
+            "2",
+            "--sample",
+            "12",
+            "--format",
+            "json",
+            "--path",
+            settings.path,
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(rows) == 1
+    assert set(rows[0]) == {"mode", "level", "k", "queries", "precision", "mrr"}
+    assert rows[0]["mode"] == "keyword" and rows[0]["level"] == "subclass"
+    assert rows[0]["k"] == 2 and rows[0]["queries"] == 12 and rows[0]["mrr"] == 1.0
+    res = runner.invoke(
+        search_cli, ["eval", "--label", "nope", "--mode", "keyword", "--path", settings.path]
+    )
+    assert res.exit_code == 2, res.output
+    assert "nope" in res.output
+
+
+def test_eval_dense_precision_matches_numpy_on_nvidia(tmp_path):
+    """search eval's dense P@10 on real rows and labels agrees with a numpy computation."""
+    if not NVIDIA_XLSX.is_file():
+        pytest.skip(f"{NVIDIA_XLSX} not found (../shared/data)")
+    import openpyxl
+
+    source = slice_xlsx(NVIDIA_XLSX, tmp_path / "nv300.xlsx", 300)
+    settings = StoreSettings(path=str(tmp_path / "store"))
+    emb = FakeEmbedder(dimension=64)
+    load(source, settings=settings, collection="nv", id_column="doc_id", embedder=emb)
+    report = evaluate(
+        "cpc",
+        levels=("subclass", "group"),
+        sample=1000,  # more than there are: every labelled document is a query
+        modes=["dense"],
+        title=None,
+        settings=settings,
+        embedder=emb,
+    )
+    wb = openpyxl.load_workbook(source, read_only=True)
+    rows = list(wb.active.iter_rows(values_only=True))
+    header, body = list(rows[0]), rows[1:]
+    wb.close()
+    docs = [dict(zip(header, r)) for r in body]
+    docs = [d for d in docs if d.get("abstract") and str(d["abstract"]).strip()]
+    vectors = emb.encode([clean_text(str(d["abstract"])).strip() for d in docs])
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    sims = vectors @ vectors.T
+    for level, row in zip(("subclass", "group"), report.rows):
+        labels = [
+            {
+                c.replace(" ", "").upper()[:4] if level == "subclass" else c.split("/")[0].strip()
+                for c in str(d.get("cpc") or "").split("|")
+                if c.strip()
+            }
+            for d in docs
+        ]
+        queries = [i for i in range(len(docs)) if labels[i]]
+        total = 0.0
+        for i in queries:
+            order = [j for j in np.argsort(-sims[i], kind="stable") if j != i][:10]
+            total += sum(1 for j in order if labels[j] & labels[i]) / 10
+        expected = total / len(queries)
+        assert row.mode == "dense" and row.level == level
+        assert row.queries == len(queries)
+        assert row.precision == pytest.approx(expected, abs=0.01)

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -33,11 +32,9 @@ from ..store.backend import (
 )
 from ..store.errors import StoreError, UserInputError
 from ..store.manifest import check_layout, check_model, now
+from ..store.payload import RESERVED_INDEXES
+from .writer import ProgressFn, WriteBehind
 
-ProgressFn = Callable[[int, int], None]
-
-# Indexes every collection made by `ingest load` has, whatever its columns.
-RESERVED_INDEXES = {"_key": "keyword", "_hash": "keyword", "_row": "integer"}
 DEFAULT_BATCH = 256
 # Manifest entries that describe the target's own layout, not the data.
 _LAYOUT_KEYS = ("dimension", "on_disk", "quantization")
@@ -223,8 +220,7 @@ def _copy_points(
 ) -> None:
     """Read a batch, skip what the target holds already, write the rest (overlapping reads)."""
     done = 0
-    pending: Future[None] | None = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy") as writer:
+    with WriteBehind("copy") as writer:
         for chunk in _batches(src.scroll(with_vectors=True, batch=batch), batch):
             held = {p.id: p.payload for p in dst.retrieve([p.id for p in chunk])}
             todo = []
@@ -235,17 +231,11 @@ def _copy_points(
                     summary.unchanged += 1
                 else:
                     todo.append(PointData(p.id, p.vector, p.payload, p.sparse))
-            if pending is not None:
-                pending.result()
-                pending = None
-            if todo:
-                pending = writer.submit(dst.upsert, todo)
-                summary.written += len(todo)
+            writer.write(todo, lambda: dst)
+            summary.written += len(todo)
             done += len(chunk)
             if progress:
                 progress(done, total)
-        if pending is not None:
-            pending.result()
 
 
 def _target_manifest(

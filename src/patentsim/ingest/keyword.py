@@ -17,17 +17,17 @@ A collection made before keyword search gains both on its next ``ingest load``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..embed.analyzer import Analyzer, analyzer_for, joined
 from ..embed.sparse import VECTOR_NAME, Bm25, average_length
 from ..store.backend import Collection, SparseVector
+from .writer import ProgressFn
 
 TERMS_PREFIX = "_terms_"  # payload keys are flat (store/paths.py): _terms_abstract, ...
 BACKFILL_BATCH = 256
 
-ProgressFn = Callable[[int, int], None]
 
 
 def terms_field(field: str) -> str:

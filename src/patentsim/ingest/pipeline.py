@@ -19,8 +19,7 @@ the chunks in flight; the next run stores the rest, with no duplicates.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from ..store.errors import ModelMismatch, ModelUnavailable, SourceError
 from ..store.filters import Match
 from ..store.ids import point_id
 from ..store.manifest import check_layout, check_model, new_manifest, now
+from ..store.payload import RESERVED_INDEXES
 from .keyword import Keywords, backfill, terms_field
 from .read import MAX_CELL_CHARS, Table, open_table
 from .records import (
@@ -49,16 +49,11 @@ from .records import (
 )
 from .scan import Scan, resolve_rows, scan_tables
 from .sources import expand_sources
+from .writer import ProgressFn, WriteBehind
 
-RESERVED_INDEXES = (
-    ("_key", "keyword"),
-    ("_hash", "keyword"),
-    ("_row", "integer"),
-    ("_file", "keyword"),
-)
 DUPLICATE_POLICIES = ("error", "first", "last")
+SKIPPED_KEPT = 10_000  # skipped rows a manifest names per file (beyond: "no document")
 
-ProgressFn = Callable[[int, int], None]
 
 
 @dataclass
@@ -487,21 +482,13 @@ class _Loader:
     def run(
         self, winners: list[dict[int, str]], chunk: int, progress: ProgressFn | None, total: int
     ) -> None:
-        pending: Future[None] | None = None
         done = 0
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="upsert") as writer:
+        with WriteBehind("upsert") as writer:
             for records, rows_read in self._chunks(winners, chunk):
-                points = self._diff_and_embed(records)
-                if pending is not None:
-                    pending.result()
-                if points:
-                    coll = self._collection()
-                    pending = writer.submit(coll.upsert, points)
+                writer.write(self._diff_and_embed(records), self._collection)
                 done += rows_read
                 if progress:
                     progress(done, total)
-            if pending is not None:
-                pending.result()
 
     def _chunks(
         self, winners: list[dict[int, str]], size: int
@@ -610,7 +597,7 @@ class _Loader:
             )
             self.manifest = self.coll.read_manifest()
             self.summary.created = True
-            for key, kind in RESERVED_INDEXES:
+            for key, kind in RESERVED_INDEXES.items():
                 self.coll.ensure_index(key, kind)
             self.manifest["state"] = "loading"
             self.coll_write_manifest()
@@ -645,7 +632,7 @@ class _Loader:
         assert self.manifest is not None
         out = dict(self.manifest.get("sources") or {})
         for table, entry in zip(self.tables, self.summary.files):
-            out[table.path.name] = _sources_entry(table, entry["rows"])
+            out[table.path.name] = _sources_entry(table, entry["rows"], entry["skipped"])
         return out
 
     def count(self) -> int:
@@ -723,12 +710,14 @@ def _field_of(column: str) -> str:
     return field_name(column)
 
 
-def _sources_entry(table: Table, rows: int) -> dict[str, Any]:
+def _sources_entry(table: Table, rows: int, skipped: list[int]) -> dict[str, Any]:
     return {
         "file": str(table.path.resolve()),
         "sheet": table.sheet,
         "header_row": table.header_row,
         "rows": rows,
+        # Rows left out for empty text, so that a search naming one can say so.
+        "skipped": skipped[:SKIPPED_KEPT],
         "loaded_at": now(),
     }
 

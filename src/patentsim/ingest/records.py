@@ -35,23 +35,13 @@ from typing import Any, Protocol
 
 from ..store.errors import SourceError
 from ..store.ids import normalize_key
+from ..store.payload import RESERVED, TITLE_NAMES, normalized
 from .exporters import Exporter, detect_exporter
 from .read import Row
 from .types import _INT_FLOAT, BOOLS, DEFAULT_LIST_SEP, ColumnProfile
 from .types import parse_date as _parse_date
 
-RESERVED = ("_key", "_row", "_hash", "_file")
 TEXT_NAMES = ("abstract", "요약", "요약문", "초록", "summary", "description", "text", "content")
-TITLE_NAMES = (
-    "title",
-    "발명의명칭",
-    "발명의_명칭",
-    "명칭",
-    "제목",
-    "invention_title",
-    "patent_title",
-    "name",
-)
 LIST_NAMES = re.compile(
     r"(^|_)(ipc|cpc|ipcr|fi|f_term|classification|classifications|codes?)($|_)|분류", re.I
 )
@@ -137,11 +127,6 @@ def field_name(column: str) -> str:
     """The payload field of a column: its name, but for the characters Qdrant cannot
     address in a path (``"`` becomes ``'``, ``\\`` becomes ``/``; controls become spaces)."""
     return _CONTROL.sub(" ", column.strip().replace('"', "'").replace("\\", "/"))
-
-
-def normalized(name: str) -> str:
-    """A column name for matching known names: lower case, runs of other characters as '_'."""
-    return re.sub(r"[^0-9a-z가-힣]+", "_", name.lower()).strip("_")
 
 
 def profile_rows(rows: Iterable[Row]) -> dict[str, ColumnProfile]:

@@ -30,6 +30,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..store.payload import parse_rfc3339, rfc3339
+
 # Separators looked for in list columns, most specific first (";;" before ";").
 LIST_SEPARATORS = (";;", "|", ";")
 DEFAULT_LIST_SEP = "|"
@@ -227,7 +229,7 @@ def _iso(s: str) -> dt.datetime | None:
             y, mo, da = (int(g) for g in m.groups())
             d = dt.datetime(y, mo, da)
         else:
-            d = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+            d = parse_rfc3339(s)
     except ValueError:
         return None
     return d
@@ -243,10 +245,6 @@ def _valid(y: Any, m: Any, d: Any) -> bool:
     except ValueError:
         return False
     return _YEARS[0] <= date.year <= _YEARS[1]
-
-
-def _rfc3339(d: dt.datetime) -> str:
-    return d.replace(microsecond=0).isoformat() + "Z"
 
 
 def parse_date(
@@ -270,7 +268,7 @@ def parse_date(
                 value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
             except (OverflowError, ValueError):  # year 1 or 9999 shifted out of range
                 return None
-        return _rfc3339(value)
+        return rfc3339(value)
     if isinstance(value, dt.date):
         return value.isoformat() + "T00:00:00Z"
     form = date_form(value)
@@ -280,7 +278,7 @@ def parse_date(
         if not serial:
             return None
         days = float(value)
-        return _rfc3339(_EXCEL_EPOCH + dt.timedelta(days=days))
+        return rfc3339(_EXCEL_EPOCH + dt.timedelta(days=days))
     if isinstance(value, (int, float)):
         value = str(int(value))
     s = str(value).strip()
@@ -310,7 +308,7 @@ def parse_date(
 
 
 def _in_years(d: dt.datetime) -> str | None:
-    return _rfc3339(d) if _YEARS[0] <= d.year <= _YEARS[1] else None
+    return rfc3339(d) if _YEARS[0] <= d.year <= _YEARS[1] else None
 
 
 def date_format_option(text: str) -> tuple[str | None, str | None, str | None]:

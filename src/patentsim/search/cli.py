@@ -7,6 +7,7 @@ and hands the result to ``render``.  Nothing heavy is imported at module level:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -101,9 +102,8 @@ def output_decorators() -> list[Callable[[F], F]]:
             "--format",
             "fmt",
             type=click.Choice(["table", "json", "csv"]),
-            default="table",
-            show_default=True,
-            help="table for people, json (one object per line) or csv.",
+            help="table for people (the default), json (one object per line) or csv; "
+            "with --output, the file's extension decides.",
         ),
         click.option(
             "--output",
@@ -132,7 +132,25 @@ def _fields(fields: str | None) -> list[str] | None:
     return [f.strip() for f in names if f.strip()]
 
 
-@cli.command()
+class _RefCommand(click.Command):
+    """``like -1`` is a row number that does not exist, not an unknown option."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            if not re.fullmatch(r"-\d+", exc.option_name):
+                raise
+            raise click.BadParameter(
+                f"{exc.option_name}: rows are numbered from 0, so there is no row "
+                f"{exc.option_name} (a key that starts with '-': "
+                "search like [OPTIONS] --key -- KEY)",
+                ctx=ctx,
+                param_hint="REF",
+            ) from None
+
+
+@cli.command(cls=_RefCommand)
 @click.argument("ref")
 @click.option(
     "--key", "key", is_flag=True, help="Read REF as a document key even when it is a number."
@@ -183,10 +201,10 @@ def like(
       search like 0 --mode hybrid
     """
     from .query import like as find_like
-    from .render import file_format, query_header
+    from .render import output_format, query_header
 
     if output:
-        file_format(output)
+        output_format(output, fmt)
     results = find_like(
         ref,
         limit=limit,
@@ -252,10 +270,10 @@ def text(
       search text "배터리 냉각" --mode keyword
     """
     from .query import text as find_text
-    from .render import file_format
+    from .render import output_format
 
     if output:
-        file_format(output)
+        output_format(output, fmt)
     results = find_text(
         query,
         limit=limit,
@@ -274,7 +292,7 @@ def text(
     _emit(results, fmt, output, _fields(fields))
 
 
-def _emit(results: Any, fmt: str, output: str | None, fields: list[str] | None) -> None:
+def _emit(results: Any, fmt: str | None, output: str | None, fields: list[str] | None) -> None:
     from . import render
 
     if output:
@@ -429,9 +447,8 @@ def eval_cmd(
     "--format",
     "fmt",
     type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="table, json (one object per line) or csv.",
+    help="table (the default), json (one object per line) or csv; with --output, the file's "
+    "extension decides.",
 )
 @click.option(
     "--output",
@@ -455,7 +472,7 @@ def facets(field, where, filter_json, limit, fmt, output, collection, url, api_k
     from .query import facets as count_facets
 
     if output:
-        render.file_format(output)
+        render.output_format(output, fmt)
     result = count_facets(
         field,
         where=list(where),

@@ -41,6 +41,7 @@ from ..store.errors import (
     BadFilter,
     DocumentNotFound,
     ModelMismatch,
+    ModelUnavailable,
     PatentSimError,
     UserInputError,
 )
@@ -55,6 +56,7 @@ from ..store.filters import (
     keys_in,
 )
 from ..store.ids import point_id
+from ..store.payload import RESERVED, title_like
 from .where import FieldInfo, fields_of, resolve_field, where_filter
 
 if TYPE_CHECKING:
@@ -62,7 +64,6 @@ if TYPE_CHECKING:
 
     from ..embed.embedder import Embedder
 
-RESERVED = ("_key", "_row", "_hash", "_file")
 FACET_TYPES = ("keyword", "integer", "bool")
 # Group-by fields that a filter can exclude by value (see _grouped).
 _MATCHABLE = ("keyword", "text", "integer", "bool")
@@ -418,6 +419,14 @@ def _find(opened: _Opened, ref: int | str, *, key_only: bool) -> StoredPoint:
     found = opened.coll.retrieve([point_id(text)], with_vectors=True)
     if found:
         return found[0]
+    if not key_only and re.fullmatch(r"\d+", text):
+        for file, entry in (opened.manifest.get("sources") or {}).items():
+            if int(text) in (entry.get("skipped") or ()):
+                raise DocumentNotFound(
+                    f"row {text} of {file} is not in collection '{opened.name}': ingest "
+                    "skipped it because its text was empty",
+                    "give another row, or fill in its text and load the file again",
+                )
     count = opened.coll.count()
     rows = ((opened.manifest.get("source") or {}).get("rows")) or count
     what = f"key '{text}'" if key_only else f"row number or key '{text}'"
@@ -529,7 +538,18 @@ def text(
         build_filter(opened, where, filter_json)  # bad filters fail before a model loads
         _group_field(opened, group_by)
     # The collection is closed while the model loads (seconds): other processes may use it.
-    emb = _load_embedder(model_name, stored, device, name)
+    try:
+        emb = _load_embedder(model_name, stored, device, name)
+    except ModelUnavailable as exc:
+        if not model or model == stored.get("name"):
+            raise
+        # Another name than the collection's: the mismatch is the news, not the cache.
+        raise ModelMismatch(
+            f"collection '{name}' was built with model '{stored.get('name')}', and --model "
+            f"{model} names another one (which cannot be loaded here either: {exc.message})",
+            f"leave out --model to query with '{stored.get('name')}', or give --model a "
+            "folder holding that model",
+        ) from exc
     with _open(settings, name, store) as opened:
         return _text_search(
             opened, emb, query, where, filter_json, limit, offset, min_score, group_by, mode
@@ -760,9 +780,9 @@ def _title_field(opened: _Opened) -> str | None:
     if title:
         return str(title)
     text_columns = set(opened.manifest.get("text_columns") or [])
-    for name in opened.fields:
-        if "title" in name.lower() or "명칭" in name:
-            return name
+    found = title_like(opened.fields)
+    if found:
+        return found
     for name, info in opened.fields.items():
         if (
             info.type in ("text", "keyword")

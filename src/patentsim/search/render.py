@@ -14,7 +14,6 @@ Every read command funnels into ``emit`` (hits) or ``emit_facets`` (counts).
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import shutil
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store.errors import UserInputError
+from ..store.payload import parse_rfc3339
 from .query import Facets, Results
 
 FORMATS = ("table", "json", "csv")
@@ -224,7 +224,7 @@ def _xlsx_value(value: Any, kind: str | None) -> Any:
         return "|".join(str(v) for v in value)
     if kind == "datetime" and isinstance(value, str):
         try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = parse_rfc3339(value)
         except ValueError:
             return value
         return parsed.replace(tzinfo=None)
@@ -277,6 +277,20 @@ def file_format(path: str | Path) -> str:
             "use a name ending in .xlsx, .csv or .jsonl",
         )
     return FILE_FORMATS[suffix]
+
+
+def output_format(path: str | Path, fmt: str | None) -> str:
+    """The format ``--output`` writes in: the file's extension decides, and a ``--format``
+    given beside it must agree (``json`` with ``.jsonl``, ``csv`` with ``.csv``)."""
+    kind = file_format(path)
+    if fmt is not None and {"json": "jsonl"}.get(fmt, fmt) != kind:
+        fits = {"json": " or name the file *.jsonl", "csv": " or name the file *.csv"}
+        raise UserInputError(
+            f"--format {fmt} does not match --output {path}: the file's extension sets its "
+            f"format ({kind})",
+            f"leave out --format{fits.get(fmt, '')}",
+        )
+    return kind
 
 
 def write_file(

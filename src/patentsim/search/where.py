@@ -38,6 +38,7 @@ from typing import Any
 
 from ..store.errors import BadFilter
 from ..store.filters import Condition, Empty, Filter, Match, Range, Text
+from ..store.payload import RESERVED_INDEXES, parse_rfc3339, rfc3339
 
 OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "~")
 WORD_OPERATORS = ("exists", "missing")
@@ -55,7 +56,7 @@ _TAKES = {
 }
 
 # The tool's own payload fields, usable in --where like any other.
-RESERVED_FIELDS = {"_key": "keyword", "_row": "integer", "_file": "keyword"}
+RESERVED_FIELDS = {k: kind for k, kind in RESERVED_INDEXES.items() if k != "_hash"}
 
 SampleFn = Callable[[str], Any]
 
@@ -490,18 +491,14 @@ def parse_when(text: str) -> tuple[str, str | None]:
                 else:
                     end = start + dt.timedelta(days=1)
             except (OverflowError, ValueError):
-                return _rfc3339(start), _LAST_INSTANT  # a span that ends with the calendar
-            return _rfc3339(start), _rfc3339(end)
+                return rfc3339(start), _LAST_INSTANT  # a span that ends with the calendar
+            return rfc3339(start), rfc3339(end)
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*", s):
         raise ValueError(s)
-    instant = dt.datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00"))
+    instant = parse_rfc3339(s)
     if instant.tzinfo is not None:
         instant = instant.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return _rfc3339(instant), None
-
-
-def _rfc3339(value: dt.datetime) -> str:
-    return value.isoformat(timespec="seconds") + "Z"
+    return rfc3339(instant), None
 
 
 # -- examples for messages -----------------------------------------------------------------

@@ -1,0 +1,57 @@
+"""The payload's shared words: the tool's own fields and how dates are written.
+
+Every point's payload holds the source's cells plus the reserved fields below; dates are
+RFC 3339 strings in UTC (``2019-08-26T00:00:00Z``), so that Qdrant's datetime ranges work.
+Ingest writes both, search reads both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+
+# The tool's own fields and the index each gets: the document key, the 0-based row in its
+# file, the content hash (model + text) and the file's name.
+RESERVED_INDEXES = {"_key": "keyword", "_row": "integer", "_hash": "keyword", "_file": "keyword"}
+RESERVED = tuple(RESERVED_INDEXES)
+
+# Column names of a document's title, best first (compared ``normalized``).  Ingest records
+# the title column it found in the manifest; search falls back on these names for
+# collections whose manifest names none.
+TITLE_NAMES = (
+    "title",
+    "발명의명칭",
+    "발명의_명칭",
+    "명칭",
+    "제목",
+    "invention_title",
+    "patent_title",
+    "name",
+)
+
+
+def normalized(name: str) -> str:
+    """A column name for matching known names: lower case, runs of other characters as '_'."""
+    return re.sub(r"[^0-9a-z가-힣]+", "_", name.lower()).strip("_")
+
+
+def title_like(names: Iterable[str]) -> str | None:
+    """The first of ``names`` named like a title: a known title name, else one holding
+    ``title`` or ``명칭``."""
+    names = list(names)
+    for wanted in TITLE_NAMES:
+        for name in names:
+            if normalized(name) == wanted:
+                return name
+    return next((n for n in names if "title" in n.lower() or "명칭" in n), None)
+
+
+def rfc3339(value: dt.datetime) -> str:
+    """A naive (UTC) time stamp as stored: to the second, with ``Z``."""
+    return value.isoformat(timespec="seconds") + "Z"
+
+
+def parse_rfc3339(text: str) -> dt.datetime:
+    """An ISO 8601 / RFC 3339 time stamp (``Z`` for UTC); ``ValueError`` if it is none."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))

@@ -784,6 +784,24 @@ def quality_lines(r: dict[str, Any]) -> str:
             )
             + ".",
         ]
+    scale = q.get("scale_latency")
+    if scale:
+        built = (
+            f"built in {scale['build_seconds']} s with the HNSW index"
+            if scale.get("build_seconds")
+            else "cached from an earlier run"
+        )
+        lines += [
+            "",
+            f"Latency at {scale['points']:,} points (the nvidia vectors, then mixtures of two of "
+            "them, each with the keyword vector of its first document; embedded store, "
+            f"{built}; 50 queries each, `text` without embedding the query; median / p99 ms): "
+            + "; ".join(
+                f"{mode}: like {_ms(scale[mode]['like'])}, text {_ms(scale[mode]['text'])}"
+                for mode in ("dense", "keyword", "hybrid")
+            )
+            + ".",
+        ]
     lines.append(QUALITY_END)
     return "\n".join(lines)
 

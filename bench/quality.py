@@ -10,7 +10,8 @@ the other half).  "Before" is what the tool answered before keyword search: the
 dense vectors alone.
 
 Cost: the analyzer and BM25 vectors' share of an ingest (analyzing every text of
-the file, against embedding it), and query latency per mode on the collection.
+the file, against embedding it), and query latency per mode on the collections and
+on 100,000 points (``latency_at_scale``).
 """
 
 from __future__ import annotations
@@ -233,4 +234,89 @@ def figure(sample: int = SAMPLE) -> dict[str, Any]:
         entry["cost"] = _analyze_cost(name, embed_seconds, documents)
         entry["latency_ms"] = _latency(name, store_dir, emb)
         result["sets"][name] = entry
+    log("quality: like/text latency per mode at 100,000 points")
+    result["scale_latency"] = latency_at_scale()
     return result
+
+
+def latency_at_scale(points: int = 100_000, queries: int = 50) -> dict[str, Any]:
+    """like/text latency per mode on ``points`` points: the nvidia abstracts' real vectors,
+    then mixtures of two of them (bench/queries.py ``synthesize``), each carrying the keyword
+    vector of its first document.  The store is cached in bench/out."""
+    from patentsim.embed.analyzer import Analyzer
+    from patentsim.embed.sparse import Bm25, average_length
+    from patentsim.ingest.keyword import Keywords
+    from patentsim.search.query import like, text
+    from patentsim.store import StoreSettings, open_store
+    from patentsim.store.backend import CreateOptions, PointData
+    from patentsim.store.ids import point_id
+    from patentsim.store.manifest import new_manifest
+
+    from .queries import synthesize
+
+    path, _, _ = SETS["patents_nvidia"]
+    abstracts = _texts(path, "abstract")
+    titles = _texts(path, "title")
+    a_vec, _ = cached_vectors("patents_nvidia", abstracts, "abstracts")
+    t_vec, _ = cached_vectors("patents_nvidia", titles, "titles")
+    emb = LookupEmbedder([*abstracts, *titles], np.concatenate([a_vec, t_vec]))
+    store_dir = OUT / f"quality_{points}"
+    name = "scale"
+    settings = StoreSettings(path=str(store_dir))
+    build_s = None
+    store = open_store(settings)
+    try:
+        if not store.exists(name):
+            analyzer = Analyzer()
+            terms = [analyzer.terms(t) for t in abstracts]
+            bm25 = Bm25(avg_len=average_length(terms))
+            sparse = [bm25.document(t) for t in terms]
+            vectors, source = synthesize(a_vec, points)
+            manifest = new_manifest(
+                name=name, model=emb.info(), text_columns=["abstract"], id_column=None
+            )
+            keywords = Keywords(analyzer, bm25, ["abstract"])
+            manifest.update(keyword=keywords.info(), state="ready", fields={})
+            manifest["search"] = {"default_mode": "dense", "fusion": "rrf", "weights": [1, 1]}
+            began = time.perf_counter()
+            coll = store.create(name, emb.dimension, manifest, CreateOptions())
+            coll.ensure_index("_row", "integer")
+            coll.ensure_index("_key", "keyword")
+            batch = []
+            for i, (vec, src) in enumerate(zip(vectors, source)):
+                batch.append(
+                    PointData(
+                        point_id(str(i)),
+                        vec.tolist(),
+                        {"_row": i, "_key": str(i), "title": titles[int(src)][:200]},
+                        sparse[int(src)],
+                    )
+                )
+                if len(batch) >= 1000:
+                    coll.upsert(batch)
+                    batch = []
+            if batch:
+                coll.upsert(batch)
+            coll.optimize()
+            build_s = round(time.perf_counter() - began, 1)
+            log(f"built the {points:,}-point store in {build_s} s")
+        out: dict[str, Any] = {"points": points, "build_seconds": build_s}
+        rng = np.random.default_rng(7)
+        refs = [int(r) for r in rng.integers(0, points, queries)]
+        qtexts = [titles[int(r)] for r in rng.integers(0, len(titles), queries)]
+        for mode in ("dense", "keyword", "hybrid"):
+            like(refs[0], mode=mode, store=store, collection=name)  # warm-up
+            like_s: list[float] = []
+            for r in refs:
+                began = time.perf_counter()
+                like(r, mode=mode, store=store, collection=name)
+                like_s.append(time.perf_counter() - began)
+            text_s: list[float] = []
+            for t in qtexts:
+                began = time.perf_counter()
+                text(t, mode=mode, store=store, collection=name, embedder=emb)
+                text_s.append(time.perf_counter() - began)
+            out[mode] = {"like": summary_ms(like_s), "text": summary_ms(text_s)}
+        return out
+    finally:
+        store.close()

@@ -103,7 +103,8 @@ def test_quantized_like_equals_exact_cosine(quantized, kind):
         info = coll.shard.info()
         keys, rows, x = stored_vectors(coll)
         assert info.points_count == len(keys) > 90
-        assert info.indexed_vectors_count == len(keys)  # all in quantized segments
+        # every dense vector sits in an indexed, quantized segment (sparse vectors count too)
+        assert info.indexed_vectors_count >= len(keys)
         sims = x @ x.T
         for k in range(0, len(keys), 5):
             row = rows[k]
@@ -111,7 +112,7 @@ def test_quantized_like_equals_exact_cosine(quantized, kind):
             raw = unrescored_scores(coll, x[k])
             exact = np.sort(sims[k])[::-1][:10]
             assert np.max(np.abs(np.array(raw) - exact)) > 5e-5  # float32 error: ~1e-7
-            results = like(row, limit=10, collection=kind, store=store)
+            results = like(row, limit=10, mode="dense", collection=kind, store=store)
             order = [i for i in np.argsort(-sims[k], kind="stable") if i != k][:10]
             got = [h.key for h in results.hits]
             assert got == [keys[i] for i in order] or (
@@ -146,6 +147,21 @@ def test_info_shows_quantization_and_copy_keeps_it(quantized, tmp_path):
     result = runner.invoke(ingest_cli, ["info", "--path", str(tmp_path / "copy")], env={})
     assert result.exit_code == 0, result.output
     assert "binary quantized in RAM (16x smaller)" in result.output
+    # ingest copy --quantization changes it on the way; the copy is then kept as it is
+    args = ["copy", "--from-path", quantized.path, "--to-path", str(tmp_path / "copy")]
+    result = runner.invoke(
+        ingest_cli, [*args, "-c", "int8", "--to-collection", "plain", "--quantization", "none"]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        ingest_cli, ["info", "--path", str(tmp_path / "copy"), "-c", "plain"], env={}
+    )
+    assert "vectors     float32, not quantized (in RAM)" in result.output
+    result = runner.invoke(
+        ingest_cli, [*args, "-c", "int8", "--to-collection", "plain", "--quantization", "binary"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "collection 'plain' is stored with quantization none, not binary" in result.output
 
 
 def test_quantization_of_an_existing_collection_is_refused(quantized, tmp_path):
@@ -213,14 +229,14 @@ def grouped(tmp_path_factory, small_segments) -> StoreSettings:
 
 
 @pytest.mark.parametrize(
-    ("group", "path"), [("rare", "exact"), ("medium", "hnsw+acorn"), ("common", "hnsw")]
+    ("group", "path"), [("rare", "exact"), ("medium", "hnsw+check"), ("common", "hnsw+check")]
 )
 def test_filter_policy_paths_return_complete_results(grouped, monkeypatch, group, path):
     monkeypatch.setattr(planning, "EXACT_MAX_POINTS", 100)
     store = open_store(grouped)
     try:
         coll = store.open("g")
-        assert coll.shard.info().indexed_vectors_count == 2000  # an HNSW index to walk
+        assert coll.shard.info().indexed_vectors_count >= 2000  # an HNSW index to walk
         points = list(coll.scroll(with_vectors=True))
         x = np.array([p.vector for p in points], dtype=np.float32)
         keys = [str(p.payload["_key"]) for p in points]
@@ -228,7 +244,9 @@ def test_filter_policy_paths_return_complete_results(grouped, monkeypatch, group
         member = np.array([p.payload["group"] == group for p in points])
         for ref in range(0, 2000, 97):
             k = keys.index(next(key for key, row in rows.items() if row == ref))
-            results = like(ref, limit=10, where=[f"group={group}"], collection="g", store=store)
+            results = like(
+                ref, limit=10, where=[f"group={group}"], mode="dense", collection="g", store=store
+            )
             assert coll.last_plan.path == path
             assert coll.last_plan.matching == dict(GROUPS)[group]
             scores = np.where(member, x @ x[k], -np.inf)
@@ -244,15 +262,44 @@ def test_filter_policy_paths_return_complete_results(grouped, monkeypatch, group
 
 def test_plan_thresholds():
     assert plan_search(filtered=False, limit=10).path == "hnsw"
-    small = plan_search(filtered=True, limit=10, matching=20_000, total=1_000_000)
+    small = plan_search(filtered=True, limit=10, matching=60_000, total=1_000_000)
     assert (small.path, small.exact) == ("exact", True)
-    tiny_collection = plan_search(filtered=True, limit=10, matching=15_000, total=15_000)
+    tiny_collection = plan_search(filtered=True, limit=10, matching=45_000, total=45_000)
     assert tiny_collection.path == "exact"
-    mid = plan_search(filtered=True, limit=10, matching=150_000, total=1_000_000)
-    assert (mid.path, mid.hnsw_ef) == ("hnsw+acorn", planning.FILTERED_EF)
+    mid = plan_search(filtered=True, limit=10, matching=100_000, total=1_000_000)
+    assert (mid.path, mid.candidates, mid.hnsw_ef) == ("hnsw+check", 1000, 8000)
     broad = plan_search(filtered=True, limit=10, matching=500_000, total=1_000_000)
-    assert broad.path == "hnsw"
-    assert plan_search(filtered=True, limit=500, matching=500_000, total=1_000_000).hnsw_ef == 500
+    assert (broad.path, broad.candidates, broad.hnsw_ef) == ("hnsw+check", 200, 1600)
+    rare = plan_search(filtered=True, limit=10, matching=70_000, total=100_000_000)
+    assert rare.candidates == planning.MAX_CANDIDATES
+
+
+def test_checked_search_widens_then_falls_back_to_exact():
+    """Too few candidates pass: four times as many; still too few at the cap: exact search."""
+    points = [(f"p{i}", 1.0 - i / 10_000) for i in range(10_000)]
+    passing = {f"p{i}" for i in range(0, 10_000, 50)}  # every 50th point matches
+    asked: list[int] = []
+
+    def nearest(n):
+        asked.append(n)
+        return points[:n]
+
+    def within(ids):
+        return [pid for pid in ids if pid in passing]
+
+    plan = plan_search(filtered=True, limit=10, matching=500_000, total=1_000_000)
+    assert plan.candidates == 200
+    got = planning.checked_search(plan, 10, nearest, within, lambda: ["exact"])
+    assert asked == [200, 800]  # 4 pass of 200; 16 of 800
+    assert got == [f"p{i}" for i in range(0, 800, 50)]
+    asked.clear()
+    got = planning.checked_search(plan, 10, nearest, lambda ids: [], lambda: ["exact"])
+    assert asked == [200, 800, 2048]
+    assert got == ["exact"]
+    asked.clear()
+    few = points[:300]  # the collection has fewer points than asked for: all were seen
+    got = planning.checked_search(plan, 10, lambda n: few[:n], within, lambda: ["exact"])
+    assert got == ["p0", "p50", "p100", "p150", "p200", "p250"]
 
 
 def test_server_plans_from_its_estimates(monkeypatch, unique_name):
@@ -273,7 +320,7 @@ def test_server_plans_from_its_estimates(monkeypatch, unique_name):
             [PointData(point_id(r["id"]), rng.normal(size=8).tolist(), {"g": r["g"]}) for r in rows]
         )
         assert coll.plan(Filter(must=(Match("g", ("a",)),)), limit=10).path == "exact"
-        assert coll.plan(Filter(must=(Match("g", ("b",)),)), limit=10).path == "hnsw"
+        assert coll.plan(Filter(must=(Match("g", ("b",)),)), limit=10).path == "hnsw+check"
         assert coll.plan(None, limit=10).path == "hnsw"
     finally:
         store.drop(unique_name)

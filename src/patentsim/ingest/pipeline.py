@@ -30,7 +30,7 @@ from ..embed.model import DEFAULT_MODEL, check_options
 from ..embed.retrieval import Retrieval, default_for
 from ..store import StoreSettings, open_store
 from ..store.backend import Collection, CreateOptions, PointData, Store
-from ..store.errors import ModelMismatch, ModelUnavailable, SourceError
+from ..store.errors import ModelMismatch, ModelUnavailable, SourceError, StoreUnreachable
 from ..store.filters import Match
 from ..store.ids import point_id
 from ..store.manifest import check_layout, check_model, new_manifest, now
@@ -189,9 +189,14 @@ def load(
     try:
         coll: Collection | None = None
         manifest: dict[str, Any] | None = None
-        if store.exists(name) and not recreate:
-            coll = store.open(name)
-            manifest = coll.read_manifest()
+        try:
+            if store.exists(name) and not recreate:
+                coll = store.open(name)
+                manifest = coll.read_manifest()
+        except StoreUnreachable:
+            # A broken file is the first thing to fix: check it as for a new collection.
+            _plan(tables, None, text, id_column, lists, dates, date_formats, on_duplicate)
+            raise
         plan, scan, res = _plan(
             tables, manifest, text, id_column, lists, dates, date_formats, on_duplicate
         )

@@ -407,16 +407,15 @@ class EdgeCollection:
         qe = _qe()
         edge_filter = to_edge(flt) if flt else None
         depth = max(fused.depth, offset + limit)
-        # The dense side is planned as in query() (exact, HNSW or ACORN by the filter).
+        # The dense side is planned as in query(): exact over few matches; with many, a
+        # prefetch cannot check candidates afterwards, so it walks HNSW with the filter and
+        # the plan's wide beam.
         plan = self.plan(flt, limit=depth, edge_filter=edge_filter)
         self.last_plan = plan
         params = qe.SearchParams(
             hnsw_ef=plan.hnsw_ef,
             exact=plan.exact,
             quantization=self._search_quantization(),
-            acorn=qe.AcornSearchParams(enable=True, max_selectivity=planning.ACORN_MAX_SELECTIVITY)
-            if plan.acorn
-            else None,
         )
         prefetches = [
             qe.Prefetch(
@@ -476,25 +475,57 @@ class EdgeCollection:
         edge_filter = to_edge(flt) if flt else None
         plan = self.plan(flt, limit=offset + limit, edge_filter=edge_filter)
         self.last_plan = plan
-        params = qe.SearchParams(
-            hnsw_ef=plan.hnsw_ef,
-            exact=exact or plan.exact,
-            quantization=self._search_quantization(),
-            acorn=qe.AcornSearchParams(enable=True, max_selectivity=planning.ACORN_MAX_SELECTIVITY)
-            if plan.acorn
-            else None,
-        )
-        request = qe.QueryRequest(
-            limit=limit,
-            offset=offset,
-            query=qe.Query.Nearest([float(x) for x in vector]),
-            filter=edge_filter,
-            score_threshold=score_threshold,
-            params=params,
-            with_payload=True,
-        )
-        points = self._engine(lambda: self.shard.query(request))
-        return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+        query = qe.Query.Nearest([float(x) for x in vector])
+        quantization = self._search_quantization()
+
+        def search(
+            flt_: Any, n: int, skip: int, exact_: bool, ef: int, payload: bool = True
+        ) -> list[Any]:
+            request = qe.QueryRequest(
+                limit=n,
+                offset=skip,
+                query=query,
+                filter=flt_,
+                score_threshold=score_threshold,
+                params=qe.SearchParams(hnsw_ef=ef, exact=exact_, quantization=quantization),
+                with_payload=payload,
+            )
+            return list(self._engine(lambda: self.shard.query(request)))
+
+        def hits(points: list[Any]) -> list[b.ScoredHit]:
+            return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+
+        if plan.candidates and not exact:
+            want = offset + limit
+            base = flt or Filter()
+            found = planning.checked_search(
+                plan,
+                want,
+                lambda n: [
+                    (str(p.id), float(p.score))
+                    for p in search(
+                        None,
+                        n,
+                        0,
+                        False,
+                        max(plan.hnsw_ef, planning.CANDIDATE_EF * n),
+                        payload=False,
+                    )
+                ],
+                lambda ids: hits(
+                    search(
+                        to_edge(Filter(must=(base, HasId(tuple(ids))))),
+                        want,
+                        0,
+                        True,
+                        plan.hnsw_ef,
+                    )
+                ),
+                lambda: hits(search(edge_filter, want, 0, True, plan.hnsw_ef)),
+                score_threshold,
+            )
+            return found[offset:want]
+        return hits(search(edge_filter, limit, offset, exact or plan.exact, plan.hnsw_ef))
 
     def plan(self, flt: Filter | None, *, limit: int, edge_filter: Any = None) -> SearchPlan:
         """How a query with ``flt`` will be answered (``store/plan.py``)."""

@@ -32,7 +32,7 @@ from .errors import (
     Unauthorized,
     setting,
 )
-from .filters import Empty, Filter, HasId, Match, Range, Text
+from .filters import Empty, Filter, HasId, Match, Range, Text, all_of
 from .paths import json_path, key_of
 from .plan import SearchPlan, plan_search
 
@@ -586,20 +586,69 @@ class ServerCollection:
         score_threshold: float | None = None,
         exact: bool = False,
     ) -> list[b.ScoredHit]:
-        params = self._dense_params(flt, offset + limit, exact)
-        res = self._call(
-            lambda: self.client.query_points(
-                self.name,
-                query=[float(x) for x in vector],
-                limit=limit,
-                offset=offset or None,
-                query_filter=to_models(flt) if flt else None,
-                score_threshold=score_threshold,
-                search_params=params,
-                with_payload=True,
-            )
+        m = _models()
+        memory = self.store.url == ":memory:"
+        if memory:
+            # The in-process imitation always searches exactly (and warns about search params).
+            plan = self.last_plan = SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)
+        else:
+            plan = self.last_plan = self.plan(flt, limit=offset + limit)
+        kind = "none" if memory else self._search_quantization()
+        quantization = (
+            m.QuantizationSearchParams(rescore=True, oversampling=b.OVERSAMPLING[kind])
+            if kind != "none"
+            else None
         )
-        return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+
+        def search(
+            flt_: Filter | None, n: int, skip: int, exact_: bool, ef: int, payload: bool = True
+        ) -> list[Any]:
+            params = (
+                None
+                if memory
+                else m.SearchParams(hnsw_ef=ef, exact=exact_, quantization=quantization)
+            )
+            res = self._call(
+                lambda: self.client.query_points(
+                    self.name,
+                    query=[float(x) for x in vector],
+                    limit=n,
+                    offset=skip or None,
+                    query_filter=to_models(flt_) if flt_ else None,
+                    score_threshold=score_threshold,
+                    search_params=params,
+                    with_payload=payload,
+                )
+            )
+            return list(res.points)
+
+        def hits(points: list[Any]) -> list[b.ScoredHit]:
+            return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+
+        if plan.candidates and not exact:
+            want = offset + limit
+            found = planning.checked_search(
+                plan,
+                want,
+                lambda n: [
+                    (str(p.id), float(p.score))
+                    for p in search(
+                        None,
+                        n,
+                        0,
+                        False,
+                        max(plan.hnsw_ef, planning.CANDIDATE_EF * n),
+                        payload=False,
+                    )
+                ],
+                lambda ids: hits(
+                    search(all_of(flt, HasId(tuple(ids))), want, 0, True, plan.hnsw_ef)
+                ),
+                lambda: hits(search(flt, want, 0, True, plan.hnsw_ef)),
+                score_threshold,
+            )
+            return found[offset:want]
+        return hits(search(flt, limit, offset, exact or plan.exact, plan.hnsw_ef))
 
     def _dense_params(self, flt: Filter | None, limit: int, exact: bool = False) -> Any:
         """Search params of a dense query, as the plan says (None for the in-memory stand-in)."""
@@ -613,9 +662,6 @@ class ServerCollection:
                 rescore=True, oversampling=b.OVERSAMPLING[quantization]
             )
             if quantization != "none"
-            else None,
-            acorn=m.AcornSearchParams(enable=True, max_selectivity=planning.ACORN_MAX_SELECTIVITY)
-            if plan.acorn
             else None,
         )
 

@@ -403,6 +403,8 @@ def _quantization_config(kind: str) -> Any:
 
 
 class ServerCollection:
+    imitation = False  # True for the in-process stand-in, which searches only exactly
+
     def __init__(self, store: ServerStore, name: str) -> None:
         self.store = store
         self.name = name
@@ -587,7 +589,7 @@ class ServerCollection:
         exact: bool = False,
     ) -> list[b.ScoredHit]:
         m = _models()
-        memory = self.store.url == ":memory:"
+        memory = self.imitation
         if memory:
             # The in-process imitation always searches exactly (and warns about search params).
             plan = self.last_plan = SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)
@@ -853,6 +855,8 @@ def to_models(flt: Filter) -> Any:
 class MemoryCollection(ServerCollection):
     """A collection of the in-process imitation: exact search, no payload indexes (it has
     none, and warns about search parameters and indexes on each call)."""
+
+    imitation = True
 
     def _dense_params(self, flt: Filter | None, limit: int, exact: bool = False) -> Any:
         self.last_plan = SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)

@@ -66,8 +66,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--scale",
         choices=["10k", "100k", "300k", "1m"],
-        help="only the scale figure at this size: fp32 vs int8 vs binary, filtered-query "
-        "policy, memory (separate from the default run; 1m takes hours on 2 cores)",
+        help="only the scale figure at this size: fp32 vs int8 vs binary (build, disk, "
+        "memory of search processes, like and filtered queries against exact search); "
+        "separate from the default run; 1m takes hours on 2 cores",
     )
     return ap.parse_args(argv)
 

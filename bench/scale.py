@@ -12,7 +12,8 @@ the build, store size on disk.  Then, in this process with the collection open: 
 queries (retrieve the stored vector, query, drop the document) and filtered queries of
 0.1%–50% selectivity through the platform's policy (``store/plan.py``), timed and checked
 against exact numpy search over the same float32 vectors (recall@10, ties counted as hits);
-filtered HNSW without the policy's wider beam and ACORN is shown for reference.  Last, the
+the filter applied during the HNSW walk (hnsw_ef 128 and 256, with ACORN) and exact search are
+shown for reference on fp32 and int8.  Last, the
 peak RSS of a ``search like`` process and of a process that serves 200 ``like`` queries.
 
 Builds are cached under ``bench/out/scale/`` (by size and quantization): a second run only

@@ -69,3 +69,50 @@ def test_a_store_error_reaches_the_user_with_the_option(tmp_path):
     assert "`" not in result.output
     err = StoreError("x", f"choose another {setting('path')}")
     assert str(err) == "x (choose another `path`)"
+
+
+# -- commands stay thin -------------------------------------------------------------------------
+
+MAX_BODY_LINES = 30
+
+
+def _commands():
+    import click
+
+    from patentsim.ingest.cli import cli as ingest_cli
+    from patentsim.search.cli import cli as search_cli
+
+    for side, group in (("ingest", ingest_cli), ("search", search_cli)):
+        for name, command in group.commands.items():
+            assert isinstance(command, click.Command)
+            yield f"{side} {name}", command.callback
+
+
+def _body_lines(fn) -> int:
+    """Lines of a function's body, its docstring left out."""
+    import inspect
+    import textwrap
+
+    fn = inspect.unwrap(fn)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    node = tree.body[0]
+    assert isinstance(node, ast.FunctionDef)
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return body[-1].end_lineno - body[0].lineno + 1 if body else 0
+
+
+def test_every_command_body_is_thin():
+    long = {name: n for name, fn in _commands() if (n := _body_lines(fn)) > MAX_BODY_LINES}
+    assert long == {}
+
+
+def test_the_body_count_leaves_out_the_docstring():
+    def command():
+        """Doc
+        string."""
+        a = 1
+        return a
+
+    assert _body_lines(command) == 2

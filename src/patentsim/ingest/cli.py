@@ -11,6 +11,7 @@ from .. import __version__
 from ..embed.model import DEFAULT_MODEL
 from ..options import ErrorBoundary, collection_option, settings_from, store_options, with_progress
 from ..store.backend import CreateOptions
+from .manage import CollectionInfo
 
 
 @click.group(cls=ErrorBoundary)
@@ -138,36 +139,7 @@ def cli() -> None:
     help="Format of the summary.",
 )
 @store_options
-def load(
-    files,
-    text,
-    id_column,
-    collection,
-    sheet,
-    encoding,
-    header_row,
-    lists,
-    dates,
-    date_formats,
-    recreate,
-    prune,
-    on_duplicate,
-    batch_size,
-    chunk_size,
-    model,
-    device,
-    backend,
-    long_text,
-    quantization,
-    shards,
-    replicas,
-    quiet,
-    fmt,
-    url,
-    api_key,
-    path,
-    wait,
-):
+def load(files, quantization, shards, replicas, quiet, fmt, url, api_key, path, wait, **options):
     """Embed files' abstracts and store them with every column as payload.
 
     Reads .xlsx, .csv/.tsv, .jsonl and .parquet; several files (or a folder, or
@@ -183,38 +155,22 @@ def load(
     from .pipeline import load as load_file
 
     settings = settings_from(url, api_key, path, wait)
+    # Every other option has the name of the library's argument (--id-column's is id_column).
     summary = with_progress("embedding", quiet)(
         lambda progress: load_file(
             files[0] if len(files) == 1 else list(files),
             settings=settings,
-            collection=collection,
-            text=text,
-            id_column=id_column,
-            sheet=sheet,
-            encoding=encoding,
-            header_row=header_row,
-            lists=lists,
-            dates=dates,
-            date_formats=date_formats,
-            recreate=recreate,
-            prune=prune,
-            batch_size=batch_size,
-            chunk_size=chunk_size,
-            model=model,
-            device=device,
-            backend=backend,
-            long_text=long_text,
-            on_duplicate=on_duplicate,
             create_options=CreateOptions(
                 shards=shards, replicas=replicas, quantization=quantization
             ),
             progress=progress,
+            **options,
         )
     )
     if fmt == "json":
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
         return
-    _print_summary(summary, prune)
+    _print_summary(summary, options["prune"])
 
 
 def _print_summary(s, prune) -> None:
@@ -335,53 +291,59 @@ def info(collection, fmt, url, api_key, path, wait):
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
+    click.echo(_info_text(result))
+
+
+def _info_text(result: CollectionInfo) -> str:
+    """``ingest info`` for people: the manifest, counts, fields with types and indexes."""
+    out: list[str] = []
     m = result.manifest
     model = m.get("model") or {}
-    click.echo(f"collection  {result.collection}")
-    click.echo(f"backend     {result.backend} ({result.location})")
-    click.echo(f"points      {result.points:,}")
-    click.echo(f"state       {m.get('state')}")
-    click.echo(
+    out.append(f"collection  {result.collection}")
+    out.append(f"backend     {result.backend} ({result.location})")
+    out.append(f"points      {result.points:,}")
+    out.append(f"state       {m.get('state')}")
+    out.append(
         f"model       {model.get('name')} ({model.get('dimension')}-d, window "
         f"{model.get('max_seq_length')} tokens, fingerprint {model.get('fingerprint')})"
     )
     if model.get("requested") and model.get("requested") != model.get("name"):
-        click.echo(f"            (requested {model.get('requested')}; it was unavailable)")
-    click.echo(
+        out.append(f"            (requested {model.get('requested')}; it was unavailable)")
+    out.append(
         f"embedding   backend {_backend(model)}, long texts "
         f"{model.get('long_text') or 'truncate'}"
     )
-    click.echo(f"vectors     {_layout(m)}")
-    click.echo(f"text        {', '.join(m.get('text_columns') or [])}")
-    click.echo(f"id          {m.get('id_column') or '(row number)'}")
+    out.append(f"vectors     {_layout(m)}")
+    out.append(f"text        {', '.join(m.get('text_columns') or [])}")
+    out.append(f"id          {m.get('id_column') or '(row number)'}")
     src = m.get("source") or {}
-    click.echo(
+    out.append(
         f"source      {src.get('file')} ({src.get('rows')} rows, loaded {src.get('loaded_at')})"
     )
     sources = m.get("sources") or {}
     if len(sources) > 1:
-        click.echo(f"files       {len(sources)} (field _file):")
+        out.append(f"files       {len(sources)} (field _file):")
         for name, entry in sorted(sources.items()):
-            click.echo(
+            out.append(
                 f"  {name}: {entry.get('rows')} rows, header row {entry.get('header_row')}, "
                 f"loaded {entry.get('loaded_at')}"
             )
-    click.echo(f"dates       {m.get('date_field') or '-'} (used by --prior-art)")
+    out.append(f"dates       {m.get('date_field') or '-'} (used by --prior-art)")
     keyword = m.get("keyword") or {}
     if keyword:
         analyzer = keyword.get("analyzer") or {}
-        click.echo(
+        out.append(
             f"keyword     BM25 over {analyzer.get('name')} v{analyzer.get('version')} terms "
             f"({analyzer.get('korean')}, {analyzer.get('language')})"
         )
     else:
-        click.echo("keyword     none yet: run the same 'ingest load' again to add it")
+        out.append("keyword     none yet: run the same 'ingest load' again to add it")
     from ..embed.retrieval import Retrieval
 
     mode = Retrieval.from_manifest(m) if keyword else Retrieval("dense")
     chosen = (m.get("search") or {}).get("chosen_by")
-    click.echo(f"search mode {mode.describe()}" + (f" (chosen by {chosen})" if chosen else ""))
-    click.echo("fields:")
+    out.append(f"search mode {mode.describe()}" + (f" (chosen by {chosen})" if chosen else ""))
+    out.append("fields:")
     for name, spec in sorted((m.get("fields") or {}).items()):
         kind = spec.get("type") + ("[]" if spec.get("list") else "")
         indexed = result.indexes.get(name)
@@ -389,7 +351,8 @@ def info(collection, fmt, url, api_key, path, wait):
         if result.backend == "server" and not result.indexes:
             state = "index " + spec.get("index", "?") + " (requested)"
         mixed = "  (mixed types)" if spec.get("mixed") else ""
-        click.echo(f"  {name:<24} {kind:<12} {state}{mixed}")
+        out.append(f"  {name:<24} {kind:<12} {state}{mixed}")
+    return "\n".join(out)
 
 
 @cli.command(name="list")

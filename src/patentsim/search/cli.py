@@ -396,8 +396,6 @@ def eval_cmd(
       search eval --label cpc --level group --sample 200 --mode hybrid --format json
       search eval --label ipc --tune
     """
-    import json
-
     from .eval import evaluate
 
     report = evaluate(
@@ -415,21 +413,9 @@ def eval_cmd(
         device=device,
         progress=lambda msg: click.echo(msg, err=True),
     )
-    if fmt == "json":
-        for row in report.rows:
-            click.echo(json.dumps(row.to_dict(), ensure_ascii=False))
-        if report.tuning:
-            for tag, rows in (("before", report.tuning.before), ("after", report.tuning.after)):
-                for row in rows:
-                    click.echo(
-                        json.dumps(
-                            dict(row.to_dict(), tuned=tag, setting=row.detail), ensure_ascii=False
-                        )
-                    )
-        return
-    from .render import eval_table
+    from .render import eval_json, eval_table
 
-    click.echo(eval_table(report))
+    click.echo(eval_json(report) if fmt == "json" else eval_table(report))
 
 
 @cli.command()

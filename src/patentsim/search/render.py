@@ -372,6 +372,19 @@ def empty_message(filtered: bool) -> str:
 # -- search eval ----------------------------------------------------------------------------------
 
 
+def eval_json(report: Any) -> str:
+    """``search eval --format json``: one object per mode (and, with ``--tune``, per setting
+    before and after tuning)."""
+    lines = [json.dumps(row.to_dict(), ensure_ascii=False) for row in report.rows]
+    if report.tuning:
+        for tag, rows in (("before", report.tuning.before), ("after", report.tuning.after)):
+            lines += [
+                json.dumps(dict(row.to_dict(), tuned=tag, setting=row.detail), ensure_ascii=False)
+                for row in rows
+            ]
+    return "\n".join(lines)
+
+
 def eval_table(report: Any) -> str:
     """``search eval`` for people: one line per mode and level, then the tuning."""
     k = report.rows[0].k if report.rows else 10

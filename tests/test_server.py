@@ -20,7 +20,13 @@ from patentsim.ingest.cli import cli
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.backend import CreateOptions
 from patentsim.store.errors import StoreError, StoreUnreachable, Unauthorized
-from patentsim.store.server import InsecureApiKeyWarning, ServerStore, is_loopback, redact
+from patentsim.store.server import (
+    InsecureApiKeyWarning,
+    MemoryStore,
+    ServerStore,
+    is_loopback,
+    redact,
+)
 
 from .fakes import QdrantHandler, closed_port, serving
 
@@ -194,7 +200,7 @@ def test_the_key_is_not_in_the_store_settings_repr_of_messages(fake_qdrant):
 
 
 def test_shards_and_replicas_reach_create_collection(monkeypatch, unique_name):
-    store = ServerStore(":memory:")
+    store = MemoryStore()  # the in-process stand-in: creates like a server
     calls: list[dict] = []
     original = store.client.create_collection
 

@@ -8,6 +8,7 @@ Commands stay thin: parse options, call one library function, render.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -24,7 +25,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def store_options(fn: F) -> F:
-    """``--url``, ``--api-key``, ``--path``, ``--wait``, with env-var fallbacks."""
+    """``--url``, ``--api-key``, ``--path``, ``--wait``, with env-var fallbacks, handed to the
+    command as one ``settings`` argument (a ``StoreSettings``)."""
+
+    @functools.wraps(fn)
+    def with_settings(
+        *args: Any, url: Any = None, api_key: Any = None, path: Any = None, wait: Any = 0,
+        **kwargs: Any,
+    ) -> Any:
+        settings = StoreSettings.resolve(url=url, api_key=api_key, path=path, wait=wait)
+        return fn(*args, settings=settings, **kwargs)
+
     decorators = [
         click.option(
             "--url",
@@ -50,9 +61,10 @@ def store_options(fn: F) -> F:
             help="Seconds to wait for another process using the embedded collection.",
         ),
     ]
+    wrapped: Any = with_settings
     for d in reversed(decorators):
-        fn = d(fn)
-    return fn
+        wrapped = d(wrapped)
+    return wrapped
 
 
 def collection_option(fn: F) -> F:
@@ -62,12 +74,6 @@ def collection_option(fn: F) -> F:
         envvar="QDRANT_COLLECTION",
         help="Collection name (env QDRANT_COLLECTION).",
     )(fn)
-
-
-def settings_from(
-    url: str | None, api_key: str | None, path: str | None, wait: float
-) -> StoreSettings:
-    return StoreSettings.resolve(url=url, api_key=api_key, path=path, wait=wait)
 
 
 class ErrorBoundary(click.Group):

@@ -9,7 +9,7 @@ import click
 
 from .. import __version__
 from ..embed.model import DEFAULT_MODEL
-from ..options import ErrorBoundary, collection_option, settings_from, store_options, with_progress
+from ..options import ErrorBoundary, collection_option, store_options, with_progress
 from ..store.backend import CreateOptions
 from .manage import CollectionInfo
 
@@ -139,7 +139,7 @@ def cli() -> None:
     help="Format of the summary.",
 )
 @store_options
-def load(files, quantization, shards, replicas, quiet, fmt, url, api_key, path, wait, **options):
+def load(files, quantization, shards, replicas, quiet, fmt, settings, **options):
     """Embed files' abstracts and store them with every column as payload.
 
     Reads .xlsx, .csv/.tsv, .jsonl and .parquet; several files (or a folder, or
@@ -154,8 +154,7 @@ def load(files, quantization, shards, replicas, quiet, fmt, url, api_key, path, 
     """
     from .pipeline import load as load_file
 
-    settings = settings_from(url, api_key, path, wait)
-    # Every other option has the name of the library's argument (--id-column's is id_column).
+        # Every other option has the name of the library's argument (--id-column's is id_column).
     summary = with_progress("embedding", quiet)(
         lambda progress: load_file(
             files[0] if len(files) == 1 else list(files),
@@ -278,7 +277,7 @@ def _rows(rows: list[int], limit: int = 20) -> str:
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @store_options
-def info(collection, fmt, url, api_key, path, wait):
+def info(collection, fmt, settings):
     """Show a collection: model, counts, fields with types and indexes, location.
 
     \b
@@ -287,7 +286,7 @@ def info(collection, fmt, url, api_key, path, wait):
     """
     from .manage import info as collection_info
 
-    result = collection_info(settings_from(url, api_key, path, wait), collection)
+    result = collection_info(settings, collection)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -360,7 +359,7 @@ def _info_text(result: CollectionInfo) -> str:
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @store_options
-def list_(fmt, url, api_key, path, wait):
+def list_(fmt, settings):
     """List the collections in the store.
 
     \b
@@ -369,7 +368,7 @@ def list_(fmt, url, api_key, path, wait):
     """
     from .manage import list_collections
 
-    rows = list_collections(settings_from(url, api_key, path, wait))
+    rows = list_collections(settings)
     if fmt == "json":
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -386,7 +385,7 @@ def list_(fmt, url, api_key, path, wait):
 @click.option("--collection", "-c", required=True, help="Collection to delete.")
 @click.option("--yes", is_flag=True, help="Confirm: delete without asking.")
 @store_options
-def drop(collection, yes, url, api_key, path, wait):
+def drop(collection, yes, settings):
     """Delete a collection and everything in it.
 
     \b
@@ -397,7 +396,7 @@ def drop(collection, yes, url, api_key, path, wait):
 
     if not yes:
         raise click.UsageError(f"dropping '{collection}' deletes it for good: add --yes")
-    drop_collection(settings_from(url, api_key, path, wait), collection)
+    drop_collection(settings, collection)
     click.echo(f"dropped collection '{collection}'", err=True)
 
 

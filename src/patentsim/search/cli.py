@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from .. import __version__
-from ..options import ErrorBoundary, collection_option, settings_from, store_options
+from ..options import ErrorBoundary, collection_option, store_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -184,10 +184,7 @@ def like(
     output,
     fields,
     collection,
-    url,
-    api_key,
-    path,
-    wait,
+    settings,
 ):
     """Documents most similar to document REF (a row number from 0, or a key).
 
@@ -218,7 +215,7 @@ def like(
         key=key,
         mode=mode,
         collection=collection,
-        settings=settings_from(url, api_key, path, wait),
+        settings=settings,
     )
     click.echo(query_header(results), err=True)
     _emit(results, fmt, output, _fields(fields))
@@ -256,10 +253,7 @@ def text(
     model,
     device,
     collection,
-    url,
-    api_key,
-    path,
-    wait,
+    settings,
 ):
     """Documents most similar to a text, embedded with the collection's own model.
 
@@ -284,7 +278,7 @@ def text(
         group_by=group_by,
         mode=mode,
         collection=collection,
-        settings=settings_from(url, api_key, path, wait),
+        settings=settings,
         model=model,
         device=device,
     )
@@ -379,10 +373,7 @@ def eval_cmd(
     model,
     device,
     collection,
-    url,
-    api_key,
-    path,
-    wait,
+    settings,
 ):
     """Measure each search mode on the collection's own labels: P@k and MRR@10.
 
@@ -408,7 +399,7 @@ def eval_cmd(
         title=title,
         tune=tune,
         collection=collection,
-        settings=settings_from(url, api_key, path, wait),
+        settings=settings,
         model=model,
         device=device,
         progress=lambda msg: click.echo(msg, err=True),
@@ -444,7 +435,7 @@ def eval_cmd(
 )
 @collection_option
 @store_options
-def facets(field, where, filter_json, limit, fmt, output, collection, url, api_key, path, wait):
+def facets(field, where, filter_json, limit, fmt, output, collection, settings):
     """How many documents hold each value of FIELD (list fields: each element).
 
     Shows what a --where condition can select.
@@ -465,7 +456,7 @@ def facets(field, where, filter_json, limit, fmt, output, collection, url, api_k
         filter_json=filter_json,
         limit=limit,
         collection=collection,
-        settings=settings_from(url, api_key, path, wait),
+        settings=settings,
     )
     if output:
         render.write_facets(output, result)

@@ -198,7 +198,7 @@ def like(
       search like 0 --mode hybrid
     """
     from .query import like as find_like
-    from .render import output_format, query_header
+    from .render import emit, output_format, query_header
 
     if output:
         output_format(output, fmt)
@@ -218,7 +218,7 @@ def like(
         settings=settings,
     )
     click.echo(query_header(results), err=True)
-    _emit(results, fmt, output, _fields(fields))
+    emit(results, fmt, output, _fields(fields))
 
 
 @cli.command()
@@ -264,7 +264,7 @@ def text(
       search text "배터리 냉각" --mode keyword
     """
     from .query import text as find_text
-    from .render import output_format
+    from .render import emit, output_format
 
     if output:
         output_format(output, fmt)
@@ -283,29 +283,7 @@ def text(
         device=device,
     )
     click.echo(f"text: mode {results.mode_detail}", err=True)
-    _emit(results, fmt, output, _fields(fields))
-
-
-def _emit(results: Any, fmt: str | None, output: str | None, fields: list[str] | None) -> None:
-    from . import render
-
-    if output:
-        render.write_hits(output, results, fields)
-        click.echo(f"wrote {len(results.hits):,} results to {output}", err=True)
-        return
-    if not results.hits:
-        # Still check --fields, so a typo is reported even when nothing matched.
-        render.hits_json(results, fields)
-        click.echo(render.empty_message(results.filtered), err=True)
-        if fmt == "csv":
-            click.echo(render.hits_csv(results, fields))
-        return
-    if fmt == "json":
-        click.echo(render.hits_json(results, fields))
-    elif fmt == "csv":
-        click.echo(render.hits_csv(results, fields))
-    else:
-        click.echo(render.hits_table(results, fields))
+    emit(results, fmt, output, _fields(fields))
 
 
 @cli.command(name="eval")
@@ -458,17 +436,4 @@ def facets(field, where, filter_json, limit, fmt, output, collection, settings):
         collection=collection,
         settings=settings,
     )
-    if output:
-        render.write_facets(output, result)
-        click.echo(f"wrote {len(result.counts):,} values to {output}", err=True)
-        return
-    if not result.counts:
-        click.echo(render.empty_message(result.filtered), err=True)
-        return
-    if fmt == "json":
-        click.echo(render.facets_json(result))
-    elif fmt == "csv":
-        click.echo(render.facets_csv(result))
-    else:
-        click.echo(render.facets_table(result))
-        click.echo(f"{result.total:,} matching documents", err=True)
+    render.emit_facets(result, fmt, output)

@@ -344,6 +344,52 @@ def write_facets(path: str | Path, result: Facets) -> None:
     write_file(path, [result.field, "count"], rows, facets_json(result))
 
 
+# -- the commands' output ----------------------------------------------------------------------
+
+
+def emit(results: Results, fmt: str | None, output: str | None, fields: list[str] | None) -> None:
+    """Hits to ``output`` (a file) or stdout in ``fmt`` (default: the table); notes on stderr."""
+    import click
+
+    if output:
+        write_hits(output, results, fields)
+        click.echo(f"wrote {len(results.hits):,} results to {output}", err=True)
+        return
+    if not results.hits:
+        # Still check --fields, so a typo is reported even when nothing matched.
+        hits_json(results, fields)
+        click.echo(empty_message(results.filtered), err=True)
+        if fmt == "csv":
+            click.echo(hits_csv(results, fields))
+        return
+    if fmt == "json":
+        click.echo(hits_json(results, fields))
+    elif fmt == "csv":
+        click.echo(hits_csv(results, fields))
+    else:
+        click.echo(hits_table(results, fields))
+
+
+def emit_facets(result: Facets, fmt: str | None, output: str | None) -> None:
+    """Counts to ``output`` (a file) or stdout in ``fmt`` (default: the table)."""
+    import click
+
+    if output:
+        write_facets(output, result)
+        click.echo(f"wrote {len(result.counts):,} values to {output}", err=True)
+        return
+    if not result.counts:
+        click.echo(empty_message(result.filtered), err=True)
+        return
+    if fmt == "json":
+        click.echo(facets_json(result))
+    elif fmt == "csv":
+        click.echo(facets_csv(result))
+    else:
+        click.echo(facets_table(result))
+        click.echo(f"{result.total:,} matching documents", err=True)
+
+
 # -- messages ----------------------------------------------------------------------------------
 
 

@@ -64,9 +64,12 @@ def _agreement(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _top10_keys(query: str, emb, store, collection: str) -> list[str]:
-    return [
-        h.key for h in text(query, limit=10, store=store, collection=collection, embedder=emb).hits
-    ]
+    """The dense top-10 (the Korean example makes keyword search the default mode with the
+    English offline model, and keyword search never runs the encoder)."""
+    hits = text(query, limit=10, store=store, collection=collection, embedder=emb, mode="dense")
+    keys = [h.key for h in hits.hits]
+    assert len(keys) == 10, keys
+    return keys
 
 
 def _assert_same_top10(torch_emb, onnx_emb, tmp_path: Path) -> None:
@@ -249,7 +252,10 @@ def ingested(tmp_path_factory, model_cache):
 
 
 def _search_text(ingested, pre: str = "") -> subprocess.CompletedProcess:
-    args = ["text", "battery cooling plate", "-c", "ex", "--limit", "10", "--format", "json"]
+    # Dense mode: these tests are about the query encoder (the Korean example rows make
+    # keyword search the collection's default with the English offline model).
+    args = ["text", "battery cooling plate", "-c", "ex", "--mode", "dense", "--limit", "10"]
+    args += ["--format", "json"]
     return _run(
         CLI.format(pre=pre, side="search", args=args, heavy=HEAVY),
         ingested["root"],
@@ -352,8 +358,8 @@ def test_text_in_a_long_lived_process_keeps_its_encoder(ingested, monkeypatch):
 
     monkeypatch.setattr(EmbedderConfig, "load_for_queries", counting)
     settings = StoreSettings(path=str(ingested["root"] / "store"))
-    first = text("battery cooling plate", collection="ex", settings=settings)
-    second = text("robot gripper", collection="ex", settings=settings)
+    first = text("battery cooling plate", collection="ex", settings=settings, mode="dense")
+    second = text("robot gripper", collection="ex", settings=settings, mode="dense")
     assert len(loads) == 1
     assert len(first.hits) == 10 and len(second.hits) == 10
     kept = list(query_mod._EMBEDDERS.values())

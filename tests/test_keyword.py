@@ -309,7 +309,7 @@ def _make_old(settings: StoreSettings, name: str) -> None:
             coll.shard.update(qe.UpdateOperation.delete_payload(ids, TERMS))
             coll.shard.update(qe.UpdateOperation.delete_field_index("_terms_abstract"))
             coll.shard.update(qe.UpdateOperation.delete_field_index("_terms_title"))
-            coll.flush()
+            coll.shard.flush()
         else:
             coll.client.delete_vector_name(name, "keyword")
             ids = [p.id for p in coll.scroll(with_payload=False)]

@@ -325,3 +325,62 @@ def test_server_plans_from_its_estimates(monkeypatch, unique_name):
     finally:
         store.drop(unique_name)
         store.close()
+
+
+@pytest.mark.filterwarnings("ignore:Local mode performs exact")
+@pytest.mark.parametrize("backend", ["embedded", "server"])
+def test_checked_candidates_give_the_exact_answer_on_both_backends(
+    backend, monkeypatch, tmp_path, unique_name
+):
+    """The ``hnsw+check`` path through each backend's engine calls: filtered pages, a score
+    threshold and the fused dense side equal exact search over the matching points.
+
+    "server" is the server backend's own collection class over qdrant-client's in-process
+    client, which counts, filters and pages as a server does (it only searches exactly)."""
+    from patentsim.store.backend import Fused, PointData, SparseVector
+    from patentsim.store.filters import Filter, Match
+    from patentsim.store.ids import point_id
+    from patentsim.store.server import ServerCollection
+
+    monkeypatch.setattr(planning, "EXACT_MAX_POINTS", 5)
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(60, 8))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    groups = ["a" if i % 4 == 0 else "b" for i in range(60)]
+    ids = [point_id(f"k{i}") for i in range(60)]
+    settings = StoreSettings(path=str(tmp_path / "s")) if backend == "embedded" else None
+    store = open_store(settings or StoreSettings(url=":memory:"))
+    try:
+        coll = store.create(unique_name, 8, {"collection": unique_name}, CreateOptions())
+        coll.upsert(
+            [
+                PointData(ids[i], x[i].tolist(), {"g": groups[i]}, SparseVector((i,), (1.0,)))
+                for i in range(60)
+            ]
+        )
+        if backend == "server":
+            coll = ServerCollection(store, unique_name)  # plans and checks as on a server
+        q = x[7] + 0.3 * x[11]
+        scores = x @ q / np.linalg.norm(q)
+        for group in ("a", "b"):
+            flt = Filter(must=(Match("g", (group,)),))
+            order = [i for i in np.argsort(-scores) if groups[i] == group]
+            for offset, threshold in ((0, None), (3, None), (0, 0.2)):
+                hits = coll.query(
+                    q.tolist(), limit=6, offset=offset, flt=flt, score_threshold=threshold
+                )
+                assert coll.last_plan is not None
+                assert coll.last_plan.path == "hnsw+check"
+                expected = [i for i in order if threshold is None or scores[i] >= threshold]
+                expected = expected[offset : offset + 6]
+                assert [h.id for h in hits] == [ids[i] for i in expected]
+                assert [h.score for h in hits] == pytest.approx(scores[expected], abs=1e-5)
+                assert all(h.payload == {"g": group} for h in hits)
+            fused = coll.query_fused(
+                Fused(q.tolist(), SparseVector((), ()), depth=10), limit=4, flt=flt
+            )
+            assert coll.last_plan.path == "hnsw+check"
+            assert [h.id for h in fused] == [ids[i] for i in order[:4]]
+    finally:
+        store.drop(unique_name)
+        store.close()

@@ -121,6 +121,11 @@ class ScoredHit:
     score: float
     payload: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_point(cls, point: Any) -> ScoredHit:
+        """From a scored point of either backend (payload None when not asked for)."""
+        return cls(str(point.id), float(point.score), dict(point.payload or {}))
+
 
 @dataclass
 class CreateOptions:

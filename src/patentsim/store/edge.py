@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from . import backend as b
-from . import plan as planning
 from .errors import CollectionExists, CollectionNotFound, StoreError, StoreLocked, setting
-from .filters import Empty, Filter, HasId, Match, Range, Text
+from .filters import Filter, Range, Scalar, translate
 from .lockfile import LOCK_FILE, Busy, FolderLock, LockUnavailable
 from .manifest import write_json_atomic
 from .paths import json_path, key_of
-from .plan import SearchPlan, plan_search
+from .queries import PlannedQueries, SearchRequest
 
 _NAME = re.compile(r"^[^/\\\x00]{1,200}$")
 
@@ -196,7 +195,7 @@ def _available(names: list[str]) -> str:
     return "collections here: " + ", ".join(names)
 
 
-class EdgeCollection:
+class EdgeCollection(PlannedQueries):
     def __init__(self, name: str, folder: Path, *, wait: float = 0.0) -> None:
         self.name = name
         self.folder = folder
@@ -204,7 +203,6 @@ class EdgeCollection:
         self._shard: Any = None
         self._lock = FolderLock(folder)
         self._quantization: str | None = None
-        self.last_plan: SearchPlan | None = None  # how the last query was answered
 
     # -- locking and lifecycle -------------------------------------------------
     def lock(self) -> None:
@@ -374,55 +372,28 @@ class EdgeCollection:
                 op = qe.UpdateOperation.set_payload([pid], extra)
                 self._engine(lambda op=op: self.shard.update(op))
 
-    def query_sparse(
-        self,
-        vector: b.SparseVector,
-        *,
-        limit: int,
-        offset: int = 0,
-        flt: Filter | None = None,
-        score_threshold: float | None = None,
-    ) -> list[b.ScoredHit]:
-        qe = _qe()
-        request = qe.QueryRequest(
-            limit=limit,
-            offset=offset,
-            query=qe.Query.Nearest(_edge_sparse(vector), using=b.SPARSE_VECTOR),
-            filter=to_edge(flt) if flt else None,
-            score_threshold=score_threshold,
-            with_payload=True,
+    # -- queries: the engine's calls (``PlannedQueries`` plans and pages) ----------------
+    def _dense(self, vector: Sequence[float], request: SearchRequest) -> list[b.ScoredHit]:
+        return self._query(
+            request,
+            _qe().Query.Nearest([float(x) for x in vector]),
+            params=self._search_params(request),
+            with_payload=request.with_payload,
         )
-        points = self._engine(lambda: self.shard.query(request))
-        return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
 
-    def query_fused(
-        self,
-        fused: b.Fused,
-        *,
-        limit: int,
-        offset: int = 0,
-        flt: Filter | None = None,
-        score_threshold: float | None = None,
-    ) -> list[b.ScoredHit]:
+    def _sparse(self, vector: b.SparseVector, request: SearchRequest) -> list[b.ScoredHit]:
+        query = _qe().Query.Nearest(_edge_sparse(vector), using=b.SPARSE_VECTOR)
+        return self._query(request, query)
+
+    def _fused(self, fused: b.Fused, request: SearchRequest, depth: int) -> list[b.ScoredHit]:
         qe = _qe()
-        edge_filter = to_edge(flt) if flt else None
-        depth = max(fused.depth, offset + limit)
-        # The dense side is planned as in query(): exact over few matches; with many, a
-        # prefetch cannot check candidates afterwards, so it walks HNSW with the filter and
-        # the plan's wide beam.
-        plan = self.plan(flt, limit=depth, edge_filter=edge_filter)
-        self.last_plan = plan
-        params = qe.SearchParams(
-            hnsw_ef=plan.hnsw_ef,
-            exact=plan.exact,
-            quantization=self._search_quantization(),
-        )
+        edge_filter = _edge_filter(request.flt)
         prefetches = [
             qe.Prefetch(
                 limit=depth,
                 query=qe.Query.Nearest([float(x) for x in fused.dense]),
                 filter=edge_filter,
-                params=params,
+                params=self._search_params(request),
             ),
             qe.Prefetch(
                 limit=depth,
@@ -435,17 +406,42 @@ class EdgeCollection:
             if fused.fusion == "dbsf"
             else qe.Fusion.Rrf(k=b.RRF_K, weights=[float(w) for w in fused.weights])
         )
-        request = qe.QueryRequest(
-            limit=limit,
-            offset=offset,
+        return self._query(request, fusion, prefetches=prefetches)
+
+    def _query(
+        self,
+        request: SearchRequest,
+        query: Any,
+        *,
+        params: Any = None,
+        prefetches: list[Any] | None = None,
+        with_payload: bool = True,
+    ) -> list[b.ScoredHit]:
+        """One engine query for the page and filter of ``request``."""
+        engine_request = _qe().QueryRequest(
+            limit=request.limit,
+            offset=request.offset,
+            query=query,
             prefetches=prefetches,
-            query=fusion,
-            filter=edge_filter,
-            score_threshold=score_threshold,
-            with_payload=True,
+            filter=_edge_filter(request.flt),
+            score_threshold=request.score_threshold,
+            params=params,
+            with_payload=with_payload,
         )
-        points = self._engine(lambda: self.shard.query(request))
-        return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+        points = self._engine(lambda: self.shard.query(engine_request))
+        return [b.ScoredHit.from_point(p) for p in points]
+
+    def _estimate(self, flt: Filter | None) -> int:
+        if flt is None:
+            return int(self._engine(lambda: self.shard.info()).points_count)
+        # The payload indexes' estimate: no vector and no payload is read.
+        req = _qe().CountRequest(exact=False, filter=to_edge(flt))
+        return int(self._engine(lambda: self.shard.count(req)))
+
+    def _search_params(self, request: SearchRequest) -> Any:
+        return _qe().SearchParams(
+            hnsw_ef=request.hnsw_ef, exact=request.exact, quantization=self._search_quantization()
+        )
 
     def overwrite_payload(self, points: Sequence[tuple[str, dict[str, Any]]]) -> None:
         qe = _qe()
@@ -460,87 +456,6 @@ class EdgeCollection:
             return []
         records = self._engine(lambda: self.shard.retrieve(list(ids), with_payload, with_vectors))
         return [b.StoredPoint.from_record(r) for r in records]
-
-    def query(
-        self,
-        vector: Sequence[float],
-        *,
-        limit: int,
-        offset: int = 0,
-        flt: Filter | None = None,
-        score_threshold: float | None = None,
-        exact: bool = False,
-    ) -> list[b.ScoredHit]:
-        qe = _qe()
-        edge_filter = to_edge(flt) if flt else None
-        plan = self.plan(flt, limit=offset + limit, edge_filter=edge_filter)
-        self.last_plan = plan
-        query = qe.Query.Nearest([float(x) for x in vector])
-        quantization = self._search_quantization()
-
-        def search(
-            flt_: Any, n: int, skip: int, exact_: bool, ef: int, payload: bool = True
-        ) -> list[Any]:
-            request = qe.QueryRequest(
-                limit=n,
-                offset=skip,
-                query=query,
-                filter=flt_,
-                score_threshold=score_threshold,
-                params=qe.SearchParams(hnsw_ef=ef, exact=exact_, quantization=quantization),
-                with_payload=payload,
-            )
-            return list(self._engine(lambda: self.shard.query(request)))
-
-        def hits(points: list[Any]) -> list[b.ScoredHit]:
-            return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
-
-        if plan.candidates and not exact:
-            want = offset + limit
-            base = flt or Filter()
-            found = planning.checked_search(
-                plan,
-                want,
-                lambda n: [
-                    (str(p.id), float(p.score))
-                    for p in search(
-                        None,
-                        n,
-                        0,
-                        False,
-                        max(plan.hnsw_ef, planning.CANDIDATE_EF * n),
-                        payload=False,
-                    )
-                ],
-                lambda ids: hits(
-                    search(
-                        to_edge(Filter(must=(base, HasId(tuple(ids))))),
-                        want,
-                        0,
-                        True,
-                        plan.hnsw_ef,
-                    )
-                ),
-                lambda: hits(search(edge_filter, want, 0, True, plan.hnsw_ef)),
-                score_threshold,
-            )
-            return found[offset:want]
-        return hits(search(edge_filter, limit, offset, exact or plan.exact, plan.hnsw_ef))
-
-    def plan(self, flt: Filter | None, *, limit: int, edge_filter: Any = None) -> SearchPlan:
-        """How a query with ``flt`` will be answered (``store/plan.py``)."""
-        if flt is None:
-            return plan_search(filtered=False, limit=limit)
-        qe = _qe()
-        if edge_filter is None:
-            edge_filter = to_edge(flt)
-        total = int(self._engine(lambda: self.shard.info()).points_count)
-        if total <= planning.EXACT_MAX_POINTS:
-            return plan_search(filtered=True, limit=limit, matching=None, total=total)
-        # The payload indexes' estimate: no vector and no payload is read.
-        req = qe.CountRequest(exact=False, filter=edge_filter)
-        matching = int(self._engine(lambda: self.shard.count(req)))
-        return plan_search(filtered=True, limit=limit, matching=matching, total=total)
 
     def _search_quantization(self) -> Any:
         """Rescoring with the original vectors, with oversampling, on a quantized collection."""
@@ -557,16 +472,14 @@ class EdgeCollection:
 
     def count(self, flt: Filter | None = None) -> int:
         qe = _qe()
-        req = qe.CountRequest(exact=True, filter=to_edge(flt) if flt else None)
+        req = qe.CountRequest(exact=True, filter=_edge_filter(flt))
         return int(self._engine(lambda: self.shard.count(req)))
 
     def facet(
         self, key: str, *, flt: Filter | None = None, limit: int = 10
     ) -> list[tuple[Any, int]]:
         qe = _qe()
-        req = qe.FacetRequest(
-            json_path(key), limit=limit, exact=True, filter=to_edge(flt) if flt else None
-        )
+        req = qe.FacetRequest(json_path(key), limit=limit, exact=True, filter=_edge_filter(flt))
         hits = self._engine(lambda: self.shard.facet(req)).hits
         return [(_plain(h.value), int(h.count)) for h in hits]
 
@@ -583,7 +496,7 @@ class EdgeCollection:
         if not isinstance(with_payload, bool):
             payload_arg = qe.PayloadSelector.Include([json_path(k) for k in with_payload])
         offset = None
-        edge_filter = to_edge(flt) if flt else None
+        edge_filter = _edge_filter(flt)
         while True:
             req = qe.ScrollRequest(
                 offset=offset,
@@ -681,44 +594,46 @@ def _plain(value: Any) -> Any:
 
 def to_edge(flt: Filter) -> Any:
     """Translate the shared filter model into qdrant-edge's filter objects."""
-    qe = _qe()
+    return translate(flt, _EdgeFilterParts(_qe()))
 
-    def cond(c: Any) -> Any:
-        if isinstance(c, Filter):
-            return to_edge(c)
-        if isinstance(c, Match):
-            values = list(c.values)
-            if len(values) == 1 or any(isinstance(v, bool) for v in values):
-                if len(values) == 1:
-                    return qe.FieldCondition(
-                        json_path(c.key), match=qe.MatchValue(_edge_value(values[0]))
-                    )
-                return qe.Filter(
-                    should=[
-                        qe.FieldCondition(json_path(c.key), match=qe.MatchValue(_edge_value(v)))
-                        for v in values
-                    ]
-                )
-            return qe.FieldCondition(json_path(c.key), match=qe.MatchAny(values))
-        if isinstance(c, Range):
-            if c.datetime:
-                rng: Any = qe.RangeDateTime(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
-            else:
-                rng = qe.RangeFloat(gte=_num(c.gte), gt=_num(c.gt), lte=_num(c.lte), lt=_num(c.lt))
-            return qe.FieldCondition(json_path(c.key), range=rng)
-        if isinstance(c, Text):
-            return qe.FieldCondition(json_path(c.key), match=qe.MatchText(c.text))
-        if isinstance(c, Empty):
-            return qe.IsEmptyCondition(json_path(c.key))
-        if isinstance(c, HasId):
-            return qe.HasIdCondition(set(c.ids))
-        raise TypeError(f"unknown condition {c!r}")
 
-    return qe.Filter(
-        must=[cond(c) for c in flt.must] or None,
-        should=[cond(c) for c in flt.should] or None,
-        must_not=[cond(c) for c in flt.must_not] or None,
-    )
+def _edge_filter(flt: Filter | None) -> Any:
+    return to_edge(flt) if flt else None
+
+
+class _EdgeFilterParts:
+    """qdrant-edge's parts of a filter (``filters.FilterParts``)."""
+
+    def __init__(self, qe: Any) -> None:
+        self.qe = qe
+
+    def match_value(self, key: str, value: Scalar) -> Any:
+        return self.qe.FieldCondition(key, match=self.qe.MatchValue(_edge_value(value)))
+
+    def match_any(self, key: str, values: list[Scalar]) -> Any:
+        return self.qe.FieldCondition(key, match=self.qe.MatchAny(values))
+
+    def range(self, key: str, bounds: Range) -> Any:
+        qe, c = self.qe, bounds
+        if c.datetime:
+            rng: Any = qe.RangeDateTime(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
+        else:
+            rng = qe.RangeFloat(gte=_num(c.gte), gt=_num(c.gt), lte=_num(c.lte), lt=_num(c.lt))
+        return qe.FieldCondition(key, range=rng)
+
+    def text(self, key: str, text: str) -> Any:
+        return self.qe.FieldCondition(key, match=self.qe.MatchText(text))
+
+    def empty(self, key: str) -> Any:
+        return self.qe.IsEmptyCondition(key)
+
+    def has_id(self, ids: tuple[str | int, ...]) -> Any:
+        return self.qe.HasIdCondition(set(ids))
+
+    def filter(
+        self, must: list[Any] | None, should: list[Any] | None, must_not: list[Any] | None
+    ) -> Any:
+        return self.qe.Filter(must=must, should=should, must_not=must_not)
 
 
 def _edge_value(value: Any) -> Any:

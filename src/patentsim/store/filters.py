@@ -4,9 +4,11 @@ A small tree of frozen dataclasses that both backends translate into their
 own filter objects: ``Filter(must, should, must_not)`` whose conditions are
 ``Match`` (exact value or any of several), ``Range`` (numbers or RFC 3339
 datetimes), ``Text`` (full-text), ``Empty`` (field missing or empty),
-``HasId`` and nested ``Filter``.  ``filter_from_json`` reads Qdrant's own JSON
-filter syntax (``--filter-json``) into the same tree, so a raw filter works on
-the embedded backend as well as on the server.
+``HasId`` and nested ``Filter``.  ``translate`` walks the tree once for both:
+a backend only says how each part is made (a ``FilterParts``).
+``filter_from_json`` reads Qdrant's own JSON filter syntax (``--filter-json``)
+into the same tree, so a raw filter works on the embedded backend as well as
+on the server.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import BadFilter, setting
-from .paths import key_of
+from .paths import json_path, key_of
 
 Scalar = str | int | bool
 
@@ -93,6 +95,64 @@ def all_of(*parts: Filter | Condition | None) -> Filter | None:
                 continue
         must.append(part)
     return Filter(must=tuple(must)) if must else None
+
+
+class FilterParts(Protocol):
+    """How one backend makes the parts of its filter objects; keys come as JSON paths."""
+
+    def match_value(self, key: str, value: Scalar) -> Any: ...
+
+    def match_any(self, key: str, values: list[Scalar]) -> Any: ...
+
+    def range(self, key: str, bounds: Range) -> Any: ...
+
+    def text(self, key: str, text: str) -> Any: ...
+
+    def empty(self, key: str) -> Any: ...
+
+    def has_id(self, ids: tuple[str | int, ...]) -> Any: ...
+
+    def filter(
+        self, must: list[Any] | None, should: list[Any] | None, must_not: list[Any] | None
+    ) -> Any: ...
+
+
+def translate(flt: Filter, parts: FilterParts) -> Any:
+    """``flt`` as a backend's filter object, made by ``parts``."""
+
+    def cond(c: Condition) -> Any:
+        if isinstance(c, Filter):
+            return translate(c, parts)
+        if isinstance(c, Match):
+            key = json_path(c.key)
+            values = list(c.values)
+            if len(values) == 1:
+                return parts.match_value(key, values[0])
+            if any(isinstance(v, bool) for v in values):
+                # "Any of" takes strings or integers, not booleans: one exact match each.
+                return parts.filter(None, [parts.match_value(key, v) for v in values], None)
+            return parts.match_any(key, values)
+        if isinstance(c, Range):
+            return parts.range(json_path(c.key), c)
+        if isinstance(c, Text):
+            return parts.text(json_path(c.key), c.text)
+        if isinstance(c, Empty):
+            return parts.empty(json_path(c.key))
+        if isinstance(c, HasId):
+            return parts.has_id(tuple(_point_id(i) for i in c.ids))
+        raise TypeError(f"unknown condition {c!r}")
+
+    return parts.filter(
+        [cond(c) for c in flt.must] or None,
+        [cond(c) for c in flt.should] or None,
+        [cond(c) for c in flt.must_not] or None,
+    )
+
+
+def _point_id(value: str) -> str | int:
+    """A point id as the engines take it: an integer id as an integer (as a string the
+    engines read it as a malformed UUID and fail), a UUID as its string."""
+    return int(value) if value.isascii() and value.isdigit() else value
 
 
 @dataclass

@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 from . import backend as b
-from . import plan as planning
 from .errors import (
     CollectionExists,
     CollectionNotFound,
@@ -32,9 +31,10 @@ from .errors import (
     Unauthorized,
     setting,
 )
-from .filters import Empty, Filter, HasId, Match, Range, Text, all_of
+from .filters import Filter, Range, Scalar, translate
 from .paths import json_path, key_of
-from .plan import SearchPlan, plan_search
+from .plan import SearchPlan
+from .queries import PlannedQueries, SearchRequest
 
 MANIFEST_KEY = "patentsim_manifest"
 MEMORY_URL = ":memory:"
@@ -402,15 +402,12 @@ def _quantization_config(kind: str) -> Any:
     return None
 
 
-class ServerCollection:
-    imitation = False  # True for the in-process stand-in, which searches only exactly
-
+class ServerCollection(PlannedQueries):
     def __init__(self, store: ServerStore, name: str) -> None:
         self.store = store
         self.name = name
         self.client = store.client
         self._quantization: str | None = None
-        self.last_plan: SearchPlan | None = None  # how the last query was answered
 
     def _call(self, fn: Any) -> Any:
         return self.store.call(fn, self.name)
@@ -489,48 +486,27 @@ class ServerCollection:
                     )
                 )
 
-    def query_sparse(
-        self,
-        vector: b.SparseVector,
-        *,
-        limit: int,
-        offset: int = 0,
-        flt: Filter | None = None,
-        score_threshold: float | None = None,
-    ) -> list[b.ScoredHit]:
-        res = self._call(
-            lambda: self.client.query_points(
-                self.name,
-                query=_model_sparse(vector),
-                using=b.SPARSE_VECTOR,
-                limit=limit,
-                offset=offset or None,
-                query_filter=to_models(flt) if flt else None,
-                score_threshold=score_threshold,
-                with_payload=True,
-            )
+    # -- queries: the engine's calls (``PlannedQueries`` plans and pages) ----------------
+    def _dense(self, vector: Sequence[float], request: SearchRequest) -> list[b.ScoredHit]:
+        return self._query(
+            request,
+            [float(x) for x in vector],
+            search_params=self._search_params(request),
+            with_payload=request.with_payload,
         )
-        return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
 
-    def query_fused(
-        self,
-        fused: b.Fused,
-        *,
-        limit: int,
-        offset: int = 0,
-        flt: Filter | None = None,
-        score_threshold: float | None = None,
-    ) -> list[b.ScoredHit]:
+    def _sparse(self, vector: b.SparseVector, request: SearchRequest) -> list[b.ScoredHit]:
+        return self._query(request, _model_sparse(vector), using=b.SPARSE_VECTOR)
+
+    def _fused(self, fused: b.Fused, request: SearchRequest, depth: int) -> list[b.ScoredHit]:
         m = _models()
-        model_filter = to_models(flt) if flt else None
-        depth = max(fused.depth, offset + limit)
-        params = self._dense_params(flt, depth)
+        model_filter = _model_filter(request.flt)
         prefetch = [
             m.Prefetch(
                 query=[float(x) for x in fused.dense],
                 limit=depth,
                 filter=model_filter,
-                params=params,
+                params=self._search_params(request),
             ),
             m.Prefetch(
                 query=_model_sparse(fused.sparse),
@@ -544,19 +520,55 @@ class ServerCollection:
             if fused.fusion == "dbsf"
             else m.RrfQuery(rrf=m.Rrf(k=b.RRF_K, weights=[float(w) for w in fused.weights]))
         )
+        return self._query(request, query, prefetch=prefetch)
+
+    def _query(
+        self,
+        request: SearchRequest,
+        query: Any,
+        *,
+        using: str | None = None,
+        prefetch: list[Any] | None = None,
+        search_params: Any = None,
+        with_payload: bool = True,
+    ) -> list[b.ScoredHit]:
+        """One ``query_points`` call for the page and filter of ``request``."""
         res = self._call(
             lambda: self.client.query_points(
                 self.name,
-                prefetch=prefetch,
                 query=query,
-                limit=limit,
-                offset=offset or None,
-                query_filter=model_filter,
-                score_threshold=score_threshold,
-                with_payload=True,
+                using=using,
+                prefetch=prefetch,
+                limit=request.limit,
+                offset=request.offset or None,
+                query_filter=_model_filter(request.flt),
+                score_threshold=request.score_threshold,
+                search_params=search_params,
+                with_payload=with_payload,
             )
         )
-        return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+        return [b.ScoredHit.from_point(p) for p in res.points]
+
+    def _estimate(self, flt: Filter | None) -> int:
+        """The payload indexes' estimate of the points ``flt`` matches (all without one)."""
+        res = self._call(
+            lambda: self.client.count(self.name, count_filter=_model_filter(flt), exact=False)
+        )
+        return int(res.count)
+
+    def _search_params(self, request: SearchRequest) -> Any:
+        """How the dense search walks, as the plan says (None for the in-memory stand-in)."""
+        m = _models()
+        quantization = self._search_quantization()
+        return m.SearchParams(
+            hnsw_ef=request.hnsw_ef,
+            exact=request.exact,
+            quantization=m.QuantizationSearchParams(
+                rescore=True, oversampling=b.OVERSAMPLING[quantization]
+            )
+            if quantization != "none"
+            else None,
+        )
 
     def overwrite_payload(self, points: Sequence[tuple[str, dict[str, Any]]]) -> None:
         for pid, payload in points:
@@ -578,114 +590,6 @@ class ServerCollection:
         )
         return [b.StoredPoint.from_record(r) for r in records]
 
-    def query(
-        self,
-        vector: Sequence[float],
-        *,
-        limit: int,
-        offset: int = 0,
-        flt: Filter | None = None,
-        score_threshold: float | None = None,
-        exact: bool = False,
-    ) -> list[b.ScoredHit]:
-        m = _models()
-        memory = self.imitation
-        if memory:
-            # The in-process imitation always searches exactly (and warns about search params).
-            plan = self.last_plan = SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)
-        else:
-            plan = self.last_plan = self.plan(flt, limit=offset + limit)
-        kind = "none" if memory else self._search_quantization()
-        quantization = (
-            m.QuantizationSearchParams(rescore=True, oversampling=b.OVERSAMPLING[kind])
-            if kind != "none"
-            else None
-        )
-
-        def search(
-            flt_: Filter | None, n: int, skip: int, exact_: bool, ef: int, payload: bool = True
-        ) -> list[Any]:
-            params = (
-                None
-                if memory
-                else m.SearchParams(hnsw_ef=ef, exact=exact_, quantization=quantization)
-            )
-            res = self._call(
-                lambda: self.client.query_points(
-                    self.name,
-                    query=[float(x) for x in vector],
-                    limit=n,
-                    offset=skip or None,
-                    query_filter=to_models(flt_) if flt_ else None,
-                    score_threshold=score_threshold,
-                    search_params=params,
-                    with_payload=payload,
-                )
-            )
-            return list(res.points)
-
-        def hits(points: list[Any]) -> list[b.ScoredHit]:
-            return [b.ScoredHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
-
-        if plan.candidates and not exact:
-            want = offset + limit
-            found = planning.checked_search(
-                plan,
-                want,
-                lambda n: [
-                    (str(p.id), float(p.score))
-                    for p in search(
-                        None,
-                        n,
-                        0,
-                        False,
-                        max(plan.hnsw_ef, planning.CANDIDATE_EF * n),
-                        payload=False,
-                    )
-                ],
-                lambda ids: hits(
-                    search(all_of(flt, HasId(tuple(ids))), want, 0, True, plan.hnsw_ef)
-                ),
-                lambda: hits(search(flt, want, 0, True, plan.hnsw_ef)),
-                score_threshold,
-            )
-            return found[offset:want]
-        return hits(search(flt, limit, offset, exact or plan.exact, plan.hnsw_ef))
-
-    def _dense_params(self, flt: Filter | None, limit: int, exact: bool = False) -> Any:
-        """Search params of a dense query, as the plan says (None for the in-memory stand-in)."""
-        m = _models()
-        plan = self.last_plan = self.plan(flt, limit=limit)
-        quantization = self._search_quantization()
-        return m.SearchParams(
-            hnsw_ef=plan.hnsw_ef,
-            exact=exact or plan.exact,
-            quantization=m.QuantizationSearchParams(
-                rescore=True, oversampling=b.OVERSAMPLING[quantization]
-            )
-            if quantization != "none"
-            else None,
-        )
-
-    def plan(self, flt: Filter | None, *, limit: int) -> SearchPlan:
-        """How a query with ``flt`` will be answered (``store/plan.py``)."""
-        if flt is None:
-            return plan_search(filtered=False, limit=limit)
-        total = self._estimate(None)
-        if total <= planning.EXACT_MAX_POINTS:
-            return plan_search(filtered=True, limit=limit, total=total)
-        matching = self._estimate(flt)
-        return plan_search(filtered=True, limit=limit, matching=matching, total=total)
-
-    def _estimate(self, flt: Filter | None) -> int:
-        """The payload indexes' estimate of the points ``flt`` matches (all without one)."""
-        res = self._call(
-            lambda: self.client.count(
-                self.name, count_filter=to_models(flt) if flt else None, exact=False
-            )
-        )
-        return int(res.count)
-
     def _search_quantization(self) -> str:
         if self._quantization is None:
             self._quantization = str(self.read_manifest().get("quantization") or "none")
@@ -693,9 +597,7 @@ class ServerCollection:
 
     def count(self, flt: Filter | None = None) -> int:
         res = self._call(
-            lambda: self.client.count(
-                self.name, count_filter=to_models(flt) if flt else None, exact=True
-            )
+            lambda: self.client.count(self.name, count_filter=_model_filter(flt), exact=True)
         )
         return int(res.count)
 
@@ -706,7 +608,7 @@ class ServerCollection:
             lambda: self.client.facet(
                 self.name,
                 key=json_path(key),
-                facet_filter=to_models(flt) if flt else None,
+                facet_filter=_model_filter(flt),
                 limit=limit,
                 exact=True,
             )
@@ -729,7 +631,7 @@ class ServerCollection:
             records, offset = self._call(
                 lambda offset=offset: self.client.scroll(
                     self.name,
-                    scroll_filter=to_models(flt) if flt else None,
+                    scroll_filter=_model_filter(flt),
                     limit=batch,
                     offset=offset,
                     with_payload=payload_arg,
@@ -812,41 +714,44 @@ def _model_vectors(p: b.PointData) -> Any:
 
 def to_models(flt: Filter) -> Any:
     """Translate the shared filter model into qdrant-client's models.Filter."""
-    m = _models()
+    return translate(flt, _ModelFilterParts(_models()))
 
-    def cond(c: Any) -> Any:
-        if isinstance(c, Filter):
-            return to_models(c)
-        if isinstance(c, Match):
-            values = list(c.values)
-            if len(values) == 1:
-                return m.FieldCondition(key=json_path(c.key), match=m.MatchValue(value=values[0]))
-            if any(isinstance(v, bool) for v in values):
-                return m.Filter(
-                    should=[
-                        m.FieldCondition(key=json_path(c.key), match=m.MatchValue(value=v))
-                        for v in values
-                    ]
-                )
-            return m.FieldCondition(key=json_path(c.key), match=m.MatchAny(any=values))
-        if isinstance(c, Range):
-            bounds = {"gt": c.gt, "gte": c.gte, "lt": c.lt, "lte": c.lte}
-            bounds = {k: v for k, v in bounds.items() if v is not None}
-            rng = m.DatetimeRange(**bounds) if c.datetime else m.Range(**bounds)
-            return m.FieldCondition(key=json_path(c.key), range=rng)
-        if isinstance(c, Text):
-            return m.FieldCondition(key=json_path(c.key), match=m.MatchText(text=c.text))
-        if isinstance(c, Empty):
-            return m.IsEmptyCondition(is_empty=m.PayloadField(key=json_path(c.key)))
-        if isinstance(c, HasId):
-            return m.HasIdCondition(has_id=list(c.ids))
-        raise TypeError(f"unknown condition {c!r}")
 
-    return m.Filter(
-        must=[cond(c) for c in flt.must] or None,
-        should=[cond(c) for c in flt.should] or None,
-        must_not=[cond(c) for c in flt.must_not] or None,
-    )
+def _model_filter(flt: Filter | None) -> Any:
+    return to_models(flt) if flt else None
+
+
+class _ModelFilterParts:
+    """qdrant-client's parts of a filter (``filters.FilterParts``)."""
+
+    def __init__(self, models: Any) -> None:
+        self.m = models
+
+    def match_value(self, key: str, value: Scalar) -> Any:
+        return self.m.FieldCondition(key=key, match=self.m.MatchValue(value=value))
+
+    def match_any(self, key: str, values: list[Scalar]) -> Any:
+        return self.m.FieldCondition(key=key, match=self.m.MatchAny(any=values))
+
+    def range(self, key: str, bounds: Range) -> Any:
+        given = {"gt": bounds.gt, "gte": bounds.gte, "lt": bounds.lt, "lte": bounds.lte}
+        given = {k: v for k, v in given.items() if v is not None}
+        rng = self.m.DatetimeRange(**given) if bounds.datetime else self.m.Range(**given)
+        return self.m.FieldCondition(key=key, range=rng)
+
+    def text(self, key: str, text: str) -> Any:
+        return self.m.FieldCondition(key=key, match=self.m.MatchText(text=text))
+
+    def empty(self, key: str) -> Any:
+        return self.m.IsEmptyCondition(is_empty=self.m.PayloadField(key=key))
+
+    def has_id(self, ids: tuple[str | int, ...]) -> Any:
+        return self.m.HasIdCondition(has_id=list(ids))
+
+    def filter(
+        self, must: list[Any] | None, should: list[Any] | None, must_not: list[Any] | None
+    ) -> Any:
+        return self.m.Filter(must=must, should=should, must_not=must_not)
 
 
 # -- qdrant-client's in-process imitation of a server --------------------------------------
@@ -856,10 +761,10 @@ class MemoryCollection(ServerCollection):
     """A collection of the in-process imitation: exact search, no payload indexes (it has
     none, and warns about search parameters and indexes on each call)."""
 
-    imitation = True
+    def _query_plan(self, flt: Filter | None, limit: int) -> SearchPlan:
+        return SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)
 
-    def _dense_params(self, flt: Filter | None, limit: int, exact: bool = False) -> Any:
-        self.last_plan = SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)
+    def _search_params(self, request: SearchRequest) -> Any:
         return None
 
     def ensure_index(self, key: str, index_type: str) -> None:

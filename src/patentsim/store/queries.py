@@ -1,0 +1,142 @@
+"""The query side of a collection, the same on both backends.
+
+``PlannedQueries`` answers ``query``, ``query_sparse`` and ``query_fused`` of the
+``Collection`` protocol: it plans each dense query (``plan.py``), runs the checked
+candidate search where the plan says so, and pages the results.  A backend supplies
+only its engine calls, each described by one ``SearchRequest``:
+
+- ``_dense(vector, request)``: a dense search, exact or through HNSW with ``hnsw_ef``;
+- ``_sparse(vector, request)``: a search on the keyword vector;
+- ``_fused(fused, request, depth)``: both prefetched ``depth`` deep and fused, the dense
+  prefetch walking as ``request`` says;
+- ``_estimate(flt)``: the payload indexes' estimate of the points ``flt`` matches (every
+  point for None), which reads no vector.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from . import backend as b
+from . import plan as planning
+from .filters import Filter, HasId, all_of
+from .plan import SearchPlan, plan_search
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One engine search: which points, which page, and how the dense side walks."""
+
+    flt: Filter | None
+    limit: int
+    offset: int = 0
+    score_threshold: float | None = None
+    exact: bool = False
+    hnsw_ef: int = b.HNSW_EF_SEARCH
+    with_payload: bool = True
+
+
+class PlannedQueries(ABC):
+    """The query methods of a collection; subclasses supply the engine calls."""
+
+    last_plan: SearchPlan | None = None  # how the last query was answered
+
+    # -- the engine's calls ------------------------------------------------------------------
+    @abstractmethod
+    def _dense(self, vector: Sequence[float], request: SearchRequest) -> list[b.ScoredHit]: ...
+
+    @abstractmethod
+    def _sparse(self, vector: b.SparseVector, request: SearchRequest) -> list[b.ScoredHit]: ...
+
+    @abstractmethod
+    def _fused(self, fused: b.Fused, request: SearchRequest, depth: int) -> list[b.ScoredHit]: ...
+
+    @abstractmethod
+    def _estimate(self, flt: Filter | None) -> int: ...
+
+    # -- planning ------------------------------------------------------------------------------
+    def plan(self, flt: Filter | None, *, limit: int) -> SearchPlan:
+        """How a query with ``flt`` will be answered (``store/plan.py``)."""
+        if flt is None:
+            return plan_search(filtered=False, limit=limit)
+        total = self._estimate(None)
+        if total <= planning.EXACT_MAX_POINTS:
+            return plan_search(filtered=True, limit=limit, total=total)
+        return plan_search(filtered=True, limit=limit, matching=self._estimate(flt), total=total)
+
+    def _query_plan(self, flt: Filter | None, limit: int) -> SearchPlan:
+        """The plan a query follows (a backend that can only search exactly says so here)."""
+        return self.plan(flt, limit=limit)
+
+    # -- the Collection protocol's queries -----------------------------------------------------
+    def query(
+        self,
+        vector: Sequence[float],
+        *,
+        limit: int,
+        offset: int = 0,
+        flt: Filter | None = None,
+        score_threshold: float | None = None,
+        exact: bool = False,
+    ) -> list[b.ScoredHit]:
+        want = offset + limit
+        plan = self.last_plan = self._query_plan(flt, want)
+        if not plan.candidates or exact:
+            return self._dense(
+                vector,
+                SearchRequest(
+                    flt, limit, offset, score_threshold, exact or plan.exact, plan.hnsw_ef
+                ),
+            )
+
+        def nearest(n: int) -> list[tuple[str, float]]:
+            ef = max(plan.hnsw_ef, planning.CANDIDATE_EF * n)
+            found = self._dense(
+                vector, SearchRequest(None, n, 0, score_threshold, False, ef, with_payload=False)
+            )
+            return [(h.id, h.score) for h in found]
+
+        def exactly(flt_: Filter | None) -> list[b.ScoredHit]:
+            return self._dense(
+                vector, SearchRequest(flt_, want, 0, score_threshold, True, plan.hnsw_ef)
+            )
+
+        found = planning.checked_search(
+            plan,
+            want,
+            nearest,
+            lambda ids: exactly(all_of(flt, HasId(tuple(ids)))),
+            lambda: exactly(flt),
+            score_threshold,
+        )
+        return found[offset:want]
+
+    def query_sparse(
+        self,
+        vector: b.SparseVector,
+        *,
+        limit: int,
+        offset: int = 0,
+        flt: Filter | None = None,
+        score_threshold: float | None = None,
+    ) -> list[b.ScoredHit]:
+        return self._sparse(vector, SearchRequest(flt, limit, offset, score_threshold))
+
+    def query_fused(
+        self,
+        fused: b.Fused,
+        *,
+        limit: int,
+        offset: int = 0,
+        flt: Filter | None = None,
+        score_threshold: float | None = None,
+    ) -> list[b.ScoredHit]:
+        # The dense side is planned as in query(): exact over few matches; with many, a
+        # prefetch cannot check candidates afterwards, so it walks HNSW with the filter and
+        # the plan's wide beam.
+        depth = max(fused.depth, offset + limit)
+        plan = self.last_plan = self._query_plan(flt, depth)
+        request = SearchRequest(flt, limit, offset, score_threshold, plan.exact, plan.hnsw_ef)
+        return self._fused(fused, request, depth)

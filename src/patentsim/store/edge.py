@@ -19,7 +19,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -387,7 +387,7 @@ class EdgeCollection(PlannedQueries):
 
     def _fused(self, fused: b.Fused, request: SearchRequest, depth: int) -> list[b.ScoredHit]:
         qe = _qe()
-        edge_filter = _edge_filter(request.flt)
+        edge_filter = to_edge(request.flt)
         prefetches = [
             qe.Prefetch(
                 limit=depth,
@@ -423,7 +423,7 @@ class EdgeCollection(PlannedQueries):
             offset=request.offset,
             query=query,
             prefetches=prefetches,
-            filter=_edge_filter(request.flt),
+            filter=to_edge(request.flt),
             score_threshold=request.score_threshold,
             params=params,
             with_payload=with_payload,
@@ -472,32 +472,27 @@ class EdgeCollection(PlannedQueries):
 
     def count(self, flt: Filter | None = None) -> int:
         qe = _qe()
-        req = qe.CountRequest(exact=True, filter=_edge_filter(flt))
+        req = qe.CountRequest(exact=True, filter=to_edge(flt))
         return int(self._engine(lambda: self.shard.count(req)))
 
     def facet(
         self, key: str, *, flt: Filter | None = None, limit: int = 10
     ) -> list[tuple[Any, int]]:
         qe = _qe()
-        req = qe.FacetRequest(json_path(key), limit=limit, exact=True, filter=_edge_filter(flt))
+        req = qe.FacetRequest(json_path(key), limit=limit, exact=True, filter=to_edge(flt))
         hits = self._engine(lambda: self.shard.facet(req)).hits
         return [(_plain(h.value), int(h.count)) for h in hits]
 
-    def scroll(
-        self,
-        *,
-        flt: Filter | None = None,
-        with_vectors: bool = False,
-        with_payload: bool | Sequence[str] = True,
-        batch: int = 256,
-    ) -> Iterator[b.StoredPoint]:
+    def _scroll_pages(
+        self, flt: Filter | None, with_vectors: bool, with_payload: bool | Sequence[str], batch: int
+    ) -> Callable[[Any], tuple[list[Any], Any]]:
         qe = _qe()
         payload_arg: Any = with_payload
         if not isinstance(with_payload, bool):
             payload_arg = qe.PayloadSelector.Include([json_path(k) for k in with_payload])
-        offset = None
-        edge_filter = _edge_filter(flt)
-        while True:
+        edge_filter = to_edge(flt)
+
+        def page(offset: Any) -> tuple[list[Any], Any]:
             req = qe.ScrollRequest(
                 offset=offset,
                 limit=batch,
@@ -505,11 +500,10 @@ class EdgeCollection(PlannedQueries):
                 with_payload=payload_arg,
                 with_vector=with_vectors,
             )
-            records, offset = self._engine(lambda req=req: self.shard.scroll(req))
-            for r in records:
-                yield b.StoredPoint.from_record(r)
-            if offset is None or not records:
-                return
+            records, after = self._engine(lambda: self.shard.scroll(req))
+            return list(records), after
+
+        return page
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
@@ -592,13 +586,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def to_edge(flt: Filter) -> Any:
-    """Translate the shared filter model into qdrant-edge's filter objects."""
+def to_edge(flt: Filter | None) -> Any:
+    """The shared filter model as qdrant-edge's filter objects (None for no filter)."""
     return translate(flt, _EdgeFilterParts(_qe()))
-
-
-def _edge_filter(flt: Filter | None) -> Any:
-    return to_edge(flt) if flt else None
 
 
 class _EdgeFilterParts:

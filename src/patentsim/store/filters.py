@@ -117,12 +117,15 @@ class FilterParts(Protocol):
     ) -> Any: ...
 
 
-def translate(flt: Filter, parts: FilterParts) -> Any:
-    """``flt`` as a backend's filter object, made by ``parts``."""
+def translate(flt: Filter | None, parts: FilterParts) -> Any:
+    """``flt`` as a backend's filter object, made by ``parts``; None for none (or an empty one)."""
+    return _translate(flt, parts) if flt else None
 
+
+def _translate(flt: Filter, parts: FilterParts) -> Any:
     def cond(c: Condition) -> Any:
         if isinstance(c, Filter):
-            return translate(c, parts)
+            return _translate(c, parts)
         if isinstance(c, Match):
             key = json_path(c.key)
             values = list(c.values)

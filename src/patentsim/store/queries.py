@@ -1,23 +1,27 @@
 """The query side of a collection, the same on both backends.
 
-``PlannedQueries`` answers ``query``, ``query_sparse`` and ``query_fused`` of the
-``Collection`` protocol: it plans each dense query (``plan.py``), runs the checked
-candidate search where the plan says so, and pages the results.  A backend supplies
-only its engine calls, each described by one ``SearchRequest``:
+``PlannedQueries`` answers ``query``, ``query_sparse``, ``query_fused`` and ``scroll`` of
+the ``Collection`` protocol: it plans each dense query (``plan.py``), runs the checked
+candidate search where the plan says so, pages the results and walks scroll pages.  A
+backend supplies only its engine calls, the searches each described by one
+``SearchRequest``:
 
 - ``_dense(vector, request)``: a dense search, exact or through HNSW with ``hnsw_ef``;
 - ``_sparse(vector, request)``: a search on the keyword vector;
 - ``_fused(fused, request, depth)``: both prefetched ``depth`` deep and fused, the dense
   prefetch walking as ``request`` says;
 - ``_estimate(flt)``: the payload indexes' estimate of the points ``flt`` matches (every
-  point for None), which reads no vector.
+  point for None), which reads no vector;
+- ``_scroll_pages(...)``: a function that reads one page of stored points (``scroll``
+  walks the pages).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from . import backend as b
 from . import plan as planning
@@ -39,7 +43,7 @@ class SearchRequest:
 
 
 class PlannedQueries(ABC):
-    """The query methods of a collection; subclasses supply the engine calls."""
+    """The read queries of a collection; subclasses supply the engine calls."""
 
     last_plan: SearchPlan | None = None  # how the last query was answered
 
@@ -55,6 +59,13 @@ class PlannedQueries(ABC):
 
     @abstractmethod
     def _estimate(self, flt: Filter | None) -> int: ...
+
+    @abstractmethod
+    def _scroll_pages(
+        self, flt: Filter | None, with_vectors: bool, with_payload: bool | Sequence[str], batch: int
+    ) -> Callable[[Any], tuple[list[Any], Any]]:
+        """``page(offset)``: the records from ``offset`` on (None: the first) and the next
+        offset (None after the last)."""
 
     # -- planning ------------------------------------------------------------------------------
     def plan(self, flt: Filter | None, *, limit: int) -> SearchPlan:
@@ -140,3 +151,20 @@ class PlannedQueries(ABC):
         plan = self.last_plan = self._query_plan(flt, depth)
         request = SearchRequest(flt, limit, offset, score_threshold, plan.exact, plan.hnsw_ef)
         return self._fused(fused, request, depth)
+
+    def scroll(
+        self,
+        *,
+        flt: Filter | None = None,
+        with_vectors: bool = False,
+        with_payload: bool | Sequence[str] = True,
+        batch: int = 256,
+    ) -> Iterator[b.StoredPoint]:
+        page = self._scroll_pages(flt, with_vectors, with_payload, batch)
+        offset = None
+        while True:
+            records, offset = page(offset)
+            for r in records:
+                yield b.StoredPoint.from_record(r)
+            if offset is None or not records:
+                return

@@ -18,7 +18,7 @@ import ipaddress
 import json
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -500,7 +500,7 @@ class ServerCollection(PlannedQueries):
 
     def _fused(self, fused: b.Fused, request: SearchRequest, depth: int) -> list[b.ScoredHit]:
         m = _models()
-        model_filter = _model_filter(request.flt)
+        model_filter = to_models(request.flt)
         prefetch = [
             m.Prefetch(
                 query=[float(x) for x in fused.dense],
@@ -541,7 +541,7 @@ class ServerCollection(PlannedQueries):
                 prefetch=prefetch,
                 limit=request.limit,
                 offset=request.offset or None,
-                query_filter=_model_filter(request.flt),
+                query_filter=to_models(request.flt),
                 score_threshold=request.score_threshold,
                 search_params=search_params,
                 with_payload=with_payload,
@@ -552,7 +552,7 @@ class ServerCollection(PlannedQueries):
     def _estimate(self, flt: Filter | None) -> int:
         """The payload indexes' estimate of the points ``flt`` matches (all without one)."""
         res = self._call(
-            lambda: self.client.count(self.name, count_filter=_model_filter(flt), exact=False)
+            lambda: self.client.count(self.name, count_filter=to_models(flt), exact=False)
         )
         return int(res.count)
 
@@ -597,7 +597,7 @@ class ServerCollection(PlannedQueries):
 
     def count(self, flt: Filter | None = None) -> int:
         res = self._call(
-            lambda: self.client.count(self.name, count_filter=_model_filter(flt), exact=True)
+            lambda: self.client.count(self.name, count_filter=to_models(flt), exact=True)
         )
         return int(res.count)
 
@@ -608,40 +608,34 @@ class ServerCollection(PlannedQueries):
             lambda: self.client.facet(
                 self.name,
                 key=json_path(key),
-                facet_filter=_model_filter(flt),
+                facet_filter=to_models(flt),
                 limit=limit,
                 exact=True,
             )
         )
         return [(h.value, int(h.count)) for h in res.hits]
 
-    def scroll(
-        self,
-        *,
-        flt: Filter | None = None,
-        with_vectors: bool = False,
-        with_payload: bool | Sequence[str] = True,
-        batch: int = 256,
-    ) -> Iterator[b.StoredPoint]:
-        offset = None
+    def _scroll_pages(
+        self, flt: Filter | None, with_vectors: bool, with_payload: bool | Sequence[str], batch: int
+    ) -> Callable[[Any], tuple[list[Any], Any]]:
         payload_arg = (
             with_payload if isinstance(with_payload, bool) else [json_path(k) for k in with_payload]
         )
-        while True:
-            records, offset = self._call(
-                lambda offset=offset: self.client.scroll(
+
+        def page(offset: Any) -> tuple[list[Any], Any]:
+            records, after = self._call(
+                lambda: self.client.scroll(
                     self.name,
-                    scroll_filter=_model_filter(flt),
+                    scroll_filter=to_models(flt),
                     limit=batch,
                     offset=offset,
                     with_payload=payload_arg,
                     with_vectors=with_vectors,
                 )
             )
-            for r in records:
-                yield b.StoredPoint.from_record(r)
-            if offset is None or not records:
-                return
+            return list(records), after
+
+        return page
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
@@ -712,13 +706,9 @@ def _model_vectors(p: b.PointData) -> Any:
     return {"": dense, b.SPARSE_VECTOR: _model_sparse(p.sparse)}
 
 
-def to_models(flt: Filter) -> Any:
-    """Translate the shared filter model into qdrant-client's models.Filter."""
+def to_models(flt: Filter | None) -> Any:
+    """The shared filter model as qdrant-client's models.Filter (None for no filter)."""
     return translate(flt, _ModelFilterParts(_models()))
-
-
-def _model_filter(flt: Filter | None) -> Any:
-    return to_models(flt) if flt else None
 
 
 class _ModelFilterParts:

@@ -108,6 +108,54 @@ def test_every_command_body_is_thin():
     assert long == {}
 
 
+def _unpacks_keywords(fn) -> bool:
+    """Whether a function's body passes ``**something`` on to a call."""
+    import inspect
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(inspect.unwrap(fn))))
+    node = tree.body[0]
+    assert isinstance(node, ast.FunctionDef)
+    return any(
+        isinstance(call, ast.Call) and any(k.arg is None for k in call.keywords)
+        for stmt in node.body
+        for call in ast.walk(stmt)
+    )
+
+
+def test_no_command_passes_its_options_through_by_name():
+    """A command hands the library settings objects (``StoreSettings``, ``LoadSettings``),
+    not ``**options``."""
+    assert sorted(name for name, fn in _commands() if _unpacks_keywords(fn)) == []
+
+
+def test_the_unpacking_rule_catches_one():
+    def command(**options):
+        return dict(a=1, **options)
+
+    def thin(settings, **options):
+        return dict(settings=settings)
+
+    assert _unpacks_keywords(command)
+    assert not _unpacks_keywords(thin)
+
+
+def test_load_settings_are_the_arguments_of_load():
+    """LoadSettings and pipeline.load are twins: the same names, the same defaults."""
+    import inspect
+
+    from patentsim.ingest.pipeline import load
+    from patentsim.ingest.settings import LoadSettings
+
+    where = {"settings", "store", "embedder", "progress"}  # what to load, not how
+    arguments = {
+        name: p.default
+        for name, p in inspect.signature(load).parameters.items()
+        if p.kind is p.KEYWORD_ONLY and name not in where
+    }
+    assert LoadSettings().arguments() == arguments
+
+
 def test_the_body_count_leaves_out_the_docstring():
     def command():
         """Doc

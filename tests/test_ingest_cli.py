@@ -129,3 +129,59 @@ def test_load_json_summary(private_store, tmp_path):
     summary = json.loads(result.stdout)
     assert summary["collection"] == "few"
     assert (summary["added"], summary["points"], summary["skipped"]) == (2, 2, [1])
+
+
+def test_load_hands_the_library_its_options_as_one_settings_object(monkeypatch, tmp_path):
+    """Every option of `ingest load` lands in its field of LoadSettings, the layout ones in
+    CreateOptions, and the command calls load_files once with them."""
+    from patentsim.ingest import settings as load_settings
+    from patentsim.ingest.pipeline import IngestSummary
+    from patentsim.ingest.settings import LoadSettings
+    from patentsim.store.backend import CreateOptions
+
+    calls = []
+
+    def spy(source, options, *, settings=None, progress=None):
+        calls.append((source, options, settings))
+        return IngestSummary(collection="c", store="s", source=str(source), model="m")
+
+    monkeypatch.setattr(load_settings, "load_files", spy)
+    args = [
+        "load", "a.csv", "b.csv", "--text", "title", "--text", "abstract", "--id", "doc",
+        "-c", "mine", "--sheet", "S", "--encoding", "cp949", "--header-row", "3",
+        "--list", "ipc:;", "--date", "filed", "--date-format", "DMY", "--recreate", "--prune",
+        "--on-duplicate", "last", "--batch-size", "8", "--chunk-size", "64", "--model", "minilm",
+        "--device", "cpu", "--backend", "int8", "--long-text", "chunk",
+        "--quantization", "binary", "--shards", "2", "--replicas", "3",
+        "--path", str(tmp_path / "store"), "--format", "json", "--quiet",
+    ]  # fmt: skip
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["collection"] == "c"
+    [(source, options, settings)] = calls
+    assert source == ["a.csv", "b.csv"]
+    assert options == LoadSettings(
+        collection="mine",
+        text=("title", "abstract"),
+        id_column="doc",
+        sheet="S",
+        encoding="cp949",
+        header_row=3,
+        lists=("ipc:;",),
+        dates=("filed",),
+        date_formats=("DMY",),
+        recreate=True,
+        prune=True,
+        on_duplicate="last",
+        batch_size=8,
+        chunk_size=64,
+        model="minilm",
+        device="cpu",
+        backend="int8",
+        long_text="chunk",
+        create_options=CreateOptions(shards=2, replicas=3, quantization="binary"),
+    )
+    assert settings == StoreSettings(path=str(tmp_path / "store"))
+    calls.clear()
+    assert invoke("load", "one.csv", "--format", "json").exit_code == 0
+    assert calls[0][:2] == ("one.csv", LoadSettings(create_options=CreateOptions()))

@@ -139,7 +139,7 @@ def cli() -> None:
     help="Format of the summary.",
 )
 @store_options
-def load(files, quantization, shards, replicas, quiet, fmt, settings, **options):
+def load(files, quiet, fmt, settings, **options):
     """Embed files' abstracts and store them with every column as payload.
 
     Reads .xlsx, .csv/.tsv, .jsonl and .parquet; several files (or a folder, or
@@ -152,24 +152,28 @@ def load(files, quantization, shards, replicas, quiet, fmt, settings, **options)
       ingest load patents.csv --text title --text abstract --collection mine
       ingest load part1.xlsx part2.xlsx --id 출원번호 --collection battery
     """
-    from .pipeline import load as load_file
+    from .settings import load_files
 
-        # Every other option has the name of the library's argument (--id-column's is id_column).
+    chosen = _load_settings(options)
+    source = files[0] if len(files) == 1 else list(files)
     summary = with_progress("embedding", quiet)(
-        lambda progress: load_file(
-            files[0] if len(files) == 1 else list(files),
-            settings=settings,
-            create_options=CreateOptions(
-                shards=shards, replicas=replicas, quantization=quantization
-            ),
-            progress=progress,
-            **options,
-        )
+        lambda progress: load_files(source, chosen, settings=settings, progress=progress)
     )
     if fmt == "json":
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
         return
-    _print_summary(summary, options["prune"])
+    _print_summary(summary, chosen.prune)
+
+
+def _load_settings(options):
+    """The load command's options as one ``LoadSettings``: ``--quantization``, ``--shards``
+    and ``--replicas`` lay out a new collection, every other option has the name of its
+    field (``--id``'s is ``id_column``)."""
+    from .settings import LoadSettings
+
+    given = dict(options)
+    layout = CreateOptions(**{k: given.pop(k) for k in ("quantization", "shards", "replicas")})
+    return LoadSettings(create_options=layout, **given)
 
 
 def _print_summary(s, prune) -> None:

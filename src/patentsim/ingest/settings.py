@@ -15,7 +15,7 @@ from typing import Any
 
 from ..store import StoreSettings
 from ..store.backend import CreateOptions
-from .pipeline import IngestSummary, load
+from . import pipeline
 from .writer import ProgressFn
 
 
@@ -54,6 +54,7 @@ def load_files(
     *,
     settings: StoreSettings | None = None,
     progress: ProgressFn | None = None,
-) -> IngestSummary:
+) -> pipeline.IngestSummary:
     """Load ``source`` (files, folders or globs) into the store ``settings`` name."""
-    return load(source, settings=settings, progress=progress, **options.arguments())
+    # pipeline.load looked up now, not at import: tests stand a fake embedder in through it.
+    return pipeline.load(source, settings=settings, progress=progress, **options.arguments())

@@ -70,6 +70,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "memory of search processes, like and filtered queries against exact search); "
         "separate from the default run; 1m takes hours on 2 cores",
     )
+    ap.add_argument(
+        "--layouts",
+        default="none,int8,binary",
+        help="with --scale: comma-separated quantizations to build and measure "
+        "(default none,int8,binary)",
+    )
     return ap.parse_args(argv)
 
 
@@ -221,7 +227,9 @@ def run_scale(args: argparse.Namespace) -> int:
     report = {
         "command": f"python -m bench --scale {args.scale}",
         "machine": machine(),
-        "scale": scale.figure(args.scale, reuse=not args.fresh),
+        "scale": scale.figure(
+            args.scale, quantizations=_layouts(args.layouts), reuse=not args.fresh
+        ),
     }
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -233,6 +241,16 @@ def run_scale(args: argparse.Namespace) -> int:
         path.write_text(scale_report.replace_section(text, report), encoding="utf-8")
         log("wrote the scale section of BENCHMARKS.md")
     return 0
+
+
+def _layouts(text: str) -> tuple[str, ...]:
+    from .scale import QUANTIZATIONS
+
+    chosen = tuple(q.strip() for q in text.split(",") if q.strip())
+    unknown = [q for q in chosen if q not in QUANTIZATIONS]
+    if unknown or not chosen:
+        raise SystemExit(f"--layouts takes {', '.join(QUANTIZATIONS)}, not {text!r}")
+    return chosen
 
 
 def _finish(

@@ -29,6 +29,7 @@ from .filters import Filter, Range, Scalar, translate
 from .lockfile import LOCK_FILE, Busy, FolderLock, LockUnavailable
 from .manifest import write_json_atomic
 from .paths import json_path, key_of
+from .plan import SearchPlan
 from .queries import PlannedQueries, SearchRequest
 
 _NAME = re.compile(r"^[^/\\\x00]{1,200}$")
@@ -203,6 +204,7 @@ class EdgeCollection(PlannedQueries):
         self._shard: Any = None
         self._lock = FolderLock(folder)
         self._quantization: str | None = None
+        self.last_plan: SearchPlan | None = None  # how the last query was answered
 
     # -- locking and lifecycle -------------------------------------------------
     def lock(self) -> None:

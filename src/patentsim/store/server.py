@@ -408,6 +408,7 @@ class ServerCollection(PlannedQueries):
         self.name = name
         self.client = store.client
         self._quantization: str | None = None
+        self.last_plan: SearchPlan | None = None  # how the last query was answered
 
     def _call(self, fn: Any) -> Any:
         return self.store.call(fn, self.name)

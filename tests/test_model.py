@@ -192,6 +192,23 @@ def test_split_windows_cuts_long_texts_on_token_boundaries(tokenizer):
     assert max(weight[1:]) == 30  # 32 less [CLS] and [SEP]
 
 
+def test_the_onnx_tokenizer_cuts_the_same_windows(tokenizer):
+    """The ONNX engine's tokenizer (tokenizers, no transformers) cuts long texts exactly as
+    ``split_windows`` does with the model's own tokenizer: the same pieces and weights."""
+    pytest.importorskip("tokenizers")
+    from patentsim.embed.engines import FastTokenizer
+
+    long = " ".join(f"배터리 냉각판 {i} graphics processor renders frames" for i in range(40))
+    texts = ["a short abstract", long, "", long[:300]]
+    special = tokenizer.num_special_tokens_to_add(pair=False)
+    fast = FastTokenizer(Path(tokenizer.name_or_path) / "tokenizer.json", 32, 0, special)
+    expected = split_windows(texts, tokenizer, 32)
+    assert fast.windows(texts) == expected
+    pieces, owner, weight = expected
+    assert owner.count(1) > 3 and owner.count(3) > 1 and pieces[owner.index(2)] == ""
+    assert weight[owner.index(2)] == 1  # an empty text weighs one, not zero
+
+
 @pytest.mark.slow
 def test_chunk_averages_windows_and_leaves_short_texts_alone(offline_embedder):
     chunked = EmbedderConfig(offline_embedder.spec, long_text="chunk", device="cpu").load()

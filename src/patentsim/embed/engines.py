@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store.errors import PatentSimError
+from .model import cut_windows
 
 EXPORT_VERSION = 2
 AGREEMENT = 0.9999  # least cosine between the graph's and the model's embeddings at export
@@ -332,24 +333,13 @@ class FastTokenizer:
     def windows(self, texts: list[str]) -> tuple[list[str], list[int], list[int]]:
         """``model.split_windows`` for this tokenizer (cuts on the same token boundaries)."""
         room = max(self.max_length - self.special_tokens, 1)
-        pieces: list[str] = []
-        owner: list[int] = []
-        weight: list[int] = []
-        for i, (text, enc) in enumerate(
-            zip(texts, self._whole.encode_batch(texts, add_special_tokens=False))
-        ):
-            n = len(enc.ids)
-            if n <= room:
-                pieces.append(text)
-                owner.append(i)
-                weight.append(max(n, 1))
-                continue
-            for start in range(0, n, room):
-                end = min(start + room, n)
-                pieces.append(text[enc.offsets[start][0] : enc.offsets[end - 1][1]])
-                owner.append(i)
-                weight.append(end - start)
-        return pieces, owner, weight
+        encoded = self._whole.encode_batch(texts, add_special_tokens=False)
+
+        def piece(i: int, start: int, end: int) -> str:
+            offsets = encoded[i].offsets
+            return texts[i][offsets[start][0] : offsets[end - 1][1]]
+
+        return cut_windows(texts, [len(e.ids) for e in encoded], room, piece)
 
 
 class OnnxEncoder:

@@ -18,6 +18,7 @@ import importlib.util
 import os
 import socket
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import Any
@@ -261,16 +262,31 @@ def split_windows(
     token count (the weight of its embedding in the text's average).
     """
     room = max(int(max_seq_length) - int(tokenizer.num_special_tokens_to_add(pair=False)), 1)
-    pieces: list[str] = []
-    owner: list[int] = []
-    weight: list[int] = []
     fast = bool(getattr(tokenizer, "is_fast", False))
     enc = tokenizer(
         texts, add_special_tokens=False, truncation=False, return_offsets_mapping=fast
     )
-    for i, text in enumerate(texts):
-        ids = enc["input_ids"][i]
-        n = len(ids)
+    ids = enc["input_ids"]
+
+    def piece(i: int, start: int, end: int) -> str:
+        if fast:
+            offsets = enc["offset_mapping"][i]
+            return texts[i][offsets[start][0] : offsets[end - 1][1]]
+        return str(tokenizer.decode(ids[i][start:end]))
+
+    return cut_windows(texts, [len(x) for x in ids], room, piece)
+
+
+def cut_windows(
+    texts: list[str], lengths: list[int], room: int, piece: Callable[[int, int, int], str]
+) -> tuple[list[str], list[int], list[int]]:
+    """``split_windows`` for any tokenizer: text ``i`` of ``lengths[i]`` tokens stays whole
+    when it fits ``room``, else it is cut every ``room`` tokens, ``piece(i, start, end)``
+    giving the text of its tokens ``start:end``.  Returns pieces, owners and weights."""
+    pieces: list[str] = []
+    owner: list[int] = []
+    weight: list[int] = []
+    for i, (text, n) in enumerate(zip(texts, lengths, strict=True)):
         if n <= room:
             pieces.append(text)
             owner.append(i)
@@ -278,12 +294,7 @@ def split_windows(
             continue
         for start in range(0, n, room):
             end = min(start + room, n)
-            if fast:
-                offsets = enc["offset_mapping"][i]
-                piece = text[offsets[start][0] : offsets[end - 1][1]]
-            else:
-                piece = tokenizer.decode(ids[start:end])
-            pieces.append(piece)
+            pieces.append(piece(i, start, end))
             owner.append(i)
             weight.append(end - start)
     return pieces, owner, weight

@@ -185,3 +185,32 @@ def test_load_hands_the_library_its_options_as_one_settings_object(monkeypatch, 
     calls.clear()
     assert invoke("load", "one.csv", "--format", "json").exit_code == 0
     assert calls[0][:2] == ("one.csv", LoadSettings(create_options=CreateOptions()))
+
+
+def test_copy_lays_out_a_new_collection_as_load_does(monkeypatch, tmp_path):
+    """`ingest copy` takes the same layout options as `load` and hands them on as one
+    CreateOptions; without them, nothing is chosen (the source's quantization is kept)."""
+    from patentsim.ingest import copy as copying
+    from patentsim.store.backend import CreateOptions
+
+    calls = []
+
+    def spy(source, target, collection, to_collection, *, batch, create_options, progress):
+        calls.append((source, target, collection, to_collection, batch, create_options))
+        return copying.CopySummary(str(source), str(target), collection, to_collection or "")
+
+    monkeypatch.setattr(copying, "copy_collection", spy)
+    ends = ["--from-path", str(tmp_path / "a"), "--to-path", str(tmp_path / "b"), "-c", "p"]
+    layout = ["--quantization", "int8", "--shards", "2", "--replicas", "3"]
+    result = invoke("copy", *ends, *layout, "--batch-size", "7", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert calls.pop() == (
+        StoreSettings(path=str(tmp_path / "a")),
+        StoreSettings(path=str(tmp_path / "b")),
+        "p",
+        None,
+        7,
+        CreateOptions(shards=2, replicas=3, quantization="int8"),
+    )
+    assert invoke("copy", *ends, "--format", "json").exit_code == 0
+    assert calls.pop()[-1] == CreateOptions()

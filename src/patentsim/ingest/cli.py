@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -12,6 +13,42 @@ from ..embed.model import DEFAULT_MODEL
 from ..options import ErrorBoundary, collection_option, store_options, with_progress
 from ..store.backend import CreateOptions
 from .manage import CollectionInfo
+
+
+def layout_options(new_default: str):
+    """``--quantization``, ``--shards``, ``--replicas``: the layout of a new collection, handed
+    to the command as one ``create_options`` (a ``CreateOptions``); ``new_default`` says what
+    a new collection gets without ``--quantization``."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def with_layout(*args, quantization=None, shards=None, replicas=None, **kwargs):
+            layout = CreateOptions(shards=shards, replicas=replicas, quantization=quantization)
+            return fn(*args, create_options=layout, **kwargs)
+
+        decorators = [
+            click.option(
+                "--quantization",
+                type=click.Choice(["none", "int8", "binary"]),
+                help="Quantized vectors of a new collection (int8: 4x smaller, binary: 16x), "
+                "searched then rescored with the originals, which stay on disk. "
+                f"Default: {new_default}.",
+            ),
+            click.option(
+                "--shards", type=click.IntRange(min=1), help="Shards of a new server collection."
+            ),
+            click.option(
+                "--replicas",
+                type=click.IntRange(min=1),
+                help="Replicas of a new server collection.",
+            ),
+        ]
+        wrapped = with_layout
+        for d in reversed(decorators):
+            wrapped = d(wrapped)
+        return wrapped
+
+    return decorate
 
 
 @click.group(cls=ErrorBoundary)
@@ -121,14 +158,7 @@ def cli() -> None:
     help="Texts longer than the model's window: truncate, or chunk (windows averaged). "
     "Default: the collection's, else truncate.",
 )
-@click.option(
-    "--quantization",
-    type=click.Choice(["none", "int8", "binary"]),
-    help="Quantized vectors of a new collection (int8: 4x smaller, binary: 16x), searched "
-    "then rescored with the originals, which stay on disk. Default: none.",
-)
-@click.option("--shards", type=click.IntRange(min=1), help="Shards of a new server collection.")
-@click.option("--replicas", type=click.IntRange(min=1), help="Replicas of a new server collection.")
+@layout_options("none")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line.")
 @click.option(
     "--format",
@@ -139,7 +169,7 @@ def cli() -> None:
     help="Format of the summary.",
 )
 @store_options
-def load(files, quiet, fmt, settings, **options):
+def load(files, quiet, fmt, create_options, settings, **options):
     """Embed files' abstracts and store them with every column as payload.
 
     Reads .xlsx, .csv/.tsv, .jsonl and .parquet; several files (or a folder, or
@@ -154,7 +184,7 @@ def load(files, quiet, fmt, settings, **options):
     """
     from .settings import load_files
 
-    chosen = _load_settings(options)
+    chosen = _load_settings(options, create_options)
     source = files[0] if len(files) == 1 else list(files)
     summary = with_progress("embedding", quiet)(
         lambda progress: load_files(source, chosen, settings=settings, progress=progress)
@@ -165,15 +195,12 @@ def load(files, quiet, fmt, settings, **options):
     _print_summary(summary, chosen.prune)
 
 
-def _load_settings(options):
-    """The load command's options as one ``LoadSettings``: ``--quantization``, ``--shards``
-    and ``--replicas`` lay out a new collection, every other option has the name of its
+def _load_settings(options, create_options):
+    """The load command's options as one ``LoadSettings``: each option has the name of its
     field (``--id``'s is ``id_column``)."""
     from .settings import LoadSettings
 
-    given = dict(options)
-    layout = CreateOptions(**{k: given.pop(k) for k in ("quantization", "shards", "replicas")})
-    return LoadSettings(create_options=layout, **given)
+    return LoadSettings(create_options=create_options, **options)
 
 
 def _print_summary(s, prune) -> None:
@@ -431,14 +458,7 @@ def drop(collection, yes, settings):
 )
 @collection_option
 @click.option("--to-collection", help="Name in the target (default: the same name).")
-@click.option(
-    "--quantization",
-    type=click.Choice(["none", "int8", "binary"]),
-    help="Quantized vectors of a new collection (int8: 4x smaller, binary: 16x), searched "
-    "then rescored with the originals, which stay on disk. Default: the source's.",
-)
-@click.option("--shards", type=click.IntRange(min=1), help="Shards of a new server collection.")
-@click.option("--replicas", type=click.IntRange(min=1), help="Replicas of a new server collection.")
+@layout_options("the source's")
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -464,9 +484,7 @@ def copy_(
     to_api_key,
     collection,
     to_collection,
-    quantization,
-    shards,
-    replicas,
+    create_options,
     batch_size,
     quiet,
     fmt,
@@ -492,9 +510,7 @@ def copy_(
             collection,
             to_collection,
             batch=batch_size,
-            create_options=CreateOptions(
-                shards=shards, replicas=replicas, quantization=quantization
-            ),
+            create_options=create_options,
             progress=progress,
         )
     )

@@ -61,10 +61,14 @@ def store_options(fn: F) -> F:
             help="Seconds to wait for another process using the embedded collection.",
         ),
     ]
-    wrapped: Any = with_settings
+    return bundle(with_settings, decorators)
+
+
+def bundle(fn: Any, decorators: list[Callable[[Any], Any]]) -> Any:
+    """``fn`` with a bundle of click options, the first listed shown first in ``--help``."""
     for d in reversed(decorators):
-        wrapped = d(wrapped)
-    return wrapped
+        fn = d(fn)
+    return fn
 
 
 def collection_option(fn: F) -> F:

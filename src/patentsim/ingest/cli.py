@@ -10,7 +10,7 @@ import click
 
 from .. import __version__
 from ..embed.model import DEFAULT_MODEL
-from ..options import ErrorBoundary, collection_option, store_options, with_progress
+from ..options import ErrorBoundary, bundle, collection_option, store_options, with_progress
 from ..store.backend import CreateOptions
 from .manage import CollectionInfo
 
@@ -43,10 +43,42 @@ def layout_options(new_default: str):
                 help="Replicas of a new server collection.",
             ),
         ]
-        wrapped = with_layout
-        for d in reversed(decorators):
-            wrapped = d(wrapped)
-        return wrapped
+        return bundle(with_layout, decorators)
+
+    return decorate
+
+
+def endpoint_options(side: str):
+    """``--SIDE-path``, ``--SIDE-url``, ``--SIDE-api-key``: one store of a copy, handed to the
+    command as one ``StoreSettings``, ``source`` for side "from", ``target`` for "to"."""
+    preposition, role = ("from", "source") if side == "from" else ("into", "target")
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def with_endpoint(*args, **kwargs):
+            from .copy import endpoint
+
+            path, url, api_key = (kwargs.pop(f"{side}_{k}") for k in ("path", "url", "api_key"))
+            return fn(*args, **kwargs, **{role: endpoint(path, url, api_key, side=side)})
+
+        env = f"QDRANT_{side.upper()}_API_KEY"
+        decorators = [
+            click.option(
+                f"--{side}-path",
+                type=click.Path(file_okay=False),
+                metavar="DIR",
+                help=f"Copy {preposition} this embedded store folder.",
+            ),
+            click.option(
+                f"--{side}-url", metavar="URL", help=f"Copy {preposition} this Qdrant server."
+            ),
+            click.option(
+                f"--{side}-api-key",
+                envvar=env,
+                help=f"API key of the {role} server (env {env}, else QDRANT_API_KEY).",
+            ),
+        ]
+        return bundle(with_endpoint, decorators)
 
     return decorate
 
@@ -432,30 +464,8 @@ def drop(collection, yes, settings):
 
 
 @cli.command(name="copy")
-@click.option(
-    "--from-path",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
-    help="Copy from this embedded store folder.",
-)
-@click.option("--from-url", metavar="URL", help="Copy from this Qdrant server.")
-@click.option(
-    "--from-api-key",
-    envvar="QDRANT_FROM_API_KEY",
-    help="API key of the source server (env QDRANT_FROM_API_KEY, else QDRANT_API_KEY).",
-)
-@click.option(
-    "--to-path",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
-    help="Copy into this embedded store folder.",
-)
-@click.option("--to-url", metavar="URL", help="Copy into this Qdrant server.")
-@click.option(
-    "--to-api-key",
-    envvar="QDRANT_TO_API_KEY",
-    help="API key of the target server (env QDRANT_TO_API_KEY, else QDRANT_API_KEY).",
-)
+@endpoint_options("from")
+@endpoint_options("to")
 @collection_option
 @click.option("--to-collection", help="Name in the target (default: the same name).")
 @layout_options("the source's")
@@ -476,12 +486,8 @@ def drop(collection, yes, settings):
     help="Format of the summary.",
 )
 def copy_(
-    from_path,
-    from_url,
-    from_api_key,
-    to_path,
-    to_url,
-    to_api_key,
+    source,
+    target,
     collection,
     to_collection,
     create_options,
@@ -499,10 +505,8 @@ def copy_(
       ingest copy --from-path qdrant_data --to-url http://localhost:6333 -c patents
       ingest copy --from-url http://localhost:6333 --to-path backup -c patents
     """
-    from .copy import copy_collection, endpoint
+    from .copy import copy_collection
 
-    source = endpoint(from_path, from_url, from_api_key, side="from")
-    target = endpoint(to_path, to_url, to_api_key, side="to")
     summary = with_progress("copying", quiet)(
         lambda progress: copy_collection(
             source,

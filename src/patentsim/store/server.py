@@ -792,6 +792,9 @@ class ServerCollection:
     def optimize(self) -> None:
         """The server builds its HNSW index by itself in the background."""
 
+    def checkpoint(self) -> None:
+        """The server indexes and manages its own memory while points arrive."""
+
     def flush(self) -> None:
         """Writes are acknowledged with wait=True; nothing to flush."""
 

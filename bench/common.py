@@ -253,7 +253,12 @@ def slice_xlsx(src: Path, dest: Path, rows: int, start: int = 0) -> Path:
 
 
 def slice_csv(src: Path, dest: Path, rows: int) -> Path:
-    """The first ``rows`` data rows of a CSV file (cached)."""
+    """The first ``rows`` data rows of a CSV file (cached).
+
+    Past the file's end its rows come round again, each round's first column (the document
+    number) suffixed ``-rN`` so that every row is a new document: a file as long as asked,
+    with real texts and payloads (repeated; say so where it is used).
+    """
     if dest.is_file():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -262,11 +267,13 @@ def slice_csv(src: Path, dest: Path, rows: int) -> Path:
         open(src, newline="", encoding="utf-8") as fin,
         open(tmp, "w", newline="", encoding="utf-8") as fout,
     ):
-        reader = csv.reader(fin)
+        header, *body = list(csv.reader(fin))
         writer = csv.writer(fout)
-        for i, row in enumerate(reader):
-            if i > rows:
-                break
+        writer.writerow(header)
+        for i in range(rows):
+            row = list(body[i % len(body)])
+            if i >= len(body) and row:
+                row[0] = f"{row[0]}-r{i // len(body)}"
             writer.writerow(row)
     os.replace(tmp, dest)
     return dest

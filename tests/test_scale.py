@@ -384,3 +384,79 @@ def test_checked_candidates_give_the_exact_answer_on_both_backends(
     finally:
         store.drop(unique_name)
         store.close()
+
+
+# -- large collections: written in segments, memory let go after each -------------------------
+
+
+@pytest.fixture(scope="module")
+def large_and_plain(tmp_path_factory, offline_embedder, small_segments):
+    """The same 100 rows loaded twice: as a large collection (segments of 30 points, a
+    checkpoint after each; indexes on disk) and as an ordinary one."""
+    from patentsim.ingest import pipeline
+    from patentsim.store.edge import EdgeCollection
+
+    folder = tmp_path_factory.mktemp("large")
+    settings = StoreSettings(path=str(folder / "store"))
+    src = slice_xlsx(EXAMPLE_XLSX, folder / "example100.xlsx", ROWS)
+    checkpoints: list[int] = []
+    real = EdgeCollection.checkpoint
+
+    def counted(self):
+        checkpoints.append(self.count())
+        real(self)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(b, "LARGE_SEGMENT_POINTS", 30)
+        mp.setattr(pipeline, "CHECKPOINT_POINTS", 30)
+        mp.setattr(EdgeCollection, "checkpoint", counted)
+        for name, large_rows in (("large", 50), ("plain", 10**9)):
+            mp.setattr(pipeline, "LARGE_LOAD_ROWS", large_rows)
+            load(
+                src,
+                settings=settings,
+                collection=name,
+                id_column="application_number",
+                embedder=offline_embedder,
+                chunk_size=10,
+            )
+    return settings, checkpoints
+
+
+def test_large_collection_is_written_in_segments_with_the_same_answers(large_and_plain):
+    settings, checkpoints = large_and_plain
+    store = open_store(settings)
+    try:
+        large, plain = store.open("large"), store.open("plain")
+        manifest = large.read_manifest()
+        assert manifest["indexes_on_disk"] is True and manifest["on_disk"] is True
+        assert "indexes_on_disk" not in plain.read_manifest()
+        # Both loads checkpoint every 30 points written; only the large one reopens its shard.
+        assert checkpoints[:3] == [30, 60, 90] and len(checkpoints) == 6
+        n = plain.count()
+        assert large.count() == n > 90
+        # segments of at most 30 points (plus the open one): nothing merged them
+        assert large.shard.info().segments_count >= n // 30 + 1
+        assert plain.shard.info().segments_count < large.shard.info().segments_count
+        assert large.indexes() == plain.indexes()
+        for row in range(0, 100, 7):
+            got = [
+                (h.key, round(h.score, 5))
+                for h in like(row, limit=10, mode="dense", collection="large", store=store).hits
+            ]
+            want = [
+                (h.key, round(h.score, 5))
+                for h in like(row, limit=10, mode="dense", collection="plain", store=store).hits
+            ]
+            # the same scores in order; equal scores (repeated abstracts) in either order
+            assert [s for _, s in got] == [s for _, s in want] and len(got) == 10, row
+            last = got[-1][1]
+            assert sorted(k for k, s in got if s > last) == sorted(k for k, s in want if s > last)
+        for where in (["applicant=삼성전자 주식회사"], ["application_date>=2015-01-01"]):
+            a = like(0, limit=100, mode="dense", where=where, collection="large", store=store)
+            p = like(0, limit=100, mode="dense", where=where, collection="plain", store=store)
+            # every match (fewer than 100), ranked alike; equal scores in either order
+            ranked = [sorted((-round(h.score, 5), h.key) for h in r.hits) for r in (a, p)]
+            assert ranked[0] == ranked[1] and 0 < len(a.hits) < 100, where
+    finally:
+        store.close()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from ..embed.embedder import Embedder, EmbedderConfig
 from ..embed.model import DEFAULT_MODEL, check_options
 from ..embed.retrieval import Retrieval, default_for
 from ..store import StoreSettings, open_store
-from ..store.backend import Collection, CreateOptions, PointData, Store
+from ..store.backend import LARGE_SEGMENT_POINTS, Collection, CreateOptions, PointData, Store
 from ..store.errors import ModelMismatch, ModelUnavailable, SourceError, StoreUnreachable
 from ..store.filters import Match
 from ..store.ids import point_id
@@ -53,7 +53,13 @@ from .writer import ProgressFn, WriteBehind
 
 DUPLICATE_POLICIES = ("error", "first", "last")
 SKIPPED_KEPT = 10_000  # skipped rows a manifest names per file (beyond: "no document")
-
+# Points written between two ``Collection.checkpoint`` calls: the embedded store indexes a
+# large collection's new segment and lets go of its memory, so a load's memory stays flat as
+# files grow (docs/scaling.md).
+CHECKPOINT_POINTS = LARGE_SEGMENT_POINTS
+# From this many rows a new collection is made large: vectors and indexes on disk (memory-
+# mapped), so that neither the load nor a search holds them all in RAM.
+LARGE_LOAD_ROWS = 100_000
 
 
 @dataclass
@@ -278,7 +284,7 @@ def load(
             tables,
             summary,
             batch_size=batch_size,
-            create_options=create_options or CreateOptions(),
+            create_options=_layout_for(create_options or CreateOptions(), scan.total),
         )
         loader.run(res.winners, chunk_size or max(256, 8 * batch_size), progress, scan.total)
         if prune:
@@ -486,10 +492,16 @@ class _Loader:
     def run(
         self, winners: list[dict[int, str]], chunk: int, progress: ProgressFn | None, total: int
     ) -> None:
-        done = 0
+        done = written = 0
         with WriteBehind("upsert") as writer:
             for records, rows_read in self._chunks(winners, chunk):
-                writer.write(self._diff_and_embed(records), self._collection)
+                points = self._diff_and_embed(records)
+                writer.write(points, self._collection)
+                written += len(points)
+                if written >= CHECKPOINT_POINTS:
+                    writer.wait()
+                    self.checkpoint()
+                    written = 0
                 done += rows_read
                 if progress:
                     progress(done, total)
@@ -654,9 +666,9 @@ class _Loader:
         self.manifest["keyword"] = self.keywords.info()
         self.summary.default_mode = Retrieval.from_manifest(self.manifest).mode
 
-    def finish(self) -> None:
-        if self.coll is None or self.manifest is None:
-            return
+    def _fields(self) -> dict[str, dict[str, Any]]:
+        """Each payload field's type and index, from the values written so far."""
+        assert self.manifest is not None
         fields = dict(self.manifest.get("fields") or {})
         text_fields = {self.plan.fields[c] for c in self.plan.text_columns}
         title = self.plan.fields.get(self.plan.title_column or "")
@@ -673,15 +685,34 @@ class _Loader:
                 "mixed": len(kinds | earlier) > 1 and not kinds | earlier <= {"integer", "float"},
                 "index": index,
             }
-            if fields[key]["mixed"] and index != "text":
-                self.summary.mixed_fields[key] = sorted(kinds)
         for key in self.keywords.text_fields:
             if key in fields:
                 fields[key]["terms"] = terms_field(key)
+        return fields
+
+    def _index(self, fields: dict[str, dict[str, Any]]) -> None:
+        assert self.coll is not None
         for key, spec in fields.items():
             self.coll.ensure_index(key, spec["index"])
             if spec.get("terms"):
                 self.coll.ensure_index(spec["terms"], "terms")
+
+    def checkpoint(self) -> None:
+        """Mid-load: the payload indexes as the rows so far call for (so the engine builds
+        them segment by segment, not all at the end), then the store's checkpoint."""
+        coll = self._collection()
+        self._index(self._fields())
+        coll.checkpoint()
+
+    def finish(self) -> None:
+        if self.coll is None or self.manifest is None:
+            return
+        fields = self._fields()
+        title = self.plan.fields.get(self.plan.title_column or "")
+        for key, spec in fields.items():
+            if spec["mixed"] and spec["index"] != "text" and key in self.types:
+                self.summary.mixed_fields[key] = sorted(self.types[key])
+        self._index(fields)
         self._default_mode()
         self.coll.ensure_index("_file", "keyword")  # collections made before _file existed
         self.coll.optimize()
@@ -706,6 +737,11 @@ class _Loader:
             state="ready",
         )
         self.coll_write_manifest()
+
+
+def _layout_for(options: CreateOptions, rows: int) -> CreateOptions:
+    """A file of ``LARGE_LOAD_ROWS`` rows or more makes a large collection."""
+    return replace(options, large=True) if rows >= LARGE_LOAD_ROWS else options
 
 
 def _field_of(column: str) -> str:

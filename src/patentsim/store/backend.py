@@ -31,6 +31,10 @@ FULL_SCAN_THRESHOLD_KB = 10_000
 # Segments smaller than this stay plain (no HNSW, no quantized copy); None: the engine's
 # default (10,000 KB, about 6,600 vectors of 384-d).  Tests lower it to index tiny collections.
 INDEXING_THRESHOLD_KB: int | None = None
+# A large collection (``CreateOptions.large``) is written and indexed in segments of at most
+# this many points: a load checkpoints after each (``Collection.checkpoint``), and the engine
+# never merges them into one, whose building would hold every vector and index in RAM.
+LARGE_SEGMENT_POINTS = 20_000
 
 # Vector quantization of a new collection (`--quantization`).  A quantized collection keeps
 # its original float32 vectors on disk (memory-mapped) and the quantized copy in RAM; a search
@@ -139,6 +143,9 @@ class CreateOptions:
     replicas: int | None = None
     on_disk: bool = False
     quantization: str | None = None
+    # A large collection: vectors, payload indexes and the keyword index live on disk
+    # (memory-mapped), so neither a load nor a search holds them all in RAM.
+    large: bool = False
 
     def layout(self) -> tuple[str, bool]:
         """The quantization and whether the original vectors live on disk."""
@@ -147,7 +154,7 @@ class CreateOptions:
             raise UserInputError(
                 f"unknown quantization {kind!r}", f"use one of {', '.join(QUANTIZATIONS)}"
             )
-        return kind, self.on_disk or kind != "none"
+        return kind, self.on_disk or self.large or kind != "none"
 
 
 class Collection(Protocol):
@@ -220,6 +227,11 @@ class Collection(Protocol):
     def indexes(self) -> dict[str, str]: ...
 
     def optimize(self) -> None: ...
+
+    def checkpoint(self) -> None:
+        """During a long load: index what was written so far and let go of the memory that
+        holds it, so that a load's memory does not grow with its rows."""
+        ...
 
     def read_manifest(self) -> dict[str, Any]: ...
 

@@ -123,6 +123,8 @@ class EdgeStore:
             manifest = dict(
                 manifest, dimension=dimension, on_disk=on_disk, quantization=quantization
             )
+            if options.large:
+                manifest["indexes_on_disk"] = True
             coll.write_manifest(manifest)
             coll.create_shard(dimension, on_disk=on_disk, quantization=quantization)
         except BaseException:
@@ -204,6 +206,7 @@ class EdgeCollection(PlannedQueries):
         self._shard: Any = None
         self._lock = FolderLock(folder)
         self._quantization: str | None = None
+        self._indexes_on_disk: bool | None = None
         self.last_plan: SearchPlan | None = None  # how the last query was answered
 
     # -- locking and lifecycle -------------------------------------------------
@@ -229,23 +232,36 @@ class EdgeCollection(PlannedQueries):
     ) -> None:
         qe = _qe()
         self.lock()
+        sparse_memory = qe.Memory.Cold if self.indexes_on_disk else None
         config = qe.EdgeConfig(
             vectors=qe.EdgeVectorParams(
                 size=dimension, distance=qe.Distance.Cosine, on_disk=on_disk
             ),
-            sparse_vectors={b.SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+            sparse_vectors={
+                b.SPARSE_VECTOR: qe.EdgeSparseVectorParams(
+                    modifier=qe.Modifier.Idf, memory=sparse_memory
+                )
+            },
             hnsw_config=qe.HnswIndexConfig(
                 m=b.HNSW_M,
                 ef_construct=b.HNSW_EF_CONSTRUCT,
                 full_scan_threshold=b.FULL_SCAN_THRESHOLD_KB,
             ),
             quantization_config=_quantization_config(quantization),
-            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=b.INDEXING_THRESHOLD_KB)
-            if b.INDEXING_THRESHOLD_KB is not None
-            else None,
+            optimizers=self._optimizers(dimension),
         )
         self._shard = self._engine(lambda: qe.EdgeShard.create(str(self.folder / "shard"), config))
         self._quantization = quantization
+
+    def _optimizers(self, dimension: int) -> Any:
+        qe = _qe()
+        options: dict[str, int] = {}
+        if b.INDEXING_THRESHOLD_KB is not None:
+            options["indexing_threshold"] = b.INDEXING_THRESHOLD_KB
+        if self.indexes_on_disk:
+            # The engine measures a segment by its vectors' size (KB); float32 originals.
+            options["max_segment_size"] = b.LARGE_SEGMENT_POINTS * dimension * 4 // 1024 + 1
+        return qe.EdgeOptimizersConfig(**options) if options else None
 
     def load_shard(self) -> None:
         qe = _qe()
@@ -295,6 +311,13 @@ class EdgeCollection(PlannedQueries):
                     "free some space and run the command again; stored data is kept",
                 ) from exc
             raise StoreError(f"embedded store error in '{self.name}': {text}") from exc
+
+    @property
+    def indexes_on_disk(self) -> bool:
+        """Payload and keyword indexes memory-mapped from disk (a large collection)."""
+        if self._indexes_on_disk is None:
+            self._indexes_on_disk = bool(self.read_manifest().get("indexes_on_disk"))
+        return self._indexes_on_disk
 
     @property
     def shard(self) -> Any:
@@ -522,15 +545,25 @@ class EdgeCollection(PlannedQueries):
                 lambda: self.shard.update(qe.UpdateOperation.delete_field_index(json_path(key)))
             )
         schema: Any
+        memory = qe.Memory.Cold if self.indexes_on_disk else None
         if index_type == "text":
             schema = qe.TextIndexParams(
-                tokenizer=qe.TokenizerType.Multilingual, lowercase=True, min_token_len=1
+                tokenizer=qe.TokenizerType.Multilingual,
+                lowercase=True,
+                min_token_len=1,
+                memory=memory,
             )
         elif index_type == "terms":
             # Analyzed terms (patentsim.embed.analyzer), separated by spaces, already lowercase.
             schema = qe.TextIndexParams(
-                tokenizer=qe.TokenizerType.Whitespace, lowercase=False, min_token_len=1
+                tokenizer=qe.TokenizerType.Whitespace,
+                lowercase=False,
+                min_token_len=1,
+                memory=memory,
             )
+        elif memory is not None:
+            both = {"lookup": True, "range": True} if index_type == "integer" else {}
+            schema = getattr(qe, _INDEX[index_type] + "IndexParams")(memory=memory, **both)
         else:
             schema = getattr(qe.PayloadSchemaType, _INDEX[index_type])
         self._engine(
@@ -551,6 +584,17 @@ class EdgeCollection(PlannedQueries):
     def optimize(self) -> None:
         self._engine(lambda: self.shard.optimize())
         self._engine(lambda: self.shard.flush())
+
+    def checkpoint(self) -> None:
+        """A large collection: index the segment written so far, then close and reopen the
+        shard: the engine keeps an open segment's vectors, payload and indexes in memory (and
+        the pages of the files it wrote mapped), which closing lets go of.  The folder stays
+        locked."""
+        if not self.indexes_on_disk:
+            return  # held in RAM anyway: reopening would only read it all again
+        self.optimize()
+        self.close_shard()
+        self.load_shard()
 
 
 def _edge_sparse(sv: b.SparseVector | None) -> Any:

@@ -689,6 +689,9 @@ class ServerCollection(PlannedQueries):
     def optimize(self) -> None:
         """The server builds its HNSW index by itself in the background."""
 
+    def checkpoint(self) -> None:
+        """The server indexes and manages its own memory while points arrive."""
+
     def flush(self) -> None:
         """Writes are acknowledged with wait=True; nothing to flush."""
 

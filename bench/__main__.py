@@ -29,7 +29,7 @@ DEFAULT = {
     "ingest_rows": 1000,
     "corpus_rows": None,  # the whole nvidia file
     "query_sizes": [10_000, 100_000],
-    "memory_rows": (2_000, 20_000),
+    "memory_rows": (20_000, 200_000),
     "throughput_sample": 128,
     "throughput_rounds": 5,
     "startup_repeats": 11,

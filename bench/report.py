@@ -106,7 +106,7 @@ def summary_rows(r: dict[str, Any]) -> list[list[str]]:
                 f"{runs[large]['peak_rss_mib']} MiB",
                 f"{runs[small]['peak_rss_mib']} MiB",
                 f"{five['ratio']}×",
-                "far below 10×",
+                "≤ 1.5×",
                 _yes(five["met"]),
             ]
         )

@@ -275,7 +275,7 @@ def peak_memory(small: int, large: int) -> dict[str, Any]:
         "target": "<= 1.5x",
         "met": (ratio(b, a) or 99) <= 1.5,
         "layouts": {
-            str(k): "large (vectors and indexes on disk, segments of 20,000 points)"
+            str(k): "large (vectors and indexes on disk, written in segments of 20,000 points)"
             if k >= LARGE_LOAD_ROWS
             else "ordinary"
             for k in runs

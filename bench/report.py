@@ -451,6 +451,16 @@ def render(r: dict[str, Any]) -> str:
             f"**Ratio {five['ratio']}×**; {five['growth_mib_per_1k_rows']} MiB more "
             "per 1,000 rows.",
         ]
+        if five.get("layouts"):
+            lines += [
+                "",
+                "Collections: "
+                + "; ".join(
+                    f"{int(k):,} rows {v}"
+                    for k, v in sorted(five["layouts"].items(), key=lambda kv: int(kv[0]))
+                )
+                + " (`ingest load` makes a file of 100,000 rows or more a large collection).",
+            ]
     six = f.get("6")
     if six:
         lines += [

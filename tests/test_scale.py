@@ -408,6 +408,7 @@ def large_and_plain(tmp_path_factory, offline_embedder, small_segments):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(b, "LARGE_SEGMENT_POINTS", 30)
+        mp.setattr(b, "LARGE_MAX_SEGMENT_POINTS", 30)
         mp.setattr(pipeline, "CHECKPOINT_POINTS", 30)
         mp.setattr(EdgeCollection, "checkpoint", counted)
         for name, large_rows in (("large", 50), ("plain", 10**9)):
@@ -460,3 +461,35 @@ def test_large_collection_is_written_in_segments_with_the_same_answers(large_and
             assert ranked[0] == ranked[1] and 0 < len(a.hits) < 100, where
     finally:
         store.close()
+
+
+def test_large_collection_shows_in_info_and_its_copy_is_large(large_and_plain, tmp_path):
+    settings, _ = large_and_plain
+    result = CliRunner().invoke(
+        ingest_cli, ["info", "--path", settings.path, "--collection", "large"], env={}
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "large collection: payload and keyword indexes on disk, segments of at most "
+        "100,000 points"
+        in result.output
+    )
+    result = CliRunner().invoke(
+        ingest_cli, ["info", "--path", settings.path, "--collection", "plain"], env={}
+    )
+    assert result.exit_code == 0 and "large collection" not in result.output
+    copied = StoreSettings(path=str(tmp_path / "copy"))
+    assert copy_collection(settings, copied, "large").points > 90
+    store = open_store(copied)
+    try:
+        coll = store.open("large")
+        assert coll.read_manifest()["indexes_on_disk"] is True
+        got = like(3, limit=10, mode="dense", collection="large", store=store)
+    finally:
+        store.close()
+    store = open_store(settings)
+    try:
+        want = like(3, limit=10, mode="dense", collection="plain", store=store)
+    finally:
+        store.close()
+    assert [round(h.score, 5) for h in got.hits] == [round(h.score, 5) for h in want.hits]

@@ -30,7 +30,11 @@ def store_options(fn: F) -> F:
 
     @functools.wraps(fn)
     def with_settings(
-        *args: Any, url: Any = None, api_key: Any = None, path: Any = None, wait: Any = 0,
+        *args: Any,
+        url: Any = None,
+        api_key: Any = None,
+        path: Any = None,
+        wait: Any = 0,
         **kwargs: Any,
     ) -> Any:
         settings = StoreSettings.resolve(url=url, api_key=api_key, path=path, wait=wait)

@@ -263,9 +263,7 @@ def split_windows(
     """
     room = max(int(max_seq_length) - int(tokenizer.num_special_tokens_to_add(pair=False)), 1)
     fast = bool(getattr(tokenizer, "is_fast", False))
-    enc = tokenizer(
-        texts, add_special_tokens=False, truncation=False, return_offsets_mapping=fast
-    )
+    enc = tokenizer(texts, add_special_tokens=False, truncation=False, return_offsets_mapping=fast)
     ids = enc["input_ids"]
 
     def piece(i: int, start: int, end: int) -> str:

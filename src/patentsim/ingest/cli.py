@@ -11,7 +11,7 @@ import click
 from .. import __version__
 from ..embed.model import DEFAULT_MODEL
 from ..options import ErrorBoundary, bundle, collection_option, store_options, with_progress
-from ..store.backend import CreateOptions
+from ..store.backend import LARGE_MAX_SEGMENT_POINTS, CreateOptions
 from .manage import CollectionInfo
 
 
@@ -316,10 +316,19 @@ def _layout(manifest):
     """How the vectors are stored: quantization, and where the originals live."""
     kind = manifest.get("quantization") or "none"
     where = "on disk" if manifest.get("on_disk") else "in RAM"
+    large = (
+        "; large collection: payload and keyword indexes on disk, segments of at most "
+        f"{LARGE_MAX_SEGMENT_POINTS:,} points"
+        if manifest.get("indexes_on_disk")
+        else ""
+    )
     if kind == "none":
-        return f"float32, not quantized ({where})"
+        return f"float32, not quantized ({where}){large}"
     ratio = {"int8": 4, "binary": 16}.get(kind, "?")
-    return f"{kind} quantized in RAM ({ratio}x smaller), float32 originals {where} for rescoring"
+    return (
+        f"{kind} quantized in RAM ({ratio}x smaller), float32 originals {where} for "
+        f"rescoring{large}"
+    )
 
 
 def _width(text: str) -> int:
@@ -372,8 +381,7 @@ def _info_text(result: CollectionInfo) -> str:
     if model.get("requested") and model.get("requested") != model.get("name"):
         out.append(f"            (requested {model.get('requested')}; it was unavailable)")
     out.append(
-        f"embedding   backend {_backend(model)}, long texts "
-        f"{model.get('long_text') or 'truncate'}"
+        f"embedding   backend {_backend(model)}, long texts {model.get('long_text') or 'truncate'}"
     )
     out.append(f"vectors     {_layout(m)}")
     out.append(f"text        {', '.join(m.get('text_columns') or [])}")

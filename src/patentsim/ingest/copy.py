@@ -24,6 +24,8 @@ from typing import Any
 from ..store import StoreSettings, open_store, pick_collection
 from ..store.backend import (
     INDEX_TYPES,
+    LARGE_LOAD_ROWS,
+    LARGE_SEGMENT_POINTS,
     Collection,
     CreateOptions,
     PointData,
@@ -37,7 +39,7 @@ from .writer import ProgressFn, WriteBehind
 
 DEFAULT_BATCH = 256
 # Manifest entries that describe the target's own layout, not the data.
-_LAYOUT_KEYS = ("dimension", "on_disk", "quantization")
+_LAYOUT_KEYS = ("dimension", "on_disk", "quantization", "indexes_on_disk")
 
 
 @dataclass
@@ -178,8 +180,14 @@ def _target_collection(
         return coll
     fresh = {k: v for k, v in manifest.items() if k not in _LAYOUT_KEYS}
     fresh.update(collection=name, state="copying", updated_at=now())
-    # The copy keeps the source's quantization unless --quantization says otherwise.
-    options = replace(options, quantization=options.quantization or manifest.get("quantization"))
+    # The copy keeps the source's quantization unless --quantization says otherwise; a large
+    # collection (or one as large as a file that makes one) makes a large copy.
+    points = int((manifest.get("counts") or {}).get("points") or 0)
+    options = replace(
+        options,
+        quantization=options.quantization or manifest.get("quantization"),
+        large=options.large or bool(manifest.get("indexes_on_disk")) or points >= LARGE_LOAD_ROWS,
+    )
     coll = store.create(name, dimension, fresh, options)
     summary.created = True
     return coll
@@ -219,9 +227,13 @@ def _copy_points(
     progress: ProgressFn | None,
 ) -> None:
     """Read a batch, skip what the target holds already, write the rest (overlapping reads)."""
-    done = 0
+    done = written = 0
     with WriteBehind("copy") as writer:
         for chunk in _batches(src.scroll(with_vectors=True, batch=batch), batch):
+            if written >= LARGE_SEGMENT_POINTS:
+                writer.wait()
+                dst.checkpoint()  # a large target indexes the segment, lets go of its memory
+                written = 0
             held = {p.id: p.payload for p in dst.retrieve([p.id for p in chunk])}
             todo = []
             for p in chunk:
@@ -233,6 +245,7 @@ def _copy_points(
                     todo.append(PointData(p.id, p.vector, p.payload, p.sparse))
             writer.write(todo, lambda: dst)
             summary.written += len(todo)
+            written += len(todo)
             done += len(chunk)
             if progress:
                 progress(done, total)

@@ -29,7 +29,6 @@ TERMS_PREFIX = "_terms_"  # payload keys are flat (store/paths.py): _terms_abstr
 BACKFILL_BATCH = 256
 
 
-
 def terms_field(field: str) -> str:
     """The payload path of a field's analyzed terms."""
     return f"{TERMS_PREFIX}{field}"

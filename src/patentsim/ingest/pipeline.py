@@ -29,7 +29,14 @@ from ..embed.embedder import Embedder, EmbedderConfig
 from ..embed.model import DEFAULT_MODEL, check_options
 from ..embed.retrieval import Retrieval, default_for
 from ..store import StoreSettings, open_store
-from ..store.backend import LARGE_SEGMENT_POINTS, Collection, CreateOptions, PointData, Store
+from ..store.backend import (
+    LARGE_LOAD_ROWS,
+    LARGE_SEGMENT_POINTS,
+    Collection,
+    CreateOptions,
+    PointData,
+    Store,
+)
 from ..store.errors import ModelMismatch, ModelUnavailable, SourceError, StoreUnreachable
 from ..store.filters import Match
 from ..store.ids import point_id
@@ -57,9 +64,6 @@ SKIPPED_KEPT = 10_000  # skipped rows a manifest names per file (beyond: "no doc
 # large collection's new segment and lets go of its memory, so a load's memory stays flat as
 # files grow (docs/scaling.md).
 CHECKPOINT_POINTS = LARGE_SEGMENT_POINTS
-# From this many rows a new collection is made large: vectors and indexes on disk (memory-
-# mapped), so that neither the load nor a search holds them all in RAM.
-LARGE_LOAD_ROWS = 100_000
 
 
 @dataclass

@@ -197,8 +197,7 @@ class Table:
                     ) from exc
                 except UnicodeDecodeError as exc:  # checked in open_table; a file changed since
                     raise SourceError(
-                        f"{self.where(row_no)}: bytes that are not {self.encoding} "
-                        f"({exc.reason})",
+                        f"{self.where(row_no)}: bytes that are not {self.encoding} ({exc.reason})",
                         "give the file's encoding with --encoding, or save it as UTF-8",
                     ) from exc
                 if values is None:
@@ -234,8 +233,7 @@ class Table:
                     ) from exc
                 if not isinstance(obj, dict):
                     raise SourceError(
-                        f"{self.where(line=line_no)}: a JSON {type(obj).__name__}, "
-                        "not an object",
+                        f"{self.where(line=line_no)}: a JSON {type(obj).__name__}, not an object",
                         "each line must be one JSON object",
                     )
                 yield row_no, {column_name(k): v for k, v in obj.items() if v is not None}
@@ -251,9 +249,10 @@ class Table:
             for batch in pf.iter_batches(batch_size=1024):
                 names = dict(zip(self._raw_names, self.columns))
                 for rec in batch.to_pylist():
-                    yield row_no, {
-                        names[k]: v for k, v in rec.items() if v is not None and k in names
-                    }
+                    yield (
+                        row_no,
+                        {names[k]: v for k, v in rec.items() if v is not None and k in names},
+                    )
                     row_no += 1
         except SourceError:
             raise
@@ -303,8 +302,16 @@ def _open_workbook(path: Path) -> Any:
         )
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, zlib.error, KeyError, OSError, ValueError, TypeError,
-            SyntaxError, EOFError) as exc:  # ElementTree's ParseError is a SyntaxError
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        KeyError,
+        OSError,
+        ValueError,
+        TypeError,
+        SyntaxError,
+        EOFError,
+    ) as exc:  # ElementTree's ParseError is a SyntaxError
         raise SourceError(
             f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {_first_line(exc)})",
             "open it in Excel or LibreOffice and save it again as .xlsx",
@@ -326,9 +333,7 @@ def _header(values: Sequence[Any], where: str) -> tuple[list[str], dict[str, str
     while columns and columns[-1].startswith("Unnamed: "):
         columns.pop()
     if not columns:
-        raise SourceError(
-            f"{where}: the header row is empty", "put column names in the header row"
-        )
+        raise SourceError(f"{where}: the header row is empty", "put column names in the header row")
     renamed: dict[str, str] = {}
     seen: set[str] = set()
     for i, c in enumerate(columns):
@@ -393,8 +398,7 @@ def _check_encoding(path: Path, encoding: str) -> None:
     if bad is not None:
         raise SourceError(
             f"{path}, line {bad[0]}: bytes that are not {encoding} ({bad[1]})",
-            "leave out --encoding to let the tool find it (utf-8 or cp949), or name the "
-            "right one",
+            "leave out --encoding to let the tool find it (utf-8 or cp949), or name the right one",
         )
 
 
@@ -490,15 +494,11 @@ def open_table(
     return _open_parquet(p)
 
 
-def _place_header(
-    table: Table, top: list[list[Any]], header_row: int | None, where: str
-) -> None:
+def _place_header(table: Table, top: list[list[Any]], header_row: int | None, where: str) -> None:
     """Set the table's header from its first rows: the given row, or the one found."""
     if header_row is not None:
         index = header_row - 1
-        if index >= len(top) or not any(
-            v is not None and str(v).strip() for v in top[index]
-        ):
+        if index >= len(top) or not any(v is not None and str(v).strip() for v in top[index]):
             raise SourceError(
                 f"{where}: --header-row {header_row} is "
                 + ("past the end of the file" if index >= len(top) else "a blank row"),

@@ -116,7 +116,7 @@ def output_decorators() -> list[Callable[[F], F]]:
             metavar="A,B,C",
             help="Payload fields to show, by column name (default: title, applicant and date "
             "in the table; all in json, csv and files); quote a name holding a comma: "
-            '\'"a, b",c\'.',
+            "'\"a, b\",c'.",
         ),
     ]
 

@@ -260,7 +260,7 @@ class EdgeCollection(PlannedQueries):
             options["indexing_threshold"] = b.INDEXING_THRESHOLD_KB
         if self.indexes_on_disk:
             # The engine measures a segment by its vectors' size (KB); float32 originals.
-            options["max_segment_size"] = b.LARGE_SEGMENT_POINTS * dimension * 4 // 1024 + 1
+            options["max_segment_size"] = b.LARGE_MAX_SEGMENT_POINTS * dimension * 4 // 1024 + 1
         return qe.EdgeOptimizersConfig(**options) if options else None
 
     def load_shard(self) -> None:

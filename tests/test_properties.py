@@ -519,6 +519,7 @@ junk_conditions = st.fixed_dictionaries(
 @example({"must": [{"has_id": ["not-a-uuid"]}]})
 @example({"must": [{"has_id": [-1, 2**70]}]})
 @example({"should": [{"has_id": [0]}]})
+@example({"should": [{"key": "claims", "match": {"any": [0, ""]}}]})
 @example({"must": [{"key": "score", "range": {"gt": 2**80}}]})
 def test_filter_json_of_any_shape_is_read_or_refused_by_name(edge_collection, obj):
     """Any JSON value: a filter the engine runs without error, or ``BadFilter``."""

@@ -131,8 +131,10 @@ def _translate(flt: Filter, parts: FilterParts) -> Any:
             values = list(c.values)
             if len(values) == 1:
                 return parts.match_value(key, values[0])
-            if any(isinstance(v, bool) for v in values):
-                # "Any of" takes strings or integers, not booleans: one exact match each.
+            kinds = {type(v) for v in values}
+            if bool in kinds or len(kinds) > 1:
+                # "Any of" takes strings or integers, not booleans nor a mixture (the engine
+                # raised a TypeError on [0, ""], a hypothesis example): one exact match each.
                 return parts.filter(None, [parts.match_value(key, v) for v in values], None)
             return parts.match_any(key, values)
         if isinstance(c, Range):

@@ -207,6 +207,7 @@ class EdgeCollection(PlannedQueries):
         self._lock = FolderLock(folder)
         self._quantization: str | None = None
         self._indexes_on_disk: bool | None = None
+        self._segment_points: int | None = None  # a large collection's merge limit, if set
         self.last_plan: SearchPlan | None = None  # how the last query was answered
 
     # -- locking and lifecycle -------------------------------------------------
@@ -232,8 +233,16 @@ class EdgeCollection(PlannedQueries):
     ) -> None:
         qe = _qe()
         self.lock()
+        config = self._config(dimension, on_disk, quantization)
+        self._shard = self._engine(lambda: qe.EdgeShard.create(str(self.folder / "shard"), config))
+        self._quantization = quantization
+
+    def _config(
+        self, dimension: int, on_disk: bool, quantization: str, segment_points: int | None = None
+    ) -> Any:
+        qe = _qe()
         sparse_memory = qe.Memory.Cold if self.indexes_on_disk else None
-        config = qe.EdgeConfig(
+        return qe.EdgeConfig(
             vectors=qe.EdgeVectorParams(
                 size=dimension, distance=qe.Distance.Cosine, on_disk=on_disk
             ),
@@ -248,22 +257,26 @@ class EdgeCollection(PlannedQueries):
                 full_scan_threshold=b.FULL_SCAN_THRESHOLD_KB,
             ),
             quantization_config=_quantization_config(quantization),
-            optimizers=self._optimizers(dimension),
+            optimizers=self._optimizers(dimension, segment_points),
         )
-        self._shard = self._engine(lambda: qe.EdgeShard.create(str(self.folder / "shard"), config))
-        self._quantization = quantization
 
-    def _optimizers(self, dimension: int) -> Any:
+    def _optimizers(self, dimension: int, segment_points: int | None = None) -> Any:
+        """The optimizer settings; a large collection merges segments up to
+        ``segment_points`` (by default LARGE_SEGMENT_POINTS: while it is being written)."""
         qe = _qe()
         options: dict[str, int] = {}
         if b.INDEXING_THRESHOLD_KB is not None:
             options["indexing_threshold"] = b.INDEXING_THRESHOLD_KB
         if self.indexes_on_disk:
+            points = segment_points or b.LARGE_SEGMENT_POINTS
             # The engine measures a segment by its vectors' size (KB); float32 originals.
-            options["max_segment_size"] = b.LARGE_MAX_SEGMENT_POINTS * dimension * 4 // 1024 + 1
+            options["max_segment_size"] = points * dimension * 4 // 1024 + 1
+            self._segment_points = points
         return qe.EdgeOptimizersConfig(**options) if options else None
 
-    def load_shard(self) -> None:
+    def load_shard(self, segment_points: int | None = None) -> None:
+        """Open the shard; ``segment_points``: merge segments up to this many points from now
+        on (a large collection's setting, kept by the engine)."""
         qe = _qe()
         self.lock()
         shard_dir = self.folder / "shard"
@@ -276,7 +289,16 @@ class EdgeCollection(PlannedQueries):
                 quantization=manifest.get("quantization") or "none",
             )
             return
-        self._shard = self._engine(lambda: qe.EdgeShard.load(str(shard_dir)))
+        config = None
+        if segment_points is not None:
+            manifest = self.read_manifest()
+            config = self._config(
+                int(manifest["dimension"]),
+                bool(manifest.get("on_disk")),
+                manifest.get("quantization") or "none",
+                segment_points,
+            )
+        self._shard = self._engine(lambda: qe.EdgeShard.load(str(shard_dir), config))
 
     def close_shard(self) -> None:
         if self._shard is not None:
@@ -582,19 +604,27 @@ class EdgeCollection(PlannedQueries):
         return out
 
     def optimize(self) -> None:
+        if self.indexes_on_disk:
+            # The end of a load: the segments it wrote may now merge, up to their full size.
+            self.close_shard()
+            self.load_shard(b.LARGE_MAX_SEGMENT_POINTS)
         self._engine(lambda: self.shard.optimize())
         self._engine(lambda: self.shard.flush())
 
     def checkpoint(self) -> None:
-        """A large collection: index the segment written so far, then close and reopen the
-        shard: the engine keeps an open segment's vectors, payload and indexes in memory (and
-        the pages of the files it wrote mapped), which closing lets go of.  The folder stays
-        locked."""
+        """A large collection: index the segment written so far (merging nothing), then close
+        and reopen the shard: the engine keeps an open segment's vectors, payload and indexes
+        in memory (and the pages of the files it wrote mapped), which closing lets go of.  The
+        folder stays locked."""
         if not self.indexes_on_disk:
             return  # held in RAM anyway: reopening would only read it all again
-        self.optimize()
+        if self._segment_points != b.LARGE_SEGMENT_POINTS:
+            self.close_shard()
+            self.load_shard(b.LARGE_SEGMENT_POINTS)
+        self._engine(lambda: self.shard.optimize())
+        self._engine(lambda: self.shard.flush())
         self.close_shard()
-        self.load_shard()
+        self.load_shard(b.LARGE_SEGMENT_POINTS)
 
 
 def _edge_sparse(sv: b.SparseVector | None) -> Any:

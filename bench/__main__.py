@@ -73,8 +73,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--layouts",
         default="none,int8,binary",
-        help="with --scale: comma-separated quantizations to build and measure "
-        "(default none,int8,binary)",
+        help="with --scale: comma-separated layouts to build and measure: none, int8, binary, "
+        "int8-large (int8 as a large collection, as ingest load makes of a big file; "
+        "default none,int8,binary)",
     )
     return ap.parse_args(argv)
 
@@ -244,12 +245,12 @@ def run_scale(args: argparse.Namespace) -> int:
 
 
 def _layouts(text: str) -> tuple[str, ...]:
-    from .scale import QUANTIZATIONS
+    from .scale import LAYOUTS
 
     chosen = tuple(q.strip() for q in text.split(",") if q.strip())
-    unknown = [q for q in chosen if q not in QUANTIZATIONS]
+    unknown = [q for q in chosen if q not in LAYOUTS]
     if unknown or not chosen:
-        raise SystemExit(f"--layouts takes {', '.join(QUANTIZATIONS)}, not {text!r}")
+        raise SystemExit(f"--layouts takes {', '.join(LAYOUTS)}, not {text!r}")
     return chosen
 
 

@@ -5,9 +5,10 @@ mixtures of two of them plus noise (``queries.synthesize``, as figure 4 does) up
 each point carries the payload of its main source document (title, assignee, CPC groups,
 grant date) plus ``_key`` and ``_row``, so ``search like N`` works on it.
 
-For each quantization (none, int8, binary) an embedded collection is built through the
-platform's store layer (``EdgeStore.create`` with ``CreateOptions(quantization=...)``) in a
-child process, measured from outside: upsert rate, HNSW build time (``optimize``), peak RSS of
+For each layout (none, int8, binary; int8-large: int8 as the large collection that
+``ingest load`` makes of a big file, written with checkpoints) an embedded collection is built
+through the platform's store layer (``EdgeStore.create`` with ``CreateOptions``) in a child
+process, measured from outside: upsert rate, HNSW build time (``optimize``), peak RSS of
 the build, store size on disk.  Then, in this process with the collection open: ``like``
 queries (retrieve the stored vector, query, drop the document) and filtered queries of
 0.1%–50% selectivity through the platform's policy (``store/plan.py``), timed and checked
@@ -38,6 +39,19 @@ from .common import BIN, OUT, bench_env, log, run_measured, save_json, summary_m
 
 SIZES = {"10k": 10_000, "100k": 100_000, "300k": 300_000, "1m": 1_000_000}
 QUANTIZATIONS = ("none", "int8", "binary")
+# What can be built: a quantization, or int8 as a large collection (what `ingest load` makes of
+# a file of 100,000 rows or more: indexes on disk, written 20,000 points a checkpoint, merged
+# up to 100,000 at the end).
+LAYOUTS = (*QUANTIZATIONS, "int8-large")
+
+
+def layout_of(name: str) -> tuple[str, bool]:
+    """The quantization of a layout, and whether it is a large collection."""
+    if name.endswith("-large"):
+        return name[: -len("-large")], True
+    return name, False
+
+
 NAME = "scale"
 BATCH = 2_000
 LIKE_QUERIES = 200
@@ -97,7 +111,7 @@ def store_folder(n: int, quantization: str) -> Path:
 
 def build_child(n: int, quantization: str, dim: int) -> dict[str, Any]:
     """Create the collection and fill it in batches read from disk; its HNSW index."""
-    from patentsim.store.backend import CreateOptions, PointData
+    from patentsim.store.backend import LARGE_SEGMENT_POINTS, CreateOptions, PointData
     from patentsim.store.edge import EdgeStore
     from patentsim.store.ids import point_id
     from patentsim.store.manifest import new_manifest
@@ -119,7 +133,8 @@ def build_child(n: int, quantization: str, dim: int) -> dict[str, Any]:
         "grant_date": {"type": "date", "index": "datetime"},
     }
     manifest.update(date_field="grant_date", title_field="title")
-    coll = store.create(NAME, dim, manifest, CreateOptions(quantization=quantization))
+    kind, large = layout_of(quantization)
+    coll = store.create(NAME, dim, manifest, CreateOptions(quantization=kind, large=large))
     for key, kind in (
         ("_key", "keyword"),
         ("_row", "integer"),
@@ -146,6 +161,8 @@ def build_child(n: int, quantization: str, dim: int) -> dict[str, Any]:
                     for k in range(lo, hi)
                 ]
             )
+            if large and hi % LARGE_SEGMENT_POINTS == 0:
+                coll.checkpoint()  # as ingest load does: index the segment, reopen
     coll.shard.flush()  # the upsert rate counts writing to disk
     upsert_s = time.perf_counter() - started
     started = time.perf_counter()
@@ -338,8 +355,10 @@ def _raw_query(
     from patentsim.store.edge import to_edge
 
     qparams = (
-        qe.QuantizationSearchParams(rescore=True, oversampling=b.OVERSAMPLING[quantization])
-        if quantization != "none"
+        qe.QuantizationSearchParams(
+            rescore=True, oversampling=b.OVERSAMPLING[layout_of(quantization)[0]]
+        )
+        if layout_of(quantization)[0] != "none"
         else None
     )
     request = qe.QueryRequest(
@@ -614,7 +633,7 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.scale")
     ap.add_argument("what", choices=["build", "serve"])
     ap.add_argument("points", type=int)
-    ap.add_argument("quantization", choices=QUANTIZATIONS)
+    ap.add_argument("quantization", choices=LAYOUTS)
     ap.add_argument("extra", type=int)
     args = ap.parse_args(argv)
     if args.what == "build":

@@ -89,7 +89,7 @@ def render(report: dict[str, Any]) -> str:
     fig = report["scale"]
     m = report["machine"]
     v = fig["variants"]
-    names = {"none": "fp32", "int8": "int8", "binary": "binary"}
+    names = {"none": "fp32", "int8": "int8", "binary": "binary", "int8-large": "int8, large"}
     lines = [
         BEGIN,
         "",

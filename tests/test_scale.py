@@ -463,7 +463,12 @@ def test_large_collection_is_written_in_segments_with_the_same_answers(large_and
         store.close()
 
 
-def test_large_collection_shows_in_info_and_its_copy_is_large(large_and_plain, tmp_path):
+def test_large_collection_shows_in_info_and_its_copy_is_large(
+    large_and_plain, tmp_path, monkeypatch
+):
+    from patentsim.ingest import copy as copying
+    from patentsim.store.edge import EdgeCollection
+
     settings, _ = large_and_plain
     result = CliRunner().invoke(
         ingest_cli, ["info", "--path", settings.path, "--collection", "large"], env={}
@@ -479,7 +484,18 @@ def test_large_collection_shows_in_info_and_its_copy_is_large(large_and_plain, t
     )
     assert result.exit_code == 0 and "large collection" not in result.output
     copied = StoreSettings(path=str(tmp_path / "copy"))
-    assert copy_collection(settings, copied, "large").points > 90
+    checkpoints: list[int] = []
+    real = EdgeCollection.checkpoint
+
+    def counted(self):
+        checkpoints.append(self.count())
+        real(self)
+
+    # the copy checkpoints as the load does: every 30 points written here
+    monkeypatch.setattr(copying, "LARGE_SEGMENT_POINTS", 30)
+    monkeypatch.setattr(EdgeCollection, "checkpoint", counted)
+    assert copy_collection(settings, copied, "large", batch=10).points > 90
+    assert checkpoints == [30, 60, 90]
     store = open_store(copied)
     try:
         coll = store.open("large")

@@ -227,13 +227,9 @@ def _copy_points(
     progress: ProgressFn | None,
 ) -> None:
     """Read a batch, skip what the target holds already, write the rest (overlapping reads)."""
-    done = written = 0
-    with WriteBehind("copy") as writer:
+    done = 0
+    with WriteBehind("copy", checkpoint=dst.checkpoint, every=LARGE_SEGMENT_POINTS) as writer:
         for chunk in _batches(src.scroll(with_vectors=True, batch=batch), batch):
-            if written >= LARGE_SEGMENT_POINTS:
-                writer.wait()
-                dst.checkpoint()  # a large target indexes the segment, lets go of its memory
-                written = 0
             held = {p.id: p.payload for p in dst.retrieve([p.id for p in chunk])}
             todo = []
             for p in chunk:
@@ -245,7 +241,6 @@ def _copy_points(
                     todo.append(PointData(p.id, p.vector, p.payload, p.sparse))
             writer.write(todo, lambda: dst)
             summary.written += len(todo)
-            written += len(todo)
             done += len(chunk)
             if progress:
                 progress(done, total)

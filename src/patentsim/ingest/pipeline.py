@@ -496,16 +496,10 @@ class _Loader:
     def run(
         self, winners: list[dict[int, str]], chunk: int, progress: ProgressFn | None, total: int
     ) -> None:
-        done = written = 0
-        with WriteBehind("upsert") as writer:
+        done = 0
+        with WriteBehind("upsert", checkpoint=self.checkpoint, every=CHECKPOINT_POINTS) as writer:
             for records, rows_read in self._chunks(winners, chunk):
-                points = self._diff_and_embed(records)
-                writer.write(points, self._collection)
-                written += len(points)
-                if written >= CHECKPOINT_POINTS:
-                    writer.wait()
-                    self.checkpoint()
-                    written = 0
+                writer.write(self._diff_and_embed(records), self._collection)
                 done += rows_read
                 if progress:
                     progress(done, total)

@@ -15,11 +15,20 @@ ProgressFn = Callable[[int, int], None]
 
 class WriteBehind:
     """At most one upsert in flight, in a thread of its own; its error is raised at the
-    next ``write`` or when the block ends (an error inside the block wins)."""
+    next ``write`` or when the block ends (an error inside the block wins).
 
-    def __init__(self, name: str) -> None:
+    ``checkpoint``: called, with no write in flight, each time ``every`` more points have
+    been written (``Collection.checkpoint``: a large collection indexes what was written and
+    lets go of its memory)."""
+
+    def __init__(
+        self, name: str, *, checkpoint: Callable[[], None] | None = None, every: int = 0
+    ) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._pending: Future[None] | None = None
+        self._checkpoint = checkpoint
+        self._every = every
+        self._since = 0  # points written since the last checkpoint
 
     def __enter__(self) -> WriteBehind:
         return self
@@ -29,6 +38,11 @@ class WriteBehind:
         self.wait()
         if points:
             self._pending = self._pool.submit(to().upsert, points)
+            self._since += len(points)
+        if self._checkpoint is not None and self._since >= self._every:
+            self.wait()
+            self._checkpoint()
+            self._since = 0
 
     def wait(self) -> None:
         if self._pending is not None:

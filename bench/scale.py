@@ -389,7 +389,6 @@ def query_variant(
     filter_truth: dict[tuple[int, int], np.ndarray],
     reference: bool,
 ) -> dict[str, Any]:
-    from patentsim.store import backend as b
     from patentsim.store.edge import EdgeStore
     from patentsim.store.ids import point_id
 
@@ -446,7 +445,7 @@ def query_variant(
                 refs = {}
                 picks = filter_picks[:REFERENCE_QUERIES]
                 for label, ef, acorn in (
-                    ("filtered hnsw ef128", b.HNSW_EF_SEARCH, False),
+                    ("filtered hnsw ef128", 128, False),
                     ("filtered hnsw ef256", 256, False),
                     ("filtered hnsw ef256 + acorn", 256, True),
                 ):
@@ -512,8 +511,26 @@ def _mean_recall(
 # -- processes: search like, and a process serving queries -------------------------------------
 
 
+def resident_mib() -> dict[str, float]:
+    """This process's resident memory now (Linux): all of it, the anonymous part (the heap and
+    what the engine loads into RAM) and the file-backed part (memory-mapped files: the page
+    cache the kernel reclaims under pressure and reads back on use).  Empty elsewhere."""
+    fields = {"VmRSS": "rss_mib", "RssAnon": "anon_mib", "RssFile": "file_mib"}
+    out: dict[str, float] = {}
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                key, _, value = line.partition(":")
+                if key in fields:
+                    out[fields[key]] = round(int(value.split()[0]) / 1024, 1)
+    except OSError:
+        return {}
+    return out
+
+
 def serve_child(n: int, quantization: str, queries: int) -> dict[str, Any]:
-    """Open the collection, answer ``queries`` like queries; its own peak RSS is measured."""
+    """Open the collection, answer ``queries`` like queries; its own peak RSS is measured from
+    outside, its resident memory split here after the first query and after the last."""
     from patentsim.search import like
     from patentsim.store.edge import EdgeStore
 
@@ -521,11 +538,19 @@ def serve_child(n: int, quantization: str, queries: int) -> dict[str, Any]:
     rng = random.Random(11)
     started = time.perf_counter()
     try:
-        for _ in range(queries):
+        like(rng.randrange(n), limit=10, collection=NAME, store=store)
+        opened = resident_mib()
+        for _ in range(queries - 1):
             like(rng.randrange(n), limit=10, collection=NAME, store=store)
+        served = resident_mib()
     finally:
         store.close()
-    return {"queries": queries, "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "queries": queries,
+        "seconds": round(time.perf_counter() - started, 2),
+        "after_first_query": opened,
+        "after_last_query": served,
+    }
 
 
 def processes(n: int, quantization: str) -> dict[str, Any]:
@@ -565,8 +590,19 @@ def processes(n: int, quantization: str) -> dict[str, Any]:
             "queries": LIKE_QUERIES,
             "wall_s": round(served.seconds, 2),
             "peak_rss_mib": served.max_rss_mib,
+            **_child_memory(served.stdout),
         },
     }
+
+
+def _child_memory(stdout: str) -> dict[str, Any]:
+    """The resident memory the serving child reported (its last line of output is JSON)."""
+    lines = stdout.strip().splitlines()
+    try:
+        report = json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError:
+        return {}
+    return {k: report[k] for k in ("after_first_query", "after_last_query") if k in report}
 
 
 # -- the figure -------------------------------------------------------------------------------

@@ -486,9 +486,15 @@ class EdgeCollection(PlannedQueries):
         return int(self._engine(lambda: self.shard.count(req)))
 
     def _search_params(self, request: SearchRequest) -> Any:
+        quantization = self._search_quantization()
+        if quantization is not None and not request.rescore:
+            quantization = _qe().QuantizationSearchParams(rescore=False)
         return _qe().SearchParams(
-            hnsw_ef=request.hnsw_ef, exact=request.exact, quantization=self._search_quantization()
+            hnsw_ef=request.hnsw_ef, exact=request.exact, quantization=quantization
         )
+
+    def _segments(self) -> int:
+        return int(self._engine(lambda: self.shard.info()).segments_count)
 
     def overwrite_payload(self, points: Sequence[tuple[str, dict[str, Any]]]) -> None:
         qe = _qe()

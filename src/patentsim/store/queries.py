@@ -12,6 +12,7 @@ backend supplies only its engine calls, the searches each described by one
   prefetch walking as ``request`` says;
 - ``_estimate(flt)``: the payload indexes' estimate of the points ``flt`` matches (every
   point for None), which reads no vector;
+- ``_segments()``: how many segments a query visits (the beams are per segment);
 - ``_scroll_pages(...)``: a function that reads one page of stored points (``scroll``
   walks the pages).
 """
@@ -40,6 +41,7 @@ class SearchRequest:
     exact: bool = False
     hnsw_ef: int = b.HNSW_EF_SEARCH
     with_payload: bool = True
+    rescore: bool = True  # False: a quantized collection ranks on its quantized vectors only
 
 
 class PlannedQueries(ABC):
@@ -60,6 +62,10 @@ class PlannedQueries(ABC):
     @abstractmethod
     def _estimate(self, flt: Filter | None) -> int: ...
 
+    def _segments(self) -> int:
+        """The segments a query visits; the collections the beams were tuned on by default."""
+        return planning.REFERENCE_SEGMENTS
+
     @abstractmethod
     def _scroll_pages(
         self, flt: Filter | None, with_vectors: bool, with_payload: bool | Sequence[str], batch: int
@@ -70,12 +76,19 @@ class PlannedQueries(ABC):
     # -- planning ------------------------------------------------------------------------------
     def plan(self, flt: Filter | None, *, limit: int) -> SearchPlan:
         """How a query with ``flt`` will be answered (``store/plan.py``)."""
+        segments = self._segments()
         if flt is None:
-            return plan_search(filtered=False, limit=limit)
+            return plan_search(filtered=False, limit=limit, segments=segments)
         total = self._estimate(None)
         if total <= planning.EXACT_MAX_POINTS:
-            return plan_search(filtered=True, limit=limit, total=total)
-        return plan_search(filtered=True, limit=limit, matching=self._estimate(flt), total=total)
+            return plan_search(filtered=True, limit=limit, total=total, segments=segments)
+        return plan_search(
+            filtered=True,
+            limit=limit,
+            matching=self._estimate(flt),
+            total=total,
+            segments=segments,
+        )
 
     def _query_plan(self, flt: Filter | None, limit: int) -> SearchPlan:
         """The plan a query follows (a backend that can only search exactly says so here)."""
@@ -103,9 +116,13 @@ class PlannedQueries(ABC):
             )
 
         def nearest(n: int) -> list[tuple[str, float]]:
-            ef = max(plan.hnsw_ef, planning.CANDIDATE_EF * n)
+            # Ranked on the quantized vectors alone: the check scores the candidates exactly.
+            ef = max(plan.hnsw_ef, planning.candidate_ef(n, plan.segments))
             found = self._dense(
-                vector, SearchRequest(None, n, 0, score_threshold, False, ef, with_payload=False)
+                vector,
+                SearchRequest(
+                    None, n, 0, score_threshold, False, ef, with_payload=False, rescore=False
+                ),
             )
             return [(h.id, h.score) for h in found]
 

@@ -564,8 +564,10 @@ class ServerCollection(PlannedQueries):
         return m.SearchParams(
             hnsw_ef=request.hnsw_ef,
             exact=request.exact,
-            quantization=m.QuantizationSearchParams(
-                rescore=True, oversampling=b.OVERSAMPLING[quantization]
+            quantization=(
+                m.QuantizationSearchParams(rescore=True, oversampling=b.OVERSAMPLING[quantization])
+                if request.rescore
+                else m.QuantizationSearchParams(rescore=False)
             )
             if quantization != "none"
             else None,

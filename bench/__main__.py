@@ -48,6 +48,8 @@ QUICK = {
     "longtext_subset": 200,
 }
 
+DEFAULT_LAYOUTS = "none,int8,binary"  # --scale builds these unless --layouts says
+
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
@@ -72,7 +74,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument(
         "--layouts",
-        default="none,int8,binary",
+        default=DEFAULT_LAYOUTS,
         help="with --scale: comma-separated layouts to build and measure: none, int8, binary, "
         "int8-large (int8 as a large collection, as ingest load makes of a big file; "
         "default none,int8,binary)",
@@ -226,7 +228,9 @@ def run_scale(args: argparse.Namespace) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.perf_counter()
     report = {
-        "command": f"python -m bench --scale {args.scale}",
+        "command": f"python -m bench --scale {args.scale}"
+        + (f" --layouts {args.layouts}" if args.layouts != DEFAULT_LAYOUTS else "")
+        + (" --fresh" if args.fresh else ""),
         "machine": machine(),
         "scale": scale.figure(
             args.scale, quantizations=_layouts(args.layouts), reuse=not args.fresh

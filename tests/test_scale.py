@@ -32,6 +32,7 @@ from patentsim.store import backend as b
 from patentsim.store import plan as planning
 from patentsim.store.backend import CreateOptions
 from patentsim.store.errors import LayoutMismatch, UserInputError
+from patentsim.store.filters import Filter, Range
 from patentsim.store.plan import plan_search
 
 from .conftest import EXAMPLE_XLSX, slice_xlsx
@@ -122,6 +123,43 @@ def test_quantized_like_equals_exact_cosine(quantized, kind):
             assert [h.score for h in results.hits] == pytest.approx(
                 [float(sims[k, i]) for i in order], abs=1e-5
             )
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("kind", ["int8", "binary"])
+def test_quantized_checked_search_ranks_candidates_on_quantized_vectors(
+    quantized, monkeypatch, kind
+):
+    """The hnsw+check path on a quantized collection: the candidate search asks the engine
+    for the quantized ranking alone (no rescoring), the check scores the candidates with the
+    originals, and the answer is exact cosine's top-10 among the matching points."""
+    monkeypatch.setattr(planning, "EXACT_MAX_POINTS", 10)
+    requests = []
+
+    store = open_store(quantized)
+    try:
+        coll = store.open(kind)
+        original = type(coll)._dense
+
+        def spy(self, vector, request):
+            requests.append(request)
+            return original(self, vector, request)
+
+        monkeypatch.setattr(type(coll), "_dense", spy)
+        keys, rows, x = stored_vectors(coll)
+        flt = Filter(must=(Range("_row", gte=40),))
+        member = np.array([r >= 40 for r in rows])
+        for k in range(0, len(keys), 7):
+            requests.clear()
+            hits = coll.query(x[k], limit=10, flt=flt)
+            assert coll.last_plan.path == "hnsw+check"
+            candidates, check = requests[0], requests[-1]
+            assert (candidates.flt, candidates.rescore, candidates.exact) == (None, False, False)
+            assert check.rescore and check.exact and check.flt is not None
+            scores = np.where(member, x @ x[k], -np.inf)
+            expected = np.sort(scores)[::-1][:10]
+            assert [h.score for h in hits] == pytest.approx(list(expected), abs=1e-5)
     finally:
         store.close()
 
@@ -272,6 +310,28 @@ def test_plan_thresholds():
     assert (broad.path, broad.candidates, broad.hnsw_ef) == ("hnsw+check", 200, 1600)
     rare = plan_search(filtered=True, limit=10, matching=70_000, total=100_000_000)
     assert rare.candidates == planning.MAX_CANDIDATES
+
+
+def test_beams_narrow_per_segment_as_points_spread_over_more_segments():
+    """The beams were tuned on one indexed segment beside an appendable one; a large
+    collection's points sit in many segments, each walked with a narrower beam."""
+    ef = b.HNSW_EF_SEARCH
+    for segments in (1, 2):  # the collections the beams were tuned on: unchanged
+        assert plan_search(filtered=False, limit=10, segments=segments).hnsw_ef == ef
+    eleven = plan_search(filtered=False, limit=10, segments=11)  # 1M points, large
+    assert eleven.hnsw_ef == max(planning.MIN_SEGMENT_EF, -(-ef * 2 // 11)) < ef
+    assert eleven.segments == 11
+    # never under the floor, never under the page asked for
+    assert plan_search(filtered=False, limit=10, segments=1000).hnsw_ef == 64
+    assert plan_search(filtered=False, limit=300, segments=1000).hnsw_ef == 300
+    assert planning.segment_ef(32, 1000) == 32  # a beam narrower than the floor stays
+    # the candidate search: narrower too, never narrower than the candidates it must find
+    mid = plan_search(filtered=True, limit=10, matching=100_000, total=1_000_000, segments=11)
+    assert (mid.candidates, mid.hnsw_ef) == (1000, -(-8000 * 2 // 11))
+    assert planning.candidate_ef(2000, 100) == 2000
+    # the exact path keeps the segment's beam for nothing it walks, but says it
+    few = plan_search(filtered=True, limit=10, matching=50, total=1_000_000, segments=11)
+    assert (few.path, few.segments) == ("exact", 11)
 
 
 def test_checked_search_widens_then_falls_back_to_exact():
@@ -440,6 +500,11 @@ def test_large_collection_is_written_in_segments_with_the_same_answers(large_and
         segments = large.shard.info().segments_count
         assert n // 60 + 1 <= segments < n // 30 + 1
         assert large.indexes() == plain.indexes()
+        # each segment is walked with the beam its share of the points calls for
+        plan = large.plan(None, limit=10)
+        assert plan.segments == segments
+        assert plan.hnsw_ef == planning.segment_ef(b.HNSW_EF_SEARCH, segments)
+        assert plain.plan(None, limit=10).segments == plain.shard.info().segments_count
         for row in range(0, 100, 7):
             got = [
                 (h.key, round(h.score, 5))
@@ -476,8 +541,7 @@ def test_large_collection_shows_in_info_and_its_copy_is_large(
     assert result.exit_code == 0, result.output
     assert (
         "large collection: payload and keyword indexes on disk, segments of at most "
-        "100,000 points"
-        in result.output
+        "100,000 points" in result.output
     )
     result = CliRunner().invoke(
         ingest_cli, ["info", "--path", settings.path, "--collection", "plain"], env={}

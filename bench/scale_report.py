@@ -139,7 +139,12 @@ def render(report: dict[str, Any]) -> str:
         "### Build, disk and memory",
         "",
         *(
-            ["Builds were cached: measured by an earlier run of the same command.", ""]
+            [
+                "Builds of "
+                + "; ".join(names[q] for q, item in v.items() if item["build"].get("cached"))
+                + " were cached: measured by an earlier run of the same command.",
+                "",
+            ]
             if any(item["build"].get("cached") for item in v.values())
             else []
         ),

@@ -52,7 +52,8 @@ LARGE_LOAD_ROWS = 100_000
 # int8: one byte per dimension (4x smaller than float32).  binary: Qdrant's binary
 # quantization with two bits per dimension (16x smaller) and 8-bit queries; one bit per
 # dimension found only 0.94 of the true top-10 of 384-d MiniLM vectors at 20k points even
-# with 8x oversampling, two bits 0.99 (measured on the benchmark's vectors).  int8 at 1M
+# with 8x oversampling, two bits 0.99 (measured on the benchmark's vectors), 0.982 at 300k
+# points and only 0.80 at 1M (`python -m bench --scale 1m`: prefer int8 there).  int8 at 1M
 # points: 2x oversampling found 0.983 of the true top-10 (hnsw_ef 256), 4x 0.9925 at the
 # same 1.0 ms p50.
 QUANTIZATIONS = ("none", "int8", "binary")

@@ -132,8 +132,9 @@ def test_quantized_checked_search_ranks_candidates_on_quantized_vectors(
     quantized, monkeypatch, kind
 ):
     """The hnsw+check path on a quantized collection: the candidate search asks the engine
-    for the quantized ranking alone (no rescoring), the check scores the candidates with the
-    originals, and the answer is exact cosine's top-10 among the matching points."""
+    for the quantized ranking alone where it ranks well enough (int8; binary's two bits are
+    rescored), the check scores the candidates with the originals, and the answer is exact
+    cosine's top-10 among the matching points."""
     monkeypatch.setattr(planning, "EXACT_MAX_POINTS", 10)
     requests = []
 
@@ -156,6 +157,9 @@ def test_quantized_checked_search_ranks_candidates_on_quantized_vectors(
             assert coll.last_plan.path == "hnsw+check"
             candidates, check = requests[0], requests[-1]
             assert (candidates.flt, candidates.rescore, candidates.exact) == (None, False, False)
+            engine = coll._search_params(candidates).quantization
+            assert engine.rescore is (kind not in b.RANKS_UNRESCORED)
+            assert (kind in b.RANKS_UNRESCORED) is (kind == "int8")
             assert check.rescore and check.exact and check.flt is not None
             scores = np.where(member, x @ x[k], -np.inf)
             expected = np.sort(scores)[::-1][:10]

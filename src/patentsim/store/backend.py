@@ -52,12 +52,18 @@ LARGE_LOAD_ROWS = 100_000
 # int8: one byte per dimension (4x smaller than float32).  binary: Qdrant's binary
 # quantization with two bits per dimension (16x smaller) and 8-bit queries; one bit per
 # dimension found only 0.94 of the true top-10 of 384-d MiniLM vectors at 20k points even
-# with 8x oversampling, two bits 0.99 (measured on the benchmark's vectors), 0.982 at 300k
-# points and only 0.80 at 1M (`python -m bench --scale 1m`: prefer int8 there).  int8 at 1M
-# points: 2x oversampling found 0.983 of the true top-10 (hnsw_ef 256), 4x 0.9925 at the
-# same 1.0 ms p50.
+# with 8x oversampling, two bits 0.99 (measured on the benchmark's vectors), 0.982 at 300k.
+# At 1M points two bits are too coarse to rank the candidates: 8x oversampling found 0.80 of
+# the true top-10, 16x 0.9585, 32x 0.9965 at the same p50 (1.5-1.8 ms; hnsw_ef 512 instead
+# of 256 did not help: 0.802), so binary rescores 32x.  int8 at 1M points: 2x oversampling
+# found 0.983 of the true top-10 (hnsw_ef 256), 4x 0.9925 at the same 1.0 ms p50.
 QUANTIZATIONS = ("none", "int8", "binary")
-OVERSAMPLING = {"int8": 4.0, "binary": 8.0}
+OVERSAMPLING = {"int8": 4.0, "binary": 32.0}
+# The quantizations whose scores alone rank the candidates of a checked search well enough
+# (``store/plan.py``: the check scores them exactly afterwards).  Not binary: ranked on its
+# two bits, the candidates of filters matching 10-51% of 1M points held 0.88-0.94 of the true
+# filtered top-10.
+RANKS_UNRESCORED = frozenset({"int8"})
 
 
 # The sparse keyword vector beside the (unnamed) dense vector of every collection.

@@ -487,7 +487,7 @@ class EdgeCollection(PlannedQueries):
 
     def _search_params(self, request: SearchRequest) -> Any:
         quantization = self._search_quantization()
-        if quantization is not None and not request.rescore:
+        if not request.rescore and self._quantization in b.RANKS_UNRESCORED:
             quantization = _qe().QuantizationSearchParams(rescore=False)
         return _qe().SearchParams(
             hnsw_ef=request.hnsw_ef, exact=request.exact, quantization=quantization

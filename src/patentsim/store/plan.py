@@ -22,9 +22,10 @@ hnsw_ef 128–256 — and ACORN (the walk also looks at neighbours' neighbours),
 ``python -m bench --scale`` measures all of these side by side.
 
 Quantized collections search their quantized vectors and rescore ``OVERSAMPLING`` x limit
-candidates with the original vectors, except the candidate search of ``hnsw+check``: its
-candidates are ranked on the quantized vectors alone, since the check that follows scores
-them exactly (at 1M points, 991 candidates: 72 ms instead of 223 on a large collection).
+candidates with the original vectors, except the candidate search of ``hnsw+check`` on an
+int8 collection: its candidates are ranked on the quantized vectors alone, since the check
+that follows scores them exactly (at 1M points, 991 candidates: 72 ms instead of 223 on a
+large collection).  Binary's two bits rank too coarsely for that (``b.RANKS_UNRESCORED``).
 
 A query visits every segment of the collection, and the beams above are per segment.  They
 were tuned on collections whose points sit in one indexed segment beside a small appendable

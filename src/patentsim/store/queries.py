@@ -41,7 +41,9 @@ class SearchRequest:
     exact: bool = False
     hnsw_ef: int = b.HNSW_EF_SEARCH
     with_payload: bool = True
-    rescore: bool = True  # False: a quantized collection ranks on its quantized vectors only
+    # False: the caller scores the hits exactly afterwards, so a quantized collection may rank
+    # on its quantized vectors alone (those of ``b.RANKS_UNRESCORED`` do)
+    rescore: bool = True
 
 
 class PlannedQueries(ABC):
@@ -116,7 +118,7 @@ class PlannedQueries(ABC):
             )
 
         def nearest(n: int) -> list[tuple[str, float]]:
-            # Ranked on the quantized vectors alone: the check scores the candidates exactly.
+            # May rank on the quantized vectors alone: the check scores the candidates exactly.
             ef = max(plan.hnsw_ef, planning.candidate_ef(n, plan.segments))
             found = self._dense(
                 vector,

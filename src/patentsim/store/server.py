@@ -566,7 +566,7 @@ class ServerCollection(PlannedQueries):
             exact=request.exact,
             quantization=(
                 m.QuantizationSearchParams(rescore=True, oversampling=b.OVERSAMPLING[quantization])
-                if request.rescore
+                if request.rescore or quantization not in b.RANKS_UNRESCORED
                 else m.QuantizationSearchParams(rescore=False)
             )
             if quantization != "none"

@@ -316,6 +316,8 @@ def render(r: dict[str, Any]) -> str:
             ]
     four = f.get("4")
     if four:
+        from patentsim.store import plan as planning
+
         lines += [
             "",
             "## 4. Query latency and recall, in-process",
@@ -326,9 +328,10 @@ def render(r: dict[str, Any]) -> str:
             "2 cores are shared with other work; a single timing measures the neighbours).",
             "- Store side: the platform's embedded collection (`EdgeCollection.query`); `like` = "
             "retrieve the stored vector + query + drop the document itself; filtered queries go "
-            "through the platform's policy (store/plan.py: exact search over up to 20,000 "
-            "matching points, as all of these are; filtered HNSW with a wider beam and ACORN "
-            "beyond), plain filtered HNSW is shown for reference; "
+            "through the platform's policy (store/plan.py: exact search over up to "
+            f"{planning.EXACT_MAX_POINTS:,} matching points, as all of these are; beyond, the "
+            "unfiltered HNSW search with the filter checked on its candidates), plain filtered "
+            "HNSW is shown for reference; "
             "`text` includes embedding the query with the loaded model.",
         ]
         for n, s in four["sizes"].items():

@@ -151,6 +151,7 @@ def test_quantized_checked_search_ranks_candidates_on_quantized_vectors(
         keys, rows, x = stored_vectors(coll)
         flt = Filter(must=(Range("_row", gte=40),))
         member = np.array([r >= 40 for r in rows])
+        thresholds = 0
         for k in range(0, len(keys), 7):
             requests.clear()
             hits = coll.query(x[k], limit=10, flt=flt)
@@ -164,6 +165,16 @@ def test_quantized_checked_search_ranks_candidates_on_quantized_vectors(
             scores = np.where(member, x @ x[k], -np.inf)
             expected = np.sort(scores)[::-1][:10]
             assert [h.score for h in hits] == pytest.approx(list(expected), abs=1e-5)
+            # A score threshold applies to exact scores: the candidates are rescored then.
+            if expected[4] - expected[5] < 1e-4:
+                continue  # no clear gap between the 5th and 6th best to put a threshold in
+            requests.clear()
+            floor = float(expected[4] + expected[5]) / 2
+            above = coll.query(x[k], limit=10, flt=flt, score_threshold=floor)
+            assert requests[0].rescore is True
+            assert [h.score for h in above] == pytest.approx(list(expected[:5]), abs=1e-5)
+            thresholds += 1
+        assert thresholds >= 5
     finally:
         store.close()
 

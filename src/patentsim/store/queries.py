@@ -119,11 +119,13 @@ class PlannedQueries(ABC):
 
         def nearest(n: int) -> list[tuple[str, float]]:
             # May rank on the quantized vectors alone: the check scores the candidates exactly.
+            # Not with a score threshold, which must be applied to exact scores.
             ef = max(plan.hnsw_ef, planning.candidate_ef(n, plan.segments))
+            rescore = score_threshold is not None
             found = self._dense(
                 vector,
                 SearchRequest(
-                    None, n, 0, score_threshold, False, ef, with_payload=False, rescore=False
+                    None, n, 0, score_threshold, False, ef, with_payload=False, rescore=rescore
                 ),
             )
             return [(h.id, h.score) for h in found]

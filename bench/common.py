@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -107,6 +108,9 @@ class Run:
     stderr: str
     max_rss_mib: float
     cpu_seconds: float = 0.0
+    # Peaks of the sampled anonymous / file-backed resident memory (0: not sampled).
+    peak_anon_mib: float = 0.0
+    peak_file_mib: float = 0.0
 
 
 def bench_env(**extra: str) -> dict[str, str]:
@@ -148,15 +152,38 @@ def run_process(
     return Run(seconds, proc.returncode, stdout, stderr, 0.0)
 
 
+# Runs the command as its child; reports the child's peak RSS and CPU time (wait4) and, sampled
+# every 0.1 s from /proc while it runs, its peak anonymous and file-backed resident memory
+# (Linux).  BENCH_CGROUP_PROCS names a cgroup's procs file: the child joins that cgroup before
+# it starts the command (``MemoryCgroup``).  A thread samples, the main thread blocks in
+# wait4: the wall time is not rounded up to a sampling interval.
 RSS_WRAPPER = (
-    "import os, resource, sys, time\n"
+    "import os, sys, threading, time\n"
+    "procs = os.environ.pop('BENCH_CGROUP_PROCS', '')\n"
     "t = time.perf_counter()\n"
     "pid = os.fork()\n"
     "if pid == 0:\n"
+    "    if procs:\n"
+    "        with open(procs, 'w') as fh:\n"
+    "            fh.write(str(os.getpid()))\n"
     "    os.execvp(sys.argv[1], sys.argv[1:])\n"
+    "peak = {'RssAnon': 0, 'RssFile': 0}\n"
+    "def sample():\n"
+    "    while True:\n"
+    "        try:\n"
+    "            with open('/proc/%d/status' % pid) as fh:\n"
+    "                for line in fh:\n"
+    "                    key, _, value = line.partition(':')\n"
+    "                    if key in peak:\n"
+    "                        peak[key] = max(peak[key], int(value.split()[0]))\n"
+    "        except (OSError, ValueError):\n"
+    "            return\n"
+    "        time.sleep(0.1)\n"
+    "threading.Thread(target=sample, daemon=True).start()\n"
     "_, status, usage = os.wait4(pid, 0)\n"
-    "sys.stderr.write('\\nRSS_KIB %d WALL %.6f CPU %.6f\\n' % (usage.ru_maxrss,\n"
-    "                 time.perf_counter() - t, usage.ru_utime + usage.ru_stime))\n"
+    "sys.stderr.write('\\nRSS_KIB %d WALL %.6f CPU %.6f ANON_KIB %d FILE_KIB %d\\n' % (\n"
+    "    usage.ru_maxrss, time.perf_counter() - t, usage.ru_utime + usage.ru_stime,\n"
+    "    peak['RssAnon'], peak['RssFile']))\n"
     "sys.exit(os.waitstatus_to_exitcode(status))\n"
 )
 
@@ -167,12 +194,16 @@ def run_measured(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 900,
+    cgroup: MemoryCgroup | None = None,
 ) -> Run:
-    """Like ``run_process``, with the child's own peak RSS and CPU time (a fork/wait4 wrapper).
+    """Like ``run_process``, with the child's own peak RSS and CPU time (a fork/wait4 wrapper);
+    with ``cgroup``, the command runs inside it.
 
     CPU time (user + system, all threads) is the noise-robust companion of wall
     time on a shared machine: other processes stretch wall time, not it.
     """
+    if cgroup is not None:
+        env = dict(env or bench_env(), BENCH_CGROUP_PROCS=cgroup.procs)
     run = run_process([sys.executable, "-c", RSS_WRAPPER, *cmd], env=env, cwd=cwd, timeout=timeout)
     rss = 0.0
     for line in run.stderr.splitlines():
@@ -181,8 +212,96 @@ def run_measured(
             rss = int(parts[1]) / 1024
             run.seconds = float(parts[3])
             run.cpu_seconds = round(float(parts[5]), 2)
+            if len(parts) >= 10:
+                run.peak_anon_mib = round(int(parts[7]) / 1024, 1)
+                run.peak_file_mib = round(int(parts[9]) / 1024, 1)
     run.max_rss_mib = round(rss, 1)
     return run
+
+
+class MemoryCgroup:
+    """A memory cgroup limited to ``limit_mib`` that ``run_measured(..., cgroup=)`` starts
+    its command in (cgroup v1 ``memory`` or v2; needs the right to create one, e.g. root).
+
+    The limit charges the process's anonymous memory and the page cache of the files it
+    reads and writes together; past it the kernel reclaims page cache and, when nothing is
+    left to reclaim, kills the process.  ``available()`` says why not where it cannot be used.
+    """
+
+    V1 = Path("/sys/fs/cgroup/memory")
+    V2 = Path("/sys/fs/cgroup")
+
+    def __init__(self, limit_mib: float) -> None:
+        self.limit_mib = limit_mib
+        self.path: Path | None = None
+        self.v2 = False
+
+    @classmethod
+    def available(cls) -> str | None:
+        """None when a memory cgroup can be made here, else the reason it cannot."""
+        if (cls.V1 / "memory.limit_in_bytes").is_file():
+            parent = cls.V1
+        elif "memory" in _read(cls.V2 / "cgroup.subtree_control").split():
+            parent = cls.V2
+        else:
+            return "no cgroup memory controller here"
+        if not os.access(parent, os.W_OK):
+            return f"no right to create a cgroup under {parent}"
+        return None
+
+    def __enter__(self) -> MemoryCgroup:
+        why = self.available()
+        if why:
+            raise RuntimeError(why)
+        self.v2 = not (self.V1 / "memory.limit_in_bytes").is_file()
+        self.path = (self.V2 if self.v2 else self.V1) / f"patentsim-bench-{os.getpid()}"
+        self.path.mkdir(exist_ok=True)
+        limit = str(int(self.limit_mib * 1024 * 1024))
+        (self.path / ("memory.max" if self.v2 else "memory.limit_in_bytes")).write_text(limit)
+        if self.v2:
+            (self.path / "memory.swap.max").write_text("0")
+        else:
+            (self.path / "memory.swappiness").write_text("0")
+        return self
+
+    @property
+    def procs(self) -> str:
+        assert self.path is not None
+        return str(self.path / "cgroup.procs")
+
+    def stats(self) -> dict[str, Any]:
+        """Its peak charge, how often it reached the limit, and OOM kills."""
+        assert self.path is not None
+        if self.v2:
+            events = dict(
+                line.split() for line in _read(self.path / "memory.events").splitlines() if line
+            )
+            peak = _read(self.path / "memory.peak").strip()
+            return {
+                "peak_charged_mib": round(int(peak) / 2**20) if peak else None,
+                "times_at_limit": int(events.get("max", 0)),
+                "oom_kills": int(events.get("oom_kill", 0)),
+            }
+        oom = dict(
+            line.split() for line in _read(self.path / "memory.oom_control").splitlines() if line
+        )
+        return {
+            "peak_charged_mib": round(int(_read(self.path / "memory.max_usage_in_bytes")) / 2**20),
+            "times_at_limit": int(_read(self.path / "memory.failcnt")),
+            "oom_kills": int(oom.get("oom_kill", 0)),
+        }
+
+    def __exit__(self, *exc: object) -> None:
+        if self.path is not None:
+            with contextlib.suppress(OSError):  # a process still in it: left as it is
+                self.path.rmdir()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
 
 
 def own_peak_rss_mib() -> float:

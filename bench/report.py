@@ -443,9 +443,16 @@ def render(r: dict[str, Any]) -> str:
             "",
         ]
         lines += _table(
-            ["rows", "points", "peak RSS MiB", "seconds"],
+            ["rows", "points", "peak RSS MiB", "anonymous MiB", "file-backed MiB", "seconds"],
             [
-                [f"{int(k):,}", v["points"], v["peak_rss_mib"], v["seconds"]]
+                [
+                    f"{int(k):,}",
+                    v["points"],
+                    v["peak_rss_mib"],
+                    v.get("peak_anon_mib", "–"),
+                    v.get("peak_file_mib", "–"),
+                    v["seconds"],
+                ]
                 for k, v in sorted(five["runs"].items(), key=lambda kv: int(kv[0]))
             ],
         )
@@ -454,6 +461,34 @@ def render(r: dict[str, Any]) -> str:
             f"**Ratio {five['ratio']}×**; {five['growth_mib_per_1k_rows']} MiB more "
             "per 1,000 rows.",
         ]
+        if five.get("anon_ratio"):
+            lines += [
+                "",
+                f"Peak anonymous memory (what the process itself holds) {five['anon_ratio']}×; "
+                f"peak file-backed (pages of the files it maps: libraries, the model, the segments "
+                f"the engine writes and merges, which the kernel may drop) {five['file_ratio']}×.",
+            ]
+        capped = five.get("capped") or {}
+        if capped.get("not_run"):
+            lines += ["", f"Run under a memory limit: not run ({capped['not_run']})."]
+        elif capped:
+            done = (
+                f"completed in {capped['seconds']} s ({capped['slowdown']}× the unlimited run), "
+                f"peak RSS {capped['peak_rss_mib']} MiB (anonymous {capped['peak_anon_mib']}, "
+                f"file-backed {capped['peak_file_mib']}; RSS also counts pages of shared "
+                f"libraries charged to other processes), {capped['times_at_limit']:,} times at "
+                f"the limit (page cache reclaimed), {capped['oom_kills']} OOM kills"
+                if capped["completed"]
+                else f"failed (exit {capped['returncode']}, {capped['oom_kills']} OOM kills)"
+            )
+            largest = max(five["runs"], key=int)
+            lines += [
+                "",
+                f"The {int(largest):,}-row load again inside a memory cgroup limited to "
+                f"{capped['limit_mib']} MiB (the target: 1.5× the small load's peak RSS; "
+                f"anonymous memory and page cache charged together, peak charge "
+                f"{capped['peak_charged_mib']} MiB): {done}.",
+            ]
         if five.get("layouts"):
             lines += [
                 "",

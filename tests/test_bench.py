@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from bench import queries
-from bench.common import cpc_subclasses, ratio, run_measured, summary_ms
+from bench.common import MemoryCgroup, cpc_subclasses, ratio, run_measured, summary_ms
 from bench.longtext import cpc_share
 from bench.report import readme_section, render, summary_rows, update
 
@@ -162,6 +162,61 @@ def test_run_measured_reports_the_child_peak_memory():
     assert run.returncode == 0 and run.stdout.strip() == "ok"
     assert run.max_rss_mib >= 80
     assert 0 < run.seconds < 30
+
+
+def test_run_measured_splits_the_peak_into_anonymous_and_file_backed_memory():
+    # The allocation is held for half a second: the 0.1 s sampling sees it.
+    code = (
+        "import time; x = bytearray(80 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096]); "
+        "time.sleep(0.5)"
+    )
+    run = run_measured([sys.executable, "-c", code])
+    assert run.returncode == 0
+    assert run.peak_anon_mib >= 80 and run.peak_file_mib > 0
+    assert run.peak_anon_mib <= run.max_rss_mib + 1
+
+
+def test_memory_cgroup_limits_a_child_or_says_why_not():
+    why = MemoryCgroup.available()
+    if why:
+        pytest.skip(f"no memory cgroup here: {why}")
+    code = "x = bytearray(60 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096]); print('ok')"
+    with MemoryCgroup(400) as cgroup:
+        run = run_measured([sys.executable, "-c", code], cgroup=cgroup)
+        stats = cgroup.stats()
+    assert run.returncode == 0 and run.stdout.strip() == "ok"
+    assert 60 <= stats["peak_charged_mib"] <= 400 and stats["oom_kills"] == 0
+
+
+def test_report_of_figure_5_says_how_memory_splits_and_how_the_capped_run_went():
+    report = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    five = report["figures"]["5"]
+    for run, (anon, file) in zip(five["runs"].values(), ((500.0, 110.0), (610.0, 300.0))):
+        run.update(peak_anon_mib=anon, peak_file_mib=file)
+    five.update(anon_ratio=1.22, file_ratio=2.727)
+    five["capped"] = {"not_run": "no cgroup memory controller here"}
+    text = render(report)
+    assert "| 20,000 | 17614 | 912.1 | 610.0 | 300.0 |" in text
+    assert "anonymous memory (what the process itself holds) 1.22×" in text
+    assert "not run (no cgroup memory controller here)" in text
+    five["capped"] = {
+        "completed": True,
+        "returncode": 0,
+        "seconds": 40.5,
+        "slowdown": 1.459,
+        "peak_rss_mib": 905.0,
+        "peak_anon_mib": 605.0,
+        "peak_file_mib": 290.0,
+        "limit_mib": 920.4,
+        "peak_charged_mib": 920,
+        "times_at_limit": 1234,
+        "oom_kills": 0,
+    }
+    text = render(report)
+    assert "limited to 920.4 MiB" in text and "completed in 40.5 s (1.459×" in text
+    assert "1,234 times at the limit" in text
+    five["capped"].update(completed=False, returncode=-9, oom_kills=1)
+    assert "failed (exit -9, 1 OOM kills)" in render(report)
 
 
 @pytest.mark.parametrize("args", [["--help"]])

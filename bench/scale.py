@@ -35,7 +35,16 @@ from typing import Any
 
 import numpy as np
 
-from .common import BIN, OUT, bench_env, log, run_measured, save_json, summary_ms
+from .common import (
+    BIN,
+    OUT,
+    MemoryCgroup,
+    bench_env,
+    log,
+    run_measured,
+    save_json,
+    summary_ms,
+)
 
 SIZES = {"10k": 10_000, "100k": 100_000, "300k": 300_000, "1m": 1_000_000}
 QUANTIZATIONS = ("none", "int8", "binary")
@@ -537,11 +546,14 @@ def serve_child(n: int, quantization: str, queries: int) -> dict[str, Any]:
     store = EdgeStore(store_folder(n, quantization))
     rng = random.Random(11)
     started = time.perf_counter()
+    latencies = []
     try:
         like(rng.randrange(n), limit=10, collection=NAME, store=store)
         opened = resident_mib()
         for _ in range(queries - 1):
+            t0 = time.perf_counter()
             like(rng.randrange(n), limit=10, collection=NAME, store=store)
+            latencies.append(time.perf_counter() - t0)
         served = resident_mib()
     finally:
         store.close()
@@ -550,6 +562,8 @@ def serve_child(n: int, quantization: str, queries: int) -> dict[str, Any]:
         "seconds": round(time.perf_counter() - started, 2),
         "after_first_query": opened,
         "after_last_query": served,
+        # `search like` as a program calls it: read the stored vector, query, fetch payloads
+        "like_after_the_first": summary_ms(latencies) if latencies else None,
     }
 
 
@@ -577,22 +591,83 @@ def processes(n: int, quantization: str) -> dict[str, Any]:
     )
     if cli.returncode != 0:
         raise RuntimeError(f"search like failed: {cli.stderr[-1000:]}")
+    served = serving(n, quantization)
+    if served["returncode"] != 0:
+        raise RuntimeError(f"serving queries failed: {served['stderr']}")
+    del served["returncode"], served["stderr"]
+    return {
+        "search_like_process": {"wall_s": round(cli.seconds, 3), "peak_rss_mib": cli.max_rss_mib},
+        "serving_process": served,
+    }
+
+
+def serving(n: int, quantization: str, cgroup: MemoryCgroup | None = None) -> dict[str, Any]:
+    """A process that opens the collection and answers LIKE_QUERIES ``like`` queries (inside
+    ``cgroup`` if given): its peak memory, measured from outside, and what it reported."""
+    env = bench_env()
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")) if p
+    )
     served = run_measured(
         [sys.executable, "-m", "bench.scale", "serve", str(n), quantization, str(LIKE_QUERIES)],
         env=env,
         cwd=Path(__file__).resolve().parent.parent,
+        cgroup=cgroup,
     )
-    if served.returncode != 0:
-        raise RuntimeError(f"serving queries failed: {served.stderr[-1000:]}")
     return {
-        "search_like_process": {"wall_s": round(cli.seconds, 3), "peak_rss_mib": cli.max_rss_mib},
-        "serving_process": {
-            "queries": LIKE_QUERIES,
-            "wall_s": round(served.seconds, 2),
-            "peak_rss_mib": served.max_rss_mib,
-            **_child_memory(served.stdout),
-        },
+        "queries": LIKE_QUERIES,
+        "wall_s": round(served.seconds, 2),
+        "peak_rss_mib": served.max_rss_mib,
+        "peak_anon_mib": served.peak_anon_mib,
+        "peak_file_mib": served.peak_file_mib,
+        **_child_memory(served.stdout),
+        "returncode": served.returncode,
+        "stderr": served.stderr[-1000:],
     }
+
+
+# The memory the target allows a quantized collection's serving process: this share of the
+# fp32 one's peak RSS.
+SERVING_CAP = 0.4
+
+
+def serving_capped(n: int, quantization: str, fp32_peak_mib: float) -> dict[str, Any]:
+    """The serving process again, inside a memory cgroup limited to SERVING_CAP x the fp32
+    process's peak RSS.  The collection's files are first evicted from the page cache, so
+    that the pages the process reads are charged to its cgroup (a page is charged to the
+    cgroup that first reads it): the limit then holds its heap and its page cache together."""
+    why = MemoryCgroup.available()
+    if why:
+        return {"not_run": why}
+    limit = round(SERVING_CAP * fp32_peak_mib, 1)
+    evicted = evict_page_cache(store_folder(n, quantization))
+    with MemoryCgroup(limit) as cgroup:
+        out = serving(n, quantization, cgroup)
+        out.update(cgroup.stats(), limit_mib=limit, evicted_mib=evicted)
+    out["completed"] = out.pop("returncode") == 0
+    if out["completed"]:
+        del out["stderr"]
+    return out
+
+
+def evict_page_cache(folder: Path) -> float:
+    """Ask the kernel to drop the cached pages of every file under ``folder`` (files no
+    process maps); the MiB of files it was asked about."""
+    total = 0
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            total += os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+    return round(total / 2**20, 1)
 
 
 def _child_memory(stdout: str) -> dict[str, Any]:
@@ -602,7 +677,8 @@ def _child_memory(stdout: str) -> dict[str, Any]:
         report = json.loads(lines[-1]) if lines else {}
     except json.JSONDecodeError:
         return {}
-    return {k: report[k] for k in ("after_first_query", "after_last_query") if k in report}
+    keys = ("after_first_query", "after_last_query", "like_after_the_first")
+    return {k: report[k] for k in keys if k in report}
 
 
 # -- the figure -------------------------------------------------------------------------------
@@ -659,6 +735,14 @@ def figure(
             reference=q in ("none", "int8"),
         )
         result["variants"][q]["processes"] = processes(n, q)
+        save_json(SCALE_DIR / f"result_{label}.json", result)
+    if "none" in quantizations:
+        fp32_peak = result["variants"]["none"]["processes"]["serving_process"]["peak_rss_mib"]
+        for q in quantizations:
+            if q != "none":
+                log(f"scale: {q} serving under {SERVING_CAP} x the fp32 process's peak RSS")
+                procs = result["variants"][q]["processes"]
+                procs["serving_capped"] = serving_capped(n, q, fp32_peak)
         save_json(SCALE_DIR / f"result_{label}.json", result)
     result["seconds"] = round(time.perf_counter() - began, 1)
     save_json(SCALE_DIR / f"result_{label}.json", result)

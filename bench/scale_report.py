@@ -176,6 +176,7 @@ def render(report: dict[str, Any]) -> str:
         "reclaims it under memory pressure and reads it back on use; anonymous memory (the "
         "heap, the quantized vectors, the indexes held in RAM) stays.",
     ]
+    lines += _capped_lines(v, names)
     lines += [
         "",
         "### `like` queries (retrieve the stored vector, HNSW top-10, in-process)",
@@ -240,3 +241,41 @@ def render(report: dict[str, Any]) -> str:
             )
     lines += ["", END]
     return "\n".join(lines)
+
+
+def _capped_lines(v: dict[str, Any], names: dict[str, str]) -> list[str]:
+    """The serving processes run again under a memory limit, where the run made them."""
+    capped = {
+        q: item["processes"]["serving_capped"]
+        for q, item in v.items()
+        if (item.get("processes") or {}).get("serving_capped")
+    }
+    if not capped:
+        return []
+    lines = [
+        "",
+        "Serving under a memory limit: the same serving process inside a memory cgroup "
+        "limited to 40% of the fp32 process's peak RSS (anonymous memory and page cache "
+        "charged together; the collection's files evicted from the page cache first, so that "
+        "what the process reads is charged to it):",
+        "",
+        "| | limit MiB | completed | `like` p50 / p99 ms (unlimited) | peak charged MiB "
+        "| times at the limit | OOM kills | peak anonymous + file-backed MiB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for q, c in capped.items():
+        if c.get("not_run"):
+            lines.append(f"| {names[q]} | not run: {c['not_run']} | | | | | | |")
+            continue
+        free = (v[q]["processes"].get("serving_process") or {}).get("like_after_the_first")
+        mine = c.get("like_after_the_first") or {}
+        ms = f"{_n(mine.get('median_ms'))} / {_n(mine.get('p99_ms'))}"
+        if free:
+            ms += f" ({free['median_ms']} / {free['p99_ms']})"
+        lines.append(
+            f"| {names[q]} | {_n(c['limit_mib'])} | {'yes' if c['completed'] else 'no'} | {ms} "
+            f"| {_n(c.get('peak_charged_mib'))} | {_n(c.get('times_at_limit'))} "
+            f"| {_n(c.get('oom_kills'))} | {_n(c.get('peak_anon_mib'))} + "
+            f"{_n(c.get('peak_file_mib'))} |"
+        )
+    return lines

@@ -230,3 +230,45 @@ def test_entry_point_help(args):
     )
     assert out.returncode == 0, out.stderr
     assert "--quick" in out.stdout
+
+
+def test_scale_report_shows_the_serving_runs_under_a_memory_limit():
+    from bench.scale_report import _capped_lines
+
+    names = {"none": "fp32", "int8-large": "int8, large", "binary": "binary"}
+    like = {"median_ms": 1.2, "p99_ms": 3.4, "n": 199}
+    variants = {
+        "none": {"processes": {"serving_process": {"peak_rss_mib": 2300.0}}},
+        "int8-large": {
+            "processes": {
+                "serving_process": {"like_after_the_first": like},
+                "serving_capped": {
+                    "limit_mib": 920.0,
+                    "completed": True,
+                    "like_after_the_first": {"median_ms": 1.9, "p99_ms": 6.1, "n": 199},
+                    "peak_charged_mib": 919,
+                    "times_at_limit": 4321,
+                    "oom_kills": 0,
+                    "peak_anon_mib": 495.0,
+                    "peak_file_mib": 410.0,
+                },
+            }
+        },
+        "binary": {"processes": {"serving_capped": {"not_run": "no cgroup memory controller"}}},
+    }
+    text = "\n".join(_capped_lines(variants, names))
+    assert (
+        "| int8, large | 920 | yes | 1.9 / 6.1 (1.2 / 3.4) | 919 | 4,321 | 0 | 495 + 410 |" in text
+    )
+    assert "| binary | not run: no cgroup memory controller |" in text
+    assert _capped_lines({"none": variants["none"]}, names) == []
+
+
+def test_evict_page_cache_walks_the_folder(tmp_path):
+    from bench.scale import evict_page_cache
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.dat").write_bytes(b"1" * 2**20)
+    (tmp_path / "y.dat").write_bytes(b"2" * 2**19)
+    assert evict_page_cache(tmp_path) == 1.5
+    assert (tmp_path / "a" / "x.dat").read_bytes() == b"1" * 2**20  # the data stays

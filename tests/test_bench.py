@@ -241,8 +241,8 @@ def test_scale_report_shows_the_serving_runs_under_a_memory_limit():
         "none": {"processes": {"serving_process": {"peak_rss_mib": 2300.0}}},
         "int8-large": {
             "processes": {
-                "serving_process": {"like_after_the_first": like},
                 "serving_capped": {
+                    "unlimited": {"like_after_the_first": like},
                     "limit_mib": 920.0,
                     "completed": True,
                     "like_after_the_first": {"median_ms": 1.9, "p99_ms": 6.1, "n": 199},

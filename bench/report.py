@@ -719,7 +719,9 @@ def update(old: str, r: dict[str, Any]) -> str:
         f"- **Updated**: figures {', '.join(figures)} by `{r['command']}` on {m['date']} "
         f"(load average {m['load_average_at_start']} at the start); the rest as run above."
     )
-    out = text.splitlines()
+    # An earlier update of the same figures is superseded by this one.
+    same = f"- **Updated**: figures {', '.join(figures)} by "
+    out = [ln for ln in text.splitlines() if not ln.startswith(same)]
     run_line = next(i for i, ln in enumerate(out) if ln.startswith("- **Run**"))
     out.insert(run_line + 1, note)
     return "\n".join(out).rstrip("\n") + "\n"

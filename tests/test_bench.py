@@ -155,6 +155,8 @@ def test_update_puts_a_partial_run_into_the_old_page_and_keeps_the_rest():
         ln for ln in old.splitlines() if ln.startswith("| 1 |")
     ]
     assert "- **Updated**: figures 6 by `python -m bench --only 6 --update`" in new
+    again = update(new, part)  # a later update of the same figures replaces the line
+    assert again.count("- **Updated**: figures 6 by") == 1
 
 
 def test_run_measured_reports_the_child_peak_memory():

@@ -110,6 +110,33 @@ def summary_rows(r: dict[str, Any]) -> list[list[str]]:
                 _yes(five["met"]),
             ]
         )
+        if five.get("anon_ratio"):
+            rows.append(
+                [
+                    "5",
+                    f"peak anonymous memory of `ingest load`, {int(large):,} vs "
+                    f"{int(small):,} rows",
+                    f"{runs[large]['peak_anon_mib']} MiB",
+                    f"{runs[small]['peak_anon_mib']} MiB",
+                    f"{five['anon_ratio']}×",
+                    "report",
+                    "",
+                ]
+            )
+        capped = five.get("capped") or {}
+        if "completed" in capped:
+            rows.append(
+                [
+                    "5",
+                    f"`ingest load` of {int(large):,} rows limited to {capped['limit_mib']} MiB "
+                    f"(1.5× the {int(small):,}-row peak RSS)",
+                    f"{'completed' if capped['completed'] else 'failed'}, {capped['seconds']} s",
+                    f"{runs[large]['seconds']} s unlimited",
+                    f"{capped['slowdown']}×",
+                    "completes",
+                    _yes(capped["completed"]),
+                ]
+            )
     six = f.get("6")
     if six:
         by = {row["backend"]: row for row in six["rows"]}
@@ -697,7 +724,11 @@ def update(old: str, r: dict[str, Any]) -> str:
         at += 1
     while at < len(lines) and lines[at].startswith("|"):
         at += 1
-    lines[at:at] = list(fresh.values())
+    for key, row in fresh.items():  # after its figure's last row, else at the table's end
+        same = [i for i in range(start, at) if lines[i].startswith(f"| {key[0]} |")]
+        where = same[-1] + 1 if same else at
+        lines.insert(where, row)
+        at += 1
     text = "\n".join(lines) + "\n"
     for section in new.split("\n## ")[1:]:
         heading = section.split("\n", 1)[0]

@@ -68,15 +68,17 @@ def hnsw_params(
 ) -> Iterator[None]:
     """Temporarily other HNSW parameters than the platform's (store/backend.py)."""
     from patentsim.store import backend as b
+    from patentsim.store import plan as planning
 
-    saved = (b.HNSW_M, b.HNSW_EF_CONSTRUCT, b.HNSW_EF_SEARCH)
+    saved = (b.HNSW_M, b.HNSW_EF_CONSTRUCT, b.HNSW_EF_SEARCH, planning.SMALL_COLLECTION_EF)
     b.HNSW_M = m or b.HNSW_M
     b.HNSW_EF_CONSTRUCT = ef_construct or b.HNSW_EF_CONSTRUCT
-    b.HNSW_EF_SEARCH = ef_search or b.HNSW_EF_SEARCH
+    if ef_search:  # the beam of every size of collection
+        b.HNSW_EF_SEARCH = planning.SMALL_COLLECTION_EF = ef_search
     try:
         yield
     finally:
-        b.HNSW_M, b.HNSW_EF_CONSTRUCT, b.HNSW_EF_SEARCH = saved
+        b.HNSW_M, b.HNSW_EF_CONSTRUCT, b.HNSW_EF_SEARCH, planning.SMALL_COLLECTION_EF = saved
 
 
 def build(
@@ -394,7 +396,7 @@ def at_size(
         result["platform"] = {
             "m": b.HNSW_M,
             "ef_construct": b.HNSW_EF_CONSTRUCT,
-            "hnsw_ef": b.HNSW_EF_SEARCH,
+            "hnsw_ef": coll.plan(None, limit=10).hnsw_ef,  # the beam walked at this size
         }
         result["like"] = like_queries(coll, x, index_of, ids, like_picks)
         result["filtered"] = filtered_queries(coll, x, src, docs, index_of, filter_picks)

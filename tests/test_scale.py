@@ -349,6 +349,21 @@ def test_beams_narrow_per_segment_as_points_spread_over_more_segments():
     assert (few.path, few.segments) == ("exact", 11)
 
 
+def test_small_collections_walk_a_narrower_beam():
+    """Up to SMALL_COLLECTION_POINTS points, hnsw_ef 128 finds what 256 does (figure 4)."""
+    small, big = planning.SMALL_COLLECTION_POINTS, planning.SMALL_COLLECTION_POINTS + 1
+    assert planning.base_ef(small) == planning.SMALL_COLLECTION_EF < b.HNSW_EF_SEARCH
+    assert planning.base_ef(big) == planning.base_ef(None) == b.HNSW_EF_SEARCH
+    assert plan_search(filtered=False, limit=10, total=small).hnsw_ef == 128
+    assert plan_search(filtered=False, limit=10, total=big).hnsw_ef == 256
+    assert plan_search(filtered=False, limit=200, total=small).hnsw_ef == 200  # the page
+    # a million points in eleven segments: the floor either way
+    assert plan_search(filtered=False, limit=10, total=1_000_000, segments=11).hnsw_ef == 64
+    # the candidate search's floor follows the size too
+    assert planning.candidate_ef(10, points=small) == 128
+    assert planning.candidate_ef(10, points=big) == 256
+
+
 def test_checked_search_widens_then_falls_back_to_exact():
     """Too few candidates pass: four times as many; still too few at the cap: exact search."""
     points = [(f"p{i}", 1.0 - i / 10_000) for i in range(10_000)]
@@ -518,7 +533,8 @@ def test_large_collection_is_written_in_segments_with_the_same_answers(large_and
         # each segment is walked with the beam its share of the points calls for
         plan = large.plan(None, limit=10)
         assert plan.segments == segments
-        assert plan.hnsw_ef == planning.segment_ef(b.HNSW_EF_SEARCH, segments)
+        assert plan.hnsw_ef == planning.segment_ef(planning.SMALL_COLLECTION_EF, segments)
+        assert plan.total == n  # a small collection: the beam of small collections
         assert plain.plan(None, limit=10).segments == plain.shard.info().segments_count
         for row in range(0, 100, 7):
             got = [

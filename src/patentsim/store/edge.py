@@ -493,8 +493,9 @@ class EdgeCollection(PlannedQueries):
             hnsw_ef=request.hnsw_ef, exact=request.exact, quantization=quantization
         )
 
-    def _segments(self) -> int:
-        return int(self._engine(lambda: self.shard.info()).segments_count)
+    def _layout(self) -> tuple[int, int | None]:
+        info = self._engine(lambda: self.shard.info())
+        return int(info.segments_count), int(info.points_count)
 
     def overwrite_payload(self, points: Sequence[tuple[str, dict[str, Any]]]) -> None:
         qe = _qe()

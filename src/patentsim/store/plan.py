@@ -64,6 +64,12 @@ CANDIDATE_EF = 8
 # the narrowest beam a segment is walked with.
 REFERENCE_SEGMENTS = 2
 MIN_SEGMENT_EF = 64
+# A collection of at most SMALL_COLLECTION_POINTS points walks SMALL_COLLECTION_EF instead of
+# b.HNSW_EF_SEARCH, which a million points need (BENCHMARKS.md, figure 4, MiniLM vectors):
+# hnsw_ef 128 found every true top-10 of `like` queries at 100,000 points and 0.999 at 10,000,
+# and 0.997 / 0.999 of text queries (256: 0.999 / 1.0), in 1.0 ms against 1.5 at 100,000.
+SMALL_COLLECTION_POINTS = 100_000
+SMALL_COLLECTION_EF = 128
 
 Hit = TypeVar("Hit")
 
@@ -85,6 +91,14 @@ class SearchPlan:
         return "hnsw+check" if self.candidates else "hnsw"
 
 
+def base_ef(points: int | None) -> int:
+    """The beam for a collection of ``points`` points (None: not known) on the collections
+    the beams were tuned on; ``segment_ef`` narrows it per segment."""
+    if points is not None and points <= SMALL_COLLECTION_POINTS:
+        return SMALL_COLLECTION_EF
+    return b.HNSW_EF_SEARCH
+
+
 def segment_ef(ef: int, segments: int) -> int:
     """The beam for each of ``segments`` segments of a query that would walk ``ef`` on the
     collections the beams were tuned on: narrower as the points spread over more segments,
@@ -93,10 +107,12 @@ def segment_ef(ef: int, segments: int) -> int:
     return max(min(MIN_SEGMENT_EF, ef), math.ceil(ef / spread))
 
 
-def candidate_ef(candidates: int, segments: int = REFERENCE_SEGMENTS) -> int:
+def candidate_ef(
+    candidates: int, segments: int = REFERENCE_SEGMENTS, points: int | None = None
+) -> int:
     """The beam that finds the nearest ``candidates`` points (never narrower than asked)."""
     return max(
-        segment_ef(b.HNSW_EF_SEARCH, segments),
+        segment_ef(base_ef(points), segments),
         candidates,
         segment_ef(CANDIDATE_EF * candidates, segments),
     )
@@ -110,11 +126,12 @@ def plan_search(
     total: int | None = None,
     segments: int = REFERENCE_SEGMENTS,
 ) -> SearchPlan:
-    """The plan for one query; ``matching`` and ``total`` are needed only when ``filtered``;
+    """The plan for one query; ``matching`` is needed only when ``filtered``, ``total`` (the
+    collection's points) when ``filtered`` and for the beam (a wider one when not known);
     ``segments``: how many segments the collection's points are spread over."""
-    ef = segment_ef(b.HNSW_EF_SEARCH, segments)
+    ef = segment_ef(base_ef(total), segments)
     if not filtered:
-        return SearchPlan(exact=False, hnsw_ef=max(ef, limit), segments=segments)
+        return SearchPlan(exact=False, hnsw_ef=max(ef, limit), total=total, segments=segments)
     if matching is None or total is None or min(matching, total) <= EXACT_MAX_POINTS:
         return SearchPlan(exact=True, hnsw_ef=ef, matching=matching, total=total, segments=segments)
     selectivity = matching / total if total else 1.0
@@ -122,7 +139,7 @@ def plan_search(
     candidates = min(MAX_CANDIDATES, max(candidates, 4 * limit))
     return SearchPlan(
         exact=False,
-        hnsw_ef=candidate_ef(candidates, segments),
+        hnsw_ef=candidate_ef(candidates, segments, total),
         candidates=candidates,
         matching=matching,
         total=total,

@@ -12,7 +12,8 @@ backend supplies only its engine calls, the searches each described by one
   prefetch walking as ``request`` says;
 - ``_estimate(flt)``: the payload indexes' estimate of the points ``flt`` matches (every
   point for None), which reads no vector;
-- ``_segments()``: how many segments a query visits (the beams are per segment);
+- ``_layout()``: how many segments a query visits (the beams are per segment) and how many
+  points the collection holds (None where it costs a request to know);
 - ``_scroll_pages(...)``: a function that reads one page of stored points (``scroll``
   walks the pages).
 """
@@ -64,9 +65,10 @@ class PlannedQueries(ABC):
     @abstractmethod
     def _estimate(self, flt: Filter | None) -> int: ...
 
-    def _segments(self) -> int:
-        """The segments a query visits; the collections the beams were tuned on by default."""
-        return planning.REFERENCE_SEGMENTS
+    def _layout(self) -> tuple[int, int | None]:
+        """The segments a query visits and the collection's points, where they come cheap; by
+        default the collections the beams were tuned on, of a size not known."""
+        return planning.REFERENCE_SEGMENTS, None
 
     @abstractmethod
     def _scroll_pages(
@@ -78,10 +80,10 @@ class PlannedQueries(ABC):
     # -- planning ------------------------------------------------------------------------------
     def plan(self, flt: Filter | None, *, limit: int) -> SearchPlan:
         """How a query with ``flt`` will be answered (``store/plan.py``)."""
-        segments = self._segments()
+        segments, points = self._layout()
         if flt is None:
-            return plan_search(filtered=False, limit=limit, segments=segments)
-        total = self._estimate(None)
+            return plan_search(filtered=False, limit=limit, total=points, segments=segments)
+        total = self._estimate(None) if points is None else points
         if total <= planning.EXACT_MAX_POINTS:
             return plan_search(filtered=True, limit=limit, total=total, segments=segments)
         return plan_search(
@@ -120,7 +122,7 @@ class PlannedQueries(ABC):
         def nearest(n: int) -> list[tuple[str, float]]:
             # May rank on the quantized vectors alone: the check scores the candidates exactly.
             # Not with a score threshold, which must be applied to exact scores.
-            ef = max(plan.hnsw_ef, planning.candidate_ef(n, plan.segments))
+            ef = max(plan.hnsw_ef, planning.candidate_ef(n, plan.segments, plan.total))
             rescore = score_threshold is not None
             found = self._dense(
                 vector,

@@ -30,6 +30,7 @@ def shared_file(name: str) -> Path:
         pytest.skip(f"{path} not found: real data lives in ../shared/data beside the project")
     return path
 
+
 # Backends that run here without Docker (the `settings` fixture adds the Docker server).
 BACKENDS = ["embedded", "memory"]
 

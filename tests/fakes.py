@@ -82,8 +82,10 @@ class QdrantHandler(BaseHTTPRequestHandler):
         return True
 
     def answer(self, status: int, body: object = None) -> None:
-        data = b"" if body is None else (
-            body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        data = (
+            b""
+            if body is None
+            else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
         )
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

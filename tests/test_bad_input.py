@@ -130,8 +130,9 @@ def template(tmp_path_factory):
     root = tmp_path_factory.mktemp("template")
     good = write_xlsx(root / "good.xlsx", [HEADER, *good_rows()])
     settings = StoreSettings(path=str(root / "store"))
-    summary = load(good, settings=settings, collection=COLLECTION, embedder=FakeEmbedder(),
-                   id_column="id")
+    summary = load(
+        good, settings=settings, collection=COLLECTION, embedder=FakeEmbedder(), id_column="id"
+    )
     assert summary.points == 24
     return root, snapshot(settings)
 
@@ -220,151 +221,337 @@ def _csv(rows: list[list], encoding: str = "utf-8") -> bytes:
 KO_ROWS = [["id", "abstract"], [1, "배터리 열관리 시스템"], [2, "연삭 장치의 연삭량 측정"]]
 
 INGEST_CASES = [
-    Case("missing path", lambda w: _load(str(w.root / "nope.xlsx")), 1,
-         ("nope.xlsx", "no such file")),
-    Case("a folder without data files", lambda w: _load(_folder(w, "nodata")), 1,
-         ("nodata", "holds no .xlsx")),
-    Case("a glob that matches nothing", lambda w: _load(str(w.root / "none-*.xlsx")), 1,
-         ("none-*.xlsx", "no file matches")),
-    Case("several files keyed by row number",
-         lambda w: ["load", "-c", COLLECTION + "2", "-q", str(w.good), w.xlsx("b.xlsx", KO_ROWS)],
-         1, ("2 files", "keyed by row number")),
-    Case("empty file", lambda w: _load(w.file("empty.xlsx", b"")), 1,
-         ("empty.xlsx", "the file is empty")),
-    Case("binary renamed to xlsx", lambda w: _load(w.file("binary.xlsx", os.urandom(4096))), 1,
-         ("binary.xlsx", "not a readable .xlsx workbook")),
-    Case("truncated xlsx", lambda w: _load(_truncated(w)), 1,
-         ("truncated.xlsx", "not a readable .xlsx workbook")),
-    Case("damaged sheet inside a valid zip", lambda w: _load(_damaged_sheet(w)), 1,
-         ("damaged.xlsx", "sheet 'Sheet'", "cannot be read")),
-    Case("old .xls renamed to xlsx",
-         lambda w: _load(w.file("old.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)),
-         1, ("old.xlsx", ".xls")),
-    Case(".xls file", lambda w: _load(w.file("old.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 64)), 1,
-         ("old.xls", "old-style .xls")),
-    Case("unknown file type", lambda w: _load(w.file("notes.docx", b"PK\x03\x04")), 1,
-         ("notes.docx", "unknown file type")),
-    Case("xlsx with only a header", lambda w: _load(w.xlsx("header.xlsx", [HEADER])), 1,
-         ("header.xlsx", "no data rows")),
-    Case("empty sheet", lambda w: _load(w.xlsx("blank.xlsx", [])), 1,
-         ("blank.xlsx", "sheet 'Sheet'", "empty")),
-    Case("sheet that does not exist", lambda w: _load("--sheet", "Data", str(w.good)), 1,
-         ("good.xlsx", "no sheet named 'Data'")),
-    Case("--sheet on a csv", lambda w: _load("--sheet", "x", w.file("s.csv", _csv(KO_ROWS))), 1,
-         ("s.csv", "--sheet")),
-    Case("no text column found",
-         lambda w: ["load", "-c", COLLECTION, "-q",
-                    w.xlsx("numbers.xlsx", [["id", "n"], [1, 2], [2, 3]])], 1,
-         ("numbers.xlsx", "no text column found")),
-    Case("--text names a missing column", lambda w: _load("--text", "claims_text", str(w.good)),
-         1, ("good.xlsx", "--text", "'claims_text'")),
-    Case("--id names a missing column",
-         lambda w: ["load", "-c", COLLECTION, "-q", "--id", "number", str(w.good)], 1,
-         ("good.xlsx", "--id", "'number'")),
-    Case("--list names a missing column", lambda w: _load("--list", "cpc", str(w.good)), 1,
-         ("good.xlsx", "--list", "'cpc'")),
-    Case("column names that become the same field (quotes cannot be in a Qdrant path)",
-         lambda w: _load(w.xlsx("quotes.xlsx", [["id", "abstract", 'say "x"', "say 'x'"],
-                                                [1, "a", "x", "y"]])),
-         1, ("quotes.xlsx", "'say \"x\"'", "field \"say 'x'\"")),
-    Case("--header-row past the end", lambda w: _load("--header-row", "99", str(w.good)), 1,
-         ("good.xlsx", "--header-row 99", "past the end")),
-    Case("--header-row on a blank row",
-         lambda w: _load("--header-row", "2", w.xlsx("gap.xlsx", [["x"], [], HEADER])), 1,
-         ("gap.xlsx", "--header-row 2", "blank row")),
-    Case("--date-format that is no format",
-         lambda w: _load("--date-format", "sometimes", str(w.good)), 1,
-         ("--date-format sometimes", "not a date format")),
-    Case("a column named like a reserved field",
-         lambda w: _load(w.xlsx("reserved.xlsx", [["id", "abstract", "_key"], [1, "a", "k"]])),
-         1, ("reserved.xlsx", "column '_key'", "reserved")),
-    Case("every text cell empty",
-         lambda w: _load(w.xlsx("notext.xlsx", [["id", "abstract", "n"], [1, None, 1],
-                                                [2, "   ", 2]])),
-         1, ("notext.xlsx", "'abstract'", "empty")),
-    Case("duplicate keys in the id column",
-         lambda w: _load(w.xlsx("dupkeys.xlsx", [["id", "abstract"], [7, "a"], [8, "b"],
-                                                 [7, "c"], [8, "d"]])),
-         1, ("dupkeys.xlsx", "column 'id'", "'7' in rows 0 and 2", "'8' in rows 1 and 3")),
-    Case("an empty key",
-         lambda w: _load(w.xlsx("nokey.xlsx", [["id", "abstract"], [1, "a"], [None, "b"]])),
-         1, ("nokey.xlsx", "row 1", "column 'id'", "the id is empty")),
-    Case("a NaN key",
-         lambda w: _load(w.file("nan.jsonl", '{"id": 1, "abstract": "a"}\n'
-                                              '{"id": NaN, "abstract": "b"}\n')),
-         1, ("nan.jsonl", "row 1", "column 'id'", "the id is empty")),
-    Case("keys that pandas reads as floats (1.0 and 1)",
-         lambda w: _load(w.xlsx("floatkeys.xlsx", [["id", "abstract"], [1, "a"], [1.0, "b"]])),
-         1, ("floatkeys.xlsx", "duplicate ids", "'1' in rows 0 and 1")),
-    Case("float-written ids in a csv ('3.0' and 3)",
-         lambda w: _load(w.file("floatids.csv", "id,abstract\n3.0,a\n3,b\n")),
-         1, ("floatids.csv", "duplicate ids", "'3' in rows 0 and 1")),
-    Case("a cp949 csv read as utf-8",
-         lambda w: _load("--encoding", "utf-8", w.file("ko.csv", _csv(KO_ROWS, "cp949"))), 1,
-         ("ko.csv", "line 2", "not utf-8")),
-    Case("a csv in neither utf-8 nor cp949",
-         lambda w: _load(w.file("latin.csv", b"id,abstract\n1,ok\n2,caf\xe9 \xff\n")), 1,
-         ("latin.csv", "line 3", "neither UTF-8 nor CP949")),
-    Case("an unknown --encoding",
-         lambda w: _load("--encoding", "klingon", w.file("e.csv", _csv(KO_ROWS))), 1,
-         ("e.csv", "unknown encoding 'klingon'")),
-    Case("a csv with a BOM and duplicate keys (the BOM is not part of the name)",
-         lambda w: _load(w.file("bom.csv", "\ufeffid,abstract\n1,a\n1,b\n")), 1,
-         ("bom.csv", "column 'id'", "duplicate ids")),
-    Case("ragged csv rows",
-         lambda w: _load(w.file("ragged.csv", "id,abstract\n1,a\n2,b,extra\n")), 1,
-         ("ragged.csv", "row 1 (line 3)", "3 fields")),
-    Case("an unclosed quote in a csv",
-         lambda w: _load(w.file("quote.csv", 'id,abstract\n1,ok\n2,"never closed\n3,c\n')), 1,
-         ("quote.csv", "line 3", "unexpected end of data")),
-    Case("an unclosed quote that swallows the rows after it into one huge cell",
-         lambda w: _load(w.file("swallow.csv", 'id,abstract,note\n1,"open\n'
-                                + "".join(f"{i},row {i} " + "x" * 90_000 + ",n\n"
-                                          for i in range(2, 14)) + '99,x",end\n')),
-         1, ("swallow.csv", "row 0", "column 'abstract'", "look like rows")),
-    Case("a NUL control character",
-         lambda w: _load(w.file("nul.csv", "id,abstract\n1,ok\n2,bad\x00cell 🚀\n")), 1,
-         ("nul.csv", "row 1", "column 'abstract'", "NUL")),
-    Case("mixed types in a --date column",
-         lambda w: _load("--date", "application_date",
-                         w.xlsx("mixed.xlsx", [HEADER, *good_rows(3),
-                                               [99, "t", "an abstract", "LG", "미정", "", 1]])),
-         1, ("mixed.xlsx", "row 3", "column 'application_date'", "'미정' is not a date")),
-    Case("a line that is not JSON",
-         lambda w: _load(w.file("bad.jsonl", '{"id": 1, "abstract": "a"}\n{"id": 2,\n')), 1,
-         ("bad.jsonl", "line 2", "not valid JSON")),
-    Case("a JSON line that is not an object",
-         lambda w: _load(w.file("list.jsonl", '{"id": 1, "abstract": "a"}\n[1, 2]\n')), 1,
-         ("list.jsonl", "line 2", "not an object")),
-    Case("a corrupt parquet file", lambda w: _load(w.file("bad.parquet", b"PAR1" + b"\0" * 64)),
-         1, ("bad.parquet", "not a readable Parquet file")),
-    Case("--batch-size 0", lambda w: _load("--batch-size", "0", str(w.good)), 2,
-         ("--batch-size",)),
-    Case("--chunk-size -5", lambda w: _load("--chunk-size", "-5", str(w.good)), 2,
-         ("--chunk-size",)),
-    Case("an unknown --on-duplicate policy",
-         lambda w: _load("--on-duplicate", "merge", str(w.good)), 2, ("--on-duplicate",)),
+    Case(
+        "missing path", lambda w: _load(str(w.root / "nope.xlsx")), 1, ("nope.xlsx", "no such file")
+    ),
+    Case(
+        "a folder without data files",
+        lambda w: _load(_folder(w, "nodata")),
+        1,
+        ("nodata", "holds no .xlsx"),
+    ),
+    Case(
+        "a glob that matches nothing",
+        lambda w: _load(str(w.root / "none-*.xlsx")),
+        1,
+        ("none-*.xlsx", "no file matches"),
+    ),
+    Case(
+        "several files keyed by row number",
+        lambda w: ["load", "-c", COLLECTION + "2", "-q", str(w.good), w.xlsx("b.xlsx", KO_ROWS)],
+        1,
+        ("2 files", "keyed by row number"),
+    ),
+    Case(
+        "empty file",
+        lambda w: _load(w.file("empty.xlsx", b"")),
+        1,
+        ("empty.xlsx", "the file is empty"),
+    ),
+    Case(
+        "binary renamed to xlsx",
+        lambda w: _load(w.file("binary.xlsx", os.urandom(4096))),
+        1,
+        ("binary.xlsx", "not a readable .xlsx workbook"),
+    ),
+    Case(
+        "truncated xlsx",
+        lambda w: _load(_truncated(w)),
+        1,
+        ("truncated.xlsx", "not a readable .xlsx workbook"),
+    ),
+    Case(
+        "damaged sheet inside a valid zip",
+        lambda w: _load(_damaged_sheet(w)),
+        1,
+        ("damaged.xlsx", "sheet 'Sheet'", "cannot be read"),
+    ),
+    Case(
+        "old .xls renamed to xlsx",
+        lambda w: _load(w.file("old.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)),
+        1,
+        ("old.xlsx", ".xls"),
+    ),
+    Case(
+        ".xls file",
+        lambda w: _load(w.file("old.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 64)),
+        1,
+        ("old.xls", "old-style .xls"),
+    ),
+    Case(
+        "unknown file type",
+        lambda w: _load(w.file("notes.docx", b"PK\x03\x04")),
+        1,
+        ("notes.docx", "unknown file type"),
+    ),
+    Case(
+        "xlsx with only a header",
+        lambda w: _load(w.xlsx("header.xlsx", [HEADER])),
+        1,
+        ("header.xlsx", "no data rows"),
+    ),
+    Case(
+        "empty sheet",
+        lambda w: _load(w.xlsx("blank.xlsx", [])),
+        1,
+        ("blank.xlsx", "sheet 'Sheet'", "empty"),
+    ),
+    Case(
+        "sheet that does not exist",
+        lambda w: _load("--sheet", "Data", str(w.good)),
+        1,
+        ("good.xlsx", "no sheet named 'Data'"),
+    ),
+    Case(
+        "--sheet on a csv",
+        lambda w: _load("--sheet", "x", w.file("s.csv", _csv(KO_ROWS))),
+        1,
+        ("s.csv", "--sheet"),
+    ),
+    Case(
+        "no text column found",
+        lambda w: [
+            "load",
+            "-c",
+            COLLECTION,
+            "-q",
+            w.xlsx("numbers.xlsx", [["id", "n"], [1, 2], [2, 3]]),
+        ],
+        1,
+        ("numbers.xlsx", "no text column found"),
+    ),
+    Case(
+        "--text names a missing column",
+        lambda w: _load("--text", "claims_text", str(w.good)),
+        1,
+        ("good.xlsx", "--text", "'claims_text'"),
+    ),
+    Case(
+        "--id names a missing column",
+        lambda w: ["load", "-c", COLLECTION, "-q", "--id", "number", str(w.good)],
+        1,
+        ("good.xlsx", "--id", "'number'"),
+    ),
+    Case(
+        "--list names a missing column",
+        lambda w: _load("--list", "cpc", str(w.good)),
+        1,
+        ("good.xlsx", "--list", "'cpc'"),
+    ),
+    Case(
+        "column names that become the same field (quotes cannot be in a Qdrant path)",
+        lambda w: _load(
+            w.xlsx("quotes.xlsx", [["id", "abstract", 'say "x"', "say 'x'"], [1, "a", "x", "y"]])
+        ),
+        1,
+        ("quotes.xlsx", "'say \"x\"'", "field \"say 'x'\""),
+    ),
+    Case(
+        "--header-row past the end",
+        lambda w: _load("--header-row", "99", str(w.good)),
+        1,
+        ("good.xlsx", "--header-row 99", "past the end"),
+    ),
+    Case(
+        "--header-row on a blank row",
+        lambda w: _load("--header-row", "2", w.xlsx("gap.xlsx", [["x"], [], HEADER])),
+        1,
+        ("gap.xlsx", "--header-row 2", "blank row"),
+    ),
+    Case(
+        "--date-format that is no format",
+        lambda w: _load("--date-format", "sometimes", str(w.good)),
+        1,
+        ("--date-format sometimes", "not a date format"),
+    ),
+    Case(
+        "a column named like a reserved field",
+        lambda w: _load(w.xlsx("reserved.xlsx", [["id", "abstract", "_key"], [1, "a", "k"]])),
+        1,
+        ("reserved.xlsx", "column '_key'", "reserved"),
+    ),
+    Case(
+        "every text cell empty",
+        lambda w: _load(
+            w.xlsx("notext.xlsx", [["id", "abstract", "n"], [1, None, 1], [2, "   ", 2]])
+        ),
+        1,
+        ("notext.xlsx", "'abstract'", "empty"),
+    ),
+    Case(
+        "duplicate keys in the id column",
+        lambda w: _load(
+            w.xlsx("dupkeys.xlsx", [["id", "abstract"], [7, "a"], [8, "b"], [7, "c"], [8, "d"]])
+        ),
+        1,
+        ("dupkeys.xlsx", "column 'id'", "'7' in rows 0 and 2", "'8' in rows 1 and 3"),
+    ),
+    Case(
+        "an empty key",
+        lambda w: _load(w.xlsx("nokey.xlsx", [["id", "abstract"], [1, "a"], [None, "b"]])),
+        1,
+        ("nokey.xlsx", "row 1", "column 'id'", "the id is empty"),
+    ),
+    Case(
+        "a NaN key",
+        lambda w: _load(
+            w.file("nan.jsonl", '{"id": 1, "abstract": "a"}\n{"id": NaN, "abstract": "b"}\n')
+        ),
+        1,
+        ("nan.jsonl", "row 1", "column 'id'", "the id is empty"),
+    ),
+    Case(
+        "keys that pandas reads as floats (1.0 and 1)",
+        lambda w: _load(w.xlsx("floatkeys.xlsx", [["id", "abstract"], [1, "a"], [1.0, "b"]])),
+        1,
+        ("floatkeys.xlsx", "duplicate ids", "'1' in rows 0 and 1"),
+    ),
+    Case(
+        "float-written ids in a csv ('3.0' and 3)",
+        lambda w: _load(w.file("floatids.csv", "id,abstract\n3.0,a\n3,b\n")),
+        1,
+        ("floatids.csv", "duplicate ids", "'3' in rows 0 and 1"),
+    ),
+    Case(
+        "a cp949 csv read as utf-8",
+        lambda w: _load("--encoding", "utf-8", w.file("ko.csv", _csv(KO_ROWS, "cp949"))),
+        1,
+        ("ko.csv", "line 2", "not utf-8"),
+    ),
+    Case(
+        "a csv in neither utf-8 nor cp949",
+        lambda w: _load(w.file("latin.csv", b"id,abstract\n1,ok\n2,caf\xe9 \xff\n")),
+        1,
+        ("latin.csv", "line 3", "neither UTF-8 nor CP949"),
+    ),
+    Case(
+        "an unknown --encoding",
+        lambda w: _load("--encoding", "klingon", w.file("e.csv", _csv(KO_ROWS))),
+        1,
+        ("e.csv", "unknown encoding 'klingon'"),
+    ),
+    Case(
+        "a csv with a BOM and duplicate keys (the BOM is not part of the name)",
+        lambda w: _load(w.file("bom.csv", "\ufeffid,abstract\n1,a\n1,b\n")),
+        1,
+        ("bom.csv", "column 'id'", "duplicate ids"),
+    ),
+    Case(
+        "ragged csv rows",
+        lambda w: _load(w.file("ragged.csv", "id,abstract\n1,a\n2,b,extra\n")),
+        1,
+        ("ragged.csv", "row 1 (line 3)", "3 fields"),
+    ),
+    Case(
+        "an unclosed quote in a csv",
+        lambda w: _load(w.file("quote.csv", 'id,abstract\n1,ok\n2,"never closed\n3,c\n')),
+        1,
+        ("quote.csv", "line 3", "unexpected end of data"),
+    ),
+    Case(
+        "an unclosed quote that swallows the rows after it into one huge cell",
+        lambda w: _load(
+            w.file(
+                "swallow.csv",
+                'id,abstract,note\n1,"open\n'
+                + "".join(f"{i},row {i} " + "x" * 90_000 + ",n\n" for i in range(2, 14))
+                + '99,x",end\n',
+            )
+        ),
+        1,
+        ("swallow.csv", "row 0", "column 'abstract'", "look like rows"),
+    ),
+    Case(
+        "a NUL control character",
+        lambda w: _load(w.file("nul.csv", "id,abstract\n1,ok\n2,bad\x00cell 🚀\n")),
+        1,
+        ("nul.csv", "row 1", "column 'abstract'", "NUL"),
+    ),
+    Case(
+        "mixed types in a --date column",
+        lambda w: _load(
+            "--date",
+            "application_date",
+            w.xlsx(
+                "mixed.xlsx", [HEADER, *good_rows(3), [99, "t", "an abstract", "LG", "미정", "", 1]]
+            ),
+        ),
+        1,
+        ("mixed.xlsx", "row 3", "column 'application_date'", "'미정' is not a date"),
+    ),
+    Case(
+        "a line that is not JSON",
+        lambda w: _load(w.file("bad.jsonl", '{"id": 1, "abstract": "a"}\n{"id": 2,\n')),
+        1,
+        ("bad.jsonl", "line 2", "not valid JSON"),
+    ),
+    Case(
+        "a JSON line that is not an object",
+        lambda w: _load(w.file("list.jsonl", '{"id": 1, "abstract": "a"}\n[1, 2]\n')),
+        1,
+        ("list.jsonl", "line 2", "not an object"),
+    ),
+    Case(
+        "a corrupt parquet file",
+        lambda w: _load(w.file("bad.parquet", b"PAR1" + b"\0" * 64)),
+        1,
+        ("bad.parquet", "not a readable Parquet file"),
+    ),
+    Case("--batch-size 0", lambda w: _load("--batch-size", "0", str(w.good)), 2, ("--batch-size",)),
+    Case(
+        "--chunk-size -5", lambda w: _load("--chunk-size", "-5", str(w.good)), 2, ("--chunk-size",)
+    ),
+    Case(
+        "an unknown --on-duplicate policy",
+        lambda w: _load("--on-duplicate", "merge", str(w.good)),
+        2,
+        ("--on-duplicate",),
+    ),
     Case("a negative --wait", lambda w: _load("--wait", "-1", str(w.good)), 2, ("--wait",)),
-    Case("an invalid collection name",
-         lambda w: ["load", "-c", "../evil", "-q", "--id", "id", str(w.good)], 1,
-         ("'../evil'", "invalid collection name")),
-    Case("a --model folder that does not exist",
-         lambda w: _load("--model", str(w.root / "no-model"), str(w.good)), 1,
-         ("no-model", "does not exist"), real_model=True),
-    Case("another model than the collection's",
-         lambda w: _load("--model", "minilm", str(w.good)), 1,
-         (f"'{COLLECTION}'", "fake-bag-of-words"), real_model=True),
-    Case("another id column than the collection's",
-         lambda w: ["load", "-c", COLLECTION, "-q", "--id", "title", str(w.good)], 1,
-         (f"'{COLLECTION}'", "keyed by column 'id'")),
-    Case("a store path inside a file",
-         lambda w: _load("--path", w.file("not-a-folder", "x") + "/store", str(w.good)), 1,
-         ("not-a-folder", "cannot create the store folder")),
-    Case("a store path that is a file",
-         lambda w: _load("--path", w.file("store-file", "x"), str(w.good)), 2,
-         ("--path", "store-file")),
-    Case("info on a collection that does not exist",
-         lambda w: ["info", "-c", "nope"], 1, ("'nope'", "no collection")),
+    Case(
+        "an invalid collection name",
+        lambda w: ["load", "-c", "../evil", "-q", "--id", "id", str(w.good)],
+        1,
+        ("'../evil'", "invalid collection name"),
+    ),
+    Case(
+        "a --model folder that does not exist",
+        lambda w: _load("--model", str(w.root / "no-model"), str(w.good)),
+        1,
+        ("no-model", "does not exist"),
+        real_model=True,
+    ),
+    Case(
+        "another model than the collection's",
+        lambda w: _load("--model", "minilm", str(w.good)),
+        1,
+        (f"'{COLLECTION}'", "fake-bag-of-words"),
+        real_model=True,
+    ),
+    Case(
+        "another id column than the collection's",
+        lambda w: ["load", "-c", COLLECTION, "-q", "--id", "title", str(w.good)],
+        1,
+        (f"'{COLLECTION}'", "keyed by column 'id'"),
+    ),
+    Case(
+        "a store path inside a file",
+        lambda w: _load("--path", w.file("not-a-folder", "x") + "/store", str(w.good)),
+        1,
+        ("not-a-folder", "cannot create the store folder"),
+    ),
+    Case(
+        "a store path that is a file",
+        lambda w: _load("--path", w.file("store-file", "x"), str(w.good)),
+        2,
+        ("--path", "store-file"),
+    ),
+    Case(
+        "info on a collection that does not exist",
+        lambda w: ["info", "-c", "nope"],
+        1,
+        ("'nope'", "no collection"),
+    ),
     Case("drop without --yes", lambda w: ["drop", "-c", COLLECTION], 2, (f"'{COLLECTION}'",)),
 ]
 
@@ -384,8 +571,10 @@ def test_corpus_is_large_enough():
     assert len({c.id for c in INGEST_CASES + SEARCH_CASES}) == len(INGEST_CASES + SEARCH_CASES)
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root writes anywhere: folder permissions cannot be tested")
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="root writes anywhere: folder permissions cannot be tested",
+)
 def test_store_folder_without_write_permission(baseline):
     work, settings, before = baseline
     folder = work.root / "readonly"
@@ -411,32 +600,72 @@ def _search_cli():
 
 
 SEARCH_CASES = [
-    Case("search: an unknown --where field",
-         lambda w: ["like", "0", "-c", COLLECTION, "--where", "inventor=Kim"], 2,
-         ("inventor",)),
-    Case("search: a bad operator",
-         lambda w: ["like", "0", "-c", COLLECTION, "--where", "claims=>3"], 2, ("claims",)),
-    Case("search: a date that does not parse",
-         lambda w: ["like", "0", "-c", COLLECTION, "--where", "application_date>=2020-13-45"],
-         2, ("application_date",)),
-    Case("search: a value of the wrong type",
-         lambda w: ["like", "0", "-c", COLLECTION, "--where", "claims>=many"], 2,
-         ("claims", "many")),
-    Case("search: a range on a keyword field",
-         lambda w: ["like", "0", "-c", COLLECTION, "--where", "applicant>=LG"], 2,
-         ("applicant",)),
-    Case("search: --limit 0", lambda w: ["like", "0", "-c", COLLECTION, "--limit", "0"], 2,
-         ("--limit",)),
-    Case("search: a negative --limit",
-         lambda w: ["like", "0", "-c", COLLECTION, "--limit", "-3"], 2, ("--limit",)),
-    Case("search: a row number out of range", lambda w: ["like", "999", "-c", COLLECTION], 1,
-         ("999",)),
-    Case("search: a key that is not stored",
-         lambda w: ["like", "no-such-key", "-c", COLLECTION], 1, ("no-such-key",)),
-    Case("search: a collection that does not exist", lambda w: ["like", "0", "-c", "nope"], 1,
-         ("'nope'",)),
-    Case("search: facets of an unknown field",
-         lambda w: ["facets", "inventor", "-c", COLLECTION], 2, ("inventor",)),
+    Case(
+        "search: an unknown --where field",
+        lambda w: ["like", "0", "-c", COLLECTION, "--where", "inventor=Kim"],
+        2,
+        ("inventor",),
+    ),
+    Case(
+        "search: a bad operator",
+        lambda w: ["like", "0", "-c", COLLECTION, "--where", "claims=>3"],
+        2,
+        ("claims",),
+    ),
+    Case(
+        "search: a date that does not parse",
+        lambda w: ["like", "0", "-c", COLLECTION, "--where", "application_date>=2020-13-45"],
+        2,
+        ("application_date",),
+    ),
+    Case(
+        "search: a value of the wrong type",
+        lambda w: ["like", "0", "-c", COLLECTION, "--where", "claims>=many"],
+        2,
+        ("claims", "many"),
+    ),
+    Case(
+        "search: a range on a keyword field",
+        lambda w: ["like", "0", "-c", COLLECTION, "--where", "applicant>=LG"],
+        2,
+        ("applicant",),
+    ),
+    Case(
+        "search: --limit 0",
+        lambda w: ["like", "0", "-c", COLLECTION, "--limit", "0"],
+        2,
+        ("--limit",),
+    ),
+    Case(
+        "search: a negative --limit",
+        lambda w: ["like", "0", "-c", COLLECTION, "--limit", "-3"],
+        2,
+        ("--limit",),
+    ),
+    Case(
+        "search: a row number out of range",
+        lambda w: ["like", "999", "-c", COLLECTION],
+        1,
+        ("999",),
+    ),
+    Case(
+        "search: a key that is not stored",
+        lambda w: ["like", "no-such-key", "-c", COLLECTION],
+        1,
+        ("no-such-key",),
+    ),
+    Case(
+        "search: a collection that does not exist",
+        lambda w: ["like", "0", "-c", "nope"],
+        1,
+        ("'nope'",),
+    ),
+    Case(
+        "search: facets of an unknown field",
+        lambda w: ["facets", "inventor", "-c", COLLECTION],
+        2,
+        ("inventor",),
+    ),
 ]
 
 
@@ -451,26 +680,40 @@ def test_search_refuses_bad_input(case: Case, baseline):
 
 # -- duplicate keys: the policy -------------------------------------------------------------
 
-DUPLICATES = [["id", "abstract"], [1, "first one"], [2, "two"], [1, "second one"],
-              [3, "three"], [1, "third one"]]
+DUPLICATES = [
+    ["id", "abstract"],
+    [1, "first one"],
+    [2, "two"],
+    [1, "second one"],
+    [3, "three"],
+    [1, "third one"],
+]
 
 
 def test_duplicates_error_lists_the_first_rows_involved(tmp_path):
     rows = [["id", "abstract"]] + [[i % 4, f"text {i}"] for i in range(40)]
     path = write_xlsx(tmp_path / "many.xlsx", rows)
     result = invoke(ingest_cli, ["load", "-q", "--id", "id", str(path)])
-    assert_refused(result, 1, ("duplicate ids", "'0' in rows 0 and 4", "'1' in rows 1 and 5",
-                               "(and 31 more)"))
+    assert_refused(
+        result, 1, ("duplicate ids", "'0' in rows 0 and 4", "'1' in rows 1 and 5", "(and 31 more)")
+    )
     assert "--on-duplicate first|last" in result.output
 
 
-@pytest.mark.parametrize(("policy", "kept", "dropped"), [("first", "first one", [2, 4]),
-                                                          ("last", "third one", [0, 2])])
+@pytest.mark.parametrize(
+    ("policy", "kept", "dropped"), [("first", "first one", [2, 4]), ("last", "third one", [0, 2])]
+)
 def test_duplicates_first_or_last(tmp_path, fake_embedder, policy, kept, dropped):
     path = write_xlsx(tmp_path / "dups.xlsx", DUPLICATES)
     settings = StoreSettings(path=str(tmp_path / "store"))
-    summary = load(path, settings=settings, collection="d", embedder=fake_embedder,
-                   id_column="id", on_duplicate=policy)
+    summary = load(
+        path,
+        settings=settings,
+        collection="d",
+        embedder=fake_embedder,
+        id_column="id",
+        on_duplicate=policy,
+    )
     assert summary.points == 3
     assert summary.duplicates_dropped == dropped
     store = open_store(settings)
@@ -507,8 +750,10 @@ def test_accepted_messy_input(tmp_path, fake_embedder):
     settings = StoreSettings(path=str(tmp_path / "store"))
 
     bom = tmp_path / "bom.csv"
-    bom.write_bytes("id,abstract,filing.date\n1,배터리 🔋 cell\x07 pack,2020-01-02\n"
-                    "2,\x01second\x1b abstract,2021-03-04\n".encode("utf-8-sig"))
+    bom.write_bytes(
+        "id,abstract,filing.date\n1,배터리 🔋 cell\x07 pack,2020-01-02\n"
+        "2,\x01second\x1b abstract,2021-03-04\n".encode("utf-8-sig")
+    )
     load(bom, settings=settings, collection="bom", embedder=fake_embedder, id_column="id")
     got = _payloads(settings, "bom")
     assert got["1"]["abstract"] == "배터리 🔋 cell  pack"
@@ -520,8 +765,10 @@ def test_accepted_messy_input(tmp_path, fake_embedder):
     load(ko, settings=settings, collection="ko", embedder=fake_embedder, id_column="id")
     assert _payloads(settings, "ko")["1"]["abstract"] == "배터리 열관리 시스템"
 
-    mixed = write_xlsx(tmp_path / "mixed.xlsx", [["id", "abstract", "claims"], [1, "a", 3],
-                                                 [2, "b", "n/a"], [3, "c", 4.5]])
+    mixed = write_xlsx(
+        tmp_path / "mixed.xlsx",
+        [["id", "abstract", "claims"], [1, "a", 3], [2, "b", "n/a"], [3, "c", 4.5]],
+    )
     load(mixed, settings=settings, collection="mixed", embedder=fake_embedder, id_column="id")
     got = _payloads(settings, "mixed")
     assert [got[k]["claims"] for k in "123"] == [3, "n/a", 4.5]
@@ -540,8 +787,7 @@ def test_float_written_ids_match_integer_keys(tmp_path, fake_embedder):
     load(first, settings=settings, collection="k", embedder=fake_embedder, id_column="id")
     again = tmp_path / "a.csv"
     again.write_text("id,abstract\n12.0,alpha\n13.0,beta\n", encoding="utf-8")
-    summary = load(again, settings=settings, collection="k", embedder=fake_embedder,
-                   id_column="id")
+    summary = load(again, settings=settings, collection="k", embedder=fake_embedder, id_column="id")
     assert summary.added == 0 and summary.embedded == 0
     assert sorted(_payloads(settings, "k")) == ["12", "13"]
 
@@ -558,8 +804,10 @@ def test_utf16_with_bom_is_read(tmp_path, fake_embedder):
 def test_json_values_become_payload(tmp_path, fake_embedder):
     """Huge integers, infinities and nested objects from JSON lines are stored, not crashed on."""
     path = tmp_path / "odd.jsonl"
-    rows = [{"id": 1, "abstract": "a", "big": 2**70, "ratio": float("inf"), "meta": {"x": [1]}},
-            {"id": 2, "abstract": "b", "big": 5, "ratio": 0.5, "meta": {"x": []}}]
+    rows = [
+        {"id": 1, "abstract": "a", "big": 2**70, "ratio": float("inf"), "meta": {"x": [1]}},
+        {"id": 2, "abstract": "b", "big": 5, "ratio": 0.5, "meta": {"x": []}},
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     settings = StoreSettings(path=str(tmp_path / "store"))
     load(path, settings=settings, collection="j", embedder=fake_embedder, id_column="id")

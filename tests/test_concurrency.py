@@ -105,8 +105,9 @@ class Holder:
             "store.close()\n"
         )
         env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-        self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         assert line.strip() == b"ready", self.proc.stderr.read() if self.proc.stderr else line
@@ -165,8 +166,9 @@ def test_second_process_waits_for_the_first_to_finish(loaded, tmp_path):
     try:
         bigger = _xlsx(tmp_path / "b.xlsx", 40)
         started = time.monotonic()
-        result = CliRunner().invoke(ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id",
-                                                 "--wait", "30"])
+        result = CliRunner().invoke(
+            ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id", "--wait", "30"]
+        )
         waited = time.monotonic() - started
         assert first.proc.wait(timeout=30) == 0
     finally:
@@ -185,8 +187,9 @@ def test_second_writer_waits_with_wait(loaded, tmp_path):
     try:
         bigger = _xlsx(tmp_path / "b.xlsx", 40)
         started = time.monotonic()
-        result = CliRunner().invoke(ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id",
-                                                 "--wait", "20"])
+        result = CliRunner().invoke(
+            ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id", "--wait", "20"]
+        )
         waited = time.monotonic() - started
     finally:
         timer.cancel()
@@ -202,8 +205,9 @@ def test_wait_gives_up_after_its_time(loaded):
     store.open("k")
     try:
         started = time.monotonic()
-        result = CliRunner().invoke(ingest_cli, ["load", str(file), "-c", "k", "--id", "id",
-                                                 "--wait", "0.5"])
+        result = CliRunner().invoke(
+            ingest_cli, ["load", str(file), "-c", "k", "--id", "id", "--wait", "0.5"]
+        )
         waited = time.monotonic() - started
     finally:
         store.close()
@@ -229,8 +233,9 @@ def test_search_while_an_ingest_runs_fails_fast_or_waits(loaded, holder):
     assert time.monotonic() - started < 5, "a search must not hang on a busy collection"
 
     threading.Timer(1.0, holder.kill).start()
-    result = CliRunner().invoke(search_cli, ["like", "0", "-c", "k", "--wait", "30",
-                                             "--format", "json"])
+    result = CliRunner().invoke(
+        search_cli, ["like", "0", "-c", "k", "--wait", "30", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     assert '"rank": 1' in result.output
 
@@ -245,8 +250,16 @@ def test_two_writers_creating_one_collection_never_corrupt(tmp_path):
 
     def run(file: Path) -> None:
         try:
-            outcomes.append(load(file, settings=settings, collection="k", chunk_size=5,
-                                 embedder=MeetingEmbedder(barrier), id_column="id"))
+            outcomes.append(
+                load(
+                    file,
+                    settings=settings,
+                    collection="k",
+                    chunk_size=5,
+                    embedder=MeetingEmbedder(barrier),
+                    id_column="id",
+                )
+            )
         except Exception as exc:  # recorded and checked below
             outcomes.append(exc)
 
@@ -271,6 +284,7 @@ def test_two_writers_creating_one_collection_never_corrupt(tmp_path):
     finally:
         store.close()
     assert len(tags) == 1, "documents of both files mixed"
-    again = load(files[0], settings=settings, collection="k", embedder=FakeEmbedder(),
-                 id_column="id")
+    again = load(
+        files[0], settings=settings, collection="k", embedder=FakeEmbedder(), id_column="id"
+    )
     assert again.points == 50

@@ -67,10 +67,31 @@ def run_and_kill(file: Path, store: Path, rng: random.Random, timeout: float = 9
     delay = rng.uniform(0, 0.4)
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "patentsim.ingest", "load", str(file), "--model", "minilm",
-         "--path", str(store), "-c", "k", "--id", ID, "--batch-size", "8", "--chunk-size", "8",
-         "--device", "cpu"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave, env=_env(),
+        [
+            sys.executable,
+            "-m",
+            "patentsim.ingest",
+            "load",
+            str(file),
+            "--model",
+            "minilm",
+            "--path",
+            str(store),
+            "-c",
+            "k",
+            "--id",
+            ID,
+            "--batch-size",
+            "8",
+            "--chunk-size",
+            "8",
+            "--device",
+            "cpu",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        env=_env(),
         cwd=str(store.parent),
     )
     os.close(slave)
@@ -162,8 +183,9 @@ def test_sigkill_at_random_moments_then_rerun(small_file, offline_embedder, tmp_
     """Seeds 11 and 23 kill a first load; seed 5 kills an update of a loaded collection
     (some texts re-embedded, some payloads rewritten)."""
     reference = StoreSettings(path=str(tmp_path / "reference"))
-    summary = load(small_file, settings=reference, collection="k", embedder=offline_embedder,
-                   id_column=ID)
+    summary = load(
+        small_file, settings=reference, collection="k", embedder=offline_embedder, id_column=ID
+    )
     assert summary.points == ROWS - len(summary.skipped)
     expected = {p.payload["_key"] for p in stored(reference)[0]}
     edited = _edited_copy(small_file, tmp_path / "edited.xlsx")
@@ -185,8 +207,9 @@ def test_sigkill_at_random_moments_then_rerun(small_file, offline_embedder, tmp_
         assert set(keys) <= expected
         if update:
             assert set(keys) == expected, "an update must never lose a document"
-        summary = load(file, settings=settings, collection="k", embedder=offline_embedder,
-                       id_column=ID)
+        summary = load(
+            file, settings=settings, collection="k", embedder=offline_embedder, id_column=ID
+        )
         assert summary.points == len(expected), f"seed {seed}: {outcome}"
         check_complete(settings, offline_embedder, expected)
         if update:
@@ -207,6 +230,7 @@ def _disk_full(monkeypatch, *, after: int) -> None:
     def upsert(self, points):
         calls["n"] += 1
         if calls["n"] > after:
+
             def fail():
                 raise Exception("Service internal error: No space left on device (os error 28)")
 
@@ -237,8 +261,21 @@ def test_full_disk_mid_run_gives_a_clear_error_and_a_store_that_opens(tmp_path, 
     bigger = _rows_xlsx(tmp_path / "bigger.xlsx", 100)
 
     _disk_full(monkeypatch, after=2)
-    result = CliRunner().invoke(ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id",
-                                             "--path", settings.path, "--chunk-size", "10"])
+    result = CliRunner().invoke(
+        ingest_cli,
+        [
+            "load",
+            str(bigger),
+            "-c",
+            "k",
+            "--id",
+            "id",
+            "--path",
+            settings.path,
+            "--chunk-size",
+            "10",
+        ],
+    )
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert "is full" in result.output and "free some space" in result.output
@@ -261,8 +298,13 @@ def test_manifest_write_failure_at_the_end_is_reported_and_repaired(tmp_path, mo
     """The points are written, the final manifest is not: exit 1, and the rerun repairs it."""
     fake = FakeEmbedder()
     settings = StoreSettings(path=str(tmp_path / "store"))
-    load(_rows_xlsx(tmp_path / "small.xlsx", 20), settings=settings, collection="k",
-         embedder=fake, id_column="id")
+    load(
+        _rows_xlsx(tmp_path / "small.xlsx", 20),
+        settings=settings,
+        collection="k",
+        embedder=fake,
+        id_column="id",
+    )
     before = stored(settings)[1]
     real_write = edge_mod.write_json_atomic
     calls = {"n": 0}
@@ -276,8 +318,9 @@ def test_manifest_write_failure_at_the_end_is_reported_and_repaired(tmp_path, mo
     monkeypatch.setattr(edge_mod, "write_json_atomic", no_space_at_the_end)
     monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=fake))
     bigger = _rows_xlsx(tmp_path / "b.xlsx", 30)
-    result = CliRunner().invoke(ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id",
-                                             "--path", settings.path])
+    result = CliRunner().invoke(
+        ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id", "--path", settings.path]
+    )
     assert result.exit_code == 1, result.output
     assert "cannot write the manifest" in result.output
     assert "No space left on device" in result.output

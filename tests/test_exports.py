@@ -208,8 +208,19 @@ def test_an_edited_spreadsheet_keeps_its_column_names(fake_load):
     assert where_keys("ed", q, "Unnamed: 0>=1") == {"10-2022-0062084"}
     result = CliRunner().invoke(
         search_cli,
-        ["like", q, "-c", "ed", "--key", "--format", "json", "--limit", "1",
-         "--fields", "발명의 명칭,filing/creation date,app.no"],
+        [
+            "like",
+            q,
+            "-c",
+            "ed",
+            "--key",
+            "--format",
+            "json",
+            "--limit",
+            "1",
+            "--fields",
+            "발명의 명칭,filing/creation date,app.no",
+        ],
     )
     assert result.exit_code == 0, result.output
     hit = json.loads(result.stdout.splitlines()[0])
@@ -226,17 +237,24 @@ def test_columns_empty_in_the_first_2000_rows_are_typed_by_the_rest(fake_load, t
         w.writerow(["doc_id", "abstract", "cpc", "grant_date", "claims"])
         for i in range(2500):
             late = i >= 2100
-            w.writerow([
-                f"D{i}",
-                f"battery cell number {i}",
-                f"G06T15/{i % 7}|H01M10/{i % 3}" if late else "",
-                f"20{10 + i % 10}-0{1 + i % 9}-1{i % 10}" if late else "",
-                str(i % 40) if late else "",
-            ])
+            w.writerow(
+                [
+                    f"D{i}",
+                    f"battery cell number {i}",
+                    f"G06T15/{i % 7}|H01M10/{i % 3}" if late else "",
+                    f"20{10 + i % 10}-0{1 + i % 9}-1{i % 10}" if late else "",
+                    str(i % 40) if late else "",
+                ]
+            )
     summary = loaded_json(str(path), "-c", "late", "--id", "doc_id")
     types = {c["column"]: c["type"] for c in summary["columns"]}
-    assert types == {"doc_id": "keyword", "abstract": "text", "cpc": "keyword[]",
-                     "grant_date": "datetime", "claims": "integer"}
+    assert types == {
+        "doc_id": "keyword",
+        "abstract": "text",
+        "cpc": "keyword[]",
+        "grant_date": "datetime",
+        "claims": "integer",
+    }
     df = pd.read_csv(path, dtype=str)
     cpc = df["cpc"].map(lambda c: listed(c, "|"))
     q = "D0"
@@ -282,7 +300,8 @@ def test_two_files_then_one_again_with_prune_keeps_the_others(fake_load, tmp_pat
     facets = CliRunner().invoke(search_cli, ["facets", "_file", "-c", "both", "--format", "json"])
     assert facets.exit_code == 0, facets.output
     assert [json.loads(line) for line in facets.stdout.splitlines()] == [
-        {"value": "a.csv", "count": 4}, {"value": "b.csv", "count": 4}
+        {"value": "a.csv", "count": 4},
+        {"value": "b.csv", "count": 4},
     ]
     info = ingest("info", "-c", "both")
     assert "files       2 (field _file):" in info.stdout
@@ -333,8 +352,9 @@ def test_slash_dates_are_read_in_the_order_their_values_prove(fake_load, tmp_pat
     assert got["2"]["us date"] == "2009-01-02T00:00:00Z"  # month/day, proven by 10/20/2008
     assert got["2"]["eu date"] == "2009-02-01T00:00:00Z"  # day/month, proven by 20/10/2008
     assert got["1"]["unclear date"] == "3/4/2010"  # no value decides: kept as text
-    ingest("load", "-q", str(path), "-c", "slash2", "--id", "id",
-           "--date-format", "unclear date:DMY")
+    ingest(
+        "load", "-q", str(path), "-c", "slash2", "--id", "id", "--date-format", "unclear date:DMY"
+    )
     assert payloads("slash2")["1"]["unclear date"] == "2010-04-03T00:00:00Z"
 
 
@@ -359,11 +379,14 @@ def test_an_oversized_cell_loads_truncated_and_is_listed(fake_load, tmp_path):
     from patentsim.ingest.read import MAX_CELL_CHARS
 
     path = tmp_path / "big.csv"
-    path.write_text("id,abstract\n1," + "x" * (MAX_CELL_CHARS + 5000) + "\n2,small\n",
-                    encoding="utf-8")
+    path.write_text(
+        "id,abstract\n1," + "x" * (MAX_CELL_CHARS + 5000) + "\n2,small\n", encoding="utf-8"
+    )
     result = ingest("load", "-q", str(path), "-c", "big", "--id", "id")
-    assert (f"row 0, column 'abstract': a cell of {MAX_CELL_CHARS + 5000:,} characters, "
-            f"stored truncated to its first {MAX_CELL_CHARS:,}") in result.stderr
+    assert (
+        f"row 0, column 'abstract': a cell of {MAX_CELL_CHARS + 5000:,} characters, "
+        f"stored truncated to its first {MAX_CELL_CHARS:,}"
+    ) in result.stderr
     assert len(payloads("big")["1"]["abstract"]) == MAX_CELL_CHARS
 
 
@@ -378,13 +401,26 @@ needs_sources = pytest.mark.skipif(
 @pytest.mark.parametrize(
     ("path", "key", "text", "header_row"),
     [
-        ("WillKoehrsen__recurrent-neural-networks/data/old/patent_search/"
-         "gp-search-deep-learning.csv", "id", "title", 2),
+        (
+            "WillKoehrsen__recurrent-neural-networks/data/old/patent_search/"
+            "gp-search-deep-learning.csv",
+            "id",
+            "title",
+            2,
+        ),
         ("Daniela312__Crawling_Patents_from_KIPRIS/Shackle.xlsx", "출원번호", "요약", 1),
-        ("moksu27__Like_Lion/Pet_industry_prediction_streamlit/data/kipris.csv", "출원번호",
-         "발명의명칭", 1),
-        ("WillKoehrsen__recurrent-neural-networks/data/baseball_patent_query.csv",
-         "patent_number", "patent_abstract", 1),
+        (
+            "moksu27__Like_Lion/Pet_industry_prediction_streamlit/data/kipris.csv",
+            "출원번호",
+            "발명의명칭",
+            1,
+        ),
+        (
+            "WillKoehrsen__recurrent-neural-networks/data/baseball_patent_query.csv",
+            "patent_number",
+            "patent_abstract",
+            1,
+        ),
     ],
 )
 def test_raw_exports_are_planned_with_no_options(path, key, text, header_row):
@@ -417,9 +453,7 @@ class _Torch:
 
     def __init__(self, cuda_build: bool, gpus: int) -> None:
         self.version = type("V", (), {"cuda": "12.4" if cuda_build else None})()
-        self.cuda = type(
-            "C", (), {"is_available": lambda: gpus > 0, "device_count": lambda: gpus}
-        )
+        self.cuda = type("C", (), {"is_available": lambda: gpus > 0, "device_count": lambda: gpus})
         self.backends = type("B", (), {"mps": None})()
 
 
@@ -464,8 +498,7 @@ def test_output_into_a_missing_folder_leaves_no_traceback(fake_load, tmp_path):
         "import sys; from patentsim.search.cli import cli; "
         f"sys.argv = ['search', 'like', '0', '-c', 'pv', '--output', {str(out)!r}]; cli()"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert f"Error: --output {out}: cannot write (No such file or directory)" in proc.stderr
     assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
@@ -478,8 +511,13 @@ def test_column_names_with_spaces_work_on_every_backend(settings, unique_name):
     from patentsim.search.query import like
 
     name = unique_name
-    load(DATA / "edited.xlsx", settings=settings, collection=name, embedder=FakeEmbedder(),
-         id_column="app.no")
+    load(
+        DATA / "edited.xlsx",
+        settings=settings,
+        collection=name,
+        embedder=FakeEmbedder(),
+        id_column="app.no",
+    )
     q = "10-2019-0100688"
 
     def keys(*where: str) -> set[str]:

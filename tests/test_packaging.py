@@ -70,7 +70,6 @@ def test_search_and_info_stay_free_of_pandas_but_results_convert_to_it():
         "assert 'pandas' in sys.modules\n"
         "print(list(frame.columns))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['rank', 'score', 'key', 'row']"

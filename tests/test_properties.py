@@ -31,9 +31,11 @@ from patentsim.store.errors import BadFilter, PatentSimError, SourceError
 from patentsim.store.filters import Empty, Filter, HasId, Match, Range, Text, filter_from_json
 from patentsim.store.ids import normalize_key, point_id
 
-FAST = settings(max_examples=100, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+FAST = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 # -- dates -----------------------------------------------------------------------------
 
@@ -44,9 +46,17 @@ dates = st.dates(min_value=dt.date(1700, 1, 1), max_value=dt.date(2200, 12, 31))
 @given(dates)
 def test_a_date_in_every_accepted_spelling_is_one_rfc3339_string(d):
     want = f"{d.isoformat()}T00:00:00Z"
-    spellings = [d, dt.datetime(d.year, d.month, d.day), d.isoformat(),
-                 d.strftime("%Y%m%d"), d.strftime("%Y.%m.%d"), d.strftime("%Y/%m/%d"),
-                 f" {d.isoformat()} ", want, f"{d.isoformat()}T00:00:00+00:00"]
+    spellings = [
+        d,
+        dt.datetime(d.year, d.month, d.day),
+        d.isoformat(),
+        d.strftime("%Y%m%d"),
+        d.strftime("%Y.%m.%d"),
+        d.strftime("%Y/%m/%d"),
+        f" {d.isoformat()} ",
+        want,
+        f"{d.isoformat()}T00:00:00+00:00",
+    ]
     if d.year >= 1000:
         spellings.append(int(d.strftime("%Y%m%d")))
         spellings.append(float(d.strftime("%Y%m%d")))
@@ -56,8 +66,13 @@ def test_a_date_in_every_accepted_spelling_is_one_rfc3339_string(d):
 
 
 @FAST
-@given(st.datetimes(min_value=dt.datetime(1700, 1, 2), max_value=dt.datetime(2200, 12, 30),
-                    timezones=st.timezones()))
+@given(
+    st.datetimes(
+        min_value=dt.datetime(1700, 1, 2),
+        max_value=dt.datetime(2200, 12, 30),
+        timezones=st.timezones(),
+    )
+)
 def test_aware_datetimes_become_utc(value):
     got = parse_date(value)
     assert got is not None and got.endswith("Z")
@@ -67,9 +82,15 @@ def test_aware_datetimes_become_utc(value):
 
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=40), st.dates(), st.datetimes(timezones=st.none() | st.timezones()),
-    st.times(), st.binary(max_size=8),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.dates(),
+    st.datetimes(timezones=st.none() | st.timezones()),
+    st.times(),
+    st.binary(max_size=8),
 )
 
 
@@ -107,11 +128,31 @@ def test_integer_keys_do_not_depend_on_how_the_number_was_read(n):
 # -- payload typing ------------------------------------------------------------------------
 
 cells = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**80), max_value=2**80),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
-    st.sampled_from(["2020-01-02", "20200102", "2020.01.02", "1e5", "12", "-3.5", "true",
-                     "B24B 3/34|G01N 21/88", "", "  ", "n/a", "\x07bell", "🚀"]),
-    st.dates(), st.datetimes(), st.lists(st.text(max_size=5), max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "2020-01-02",
+            "20200102",
+            "2020.01.02",
+            "1e5",
+            "12",
+            "-3.5",
+            "true",
+            "B24B 3/34|G01N 21/88",
+            "",
+            "  ",
+            "n/a",
+            "\x07bell",
+            "🚀",
+        ]
+    ),
+    st.dates(),
+    st.datetimes(),
+    st.lists(st.text(max_size=5), max_size=3),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
 COLUMNS = ["id", "abstract", "application_date", "ipc", "claims", "note"]
@@ -141,13 +182,17 @@ def _json_ok(value) -> bool:
 
 
 @FAST
-@given(st.lists(st.fixed_dictionaries({c: cells for c in COLUMNS}), min_size=1, max_size=8),
-       st.sampled_from([(), ("application_date",)]), st.sampled_from([(), ("ipc",)]))
+@given(
+    st.lists(st.fixed_dictionaries({c: cells for c in COLUMNS}), min_size=1, max_size=8),
+    st.sampled_from([(), ("application_date",)]),
+    st.sampled_from([(), ("ipc",)]),
+)
 def test_any_cells_become_a_payload_or_a_named_error(rows, dates_opt, lists_opt):
     table = _Table()
     try:
-        plan = plan_columns(table, rows, text=("abstract",), id_column="id",
-                            dates=dates_opt, lists=lists_opt)
+        plan = plan_columns(
+            table, rows, text=("abstract",), id_column="id", dates=dates_opt, lists=lists_opt
+        )
         for i, row in enumerate(rows):
             record = build_record(i, row, plan, table)
             assert all(_json_ok(v) for v in record.payload.values()), record.payload
@@ -162,14 +207,27 @@ def test_any_cells_become_a_payload_or_a_named_error(rows, dates_opt, lists_opt)
 
 
 @FAST
-@given(st.lists(st.tuples(st.integers(-(2**62), 2**62), st.floats(-1e300, 1e300),
-                          dates, st.booleans()), min_size=1, max_size=10))
+@given(
+    st.lists(
+        st.tuples(st.integers(-(2**62), 2**62), st.floats(-1e300, 1e300), dates, st.booleans()),
+        min_size=1,
+        max_size=10,
+    )
+)
 def test_text_cells_are_typed_back_to_what_was_written(values):
     """Numbers, dates and booleans written to a CSV come back as the same values."""
     table = _Table()
     table.columns = ["abstract", "n", "x", "application_date", "flag"]
-    rows = [{"abstract": f"text {i}", "n": str(n), "x": repr(x), "application_date": d.isoformat(),
-             "flag": str(b).lower()} for i, (n, x, d, b) in enumerate(values)]
+    rows = [
+        {
+            "abstract": f"text {i}",
+            "n": str(n),
+            "x": repr(x),
+            "application_date": d.isoformat(),
+            "flag": str(b).lower(),
+        }
+        for i, (n, x, d, b) in enumerate(values)
+    ]
     plan = plan_columns(table, rows)
     for i, (row, (n, x, d, b)) in enumerate(zip(rows, values)):
         payload = build_record(i, row, plan, table).payload
@@ -182,10 +240,14 @@ def test_text_cells_are_typed_back_to_what_was_written(values):
 # -- reading -------------------------------------------------------------------------------
 
 
-@settings(max_examples=120, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.binary(max_size=400), st.sampled_from([".csv", ".tsv", ".jsonl", ".xlsx", ".parquet"]),
-       st.sampled_from([None, "utf-8", "cp949"]))
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.binary(max_size=400),
+    st.sampled_from([".csv", ".tsv", ".jsonl", ".xlsx", ".parquet"]),
+    st.sampled_from([None, "utf-8", "cp949"]),
+)
 @example(b"\xff\xfea\x00,\x00b\x00\n\x00", ".csv", None)
 @example(b'a,b\n1,"x', ".csv", None)
 @example(b"[[[[[[[[[[" * 40, ".jsonl", None)
@@ -201,14 +263,18 @@ def test_arbitrary_bytes_are_read_or_refused_by_name(tmp_path, data, suffix, enc
         assert str(path) in str(exc)
 
 
-safe_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                    max_size=30)
+safe_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
+)
 
 
-@settings(max_examples=100, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(safe_text, min_size=3, max_size=3), min_size=1, max_size=6),
-       st.sampled_from(["utf-8", "utf-8-sig", "cp949", "utf-16"]))
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.lists(safe_text, min_size=3, max_size=3), min_size=1, max_size=6),
+    st.sampled_from(["utf-8", "utf-8-sig", "cp949", "utf-16"]),
+)
 def test_csv_cells_come_back_as_written(tmp_path, rows, encoding):
     rows = [r for r in rows if not (r[0] == r[1] == r[2] == "")]
     assume(rows)
@@ -223,15 +289,28 @@ def test_csv_cells_come_back_as_written(tmp_path, rows, encoding):
     path.write_bytes(buf.getvalue().encode(encoding))
     table = open_table(path)
     got = [row for _, row in table.rows()]
-    want = [{c: v for c, v in zip("abc", r) if v != ""} for r in rows
-            if not (len(r) == 1 and not r[0].strip())]
+    want = [
+        {c: v for c, v in zip("abc", r) if v != ""}
+        for r in rows
+        if not (len(r) == 1 and not r[0].strip())
+    ]
     assert got == want
 
 
 # -- the --where parser ----------------------------------------------------------------------
 
-FIELDS = ["applicant", "abstract", "ipc", "claims", "score", "application_date", "granted",
-          "id", "_key", "_row"]
+FIELDS = [
+    "applicant",
+    "abstract",
+    "ipc",
+    "claims",
+    "score",
+    "application_date",
+    "granted",
+    "id",
+    "_key",
+    "_row",
+]
 
 
 def _fields(coll):
@@ -240,16 +319,55 @@ def _fields(coll):
 
 
 names = st.sampled_from([*FIELDS, "inventor", "", "Applicant", "app.date"])
-operators = st.sampled_from(["=", "!=", ">", ">=", "<", "<=", "~", "==", "=>", "<>", "!", " exists",
-                             " missing", " between ", ""])
-values = st.one_of(
-    st.text(max_size=20), st.integers().map(str), st.floats().map(repr), dates.map(str),
-    st.sampled_from(["2015", "2015-03", "20150301", "2015-03-01T09:30:00Z", "9999-12-31",
-                     "0001-01-01", "1e400", "-1e400", "nan", "inf", "true", "'quoted|x'",
-                     '"a b"|c', "a|b|", "|", "'", "99999999999999999999999"]),
+operators = st.sampled_from(
+    [
+        "=",
+        "!=",
+        ">",
+        ">=",
+        "<",
+        "<=",
+        "~",
+        "==",
+        "=>",
+        "<>",
+        "!",
+        " exists",
+        " missing",
+        " between ",
+        "",
+    ]
 )
-expressions = st.one_of(st.text(max_size=40), st.builds(lambda n, o, v: f"{n}{o}{v}",
-                                                        names, operators, values))
+values = st.one_of(
+    st.text(max_size=20),
+    st.integers().map(str),
+    st.floats().map(repr),
+    dates.map(str),
+    st.sampled_from(
+        [
+            "2015",
+            "2015-03",
+            "20150301",
+            "2015-03-01T09:30:00Z",
+            "9999-12-31",
+            "0001-01-01",
+            "1e400",
+            "-1e400",
+            "nan",
+            "inf",
+            "true",
+            "'quoted|x'",
+            '"a b"|c',
+            "a|b|",
+            "|",
+            "'",
+            "99999999999999999999999",
+        ]
+    ),
+)
+expressions = st.one_of(
+    st.text(max_size=40), st.builds(lambda n, o, v: f"{n}{o}{v}", names, operators, values)
+)
 
 
 @pytest.fixture(scope="module")
@@ -263,10 +381,16 @@ def edge_collection(tmp_path_factory):
     root = tmp_path_factory.mktemp("props")
     path = root / "docs.jsonl"
     docs = [
-        {"id": i, "abstract": f"battery cooling loop number {i}", "applicant": ["LG", "SK"][i % 2],
-         "ipc": f"B60L {i}/00|H01M {i % 3}/6", "claims": i, "score": i / 4,
-         "application_date": (dt.date(1990, 1, 1) + dt.timedelta(days=400 * i)).isoformat(),
-         "granted": bool(i % 2)}
+        {
+            "id": i,
+            "abstract": f"battery cooling loop number {i}",
+            "applicant": ["LG", "SK"][i % 2],
+            "ipc": f"B60L {i}/00|H01M {i % 3}/6",
+            "claims": i,
+            "score": i / 4,
+            "application_date": (dt.date(1990, 1, 1) + dt.timedelta(days=400 * i)).isoformat(),
+            "granted": bool(i % 2),
+        }
         for i in range(40)
     ]
     for i in range(3, 40, 7):  # some documents without an applicant, some without `granted`
@@ -275,12 +399,19 @@ def edge_collection(tmp_path_factory):
         del docs[i]["granted"]
     path.write_text("\n".join(json.dumps(d) for d in docs), encoding="utf-8")
     settings_ = StoreSettings(path=str(root / "store"))
-    load(path, settings=settings_, collection="p", embedder=FakeEmbedder(), id_column="id",
-         lists=("ipc",))
+    load(
+        path,
+        settings=settings_,
+        collection="p",
+        embedder=FakeEmbedder(),
+        id_column="id",
+        lists=("ipc",),
+    )
     store = open_store(settings_)
     coll = store.open("p")
-    payloads = [p.payload for p in sorted(coll.scroll(with_payload=True),
-                                          key=lambda p: p.payload["_row"])]
+    payloads = [
+        p.payload for p in sorted(coll.scroll(with_payload=True), key=lambda p: p.payload["_row"])
+    ]
     assert len(payloads) == len(docs)
     yield coll, docs, payloads
     store.close()
@@ -317,8 +448,12 @@ def _in_range(value, cond: Range) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
         convert = float
-    checks = [(cond.gt, lambda b: value > b), (cond.gte, lambda b: value >= b),
-              (cond.lt, lambda b: value < b), (cond.lte, lambda b: value <= b)]
+    checks = [
+        (cond.gt, lambda b: value > b),
+        (cond.gte, lambda b: value >= b),
+        (cond.lt, lambda b: value < b),
+        (cond.lte, lambda b: value <= b),
+    ]
     return all(check(convert(bound)) for bound, check in checks if bound is not None)
 
 
@@ -411,8 +546,9 @@ def _match(key: str, value: st.SearchStrategy) -> st.SearchStrategy:
 
 
 def _range(key: str, bound: st.SearchStrategy) -> st.SearchStrategy:
-    return st.dictionaries(st.sampled_from(["gt", "gte", "lt", "lte"]), bound, min_size=1,
-                           max_size=2).map(lambda r: {"key": key, "range": r})
+    return st.dictionaries(
+        st.sampled_from(["gt", "gte", "lt", "lte"]), bound, min_size=1, max_size=2
+    ).map(lambda r: {"key": key, "range": r})
 
 
 def _ids(docs_count: int) -> st.SearchStrategy:
@@ -456,13 +592,25 @@ json_filters = json_filters.map(lambda f: f or {"must": []})
 @given(json_filters)
 @example({"must": [{"key": "ipc", "match": {"any": ["H01M 1/6", "B60L 3/00"]}}]})
 @example(
-    {"should": [{"key": "claims", "range": {"gte": 30}},
-                {"key": "granted", "match": {"value": True}}]}
+    {
+        "should": [
+            {"key": "claims", "range": {"gte": 30}},
+            {"key": "granted", "match": {"value": True}},
+        ]
+    }
 )
 @example({"must_not": [{"is_empty": {"key": "nope"}}]})
 @example({"must": [{"key": "applicant", "match": {"except": ["LG"]}}]})
-@example({"must": [{"key": "application_date",
-                    "range": {"lt": "2001-01-01T00:00:00Z", "lte": "2000-01-01T00:00:00Z"}}]})
+@example(
+    {
+        "must": [
+            {
+                "key": "application_date",
+                "range": {"lt": "2001-01-01T00:00:00Z", "lte": "2000-01-01T00:00:00Z"},
+            }
+        ]
+    }
+)
 @example({"must": [{"key": "claims", "range": {"gt": 30, "gte": 20}}]})
 def test_filter_json_counts_what_a_plain_reading_selects(edge_collection, obj):
     coll, _, payloads = edge_collection
@@ -491,22 +639,51 @@ def test_filter_json_reads_each_condition():
 
 junk = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(["must", "should", "must_not", "key", "match", "value", "any",
-                         "except", "range", "gte", "lt", "is_empty", "is_null", "has_id",
-                         "text", "x"]),
-        inner, max_size=3),
-    max_leaves=12)
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "must",
+                    "should",
+                    "must_not",
+                    "key",
+                    "match",
+                    "value",
+                    "any",
+                    "except",
+                    "range",
+                    "gte",
+                    "lt",
+                    "is_empty",
+                    "is_null",
+                    "has_id",
+                    "text",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=3,
+        )
+    ),
+    max_leaves=12,
+)
 junk_conditions = st.fixed_dictionaries(
     {"key": st.sampled_from(["claims", "applicant", "granted", "score", "nope"])},
     optional={"match": junk, "range": junk},
-) | st.dictionaries(st.sampled_from(["is_empty", "is_null", "has_id"]), junk, min_size=1,
-                    max_size=1)
+) | st.dictionaries(
+    st.sampled_from(["is_empty", "is_null", "has_id"]), junk, min_size=1, max_size=1
+)
 
 
 @FAST
-@given(st.one_of(junk, st.lists(junk_conditions | junk, max_size=3).map(lambda c: {"must": c}),
-                 junk_conditions.map(lambda c: {"should": [c], "must_not": c})))
+@given(
+    st.one_of(
+        junk,
+        st.lists(junk_conditions | junk, max_size=3).map(lambda c: {"must": c}),
+        junk_conditions.map(lambda c: {"should": [c], "must_not": c}),
+    )
+)
 @example({"must": [{"is_empty": 1}]})
 @example({"must": [{"has_id": 5}]})
 @example({"must": [{"key": "claims", "match": {"any": 5}}]})
@@ -542,8 +719,10 @@ def test_loaded_dates_are_found_by_exactly_the_right_ranges(edge_collection, day
     coll, docs, _ = edge_collection
     flt = where_filter([f"application_date{op}{day.isoformat()}"], _fields(coll))
     stored = [dt.date.fromisoformat(d["application_date"]) for d in docs]
-    want = sum({">=": s >= day, ">": s > day, "<=": s <= day, "<": s < day, "=": s == day}[op]
-               for s in stored)
+    want = sum(
+        {">=": s >= day, ">": s > day, "<=": s <= day, "<": s < day, "=": s == day}[op]
+        for s in stored
+    )
     assert coll.count(flt) == want
 
 
@@ -552,14 +731,26 @@ def test_loaded_dates_are_found_by_exactly_the_right_ranges(edge_collection, day
 def test_loaded_integers_are_found_by_exactly_the_right_ranges(edge_collection, n, op):
     coll, docs, _ = edge_collection
     flt = where_filter([f"claims{op}{n}"], _fields(coll))
-    ops = {">=": int.__ge__, ">": int.__gt__, "<=": int.__le__, "<": int.__lt__,
-           "=": int.__eq__, "!=": int.__ne__}
+    ops = {
+        ">=": int.__ge__,
+        ">": int.__gt__,
+        "<=": int.__le__,
+        "<": int.__lt__,
+        "=": int.__eq__,
+        "!=": int.__ne__,
+    }
     assert coll.count(flt) == sum(ops[op](d["claims"], n) for d in docs)
 
 
 @FAST
-@given(st.lists(st.sampled_from(["B60L 3/00", "H01M 0/6", "H01M 1/6", "X99 9/99"]),
-                min_size=1, max_size=3, unique=True))
+@given(
+    st.lists(
+        st.sampled_from(["B60L 3/00", "H01M 0/6", "H01M 1/6", "X99 9/99"]),
+        min_size=1,
+        max_size=3,
+        unique=True,
+    )
+)
 def test_list_fields_match_any_element(edge_collection, codes):
     coll, docs, _ = edge_collection
     flt = where_filter(["ipc=" + "|".join(f'"{c}"' for c in codes)], _fields(coll))

@@ -42,8 +42,9 @@ def _points(settings: StoreSettings, name: str) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def grants(tmp_path_factory):
     settings = StoreSettings(path=str(tmp_path_factory.mktemp("en") / "store"))
-    summary = load(EN_XLSX, settings=settings, collection="grants", embedder=FakeEmbedder(),
-                   id_column="doc_id")
+    summary = load(
+        EN_XLSX, settings=settings, collection="grants", embedder=FakeEmbedder(), id_column="doc_id"
+    )
     return settings, summary
 
 
@@ -90,8 +91,14 @@ def test_results_to_pandas(grants):
     results = like(0, limit=5, settings=settings, collection="grants")
     frame = results.to_pandas()
     assert list(frame.columns[:4]) == ["rank", "score", "key", "row"]
-    assert set(frame.columns[4:]) == {"doc_id", "title", "abstract", "assignee", "grant_date",
-                                      "cpc"}
+    assert set(frame.columns[4:]) == {
+        "doc_id",
+        "title",
+        "abstract",
+        "assignee",
+        "grant_date",
+        "cpc",
+    }
     assert frame["rank"].to_list() == [1, 2, 3, 4, 5]
     assert frame["key"].to_list() == [h.key for h in results.hits]
     assert frame["score"].to_list() == pytest.approx([h.score for h in results.hits])
@@ -109,8 +116,9 @@ def test_an_english_csv_with_empty_abstracts(tmp_path):
         rows = list(csv.DictReader(fh))
     empty = [i for i, r in enumerate(rows) if not r["abstract"].strip()]
     assert empty == [3, 11, 12, 25, 38]
-    summary = load(EN_CSV, settings=settings, collection="mixed", embedder=FakeEmbedder(),
-                   id_column="doc_id")
+    summary = load(
+        EN_CSV, settings=settings, collection="mixed", embedder=FakeEmbedder(), id_column="doc_id"
+    )
     assert summary.rows == 40
     assert summary.skipped == empty
     assert summary.points == 35
@@ -132,8 +140,13 @@ def test_an_english_csv_with_empty_abstracts(tmp_path):
 def test_the_real_korean_file_where_it_is_present(tmp_path):
     path = shared_file("patents_ko.xlsx")
     settings = StoreSettings(path=str(tmp_path / "store"))
-    summary = load(path, settings=settings, collection="ko", embedder=FakeEmbedder(),
-                   id_column="application_number")
+    summary = load(
+        path,
+        settings=settings,
+        collection="ko",
+        embedder=FakeEmbedder(),
+        id_column="application_number",
+    )
     assert summary.rows == 1488
     assert summary.points == summary.rows - len(summary.skipped)
     fields = info(settings, "ko").manifest["fields"]

@@ -19,9 +19,7 @@ def store(tmp_path_factory) -> str:
     """Rows 0 and 2 hold text; row 1's abstract is empty, so ingest skips it."""
     root = tmp_path_factory.mktemp("small")
     src = root / "p.csv"
-    src.write_text(
-        "doc_id,abstract\n1,graphics processor\n2,\n3,battery cell\n", encoding="utf-8"
-    )
+    src.write_text("doc_id,abstract\n1,graphics processor\n2,\n3,battery cell\n", encoding="utf-8")
     summary = load(
         src, settings=StoreSettings(path=str(root / "s")), collection="p", embedder=FakeEmbedder()
     )

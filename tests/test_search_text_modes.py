@@ -15,8 +15,14 @@ from .conftest import EXAMPLE_XLSX, slice_xlsx
 def test_text_search_on_a_chunked_collection(tmp_path):
     src = slice_xlsx(EXAMPLE_XLSX, tmp_path / "few.xlsx", 12)
     settings = StoreSettings(path=str(tmp_path / "store"))
-    summary = load(src, settings=settings, collection="c", model="minilm", long_text="chunk",
-                   id_column="application_number")
+    summary = load(
+        src,
+        settings=settings,
+        collection="c",
+        model="minilm",
+        long_text="chunk",
+        id_column="application_number",
+    )
     assert summary.points == 12
     results = text("배터리 모듈 냉각", settings=settings, limit=3, mode="dense")
     assert len(results.hits) == 3

@@ -68,9 +68,21 @@ def name():
         store.drop(coll)
 
 
-MEMORY_CALLS = ("upsert", "scroll", "retrieve", "count", "overwrite_payload", "delete",
-                "get_collection", "update_collection", "collection_exists", "create_collection",
-                "delete_collection", "get_collections", "query_points")
+MEMORY_CALLS = (
+    "upsert",
+    "scroll",
+    "retrieve",
+    "count",
+    "overwrite_payload",
+    "delete",
+    "get_collection",
+    "update_collection",
+    "collection_exists",
+    "create_collection",
+    "delete_collection",
+    "get_collections",
+    "query_points",
+)
 
 
 @pytest.fixture
@@ -135,21 +147,44 @@ def _headers() -> httpx.Headers:
 
 
 MID_RUN_FAILURES = [
-    ("timeout", ResponseHandlingException(httpx.ReadTimeout("timed out")), StoreUnreachable,
-     "cannot reach"),
-    ("refused", ResponseHandlingException(httpx.ConnectError("[Errno 111] Connection refused")),
-     StoreUnreachable, "connection refused"),
-    ("401", UnexpectedResponse(401, "Unauthorized", b"Invalid api-key", _headers()),
-     Unauthorized, "API key"),
-    ("403", UnexpectedResponse(403, "Forbidden", b"Invalid api-key", _headers()),
-     Unauthorized, "HTTP 403"),
-    ("500", UnexpectedResponse(500, "Internal Server Error", b'{"status":{"error":"disk"}}',
-                               _headers()), StoreError, "HTTP 500"),
+    (
+        "timeout",
+        ResponseHandlingException(httpx.ReadTimeout("timed out")),
+        StoreUnreachable,
+        "cannot reach",
+    ),
+    (
+        "refused",
+        ResponseHandlingException(httpx.ConnectError("[Errno 111] Connection refused")),
+        StoreUnreachable,
+        "connection refused",
+    ),
+    (
+        "401",
+        UnexpectedResponse(401, "Unauthorized", b"Invalid api-key", _headers()),
+        Unauthorized,
+        "API key",
+    ),
+    (
+        "403",
+        UnexpectedResponse(403, "Forbidden", b"Invalid api-key", _headers()),
+        Unauthorized,
+        "HTTP 403",
+    ),
+    (
+        "500",
+        UnexpectedResponse(
+            500, "Internal Server Error", b'{"status":{"error":"disk"}}', _headers()
+        ),
+        StoreError,
+        "HTTP 500",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("label", "exc", "named", "fragment"), MID_RUN_FAILURES,
-                         ids=[f[0] for f in MID_RUN_FAILURES])
+@pytest.mark.parametrize(
+    ("label", "exc", "named", "fragment"), MID_RUN_FAILURES, ids=[f[0] for f in MID_RUN_FAILURES]
+)
 def test_a_failing_upsert_mid_run_is_named_and_not_reported_as_done(
     label, exc, named, fragment, tmp_path, name, memory_client, monkeypatch
 ):
@@ -158,13 +193,13 @@ def test_a_failing_upsert_mid_run_is_named_and_not_reported_as_done(
     _fail_from(monkeypatch, memory_client, "upsert", after=2, exc=exc)
 
     with pytest.raises(named) as caught:
-        load(file, settings=MEMORY, collection=name, embedder=fake, id_column="id",
-             chunk_size=10)
+        load(file, settings=MEMORY, collection=name, embedder=fake, id_column="id", chunk_size=10)
     assert fragment in str(caught.value)
 
     monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=fake))
-    result = _run_cli(["load", str(file), "-c", name, "--id", "id", "--url", ":memory:",
-                       "--chunk-size", "10"])
+    result = _run_cli(
+        ["load", str(file), "-c", name, "--id", "id", "--url", ":memory:", "--chunk-size", "10"]
+    )
     # A server error (5xx) has no hint yet: reported to the server backend.
     _assert_failed_cleanly(result, fragment, hint=label != "500")
 
@@ -189,18 +224,24 @@ def test_a_collection_deleted_mid_run(tmp_path, name, memory_client, monkeypatch
 
     file = _xlsx(tmp_path / "a.xlsx", 60)
     with pytest.raises(CollectionNotFound, match=name):
-        load(file, settings=MEMORY, collection=name, embedder=Dropper(), id_column="id",
-             chunk_size=10)
+        load(
+            file,
+            settings=MEMORY,
+            collection=name,
+            embedder=Dropper(),
+            id_column="id",
+            chunk_size=10,
+        )
 
     monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=Dropper()))
-    result = _run_cli(["load", str(file), "-c", name, "--id", "id", "--url", ":memory:",
-                       "--chunk-size", "10"])
+    result = _run_cli(
+        ["load", str(file), "-c", name, "--id", "id", "--url", ":memory:", "--chunk-size", "10"]
+    )
     # No hint yet for a collection that vanished: reported to the server backend.
     _assert_failed_cleanly(result, f"no collection '{name}'", hint=False)
     assert not open_store(MEMORY).exists(name)
 
-    summary = load(file, settings=MEMORY, collection=name, embedder=FakeEmbedder(),
-                   id_column="id")
+    summary = load(file, settings=MEMORY, collection=name, embedder=FakeEmbedder(), id_column="id")
     assert summary.created and summary.points == 60
 
 
@@ -209,11 +250,28 @@ def test_a_failing_read_of_stored_hashes(tmp_path, name, memory_client, monkeypa
     fake = FakeEmbedder()
     file = _xlsx(tmp_path / "a.xlsx", 30)
     load(file, settings=MEMORY, collection=name, embedder=fake, id_column="id")
-    _fail_from(monkeypatch, memory_client, "retrieve", after=1,
-               exc=ResponseHandlingException(httpx.ReadTimeout("timed out")))
+    _fail_from(
+        monkeypatch,
+        memory_client,
+        "retrieve",
+        after=1,
+        exc=ResponseHandlingException(httpx.ReadTimeout("timed out")),
+    )
     monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=fake))
-    result = _run_cli(["load", str(_xlsx(tmp_path / "b.xlsx", 50)), "-c", name, "--id", "id",
-                       "--url", ":memory:", "--chunk-size", "10"])
+    result = _run_cli(
+        [
+            "load",
+            str(_xlsx(tmp_path / "b.xlsx", 50)),
+            "-c",
+            name,
+            "--id",
+            "id",
+            "--url",
+            ":memory:",
+            "--chunk-size",
+            "10",
+        ]
+    )
     _assert_failed_cleanly(result, "cannot reach")
     monkeypatch.undo()
     assert open_store(MEMORY).open(name).count() >= 30
@@ -255,13 +313,15 @@ def scripted() -> Iterator:
             release.set()  # let hanging handlers end before the servers shut down
 
 
-@pytest.mark.parametrize(("status", "fragment"), [(401, "needs an API key"), (403, "HTTP 403"),
-                                                  (500, "HTTP 500")])
+@pytest.mark.parametrize(
+    ("status", "fragment"), [(401, "needs an API key"), (403, "HTTP 403"), (500, "HTTP 500")]
+)
 def test_a_server_that_fails_after_the_probe(status, fragment, scripted, tmp_path, monkeypatch):
     url = scripted(status)
     monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
-    result = _run_cli(["load", str(_xlsx(tmp_path / "a.xlsx", 5)), "-c", "k", "--id", "id",
-                       "--url", url])
+    result = _run_cli(
+        ["load", str(_xlsx(tmp_path / "a.xlsx", 5)), "-c", "k", "--id", "id", "--url", url]
+    )
     _assert_failed_cleanly(result, fragment, hint=status != 500)
 
 
@@ -270,8 +330,9 @@ def test_a_server_that_stops_answering_after_the_probe(scripted, tmp_path, monke
     monkeypatch.setattr(store_mod, "SERVER_TIMEOUT_S", 1)
     monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
     started = time.monotonic()
-    result = _run_cli(["load", str(_xlsx(tmp_path / "a.xlsx", 5)), "-c", "k", "--id", "id",
-                       "--url", url])
+    result = _run_cli(
+        ["load", str(_xlsx(tmp_path / "a.xlsx", 5)), "-c", "k", "--id", "id", "--url", url]
+    )
     _assert_failed_cleanly(result, "cannot reach")
     assert time.monotonic() - started < 15
 

@@ -92,7 +92,9 @@ def ko_rows(seed: int = 14) -> list[tuple]:
     for i in range(1, KO_ROWS):
         topic = ex.TOPICS[rng.choice(names)]
         status = rng.choices(*zip(*STATUS))[0]
-        filed, opened, registered = ex.make_dates(rng, {"소멸": "등록", "포기": "거절"}.get(status, status))
+        filed, opened, registered = ex.make_dates(
+            rng, {"소멸": "등록", "포기": "거절"}.get(status, status)
+        )
         while True:
             number = f"10{filed.year}{rng.randint(1, 199_999):07d}"
             if number not in used:
@@ -114,7 +116,11 @@ def ko_rows(seed: int = 14) -> list[tuple]:
 EN_TOPICS: dict[str, dict] = {
     "memory": {
         "cpc": ["G06F12/0811", "G06F12/0875", "G06F12/1009", "G06F13/1668"],
-        "titles": ["Cache coherence for a {x}", "Memory access scheduling in a {x}", "Virtual address translation for a {x}"],
+        "titles": [
+            "Cache coherence for a {x}",
+            "Memory access scheduling in a {x}",
+            "Virtual address translation for a {x}",
+        ],
         "things": ["multi-core processor", "graphics processing unit", "parallel processor"],
         "sentences": [
             "A memory controller receives requests from a plurality of processing cores and orders them by bank.",
@@ -125,7 +131,10 @@ EN_TOPICS: dict[str, dict] = {
     },
     "ray_tracing": {
         "cpc": ["G06T15/06", "G06T15/005", "G06T17/005", "G06T1/20"],
-        "titles": ["Ray traversal of a bounding volume hierarchy on a {x}", "Accelerated ray intersection testing in a {x}"],
+        "titles": [
+            "Ray traversal of a bounding volume hierarchy on a {x}",
+            "Accelerated ray intersection testing in a {x}",
+        ],
         "things": ["graphics processing unit", "rendering pipeline", "hardware accelerator"],
         "sentences": [
             "A traversal unit tests rays against the boxes of a bounding volume hierarchy in hardware.",
@@ -136,7 +145,10 @@ EN_TOPICS: dict[str, dict] = {
     },
     "inference": {
         "cpc": ["G06N3/063", "G06N3/045", "G06N3/08", "G06F7/5443"],
-        "titles": ["Neural network inference with reduced precision on a {x}", "Sparse matrix multiplication for neural networks on a {x}"],
+        "titles": [
+            "Neural network inference with reduced precision on a {x}",
+            "Sparse matrix multiplication for neural networks on a {x}",
+        ],
         "things": ["tensor core", "deep learning accelerator", "graphics processing unit"],
         "sentences": [
             "Weights of a trained neural network are quantized to eight-bit integers before inference.",
@@ -147,7 +159,10 @@ EN_TOPICS: dict[str, dict] = {
     },
     "video": {
         "cpc": ["H04N19/176", "H04N19/52", "H04N19/436", "H04N19/70"],
-        "titles": ["Motion estimation for video encoding on a {x}", "Parallel entropy coding of video in a {x}"],
+        "titles": [
+            "Motion estimation for video encoding on a {x}",
+            "Parallel entropy coding of video in a {x}",
+        ],
         "things": ["hardware encoder", "streaming server", "graphics processing unit"],
         "sentences": [
             "Motion vectors of neighbouring blocks predict the motion of the current block.",
@@ -168,7 +183,12 @@ EN_TOPICS: dict[str, dict] = {
         ],
     },
 }
-EN_ASSIGNEES = ["NVIDIA CORPORATION", "NVIDIA CORPORATION", "NVIDIA CORPORATION", "Mellanox Technologies, Ltd."]
+EN_ASSIGNEES = [
+    "NVIDIA CORPORATION",
+    "NVIDIA CORPORATION",
+    "NVIDIA CORPORATION",
+    "Mellanox Technologies, Ltd.",
+]
 
 
 def _en_text(rng: random.Random, topic: dict) -> tuple[str, str]:
@@ -193,7 +213,16 @@ def en_xlsx_rows(seed: int = 5157) -> list[tuple]:
         title, abstract = _en_text(rng, topic)
         number += rng.randint(20, 4000)
         day += dt.timedelta(days=7 * rng.randint(0, 6))
-        rows.append((f"US{number}", title, abstract, rng.choice(EN_ASSIGNEES), day.isoformat(), _cpc(rng, topic)))
+        rows.append(
+            (
+                f"US{number}",
+                title,
+                abstract,
+                rng.choice(EN_ASSIGNEES),
+                day.isoformat(),
+                _cpc(rng, topic),
+            )
+        )
     return rows
 
 
@@ -212,7 +241,9 @@ def en_csv_rows(seed: int = 22409) -> list[tuple]:
         name = rng.choice(names)
         topic = EN_TOPICS[name]
         title, abstract = _en_text(rng, topic)
-        country, kind = rng.choice([("US", "B2"), ("US", "A1"), ("EP", "A1"), ("WO", "A1"), ("CA", "A1")])
+        country, kind = rng.choice(
+            [("US", "B2"), ("US", "A1"), ("EP", "A1"), ("WO", "A1"), ("CA", "A1")]
+        )
         filed = dt.date(2012, 1, 1) + dt.timedelta(days=rng.randint(0, 3650))
         published = filed + dt.timedelta(days=rng.randint(400, 600))
         granted = published + dt.timedelta(days=rng.randint(200, 900)) if kind == "B2" else None
@@ -263,7 +294,11 @@ def write_csv(path: Path, columns: tuple[str, ...], rows: list[tuple]) -> None:
 def main(argv: list[str]) -> None:
     out = Path(argv[1]) if len(argv) > 1 else HERE
     write_xlsx(out / "sample_ko.xlsx", KO_COLUMNS, ko_rows())
-    write_xlsx(out / "sample_en.xlsx", ("doc_id", "title", "abstract", "assignee", "grant_date", "cpc"), en_xlsx_rows())
+    write_xlsx(
+        out / "sample_en.xlsx",
+        ("doc_id", "title", "abstract", "assignee", "grant_date", "cpc"),
+        en_xlsx_rows(),
+    )
     write_csv(out / "sample_en.csv", EN_CSV_COLUMNS, en_csv_rows())
     for name in ("sample_ko.xlsx", "sample_en.xlsx", "sample_en.csv"):
         print(f"wrote {out / name} ({(out / name).stat().st_size / 1024:.0f} KB)")

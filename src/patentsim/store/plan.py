@@ -67,7 +67,8 @@ MIN_SEGMENT_EF = 64
 # A collection of at most SMALL_COLLECTION_POINTS points walks SMALL_COLLECTION_EF instead of
 # b.HNSW_EF_SEARCH, which a million points need (BENCHMARKS.md, figure 4, MiniLM vectors):
 # hnsw_ef 128 found every true top-10 of `like` queries at 100,000 points and 0.999 at 10,000,
-# and 0.997 / 0.999 of text queries (256: 0.999 / 1.0), in 1.0 ms against 1.5 at 100,000.
+# and 0.997 / 0.999 of text queries (256: 0.999 / 1.0), in 0.5-1.0 ms against 0.9-1.5 at
+# 100,000 (two runs).
 SMALL_COLLECTION_POINTS = 100_000
 SMALL_COLLECTION_EF = 128
 

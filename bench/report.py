@@ -17,6 +17,12 @@ def _get(d: Any, *path: Any, default: Any = None) -> Any:
     return d
 
 
+def _multiple(capped: dict[str, Any]) -> str:
+    """``1.5×``: the limit of a run under a memory limit, as a multiple of its reference."""
+    multiple = capped.get("limit_multiple")
+    return f"{multiple:g}×" if multiple else "a multiple of"
+
+
 def summary_rows(r: dict[str, Any]) -> list[list[str]]:
     f = r.get("figures", {})
     rows: list[list[str]] = []
@@ -129,7 +135,7 @@ def summary_rows(r: dict[str, Any]) -> list[list[str]]:
                 [
                     "5",
                     f"`ingest load` of {int(large):,} rows limited to {capped['limit_mib']} MiB "
-                    f"(1.5× the {int(small):,}-row peak RSS)",
+                    f"({_multiple(capped)} the {int(small):,}-row peak RSS)",
                     f"{'completed' if capped['completed'] else 'failed'}, {capped['seconds']} s",
                     f"{runs[large]['seconds']} s unlimited",
                     f"{capped['slowdown']}×",
@@ -512,7 +518,7 @@ def render(r: dict[str, Any]) -> str:
             lines += [
                 "",
                 f"The {int(largest):,}-row load again inside a memory cgroup limited to "
-                f"{capped['limit_mib']} MiB (the target: 1.5× the small load's peak RSS; "
+                f"{capped['limit_mib']} MiB ({_multiple(capped)} the small load's peak RSS; "
                 f"anonymous memory and page cache charged together, peak charge "
                 f"{capped['peak_charged_mib']} MiB): {done}.",
             ]

@@ -567,12 +567,18 @@ def serve_child(n: int, quantization: str, queries: int) -> dict[str, Any]:
     }
 
 
-def processes(n: int, quantization: str) -> dict[str, Any]:
-    folder = store_folder(n, quantization)
+def _child_env() -> dict[str, str]:
+    """The environment of the bench's child processes: they import ``bench`` from here."""
     env = bench_env()
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")) if p
     )
+    return env
+
+
+def processes(n: int, quantization: str) -> dict[str, Any]:
+    folder = store_folder(n, quantization)
+    env = _child_env()
     cli = run_measured(
         [
             str(BIN / "search"),
@@ -604,13 +610,9 @@ def processes(n: int, quantization: str) -> dict[str, Any]:
 def serving(n: int, quantization: str, cgroup: MemoryCgroup | None = None) -> dict[str, Any]:
     """A process that opens the collection and answers LIKE_QUERIES ``like`` queries (inside
     ``cgroup`` if given): its peak memory, measured from outside, and what it reported."""
-    env = bench_env()
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")) if p
-    )
     served = run_measured(
         [sys.executable, "-m", "bench.scale", "serve", str(n), quantization, str(LIKE_QUERIES)],
-        env=env,
+        env=_child_env(),
         cwd=Path(__file__).resolve().parent.parent,
         cgroup=cgroup,
     )
@@ -647,7 +649,7 @@ def serving_capped(n: int, quantization: str, fp32_peak_mib: float) -> dict[str,
     evicted = evict_page_cache(store_folder(n, quantization))
     with MemoryCgroup(limit) as cgroup:
         out = serving(n, quantization, cgroup)
-        out.update(cgroup.stats(), limit_mib=limit, evicted_mib=evicted)
+        out.update(cgroup.stats(), limit_mib=limit, limit_multiple=SERVING_CAP, evicted_mib=evicted)
     out["completed"] = out.pop("returncode") == 0
     if out["completed"]:
         del out["stderr"]

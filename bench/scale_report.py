@@ -252,10 +252,12 @@ def _capped_lines(v: dict[str, Any], names: dict[str, str]) -> list[str]:
     }
     if not capped:
         return []
+    shares = {c["limit_multiple"] for c in capped.values() if c.get("limit_multiple")}
+    share = "/".join(f"{x:.0%}" for x in sorted(shares)) or "a share"
     lines = [
         "",
         "Serving under a memory limit: the same serving process inside a memory cgroup "
-        "limited to 40% of the fp32 process's peak RSS (anonymous memory and page cache "
+        f"limited to {share} of the fp32 process's peak RSS (anonymous memory and page cache "
         "charged together; the collection's files evicted from the page cache first, so that "
         "what the process reads is charged to it), and, for its latency, without the limit "
         "from the same cold start:",

@@ -210,12 +210,14 @@ def test_report_of_figure_5_says_how_memory_splits_and_how_the_capped_run_went()
         "peak_anon_mib": 605.0,
         "peak_file_mib": 290.0,
         "limit_mib": 920.4,
+        "limit_multiple": 1.5,
         "peak_charged_mib": 920,
         "times_at_limit": 1234,
         "oom_kills": 0,
     }
     text = render(report)
     assert "limited to 920.4 MiB" in text and "completed in 40.5 s (1.459×" in text
+    assert "(1.5× the small load's peak RSS" in text
     assert "1,234 times at the limit" in text
     five["capped"].update(completed=False, returncode=-9, oom_kills=1)
     assert "failed (exit -9, 1 OOM kills)" in render(report)
@@ -246,6 +248,7 @@ def test_scale_report_shows_the_serving_runs_under_a_memory_limit():
                 "serving_capped": {
                     "unlimited": {"like_after_the_first": like},
                     "limit_mib": 920.0,
+                    "limit_multiple": 0.4,
                     "completed": True,
                     "like_after_the_first": {"median_ms": 1.9, "p99_ms": 6.1, "n": 199},
                     "peak_charged_mib": 919,
@@ -263,6 +266,7 @@ def test_scale_report_shows_the_serving_runs_under_a_memory_limit():
         "| int8, large | 920 | yes | 1.9 / 6.1 (1.2 / 3.4) | 919 | 4,321 | 0 | 495 + 410 |" in text
     )
     assert "| binary | not run: no cgroup memory controller |" in text
+    assert "limited to 40% of the fp32 process's peak RSS" in text
     assert _capped_lines({"none": variants["none"]}, names) == []
 
 

@@ -604,3 +604,54 @@ def test_large_collection_shows_in_info_and_its_copy_is_large(
     finally:
         store.close()
     assert [round(h.score, 5) for h in got.hits] == [round(h.score, 5) for h in want.hits]
+
+
+def _segment_quantization(folder: Path) -> list[dict]:
+    """The quantization config of each quantized segment of an embedded collection."""
+    configs = []
+    for path in sorted(folder.glob("shard/segments/*/segment.json")):
+        vector = json.loads(path.read_text())["config"]["vector_data"][""]
+        if vector.get("quantization_config"):
+            configs.append(vector["quantization_config"])
+    return configs
+
+
+def test_large_quantized_collection_maps_its_quantized_vectors(large_and_plain, tmp_path):
+    """A large collection's quantized vectors are memory-mapped into the page cache, not copied
+    into RAM at every open (an ordinary one's are); the answers are the same."""
+    settings, _ = large_and_plain
+    copied = StoreSettings(path=str(tmp_path / "copy"))
+    for name, options in (
+        ("large8", CreateOptions(quantization="int8")),  # the source is large: so is the copy
+        ("plain8", CreateOptions(quantization="int8")),
+    ):
+        source = "large" if name == "large8" else "plain"
+        copy_collection(settings, copied, source, name, batch=10, create_options=options)
+    store = open_store(copied)
+    try:
+        large8, plain8 = store.open("large8"), store.open("plain8")
+        assert large8.read_manifest()["quantized_memory"] == "page cache"
+        assert "quantized_memory" not in plain8.read_manifest()
+        large_cfg = _segment_quantization(Path(store.collection_location("large8")))
+        plain_cfg = _segment_quantization(Path(store.collection_location("plain8")))
+        assert large_cfg and all(
+            c == {"scalar": {"type": "int8", "memory": "cached"}} for c in large_cfg
+        )
+        assert plain_cfg and all(c["scalar"].get("always_ram") is True for c in plain_cfg)
+        for row in (0, 17, 55):
+            got, want = (
+                [
+                    round(h.score, 5)
+                    for h in like(row, limit=10, mode="dense", collection=c, store=store).hits
+                ]
+                for c in ("large8", "plain8")
+            )
+            assert got == want and len(got) == 10, row
+    finally:
+        store.close()
+    for name, held in (("large8", "memory-mapped (page cache)"), ("plain8", "in RAM")):
+        result = CliRunner().invoke(
+            ingest_cli, ["info", "--path", copied.path, "--collection", name], env={}
+        )
+        assert result.exit_code == 0, result.output
+        assert f"int8 quantized {held} (4x smaller)" in result.output, name

@@ -116,8 +116,9 @@ def render(report: dict[str, Any]) -> str:
         "Larger sizes: `python -m bench --scale 100k|300k|1m` (builds are cached under "
         "`bench/out/scale/`).",
         "- **Collections**: the platform's embedded store, `CreateOptions(quantization=...)` "
-        "as `ingest load --quantization` makes them (quantized copy in RAM, float32 originals "
-        "on disk for rescoring), HNSW m=16, ef_construct=64.",
+        "as `ingest load --quantization` makes them (quantized copy in RAM, memory-mapped in a "
+        "large collection; float32 originals on disk for rescoring), HNSW m=16, "
+        "ef_construct=64.",
         "",
         "### Targets",
         "",
@@ -172,9 +173,10 @@ def render(report: dict[str, Any]) -> str:
     lines += [
         "",
         "File-backed memory is the page cache of memory-mapped files (the originals a quantized "
-        "collection rescores with, the indexes a large collection keeps on disk): the kernel "
-        "reclaims it under memory pressure and reads it back on use; anonymous memory (the "
-        "heap, the quantized vectors, the indexes held in RAM) stays.",
+        "collection rescores with; the indexes and quantized vectors a large collection keeps "
+        "on disk): the kernel reclaims it under memory pressure and reads it back on use; "
+        "anonymous memory (the heap, the quantized vectors of the other collections, the "
+        "indexes held in RAM) stays.",
     ]
     lines += _capped_lines(v, names)
     lines += [

@@ -46,7 +46,8 @@ LARGE_MAX_SEGMENT_POINTS = 100_000
 LARGE_LOAD_ROWS = 100_000
 
 # Vector quantization of a new collection (`--quantization`).  A quantized collection keeps
-# its original float32 vectors on disk (memory-mapped) and the quantized copy in RAM; a search
+# its original float32 vectors on disk (memory-mapped) and the quantized copy in RAM (a large
+# collection memory-maps it too: edge._quantization_config); a search
 # walks the index on the quantized vectors, takes OVERSAMPLING x limit candidates and rescores
 # them with the originals, so the scores are exact cosine similarities.
 # int8: one byte per dimension (4x smaller than float32).  binary: Qdrant's binary

@@ -649,6 +649,27 @@ def test_large_quantized_collection_maps_its_quantized_vectors(large_and_plain, 
             assert got == want and len(got) == 10, row
     finally:
         store.close()
+    # Opening a large collection reads the files the engine maps in full sequentially first
+    # (a page fault at a time took 7 s at a million points); the names are the engine's.
+    from patentsim.store import edge
+
+    shard = Path(copied.path) / "large8" / "shard"
+    for pattern in edge.PREREAD_FILES:
+        assert list(shard.glob(f"segments/*/{pattern}")), pattern
+    sizes = sum(
+        p.stat().st_size for pat in edge.PREREAD_FILES for p in shard.glob(f"segments/*/{pat}")
+    )
+    assert edge.preread(shard) == sizes > 0
+    opened: list[Path] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(edge, "preread", lambda folder: opened.append(folder) or 0)
+        for name in ("large8", "plain8"):
+            store = open_store(copied)
+            try:
+                assert like(0, limit=10, mode="dense", collection=name, store=store).hits
+            finally:
+                store.close()
+    assert opened == [shard]
     for name, held in (("large8", "memory-mapped (page cache)"), ("plain8", "in RAM")):
         result = CliRunner().invoke(
             ingest_cli, ["info", "--path", copied.path, "--collection", name], env={}

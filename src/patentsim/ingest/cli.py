@@ -325,14 +325,9 @@ def _layout(manifest):
     if kind == "none":
         return f"float32, not quantized ({where}){large}"
     ratio = {"int8": 4, "binary": 16}.get(kind, "?")
-    held = (
-        "memory-mapped (page cache)"
-        if manifest.get("quantized_memory") == "page cache"
-        else "in RAM"
-    )
+    held = ", memory-mapped" if manifest.get("quantized_memory") == "page cache" else " in RAM"
     return (
-        f"{kind} quantized {held} ({ratio}x smaller), float32 originals {where} for "
-        f"rescoring{large}"
+        f"{kind} quantized{held} ({ratio}x smaller), float32 originals {where} for rescoring{large}"
     )
 
 

@@ -631,6 +631,7 @@ def test_large_quantized_collection_maps_its_quantized_vectors(large_and_plain, 
     try:
         large8, plain8 = store.open("large8"), store.open("plain8")
         assert large8.read_manifest()["quantized_memory"] == "page cache"
+        large8_points = large8.count()
         assert "quantized_memory" not in plain8.read_manifest()
         large_cfg = _segment_quantization(Path(store.collection_location("large8")))
         plain_cfg = _segment_quantization(Path(store.collection_location("plain8")))
@@ -659,7 +660,8 @@ def test_large_quantized_collection_maps_its_quantized_vectors(large_and_plain, 
     sizes = sum(
         p.stat().st_size for pat in edge.PREREAD_FILES for p in shard.glob(f"segments/*/{pat}")
     )
-    assert edge.preread(shard) == sizes > 0
+    # the quantized vectors themselves are among them (a byte per dimension and point)
+    assert edge.preread(shard) == sizes >= large8_points * 384
     opened: list[Path] = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(edge, "preread", lambda folder: opened.append(folder) or 0)
@@ -670,7 +672,44 @@ def test_large_quantized_collection_maps_its_quantized_vectors(large_and_plain, 
             finally:
                 store.close()
     assert opened == [shard]
-    for name, held in (("large8", ", memory-mapped"), ("plain8", " in RAM")):
+    # A large collection made before this placement (no `quantized_memory` in its manifest)
+    # keeps its quantized vectors in RAM, also when it grows (checkpoints, merges).
+    from patentsim.store.edge import EdgeCollection
+
+    real_write = EdgeCollection.write_manifest
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(
+            EdgeCollection,
+            "write_manifest",
+            lambda self, m: real_write(
+                self, {k: v for k, v in m.items() if k != "quantized_memory"}
+            ),
+        )
+        copy_collection(
+            settings,
+            copied,
+            "large",
+            "old8",
+            batch=10,
+            create_options=CreateOptions(quantization="int8"),
+        )
+    store = open_store(copied)
+    try:
+        old8 = store.open("old8")
+        assert old8.indexes_on_disk and "quantized_memory" not in old8.read_manifest()
+        old8.checkpoint()
+        old8.optimize()
+        shard_config = json.loads(
+            (Path(copied.path) / "old8" / "shard" / "edge_config.json").read_text()
+        )
+        assert shard_config["quantization_config"] == {
+            "scalar": {"type": "int8", "always_ram": True}
+        }
+        old_cfg = _segment_quantization(Path(copied.path) / "old8")
+        assert old_cfg and all(c["scalar"].get("always_ram") is True for c in old_cfg)
+    finally:
+        store.close()
+    for name, held in (("large8", ", memory-mapped"), ("plain8", " in RAM"), ("old8", " in RAM")):
         result = CliRunner().invoke(
             ingest_cli, ["info", "--path", copied.path, "--collection", name], env={}
         )

@@ -11,7 +11,7 @@ import click
 from .. import __version__
 from ..embed.model import DEFAULT_MODEL
 from ..options import ErrorBoundary, bundle, collection_option, store_options, with_progress
-from ..store.backend import LARGE_MAX_SEGMENT_POINTS, CreateOptions
+from ..store.backend import LARGE_MAX_SEGMENT_POINTS, LARGE_QUANTIZED_MEMORY, CreateOptions
 from .manage import CollectionInfo
 
 
@@ -325,7 +325,8 @@ def _layout(manifest):
     if kind == "none":
         return f"float32, not quantized ({where}){large}"
     ratio = {"int8": 4, "binary": 16}.get(kind, "?")
-    held = ", memory-mapped" if manifest.get("quantized_memory") == "page cache" else " in RAM"
+    mapped = manifest.get("quantized_memory") == LARGE_QUANTIZED_MEMORY
+    held = ", memory-mapped" if mapped else " in RAM"
     return (
         f"{kind} quantized{held} ({ratio}x smaller), float32 originals {where} for rescoring{large}"
     )

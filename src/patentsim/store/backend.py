@@ -41,6 +41,9 @@ INDEXING_THRESHOLD_KB: int | None = None
 # in 11.8 ms (p50), 3 segments in 2.4 ms, 2 (one ordinary collection) in 1.0 ms.
 LARGE_SEGMENT_POINTS = 20_000
 LARGE_MAX_SEGMENT_POINTS = 100_000
+# The manifest's ``quantized_memory`` of a large collection whose quantized vectors are
+# memory-mapped (the embedded store; collections made before that have none: in RAM).
+LARGE_QUANTIZED_MEMORY = "page cache"
 # ``ingest load`` of a file with this many rows (``ingest copy`` of as many points) makes a
 # large collection.
 LARGE_LOAD_ROWS = 100_000

@@ -35,10 +35,10 @@ from .queries import PlannedQueries, SearchRequest
 _NAME = re.compile(r"^[^/\\\x00]{1,200}$")
 
 # Files of a large collection's segments that the engine memory-maps and reads in full when
-# it opens the shard: the quantized vectors (``Memory.Cached``) and the HNSW links.  Left to
-# the engine they came in one page fault at a time: 460 MiB at a million points took 6.9-7.7 s
-# to open; read sequentially first (0.4 s), the open took 0.4 s (measured, docs/scaling.md).
-# The names are the engine's; a test checks they still match.
+# it opens the shard: the quantized vectors (``Memory.Cached``) and the HNSW links, about
+# 460 MiB at a million points.  Left to the engine they came in one page fault at a time
+# (6.9-7.7 s to open); read sequentially first (0.4 s), the whole open took 0.7-0.8 s
+# (measured, docs/scaling.md).  The names are the engine's; a test checks they still match.
 PREREAD_FILES = ("vector_storage/quantized*", "vector_index/links*")
 _PREREAD_CHUNK = 8 << 20
 
@@ -134,8 +134,8 @@ class EdgeStore:
             if options.large:
                 manifest["indexes_on_disk"] = True
                 if quantization != "none":
-                    # `ingest info` says so; collections made before this kept them in RAM.
-                    manifest["quantized_memory"] = "page cache"
+                    # The placement of its quantized vectors (`_config`); `ingest info` says it.
+                    manifest["quantized_memory"] = b.LARGE_QUANTIZED_MEMORY
             coll.write_manifest(manifest)
             coll.create_shard(dimension, on_disk=on_disk, quantization=quantization)
         except BaseException:
@@ -267,7 +267,7 @@ class EdgeCollection(PlannedQueries):
                 ef_construct=b.HNSW_EF_CONSTRUCT,
                 full_scan_threshold=b.FULL_SCAN_THRESHOLD_KB,
             ),
-            quantization_config=_quantization_config(quantization, large=self.indexes_on_disk),
+            quantization_config=_quantization_config(quantization, mapped=self.quantized_mapped),
             optimizers=self._optimizers(dimension, segment_points),
         )
 
@@ -353,6 +353,12 @@ class EdgeCollection(PlannedQueries):
         if self._indexes_on_disk is None:
             self._indexes_on_disk = bool(self.read_manifest().get("indexes_on_disk"))
         return self._indexes_on_disk
+
+    @property
+    def quantized_mapped(self) -> bool:
+        """Quantized vectors memory-mapped, as the manifest records (large collections made
+        before this placement keep theirs in RAM, also when they grow)."""
+        return self.read_manifest().get("quantized_memory") == b.LARGE_QUANTIZED_MEMORY
 
     @property
     def shard(self) -> Any:
@@ -678,7 +684,7 @@ def _edge_vectors(p: b.PointData) -> Any:
     return {"": dense, b.SPARSE_VECTOR: _edge_sparse(p.sparse)}
 
 
-def _quantization_config(kind: str, *, large: bool = False) -> Any:
+def _quantization_config(kind: str, *, mapped: bool = False) -> Any:
     """Edge's quantization config, None for "none".
 
     The quantized vectors of an ordinary collection are copied into RAM when it opens
@@ -690,7 +696,7 @@ def _quantization_config(kind: str, *, large: bool = False) -> Any:
     engine drops the pages of its files when it closes, so the open is paid each time.
     """
     qe = _qe()
-    placement: dict[str, Any] = {"memory": qe.Memory.Cached} if large else {"always_ram": True}
+    placement: dict[str, Any] = {"memory": qe.Memory.Cached} if mapped else {"always_ram": True}
     if kind == "int8":
         return qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, **placement)
     if kind == "binary":

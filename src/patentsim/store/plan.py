@@ -37,10 +37,11 @@ queries (200 patent titles embedded with the same model), which sit farther from
 vectors, 0.992 at 64, 0.9965 at 128 and 1.0 at 256.  Each segment also rescores its own
 ``OVERSAMPLING`` x limit candidates, so a large int8 collection rescores proportionally fewer
 per segment (``segment_oversampling``; binary, never measured as a large collection, keeps
-its 32x): at 1M points in 11 segments, 1x instead of 4x per segment read 440 fewer original
-vectors from disk per query, and a process serving 200 ``like`` queries grew to 829 MiB
-instead of 1,116 (the page cache of the originals it read) at the same recall@10 (0.997 /
-0.9975 for ``like``, 0.996 / 0.996 for text-like queries) and the same p50 (1.7-1.8 ms).
+its 32x): at 1M points in 11 segments, 1x instead of 4x per segment read 110 original
+vectors from disk per query instead of 440, and a process serving 200 ``like`` queries
+grew to 829 MiB instead of 1,116 (the page cache of the originals it read) at the same
+recall@10 (0.997 / 0.9975 for ``like``, 0.996 / 0.996 for text-like queries) and the same
+p50 (1.7-1.8 ms).
 """
 
 from __future__ import annotations

@@ -62,12 +62,12 @@ LARGE_LOAD_ROWS = 100_000
 # of 256 did not help: 0.802), so binary rescores 32x.  int8 at 1M points: 2x oversampling
 # found 0.983 of the true top-10 (hnsw_ef 256), 4x 0.9925 at the same 1.0 ms p50.
 QUANTIZATIONS = ("none", "int8", "binary")
+# Each segment rescores its own OVERSAMPLING x limit candidates, also in a large collection
+# of many segments: fewer per segment (1x at 1M points in 11 segments) read 4x fewer
+# originals at the same recall when a file's rows come in random order, but a file sorted by
+# topic puts a query's neighbours in one segment, where 1x found 0.877 of the true top-10
+# (2x 0.989, 4x 0.9935; docs/scaling.md, memory).
 OVERSAMPLING = {"int8": 4.0, "binary": 32.0}
-# The quantizations whose large collections (points spread evenly over segments of up to
-# LARGE_MAX_SEGMENT_POINTS) rescore proportionally fewer candidates per segment as the
-# segments grow in number (``plan.segment_oversampling``): measured for int8 at 1M points in
-# 11 segments (BENCHMARKS.md, Scale); not binary, never measured as a large collection.
-OVERSAMPLING_SPREADS = frozenset({"int8"})
 # The quantizations whose scores alone rank the candidates of a checked search well enough
 # (``store/plan.py``: the check scores them exactly afterwards).  Not binary: ranked on its
 # two bits, the candidates of filters matching 10-51% of 1M points held 0.88-0.94 of the true

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from . import backend as b
-from . import plan as planning
 from .errors import CollectionExists, CollectionNotFound, StoreError, StoreLocked, setting
 from .filters import Filter, Range, Scalar, translate
 from .lockfile import LOCK_FILE, Busy, FolderLock, LockUnavailable
@@ -506,7 +505,7 @@ class EdgeCollection(PlannedQueries):
         return int(self._engine(lambda: self.shard.count(req)))
 
     def _search_params(self, request: SearchRequest) -> Any:
-        quantization = self._search_quantization(request.segments)
+        quantization = self._search_quantization()
         if not request.rescore and self._quantization in b.RANKS_UNRESCORED:
             quantization = _qe().QuantizationSearchParams(rescore=False)
         return _qe().SearchParams(
@@ -531,9 +530,8 @@ class EdgeCollection(PlannedQueries):
         records = self._engine(lambda: self.shard.retrieve(list(ids), with_payload, with_vectors))
         return [b.StoredPoint.from_record(r) for r in records]
 
-    def _search_quantization(self, segments: int = planning.REFERENCE_SEGMENTS) -> Any:
-        """Rescoring with the original vectors, with oversampling, on a quantized collection;
-        ``segments``: the segments the query visits (each rescores its own candidates)."""
+    def _search_quantization(self) -> Any:
+        """Rescoring with the original vectors, with oversampling, on a quantized collection."""
         if self._quantization is None:
             try:
                 self._quantization = self.read_manifest().get("quantization") or "none"
@@ -541,11 +539,9 @@ class EdgeCollection(PlannedQueries):
                 self._quantization = "none"
         if self._quantization == "none":
             return None
-        oversampling = b.OVERSAMPLING[self._quantization]
-        if self.indexes_on_disk and self._quantization in b.OVERSAMPLING_SPREADS:
-            # A large collection's points are spread evenly over its segments.
-            oversampling = planning.segment_oversampling(oversampling, segments)
-        return _qe().QuantizationSearchParams(rescore=True, oversampling=oversampling)
+        return _qe().QuantizationSearchParams(
+            rescore=True, oversampling=b.OVERSAMPLING[self._quantization]
+        )
 
     def count(self, flt: Filter | None = None) -> int:
         qe = _qe()

@@ -34,14 +34,7 @@ one; a large collection (``CreateOptions.large``) holds its points in segments o
 proportionally narrower beam (``segment_ef``): at 1M points in 11 segments, ``like`` found
 0.999 of the true top-10 at hnsw_ef 64 (1.2 ms p50) and 1.0 at 256 (3.9 ms); text-like
 queries (200 patent titles embedded with the same model), which sit farther from the stored
-vectors, 0.992 at 64, 0.9965 at 128 and 1.0 at 256.  Each segment also rescores its own
-``OVERSAMPLING`` x limit candidates, so a large int8 collection rescores proportionally fewer
-per segment (``segment_oversampling``; binary, never measured as a large collection, keeps
-its 32x): at 1M points in 11 segments, 1x instead of 4x per segment read 110 original
-vectors from disk per query instead of 440, and a process serving 200 ``like`` queries
-grew to 829 MiB instead of 1,116 (the page cache of the originals it read) at the same
-recall@10 (0.997 / 0.9975 for ``like``, 0.996 / 0.996 for text-like queries) and the same
-p50 (1.7-1.8 ms).
+vectors, 0.992 at 64, 0.9965 at 128 and 1.0 at 256.
 """
 
 from __future__ import annotations
@@ -113,14 +106,6 @@ def segment_ef(ef: int, segments: int) -> int:
     never under MIN_SEGMENT_EF, never wider than ``ef``."""
     spread = max(segments, REFERENCE_SEGMENTS) / REFERENCE_SEGMENTS
     return max(min(MIN_SEGMENT_EF, ef), math.ceil(ef / spread))
-
-
-def segment_oversampling(oversampling: float, segments: int) -> float:
-    """The oversampling of each of ``segments`` segments (each rescores its own candidates)
-    where a query would take ``oversampling`` on the collections the beams were tuned on:
-    smaller as the points spread evenly over more segments, never under 1 (the limit)."""
-    spread = max(segments, REFERENCE_SEGMENTS) / REFERENCE_SEGMENTS
-    return max(1.0, oversampling / spread)
 
 
 def candidate_ef(

@@ -45,8 +45,6 @@ class SearchRequest:
     # False: the caller scores the hits exactly afterwards, so a quantized collection may rank
     # on its quantized vectors alone (those of ``b.RANKS_UNRESCORED`` do)
     rescore: bool = True
-    # the segments the query visits (``plan.SearchPlan.segments``)
-    segments: int = planning.REFERENCE_SEGMENTS
 
 
 class PlannedQueries(ABC):
@@ -117,13 +115,7 @@ class PlannedQueries(ABC):
             return self._dense(
                 vector,
                 SearchRequest(
-                    flt,
-                    limit,
-                    offset,
-                    score_threshold,
-                    exact or plan.exact,
-                    plan.hnsw_ef,
-                    segments=plan.segments,
+                    flt, limit, offset, score_threshold, exact or plan.exact, plan.hnsw_ef
                 ),
             )
 
@@ -135,15 +127,7 @@ class PlannedQueries(ABC):
             found = self._dense(
                 vector,
                 SearchRequest(
-                    None,
-                    n,
-                    0,
-                    score_threshold,
-                    False,
-                    ef,
-                    with_payload=False,
-                    rescore=rescore,
-                    segments=plan.segments,
+                    None, n, 0, score_threshold, False, ef, with_payload=False, rescore=rescore
                 ),
             )
             return [(h.id, h.score) for h in found]
@@ -188,9 +172,7 @@ class PlannedQueries(ABC):
         # the plan's wide beam.
         depth = max(fused.depth, offset + limit)
         plan = self.last_plan = self._query_plan(flt, depth)
-        request = SearchRequest(
-            flt, limit, offset, score_threshold, plan.exact, plan.hnsw_ef, segments=plan.segments
-        )
+        request = SearchRequest(flt, limit, offset, score_threshold, plan.exact, plan.hnsw_ef)
         return self._fused(fused, request, depth)
 
     def scroll(

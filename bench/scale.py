@@ -50,12 +50,15 @@ SIZES = {"10k": 10_000, "100k": 100_000, "300k": 300_000, "1m": 1_000_000}
 QUANTIZATIONS = ("none", "int8", "binary")
 # What can be built: a quantization, or int8 as a large collection (what `ingest load` makes of
 # a file of 100,000 rows or more: indexes on disk, written 20,000 points a checkpoint, merged
-# up to 100,000 at the end).
-LAYOUTS = (*QUANTIZATIONS, "int8-large")
+# up to 100,000 at the end); "-sorted": the points written in the order of their source
+# document, as a file sorted by topic or applicant comes (the neighbours of a point then sit in
+# one segment), instead of in random order.
+LAYOUTS = (*QUANTIZATIONS, "int8-large", "int8-large-sorted")
 
 
 def layout_of(name: str) -> tuple[str, bool]:
     """The quantization of a layout, and whether it is a large collection."""
+    name = name.removesuffix("-sorted")
     if name.endswith("-large"):
         return name[: -len("-large")], True
     return name, False
@@ -64,6 +67,7 @@ def layout_of(name: str) -> tuple[str, bool]:
 NAME = "scale"
 BATCH = 2_000
 LIKE_QUERIES = 200
+TEXT_QUERIES = 200  # patent titles, embedded with the same model: `search text`
 FILTER_QUERIES = 40
 REFERENCE_QUERIES = 20
 REPEATS = 2
@@ -143,6 +147,8 @@ def build_child(n: int, quantization: str, dim: int) -> dict[str, Any]:
     }
     manifest.update(date_field="grant_date", title_field="title")
     kind, large = layout_of(quantization)
+    # the order the rows are written in: their own, or sorted by source document
+    order = np.argsort(src, kind="stable") if quantization.endswith("-sorted") else None
     coll = store.create(NAME, dim, manifest, CreateOptions(quantization=kind, large=large))
     for key, kind in (
         ("_key", "keyword"),
@@ -153,25 +159,23 @@ def build_child(n: int, quantization: str, dim: int) -> dict[str, Any]:
     ):
         coll.ensure_index(key, kind)
     started = time.perf_counter()
-    row_bytes = dim * 4
-    with open(files["vectors"], "rb") as fh:
-        for lo in range(0, n, BATCH):
-            hi = min(lo + BATCH, n)
-            fh.seek(lo * row_bytes)
-            block = np.frombuffer(fh.read((hi - lo) * row_bytes), dtype=np.float32)
-            block = block.reshape(hi - lo, dim)
-            coll.upsert(
-                [
-                    PointData(
-                        point_id(str(k)),
-                        block[k - lo].tolist(),
-                        dict(docs[int(src[k])], _row=k, _key=str(k)),
-                    )
-                    for k in range(lo, hi)
-                ]
-            )
-            if large and hi % LARGE_SEGMENT_POINTS == 0:
-                coll.checkpoint()  # as ingest load does: index the segment, reopen
+    vectors = np.memmap(files["vectors"], dtype=np.float32, mode="r", shape=(n, dim))
+    for lo in range(0, n, BATCH):
+        hi = min(lo + BATCH, n)
+        rows = np.arange(lo, hi) if order is None else np.sort(order[lo:hi])
+        block = np.asarray(vectors[rows])
+        coll.upsert(
+            [
+                PointData(
+                    point_id(str(k)),
+                    block[j].tolist(),
+                    dict(docs[int(src[k])], _row=int(k), _key=str(k)),
+                )
+                for j, k in enumerate(rows.tolist())
+            ]
+        )
+        if large and hi % LARGE_SEGMENT_POINTS == 0:
+            coll.checkpoint()  # as ingest load does: index the segment, reopen
     coll.shard.flush()  # the upsert rate counts writing to disk
     upsert_s = time.perf_counter() - started
     started = time.perf_counter()
@@ -354,6 +358,49 @@ def scale_filters(docs: list[dict[str, Any]], src: np.ndarray) -> list[dict[str,
     return out
 
 
+def title_vectors(docs: list[dict[str, Any]]) -> np.ndarray:
+    """``TEXT_QUERIES`` patent titles (a seeded sample) embedded as `search text` embeds a
+    query, with the model the points come from; cached beside the data."""
+    titles = [str(d.get("title") or "") for d in docs]
+    pick = random.Random(7).sample([t for t in titles if t], TEXT_QUERIES)
+    cache = SCALE_DIR / "titles.npz"
+    if cache.is_file():
+        data = np.load(cache, allow_pickle=False)
+        if list(data["titles"]) == pick:
+            return np.asarray(data["vectors"], dtype=np.float32)
+    from . import embeddings
+
+    v = np.asarray(embeddings.model().encode(pick, query=True), dtype=np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    SCALE_DIR.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, titles=np.asarray(pick), vectors=v)
+    return v
+
+
+def text_queries(coll: Any, x: np.ndarray, vectors: np.ndarray, truth: list[np.ndarray]) -> Any:
+    """Embedded titles through ``Collection.query`` as `search text` sends them (free text: the
+    wider beam), and side by side with the beam of a stored point (``like``'s)."""
+    picks = list(range(len(vectors)))
+    out: dict[str, Any] = {}
+    for label, free in (("text", True), ("like_beam", False)):
+
+        def run(k: int, free: bool = free) -> list[str]:
+            return [h.id for h in coll.query(vectors[k], limit=10, free_text=free)]
+
+        for k in picks[:20]:  # warm-up
+            run(k)
+        times, found = timed(picks, run)
+        rows = {k: [_row_of(coll, pid) for pid in found[k]] for k in picks}
+        out[label] = {
+            "hnsw_ef": coll.plan(None, limit=10, free_text=free).hnsw_ef,
+            **summary_ms(times),
+            "recall_at_10": round(
+                float(np.mean([recall(rows[k], truth[k], x, vectors[k]) for k in picks])), 4
+            ),
+        }
+    return {**out.pop("text"), **out}
+
+
 def _raw_query(
     coll: Any, vector: np.ndarray, flt: Any, *, ef: int, acorn: bool, quantization: str
 ) -> list[str]:
@@ -397,6 +444,7 @@ def query_variant(
     filter_picks: list[int],
     filter_truth: dict[tuple[int, int], np.ndarray],
     reference: bool,
+    texts: tuple[np.ndarray, list[np.ndarray]] | None = None,
 ) -> dict[str, Any]:
     from patentsim.store.edge import EdgeStore
     from patentsim.store.ids import point_id
@@ -427,6 +475,9 @@ def query_variant(
                 float(np.mean([recall(rows[i], like_truth[i], x, x[i]) for i in like_picks])), 4
             ),
         }
+        if texts is not None:
+            out["text"] = text_queries(coll, x, *texts)
+            log(f"scale {n:,} {quantization}: text {out['text']}")
         out["filtered"] = []
         for fi, f in enumerate(filters):
             flt = f["filter"]
@@ -721,6 +772,8 @@ def figure(
     filters = scale_filters(docs, src)
     log("scale: exact answers (numpy)")
     like_truth = {i: exact_top(x, x[i], 10, exclude=i) for i in like_picks}
+    titles = title_vectors(docs)
+    texts = (titles, [exact_top(x, v, 10) for v in titles])
     filter_truth = {
         (fi, i): exact_top(x, x[i], 10, mask=f["mask"])
         for fi, f in enumerate(filters)
@@ -742,6 +795,7 @@ def figure(
             filter_picks,
             filter_truth,
             reference=q in ("none", "int8"),
+            texts=texts,
         )
         result["variants"][q]["processes"] = processes(n, q)
         save_json(SCALE_DIR / f"result_{label}.json", result)

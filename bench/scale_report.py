@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .scale import TEXT_QUERIES
+
 BEGIN = "<!-- scale: written by python -m bench --scale; the default run keeps it -->"
 END = "<!-- /scale -->"
 _SECTION = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
@@ -93,13 +95,48 @@ def verdicts(fig: dict[str, Any], variant: str = "int8") -> dict[str, Any]:
     return out
 
 
+def _text_lines(v: dict[str, Any], names: dict[str, str]) -> list[str]:
+    """`search text` queries: the free-text beam beside the beam of a stored point."""
+    rows = [(q, (item.get("queries") or {}).get("text")) for q, item in v.items()]
+    rows = [(q, t) for q, t in rows if t]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "### `search text` queries (embedded patent titles, HNSW top-10, in-process)",
+        "",
+        f"{TEXT_QUERIES} patent titles embedded with the same model (a seeded sample; the "
+        "search alone, without embedding the query), through `Collection.query` as `search "
+        "text` sends them: free text walks `store/plan.py`'s TEXT_EF_FACTOR x the beam of a "
+        "stored point; beside it, the same queries with a stored point's beam (`like`'s).  "
+        "Beams are per segment.  Recall against exact numpy search.",
+        "",
+        "| | beam | p50 ms | p99 ms | recall@10 | with `like`'s beam: beam, p50 ms, recall@10 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for q, t in rows:
+        lb = t.get("like_beam") or {}
+        lines.append(
+            f"| {names[q]} | {t['hnsw_ef']} | {t['median_ms']} | {t['p99_ms']} "
+            f"| {t['recall_at_10']} | {lb.get('hnsw_ef')}, {lb.get('median_ms')}, "
+            f"{lb.get('recall_at_10')} |"
+        )
+    return lines
+
+
 def render(report: dict[str, Any]) -> str:
     from patentsim.store import plan as planning
 
     fig = report["scale"]
     m = report["machine"]
     v = fig["variants"]
-    names = {"none": "fp32", "int8": "int8", "binary": "binary", "int8-large": "int8, large"}
+    names = {
+        "none": "fp32",
+        "int8": "int8",
+        "binary": "binary",
+        "int8-large": "int8, large",
+        "int8-large-sorted": "int8, large, rows sorted by document",
+    }
     lines = [
         BEGIN,
         "",
@@ -128,7 +165,7 @@ def render(report: dict[str, Any]) -> str:
         "|---|---|---|---|",
     ]
     for key, label in TARGETS.items():
-        for variant in ("int8", "int8-large"):
+        for variant in ("int8", "int8-large", "int8-large-sorted"):
             got = verdicts(fig, variant).get(key)
             if got:
                 lines.append(
@@ -192,6 +229,7 @@ def render(report: dict[str, Any]) -> str:
             lines.append(
                 f"| {names[q]} | {like['median_ms']} | {like['p99_ms']} | {like['recall_at_10']} |"
             )
+    lines += _text_lines(v, names)
     lines += [
         "",
         "### Filtered queries through the platform's policy",

@@ -270,6 +270,34 @@ def test_scale_report_shows_the_serving_runs_under_a_memory_limit():
     assert _capped_lines({"none": variants["none"]}, names) == []
 
 
+def test_scale_report_shows_text_queries_beside_the_stored_point_beam():
+    from bench.scale import layout_of
+    from bench.scale_report import _text_lines
+
+    names = {"int8": "int8", "int8-large-sorted": "int8, large, rows sorted by document"}
+    text = {
+        "hnsw_ef": 256,
+        "median_ms": 2.4,
+        "p99_ms": 4.1,
+        "recall_at_10": 0.996,
+        "like_beam": {"hnsw_ef": 64, "median_ms": 1.0, "recall_at_10": 0.9725},
+    }
+    variants = {
+        "int8": {"queries": {"like": {}}},  # a run made before text queries: no row
+        "int8-large-sorted": {"queries": {"text": text}},
+    }
+    lines = _text_lines(variants, names)
+    assert (
+        "| int8, large, rows sorted by document | 256 | 2.4 | 4.1 | 0.996 | 64, 1.0, 0.9725 |"
+        in (lines)
+    )
+    assert not any(line.startswith("| int8 |") for line in lines)
+    assert _text_lines({"int8": variants["int8"]}, names) == []
+    # the sorted layout is the large int8 one, written in another order
+    assert layout_of("int8-large-sorted") == layout_of("int8-large") == ("int8", True)
+    assert layout_of("binary") == ("binary", False)
+
+
 def test_evict_page_cache_walks_the_folder(tmp_path):
     from bench.scale import evict_page_cache
 

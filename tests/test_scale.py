@@ -364,6 +364,42 @@ def test_small_collections_walk_a_narrower_beam():
     assert planning.candidate_ef(10, points=big) == 256
 
 
+def test_text_queries_walk_a_wider_beam():
+    """An embedded text sits farther from the stored vectors than a stored point, and a file
+    sorted by topic puts its neighbours in one segment: TEXT_EF_FACTOR x the beam."""
+    k = planning.TEXT_EF_FACTOR
+    assert k > 1
+    for kwargs in (
+        {},
+        {"total": 50_000},
+        {"total": 1_000_000},
+        {"total": 1_000_000, "segments": 11},
+    ):
+        stored = plan_search(filtered=False, limit=10, **kwargs)
+        text = plan_search(filtered=False, limit=10, free_text=True, **kwargs)
+        assert text.hnsw_ef == k * stored.hnsw_ef, kwargs
+    # 1M points in 11 segments: 256 per segment for a text, 64 for a stored point
+    eleven = plan_search(filtered=False, limit=10, total=1_000_000, segments=11, free_text=True)
+    assert eleven.hnsw_ef == 256
+    # the checked search's candidates: their own beam, never narrower than the text's
+    for segments, stored_ef, text_ef in ((11, 291, 291), (100, 200, 256)):
+        broad = {
+            free: plan_search(
+                filtered=True,
+                limit=10,
+                matching=500_000,
+                total=1_000_000,
+                segments=segments,
+                free_text=free,
+            )
+            for free in (False, True)
+        }
+        assert {p.path for p in broad.values()} == {"hnsw+check"}
+        assert (broad[False].hnsw_ef, broad[True].hnsw_ef) == (stored_ef, text_ef)
+    # a page deeper than the beam still widens it
+    assert plan_search(filtered=False, limit=2000, free_text=True).hnsw_ef == 2000
+
+
 def test_checked_search_widens_then_falls_back_to_exact():
     """Too few candidates pass: four times as many; still too few at the cap: exact search."""
     points = [(f"p{i}", 1.0 - i / 10_000) for i in range(10_000)]
@@ -557,6 +593,48 @@ def test_large_collection_is_written_in_segments_with_the_same_answers(large_and
             assert ranked[0] == ranked[1] and 0 < len(a.hits) < 100, where
     finally:
         store.close()
+
+
+def test_search_text_walks_the_text_beam_and_finds_the_exact_top10(
+    large_and_plain, offline_embedder, monkeypatch
+):
+    """`search text` plans as free text (the wider beam), `like` as a stored point; on the
+    large collection's segments both find what exact search finds."""
+    from patentsim.search import text
+    from patentsim.store import queries
+
+    settings, _ = large_and_plain
+    plans: list[tuple[bool, int]] = []
+
+    def spy(**kwargs):
+        plan = plan_search(**kwargs)
+        plans.append((kwargs.get("free_text", False), plan.hnsw_ef))
+        return plan
+
+    monkeypatch.setattr(queries, "plan_search", spy)
+    store = open_store(settings)
+    try:
+        large = store.open("large")
+        titles = [p.payload["title"] for p in large.scroll(batch=50)][:5]
+        for title in titles:
+            got = text(
+                title,
+                limit=10,
+                mode="dense",
+                collection="large",
+                store=store,
+                embedder=offline_embedder,
+            )
+            vector = offline_embedder.encode([title], query=True)[0].tolist()
+            want = large.query(vector, limit=10, exact=True)
+            assert [round(h.score, 5) for h in got.hits] == [round(h.score, 5) for h in want]
+        like(0, limit=10, mode="dense", collection="large", store=store)
+    finally:
+        store.close()
+    text_beams = {ef for free, ef in plans if free}
+    like_beams = {ef for free, ef in plans if not free}
+    assert len(text_beams) == len(like_beams) == 1, plans
+    assert text_beams.pop() == planning.TEXT_EF_FACTOR * like_beams.pop()
 
 
 def test_large_collection_shows_in_info_and_its_copy_is_large(

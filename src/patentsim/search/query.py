@@ -373,8 +373,11 @@ def _runner(
     dense: Sequence[float] | None,
     sparse: SparseVector,
     depth: int = 100,
+    *,
+    free_text: bool = False,
 ) -> Runner:
-    """One ranked query in the chosen mode, as a function of the page and the filter."""
+    """One ranked query in the chosen mode, as a function of the page and the filter;
+    ``free_text``: the dense vector is an embedded text, not a stored point."""
     coll = opened.coll
     if retrieval.mode == "keyword":
 
@@ -391,13 +394,25 @@ def _runner(
 
         def hybrid(limit: int, offset: int, flt: Filter | None, min_score: float | None) -> Any:
             return coll.query_fused(
-                fused, limit=limit, offset=offset, flt=flt, score_threshold=min_score
+                fused,
+                limit=limit,
+                offset=offset,
+                flt=flt,
+                score_threshold=min_score,
+                free_text=free_text,
             )
 
         return hybrid
 
     def nearest(limit: int, offset: int, flt: Filter | None, min_score: float | None) -> Any:
-        return coll.query(dense, limit=limit, offset=offset, flt=flt, score_threshold=min_score)
+        return coll.query(
+            dense,
+            limit=limit,
+            offset=offset,
+            flt=flt,
+            score_threshold=min_score,
+            free_text=free_text,
+        )
 
     return nearest
 
@@ -605,7 +620,7 @@ def text_runner(
         assert emb is not None
         _check_embedder(emb, dict(opened.manifest.get("model") or {}), opened.name)
         vector = [float(x) for x in emb.encode([query], query=True)[0]]
-    return _runner(opened, retrieval, vector, sparse)
+    return _runner(opened, retrieval, vector, sparse, free_text=True)
 
 
 def _load_embedder(name: str, stored: dict[str, Any], device: str, collection: str) -> Any:

@@ -204,7 +204,11 @@ class Collection(Protocol):
         flt: Filter | None = None,
         score_threshold: float | None = None,
         exact: bool = False,
-    ) -> list[ScoredHit]: ...
+        free_text: bool = False,
+    ) -> list[ScoredHit]:
+        """The nearest points to ``vector``; ``free_text``: it is an embedded text, not a
+        stored point, and the HNSW walk takes a wider beam (``store/plan.py``)."""
+        ...
 
     def query_sparse(
         self,
@@ -224,6 +228,7 @@ class Collection(Protocol):
         offset: int = 0,
         flt: Filter | None = None,
         score_threshold: float | None = None,
+        free_text: bool = False,
     ) -> list[ScoredHit]: ...
 
     def has_sparse(self) -> bool: ...

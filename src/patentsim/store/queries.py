@@ -78,25 +78,28 @@ class PlannedQueries(ABC):
         offset (None after the last)."""
 
     # -- planning ------------------------------------------------------------------------------
-    def plan(self, flt: Filter | None, *, limit: int) -> SearchPlan:
-        """How a query with ``flt`` will be answered (``store/plan.py``)."""
+    def plan(self, flt: Filter | None, *, limit: int, free_text: bool = False) -> SearchPlan:
+        """How a query with ``flt`` will be answered (``store/plan.py``); ``free_text``: the
+        query vector is an embedded text, not a stored point (a wider beam)."""
         segments, points = self._layout()
         if flt is None:
-            return plan_search(filtered=False, limit=limit, total=points, segments=segments)
+            return plan_search(
+                filtered=False, limit=limit, total=points, segments=segments, free_text=free_text
+            )
         total = self._estimate(None) if points is None else points
-        if total <= planning.EXACT_MAX_POINTS:
-            return plan_search(filtered=True, limit=limit, total=total, segments=segments)
+        matching = None if total <= planning.EXACT_MAX_POINTS else self._estimate(flt)
         return plan_search(
             filtered=True,
             limit=limit,
-            matching=self._estimate(flt),
+            matching=matching,
             total=total,
             segments=segments,
+            free_text=free_text,
         )
 
-    def _query_plan(self, flt: Filter | None, limit: int) -> SearchPlan:
+    def _query_plan(self, flt: Filter | None, limit: int, free_text: bool) -> SearchPlan:
         """The plan a query follows (a backend that can only search exactly says so here)."""
-        return self.plan(flt, limit=limit)
+        return self.plan(flt, limit=limit, free_text=free_text)
 
     # -- the Collection protocol's queries -----------------------------------------------------
     def query(
@@ -108,9 +111,10 @@ class PlannedQueries(ABC):
         flt: Filter | None = None,
         score_threshold: float | None = None,
         exact: bool = False,
+        free_text: bool = False,
     ) -> list[b.ScoredHit]:
         want = offset + limit
-        plan = self.last_plan = self._query_plan(flt, want)
+        plan = self.last_plan = self._query_plan(flt, want, free_text)
         if not plan.candidates or exact:
             return self._dense(
                 vector,
@@ -166,12 +170,13 @@ class PlannedQueries(ABC):
         offset: int = 0,
         flt: Filter | None = None,
         score_threshold: float | None = None,
+        free_text: bool = False,
     ) -> list[b.ScoredHit]:
         # The dense side is planned as in query(): exact over few matches; with many, a
         # prefetch cannot check candidates afterwards, so it walks HNSW with the filter and
         # the plan's wide beam.
         depth = max(fused.depth, offset + limit)
-        plan = self.last_plan = self._query_plan(flt, depth)
+        plan = self.last_plan = self._query_plan(flt, depth, free_text)
         request = SearchRequest(flt, limit, offset, score_threshold, plan.exact, plan.hnsw_ef)
         return self._fused(fused, request, depth)
 

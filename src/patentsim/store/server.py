@@ -757,7 +757,7 @@ class MemoryCollection(ServerCollection):
     """A collection of the in-process imitation: exact search, no payload indexes (it has
     none, and warns about search parameters and indexes on each call)."""
 
-    def _query_plan(self, flt: Filter | None, limit: int) -> SearchPlan:
+    def _query_plan(self, flt: Filter | None, limit: int, free_text: bool) -> SearchPlan:
         return SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)
 
     def _search_params(self, request: SearchRequest) -> Any:

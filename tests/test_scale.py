@@ -595,11 +595,12 @@ def test_large_collection_is_written_in_segments_with_the_same_answers(large_and
         store.close()
 
 
-def test_search_text_walks_the_text_beam_and_finds_the_exact_top10(
+def test_search_text_walks_the_text_beam_and_like_the_stored_point_beam(
     large_and_plain, offline_embedder, monkeypatch
 ):
-    """`search text` plans as free text (the wider beam), `like` as a stored point; on the
-    large collection's segments both find what exact search finds."""
+    """`search text` plans as free text (TEXT_EF_FACTOR x the beam), dense and hybrid;
+    `like` plans as a stored point.  (On 100 points any of these beams sees every point of a
+    segment, so the answers equal exact search's whatever the beam: checked, not the point.)"""
     from patentsim.search import text
     from patentsim.store import queries
 
@@ -611,30 +612,34 @@ def test_search_text_walks_the_text_beam_and_finds_the_exact_top10(
         plans.append((kwargs.get("free_text", False), plan.hnsw_ef))
         return plan
 
-    monkeypatch.setattr(queries, "plan_search", spy)
+    def planned(search, ref, mode):
+        """One search's results, and the (free text, beam) of the plans it made."""
+        plans.clear()
+        results = search(ref, limit=10, mode=mode, collection="large", store=store)
+        return results, set(plans)
+
     store = open_store(settings)
     try:
         large = store.open("large")
-        titles = [p.payload["title"] for p in large.scroll(batch=50)][:5]
-        for title in titles:
-            got = text(
-                title,
-                limit=10,
-                mode="dense",
-                collection="large",
-                store=store,
-                embedder=offline_embedder,
-            )
+        stored_ef = large.plan(None, limit=10).hnsw_ef
+        text_ef = planning.TEXT_EF_FACTOR * stored_ef
+        assert text_ef > 100  # wider than the hybrid prefetch's depth: the beam shows
+        monkeypatch.setattr(queries, "plan_search", spy)
+
+        def search_text(title, **kwargs):
+            return text(title, embedder=offline_embedder, **kwargs)
+
+        for title in [p.payload["title"] for p in large.scroll(batch=50)][:3]:
+            dense, beams = planned(search_text, title, "dense")
+            assert beams == {(True, text_ef)}, title
+            assert planned(search_text, title, "hybrid")[1] == {(True, text_ef)}, title
             vector = offline_embedder.encode([title], query=True)[0].tolist()
             want = large.query(vector, limit=10, exact=True)
-            assert [round(h.score, 5) for h in got.hits] == [round(h.score, 5) for h in want]
-        like(0, limit=10, mode="dense", collection="large", store=store)
+            assert [round(h.score, 5) for h in dense.hits] == [round(h.score, 5) for h in want]
+        assert planned(like, 0, "dense")[1] == {(False, stored_ef)}
+        assert planned(like, 0, "hybrid")[1] == {(False, max(stored_ef, 100))}
     finally:
         store.close()
-    text_beams = {ef for free, ef in plans if free}
-    like_beams = {ef for free, ef in plans if not free}
-    assert len(text_beams) == len(like_beams) == 1, plans
-    assert text_beams.pop() == planning.TEXT_EF_FACTOR * like_beams.pop()
 
 
 def test_large_collection_shows_in_info_and_its_copy_is_large(

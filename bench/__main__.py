@@ -76,8 +76,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--layouts",
         default=DEFAULT_LAYOUTS,
         help="with --scale: comma-separated layouts to build and measure: none, int8, binary, "
-        "int8-large (int8 as a large collection, as ingest load makes of a big file; "
-        "default none,int8,binary)",
+        "int8-large (int8 as a large collection, as ingest load makes of a big file), "
+        "int8-large-sorted (the same, its points written sorted by source document); "
+        "default none,int8,binary",
     )
     return ap.parse_args(argv)
 

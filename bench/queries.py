@@ -300,8 +300,10 @@ def text_queries(
         embed_t.append(time.perf_counter() - started)
     picks = list(range(len(queries)))
 
-    def store(k: int) -> list[int]:
-        return [index_of[h.id] for h in coll.query(vectors[k], limit=10)]
+    def store(k: int, free_text: bool = True) -> list[int]:
+        # as `search text` sends it: free text, the wider beam (store/plan.py)
+        hits = coll.query(vectors[k], limit=10, free_text=free_text)
+        return [index_of[h.id] for h in hits]
 
     for k in picks:  # warm-up
         store(k)
@@ -312,8 +314,8 @@ def text_queries(
     brute_t = [e + t for e, t in zip(embed_t, numpy_t)]
     sweep = []
     for ef in EF_SWEEP:
-        with hnsw_params(ef_search=ef):
-            times, got = best_of(picks, store)
+        with hnsw_params(ef_search=ef):  # the beam as listed: not widened for free text
+            times, got = best_of(picks, lambda k: store(k, free_text=False))
         sweep.append(
             {
                 "hnsw_ef": ef,
@@ -397,6 +399,7 @@ def at_size(
             "m": b.HNSW_M,
             "ef_construct": b.HNSW_EF_CONSTRUCT,
             "hnsw_ef": coll.plan(None, limit=10).hnsw_ef,  # the beam walked at this size
+            "text_hnsw_ef": coll.plan(None, limit=10, free_text=True).hnsw_ef,
         }
         result["like"] = like_queries(coll, x, index_of, ids, like_picks)
         result["filtered"] = filtered_queries(coll, x, src, docs, index_of, filter_picks)

@@ -6,11 +6,15 @@ each point carries the payload of its main source document (title, assignee, CPC
 grant date) plus ``_key`` and ``_row``, so ``search like N`` works on it.
 
 For each layout (none, int8, binary; int8-large: int8 as the large collection that
-``ingest load`` makes of a big file, written with checkpoints) an embedded collection is built
+``ingest load`` makes of a big file, written with checkpoints; int8-large-sorted: the same
+with the points written in the order of their source document, as a file sorted by topic
+comes) an embedded collection is built
 through the platform's store layer (``EdgeStore.create`` with ``CreateOptions``) in a child
 process, measured from outside: upsert rate, HNSW build time (``optimize``), peak RSS of
 the build, store size on disk.  Then, in this process with the collection open: ``like``
-queries (retrieve the stored vector, query, drop the document) and filtered queries of
+queries (retrieve the stored vector, query, drop the document), text queries (200 patent
+titles embedded with the same model, with the free-text beam and with ``like``'s beam), and
+filtered queries of
 0.1%–50% selectivity through the platform's policy (``store/plan.py``), timed and checked
 against exact numpy search over the same float32 vectors (recall@10, ties counted as hits);
 the filter applied during the HNSW walk (hnsw_ef 128 and 256, with ACORN) and exact search are
@@ -363,17 +367,18 @@ def title_vectors(docs: list[dict[str, Any]]) -> np.ndarray:
     query, with the model the points come from; cached beside the data."""
     titles = [str(d.get("title") or "") for d in docs]
     pick = random.Random(7).sample([t for t in titles if t], TEXT_QUERIES)
+    from . import embeddings
+
     cache = SCALE_DIR / "titles.npz"
     if cache.is_file():
         data = np.load(cache, allow_pickle=False)
-        if list(data["titles"]) == pick:
+        same_model = "model" in data.files and str(data["model"]) == embeddings.MODEL
+        if same_model and list(data["titles"]) == pick:
             return np.asarray(data["vectors"], dtype=np.float32)
-    from . import embeddings
-
     v = np.asarray(embeddings.model().encode(pick, query=True), dtype=np.float32)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     SCALE_DIR.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, titles=np.asarray(pick), vectors=v)
+    np.savez(cache, titles=np.asarray(pick), vectors=v, model=np.asarray(embeddings.MODEL))
     return v
 
 

@@ -105,7 +105,8 @@ def _text_lines(v: dict[str, Any], names: dict[str, str]) -> list[str]:
         "",
         "### `search text` queries (embedded patent titles, HNSW top-10, in-process)",
         "",
-        f"{TEXT_QUERIES} patent titles embedded with the same model (a seeded sample; the "
+        f"{rows[0][1].get('n', TEXT_QUERIES)} patent titles embedded with the same model "
+        "(a seeded sample; the "
         "search alone, without embedding the query), through `Collection.query` as `search "
         "text` sends them: free text walks `store/plan.py`'s TEXT_EF_FACTOR x the beam of a "
         "stored point; beside it, the same queries with a stored point's beam (`like`'s).  "

@@ -38,18 +38,17 @@ Free-text queries (``search text``: an embedded text, not one of the stored poin
 ``TEXT_EF_FACTOR`` x the beam of a ``like`` query.  They sit farther from the stored vectors,
 and a collection's segments need not hold equal shares of their neighbours: a file sorted by
 topic puts them in one segment of up to 100,000 points, walked with 64.  At 1M points,
-against exact search, 200 patent titles embedded with the same model found (int8; p50 of the
-search alone):
+against exact search, 200 patent titles embedded with the same model found (the search
+alone; ``python -m bench --scale 1m``, BENCHMARKS.md; the sweep in docs/scaling.md):
 
-- one index: 0.966 of the true top-10 at hnsw_ef 256 (0.8 ms), 0.9895 at 512, 0.9955 at 768,
-  0.9985 at 1,024 (2.3 ms; float32 vectors: 0.9985 at 1,024, 4.3 ms);
-- large, 11 segments, rows in random order: 0.996 at 64 per segment (1.2 ms), 1.0 at 256
-  (3.1 ms); the same rows sorted by source document: 0.9725 at 64, 0.9815 at 128, 0.995 at
-  192, 0.996 at 256 (2.4 ms).
+- one index, int8: 0.966 of the true top-10 at hnsw_ef 256 (0.9 ms), 0.9985 at 1,024
+  (2.5 ms); float32 vectors: 0.9625 / 0.9985 (1.6 / 4.7 ms);
+- large, 11 segments: 0.996 at 64 per segment and 1.0 at 256 with the rows in random order,
+  0.9745 / 0.997 with them sorted by source document (1.3 / 2.8 ms).
 
-Embedding the query costs more than the difference (8-9 ms for MiniLM on 2 cores, figure 4;
-a RoBERTa-base model several times that).  A ``like`` query is a stored point and is found
-with the narrower beam (1M, large, sorted: 0.9935 at 64 per segment).
+Embedding the query costs more than the difference (7.8-8.8 ms for MiniLM on 2 cores,
+figure 4; a RoBERTa-base model several times that).  A ``like`` query is a stored point and
+is found with the narrower beam (1M, large, sorted: 0.995 at 64 per segment).
 """
 
 from __future__ import annotations

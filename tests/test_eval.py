@@ -152,3 +152,24 @@ def test_eval_dense_precision_matches_numpy_on_nvidia(tmp_path):
         assert row.mode == "dense" and row.level == level
         assert row.queries == len(queries)
         assert row.precision == pytest.approx(expected, abs=0.01)
+
+
+def test_reciprocal_rank_shares_the_ranks_of_tied_scores():
+    """Equal scores come back in the order the engine stored the points: a known item tied
+    with another counts the mean of the two ranks' reciprocals, whichever comes first."""
+    from types import SimpleNamespace
+
+    from patentsim.search.eval import reciprocal_rank
+
+    def hits(*pairs):
+        return [SimpleNamespace(id=i, score=s) for i, s in pairs]
+
+    assert reciprocal_rank(hits(("a", 0.9), ("b", 0.8)), "a") == 1.0
+    assert reciprocal_rank(hits(("a", 0.9), ("b", 0.8)), "b") == 0.5
+    assert reciprocal_rank(hits(("a", 0.9), ("b", 0.8)), "c") == 0.0
+    tied = (0.5 + 1 / 3) / 2  # ranks 2 and 3 shared
+    one = hits(("x", 0.9), ("a", 0.7), ("b", 0.7), ("c", 0.1))
+    other = hits(("x", 0.9), ("b", 0.7), ("a", 0.7 + 1e-9), ("c", 0.1))
+    assert reciprocal_rank(one, "a") == reciprocal_rank(other, "a") == pytest.approx(tied)
+    assert reciprocal_rank(one, "b") == pytest.approx(tied)
+    assert reciprocal_rank(one, "c") == 0.25

@@ -10,7 +10,10 @@ Two measures, per mode:
   Averaged over the sampled documents that have a label.
 - **MRR@10** (``mrr``): known-item search: each sampled document's title as a
   ``search text`` query; the reciprocal rank of the document itself in the top 10
-  (0 when it is not there), averaged.
+  (0 when it is not there), averaged.  Where other documents score the same as it (a
+  duplicate abstract), it shares their ranks: the mean of the reciprocal ranks they span,
+  since the engine orders equal scores as it happens to store the points and two loads
+  of one file could otherwise measure different figures.
 
 ``tune=True`` splits the sample in two seeded halves: every mode and fusion
 setting is tried on the first half, the best P@k at the first level wins, both the
@@ -48,6 +51,21 @@ _NONE: frozenset[str] = frozenset()
 DEFAULT_SAMPLE = 500
 DEFAULT_K = 10
 MRR_DEPTH = 10
+# Scores this close are equal (the same text scored in two segments may differ in the last bits).
+TIE_TOLERANCE = 1e-6
+
+
+def reciprocal_rank(hits: Sequence[Any], target: str) -> float:
+    """1 / the rank of ``target`` among ``hits`` (best first; 0 when absent); tied with
+    others, the mean of 1 / r over the ranks the tied hits span, whatever their order."""
+    score = next((float(h.score) for h in hits if h.id == target), None)
+    if score is None:
+        return 0.0
+    above = sum(1 for h in hits if float(h.score) > score + TIE_TOLERANCE)
+    tied = sum(1 for h in hits if abs(float(h.score) - score) <= TIE_TOLERANCE)
+    return sum(1.0 / (above + k) for k in range(1, tied + 1)) / tied
+
+
 # What --tune tries for hybrid: RRF with (dense, keyword) weights, and DBSF.
 TUNE_WEIGHTS = ((1.0, 1.0), (1.0, 2.0), (1.0, 3.0), (1.0, 5.0), (2.0, 1.0), (3.0, 1.0))
 
@@ -282,9 +300,7 @@ class _Judge:
             run = self._text_run(retrieval, doc)
             if run is None:
                 continue
-            ids = [h.id for h in run(MRR_DEPTH, 0, None, None)]
-            if doc.id in ids:
-                total += 1.0 / (ids.index(doc.id) + 1)
+            total += reciprocal_rank(run(MRR_DEPTH, 0, None, None), doc.id)
         return round(total / len(titled), 4)
 
     def _encode_titles(self, retrieval: Retrieval, docs: Sequence[_Doc]) -> None:

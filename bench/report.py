@@ -828,7 +828,8 @@ def quality_lines(r: dict[str, Any]) -> str:
         f"- P@10: share of each of {q['sample']} seeded (seed {q['seed']}) query documents' 10 "
         "nearest other documents sharing an IPC/CPC subclass (first 4 characters) / main group "
         "(up to `/`) with it. MRR@10: each sampled document's title as a `search text` query, "
-        'reciprocal rank of the document itself. "Before" is dense: what the tool answered '
+        "reciprocal rank of the document itself (tied with other documents' scores, the mean "
+        'over the ranks they share). "Before" is dense: what the tool answered '
         "before keyword search.",
         "- Tuned default: `search eval --tune` tries dense, keyword, RRF-fused hybrids with "
         "(dense, keyword) weights 1/1, 1/2, 1/3, 1/5, 2/1, 3/1 and DBSF on half the sample, "

@@ -357,7 +357,7 @@ def eval_cmd(
 
     P@k: the share of each sampled document's k nearest others that share a label
     code with it.  MRR@10: each sampled document's title as a text query, and the
-    rank of the document itself.
+    rank of the document itself (sharing the ranks of documents with the same score).
 
     \b
     Example:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .scale import TEXT_QUERIES
-
 BEGIN = "<!-- scale: written by python -m bench --scale; the default run keeps it -->"
 END = "<!-- /scale -->"
 _SECTION = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
@@ -105,7 +103,7 @@ def _text_lines(v: dict[str, Any], names: dict[str, str]) -> list[str]:
         "",
         "### `search text` queries (embedded patent titles, HNSW top-10, in-process)",
         "",
-        f"{rows[0][1].get('n', TEXT_QUERIES)} patent titles embedded with the same model "
+        f"{rows[0][1]['n']} patent titles embedded with the same model "
         "(a seeded sample; the "
         "search alone, without embedding the query), through `Collection.query` as `search "
         "text` sends them: free text walks `store/plan.py`'s TEXT_EF_FACTOR x the beam of a "

@@ -279,6 +279,7 @@ def test_scale_report_shows_text_queries_beside_the_stored_point_beam():
         "hnsw_ef": 256,
         "median_ms": 2.4,
         "p99_ms": 4.1,
+        "n": 200,
         "recall_at_10": 0.996,
         "like_beam": {"hnsw_ef": 64, "median_ms": 1.0, "recall_at_10": 0.9725},
     }
@@ -292,6 +293,7 @@ def test_scale_report_shows_text_queries_beside_the_stored_point_beam():
         in (lines)
     )
     assert not any(line.startswith("| int8 |") for line in lines)
+    assert any(line.startswith("200 patent titles embedded") for line in lines)
     assert _text_lines({"int8": variants["int8"]}, names) == []
     # the sorted layout is the large int8 one, written in another order
     assert layout_of("int8-large-sorted") == layout_of("int8-large") == ("int8", True)

@@ -53,6 +53,8 @@ DEFAULT_K = 10
 MRR_DEPTH = 10
 # Scores this close are equal (the same text scored in two segments may differ in the last bits).
 TIE_TOLERANCE = 1e-6
+# What --tune tries for hybrid: RRF with (dense, keyword) weights, and DBSF.
+TUNE_WEIGHTS = ((1.0, 1.0), (1.0, 2.0), (1.0, 3.0), (1.0, 5.0), (2.0, 1.0), (3.0, 1.0))
 
 
 def reciprocal_rank(hits: Sequence[Any], target: str) -> float:
@@ -65,9 +67,6 @@ def reciprocal_rank(hits: Sequence[Any], target: str) -> float:
     tied = sum(1 for h in hits if abs(float(h.score) - score) <= TIE_TOLERANCE)
     return sum(1.0 / (above + k) for k in range(1, tied + 1)) / tied
 
-
-# What --tune tries for hybrid: RRF with (dense, keyword) weights, and DBSF.
-TUNE_WEIGHTS = ((1.0, 1.0), (1.0, 2.0), (1.0, 3.0), (1.0, 5.0), (2.0, 1.0), (3.0, 1.0))
 
 ProgressFn = Callable[[str], None]
 

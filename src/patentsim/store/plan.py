@@ -46,7 +46,7 @@ alone; ``python -m bench --scale 1m``, BENCHMARKS.md; the sweep in docs/scaling.
 - large, 11 segments: 0.996 at 64 per segment and 1.0 at 256 with the rows in random order,
   0.9745 / 0.997 with them sorted by source document (1.3 / 2.8 ms).
 
-Embedding the query costs more than the difference (7.8-8.8 ms for MiniLM on 2 cores,
+Embedding the query costs more than the difference (6.1-8.8 ms for MiniLM on 2 cores,
 figure 4; a RoBERTa-base model several times that).  A ``like`` query is a stored point and
 is found with the narrower beam (1M, large, sorted: 0.995 at 64 per segment).
 """

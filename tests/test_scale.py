@@ -325,21 +325,6 @@ def test_plan_thresholds():
     assert (broad.path, broad.candidates, broad.hnsw_ef) == ("hnsw+check", 200, 1600)
     rare = plan_search(filtered=True, limit=10, matching=70_000, total=100_000_000)
     assert rare.candidates == planning.MAX_CANDIDATES
-    # a large collection's segments scan a filter's matches up to SCAN_MAX_SELECTIVITY
-    assert planning.SCAN_MAX_SELECTIVITY < b.LARGE_FULL_SCAN_SHARE < 1
-    large = {"total": 1_000_000, "segments": 10, "scan_points": 80_000}
-    scanned = plan_search(filtered=True, limit=10, matching=100_000, **large)
-    assert (scanned.path, scanned.exact, scanned.candidates) == ("scan", False, 0)
-    assert plan_search(filtered=True, limit=10, matching=300_000, **large).path == "scan"
-    assert plan_search(filtered=True, limit=10, matching=60_000, **large).path == "exact"
-    broad_large = plan_search(filtered=True, limit=10, matching=300_001, **large)
-    assert (broad_large.path, broad_large.scan_points) == ("hnsw+check", 80_000)
-    # ... not a collection without the threshold (a server's, or a large one made before)
-    assert mid == plan_search(filtered=True, limit=10, matching=100_000, total=1_000_000)
-    assert mid.scan_points == 0 and not mid.scan
-    # the full-scan threshold of a large collection: 80% of a full segment, in KB of float32
-    assert b.large_full_scan_threshold_kb(384) * 1024 // (384 * 4) == 80_000
-    assert b.large_full_scan_threshold_kb(768) * 1024 // (768 * 4) == 80_000
 
 
 def test_beams_narrow_per_segment_as_points_spread_over_more_segments():
@@ -670,8 +655,8 @@ def test_large_collection_shows_in_info_and_its_copy_is_large(
     assert result.exit_code == 0, result.output
     assert (
         "large collection: payload and keyword indexes on disk, segments of at most "
-        "100,000 points, each scanning a filter's matches below 48" in result.output
-    )  # 80% of the 60 points a segment held at most when it was made (the fixture)
+        "100,000 points" in result.output
+    )
     result = CliRunner().invoke(
         ingest_cli, ["info", "--path", settings.path, "--collection", "plain"], env={}
     )
@@ -702,92 +687,6 @@ def test_large_collection_shows_in_info_and_its_copy_is_large(
     finally:
         store.close()
     assert [round(h.score, 5) for h in got.hits] == [round(h.score, 5) for h in want.hits]
-
-
-def test_large_collection_scans_a_filters_matches(large_and_plain, tmp_path, monkeypatch):
-    """A large collection records its full-scan threshold, and the engine indexes every segment
-    with it: below it a segment answers a filter by scanning the points it matches (on the
-    quantized vectors, rescored).  A filter of up to SCAN_MAX_SELECTIVITY of the points takes
-    the ``scan`` path, one filtered search; a broader one ``hnsw+check``, whose last resort
-    stays exact search.  Every answer is the exact one (numpy over the stored vectors), on
-    float32 and on int8."""
-    from patentsim.ingest import copy as copying
-    from patentsim.store.edge import EdgeCollection
-
-    settings, _ = large_and_plain
-    copied = StoreSettings(path=str(tmp_path / "copy"))
-    with pytest.MonkeyPatch.context() as mp:  # the segments of the fixture's large collection
-        mp.setattr(b, "LARGE_MAX_SEGMENT_POINTS", 60)
-        mp.setattr(copying, "LARGE_SEGMENT_POINTS", 30)
-        copy_collection(
-            settings,
-            copied,
-            "large",
-            "large8",
-            batch=10,
-            create_options=CreateOptions(quantization="int8"),
-        )
-    monkeypatch.setattr(planning, "EXACT_MAX_POINTS", 5)
-    requests: list[tuple[bool, bool]] = []  # (filtered by more than ids, exact) of each search
-    real_dense = EdgeCollection._dense
-
-    def dense(self, vector, request):
-        requests.append(
-            (request.flt is not None and "HasId" not in repr(request.flt), request.exact)
-        )
-        return real_dense(self, vector, request)
-
-    monkeypatch.setattr(EdgeCollection, "_dense", dense)
-    for store_settings, name in ((settings, "large"), (copied, "large8")):
-        store = open_store(store_settings)
-        try:
-            coll = store.open(name)
-            assert coll.read_manifest()["full_scan_threshold_kb"] == 72  # 0.8 x 60 x 384 x 4 B
-            configs = [
-                json.loads(p.read_text())
-                for p in Path(store.collection_location(name)).glob(
-                    "shard/segments/*/vector_index/hnsw_config.json"
-                )
-            ]
-            assert configs and {c["full_scan_threshold"] for c in configs} == {48}, name
-            points = list(coll.scroll(with_vectors=True))
-            n = len(points)
-            x = np.array([p.vector for p in points], dtype=np.float32)
-            rows = [int(p.payload["_row"]) for p in points]
-            date = [str(p.payload.get("application_date") or "") for p in points]
-            dates = sorted(d for d in date if d)
-            # ~20% of the points: scan; ~60%: the checked search, with too few candidates
-            # allowed to find 10 matches, so it falls back to exact search
-            monkeypatch.setattr(planning, "MAX_CANDIDATES", 12)
-            for since, path in ((dates[int(0.8 * n)], "scan"), (dates[int(0.4 * n)], "hnsw+check")):
-                member = np.array([bool(d) and d >= since for d in date])
-                for row in (0, 31, 77):
-                    k = rows.index(row)
-                    requests.clear()
-                    results = like(
-                        row,
-                        limit=10,
-                        where=[f"application_date>={since}"],
-                        mode="dense",
-                        collection=name,
-                        store=store,
-                    )
-                    assert coll.last_plan.path == path, (name, since)
-                    assert coll.last_plan.scan_points == 48
-                    scores = np.where(member, x @ x[k], -np.inf)
-                    scores[k] = -np.inf
-                    expected = np.sort(scores)[::-1][:10]
-                    assert [h.score for h in results.hits] == pytest.approx(
-                        list(expected[np.isfinite(expected)]), abs=1e-5
-                    ), (name, since, row)
-                    # the scan: one search, the filter itself, not exact; the checked search
-                    # ends in exact search
-                    if path == "scan":
-                        assert requests == [(True, False)], requests
-                    else:
-                        assert requests[-1] == (True, True), requests
-        finally:
-            store.close()
 
 
 def _segment_quantization(folder: Path) -> list[dict]:

@@ -322,9 +322,6 @@ def _layout(manifest):
         if manifest.get("indexes_on_disk")
         else ""
     )
-    if large and manifest.get("full_scan_threshold_kb") and manifest.get("dimension"):
-        scan = int(manifest["full_scan_threshold_kb"]) * 1024 // (int(manifest["dimension"]) * 4)
-        large += f", each scanning a filter's matches below {scan:,}"
     if kind == "none":
         return f"float32, not quantized ({where}){large}"
     ratio = {"int8": 4, "binary": 16}.get(kind, "?")

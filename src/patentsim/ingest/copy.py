@@ -39,14 +39,7 @@ from .writer import ProgressFn, WriteBehind
 
 DEFAULT_BATCH = 256
 # Manifest entries that describe the target's own layout, not the data.
-_LAYOUT_KEYS = (
-    "dimension",
-    "on_disk",
-    "quantization",
-    "indexes_on_disk",
-    "quantized_memory",
-    "full_scan_threshold_kb",
-)
+_LAYOUT_KEYS = ("dimension", "on_disk", "quantization", "indexes_on_disk", "quantized_memory")
 
 
 @dataclass

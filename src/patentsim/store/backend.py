@@ -41,21 +41,6 @@ INDEXING_THRESHOLD_KB: int | None = None
 # in 11.8 ms (p50), 3 segments in 2.4 ms, 2 (one ordinary collection) in 1.0 ms.
 LARGE_SEGMENT_POINTS = 20_000
 LARGE_MAX_SEGMENT_POINTS = 100_000
-# A large collection's segments answer a filter by scanning the points it matches in them (on
-# the quantized vectors, rescored) while the payload index counts fewer than this share of a
-# full segment, instead of walking the HNSW graph with the filter (Qdrant's
-# ``full_scan_threshold``, set per collection when it is created and recorded in the manifest
-# as ``full_scan_threshold_kb``; the planner's ``scan`` path, store/plan.py).  Below 1, so an
-# unfiltered query still walks the graph of every merged segment.
-LARGE_FULL_SCAN_SHARE = 0.8
-
-
-def large_full_scan_threshold_kb(dimension: int) -> int:
-    """The full-scan threshold of a new large collection of ``dimension``-d vectors, in the
-    engine's unit (KB of float32 vectors): LARGE_FULL_SCAN_SHARE of a full segment."""
-    return max(1, int(LARGE_FULL_SCAN_SHARE * LARGE_MAX_SEGMENT_POINTS * dimension * 4 // 1024))
-
-
 # The manifest's ``quantized_memory`` of a large collection whose quantized vectors are
 # memory-mapped (the embedded store; collections made before that have none: in RAM).
 LARGE_QUANTIZED_MEMORY = "page cache"

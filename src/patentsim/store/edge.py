@@ -133,8 +133,6 @@ class EdgeStore:
             )
             if options.large:
                 manifest["indexes_on_disk"] = True
-                # Its segments scan a filter's matches below this (the planner's `scan`).
-                manifest["full_scan_threshold_kb"] = b.large_full_scan_threshold_kb(dimension)
                 if quantization != "none":
                     # The placement of its quantized vectors (`_config`); `ingest info` says it.
                     manifest["quantized_memory"] = b.LARGE_QUANTIZED_MEMORY
@@ -220,7 +218,6 @@ class EdgeCollection(PlannedQueries):
         self._lock = FolderLock(folder)
         self._quantization: str | None = None
         self._indexes_on_disk: bool | None = None
-        self._scan_threshold_points: int | None = None
         self._segment_points: int | None = None  # a large collection's merge limit, if set
         self.last_plan: SearchPlan | None = None  # how the last query was answered
 
@@ -268,9 +265,7 @@ class EdgeCollection(PlannedQueries):
             hnsw_config=qe.HnswIndexConfig(
                 m=b.HNSW_M,
                 ef_construct=b.HNSW_EF_CONSTRUCT,
-                # as the collection was made: the engine rebuilds every segment's index for
-                # another value
-                full_scan_threshold=self._full_scan_threshold_kb() or b.FULL_SCAN_THRESHOLD_KB,
+                full_scan_threshold=b.FULL_SCAN_THRESHOLD_KB,
             ),
             quantization_config=_quantization_config(quantization, mapped=self.quantized_mapped),
             optimizers=self._optimizers(dimension, segment_points),
@@ -358,19 +353,6 @@ class EdgeCollection(PlannedQueries):
         if self._indexes_on_disk is None:
             self._indexes_on_disk = bool(self.read_manifest().get("indexes_on_disk"))
         return self._indexes_on_disk
-
-    def _full_scan_threshold_kb(self) -> int:
-        """The full-scan threshold the manifest records (a large collection's; 0: none)."""
-        return int(self.read_manifest().get("full_scan_threshold_kb") or 0)
-
-    def _scan_points(self) -> int:
-        if self._scan_threshold_points is None:
-            manifest = self.read_manifest()
-            kb = int(manifest.get("full_scan_threshold_kb") or 0)
-            dimension = int(manifest.get("dimension") or 0)
-            # The engine's own conversion: KB of float32 vectors over a vector's bytes.
-            self._scan_threshold_points = kb * 1024 // (dimension * 4) if dimension else 0
-        return self._scan_threshold_points
 
     @property
     def quantized_mapped(self) -> bool:

@@ -14,21 +14,6 @@ payload indexes estimate without touching a vector:
   unfiltered search (whose recall is what the benchmark measures).  Too few pass: four times
   the candidates, up to ``MAX_CANDIDATES``; then exact search over every matching point.
 
-- **many matches on a large collection** (``scan_points``: one made with a full-scan
-  threshold, ``backend.LARGE_FULL_SCAN_SHARE``), at most ``SCAN_MAX_SELECTIVITY`` of its
-  points: one filtered query, which every segment answers by scanning the points the filter
-  matches in it on the quantized vectors and rescoring its best ``OVERSAMPLING`` x limit with
-  the originals (a segment whose matches exceed the threshold walks its graph with the
-  filter; a segment matching that much of itself is nearly all matches).  No graph is
-  walked, so nothing is missed for lack of a beam, and a segment's scan costs what its
-  matches cost.  At 1M points (the large int8 collection, 10 segments of 100,000, 40
-  queries): a 10% date filter 2.6 ms at recall@10 1.0 (``hnsw+check`` 38 ms at 0.995; exact
-  search over the float32 originals of every match 11 ms), 15% of the points matched by a
-  list filter 5.3 ms at 1.0 (21 ms; exact 18 ms); 50% took 20 ms, so broader filters keep
-  ``hnsw+check``.  Its last resort stays exact search: a segment where a broad filter
-  matches more than the threshold walks its graph with the filter, which can miss (seen
-  on segments of 60 points).
-
 Why not the filtered HNSW search (the filter applied during the walk): on vectors shaped like
 real patent embeddings, where documents with the same payload sit together, the walk misses
 matches whatever the beam — recall@10 0.66–0.89 for filters of 10–50% of 300k points with
@@ -70,7 +55,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 from . import backend as b
@@ -102,10 +87,6 @@ SMALL_COLLECTION_POINTS = 100_000
 SMALL_COLLECTION_EF = 128
 # Free-text queries walk this many times the beam of a stored point (see above).
 TEXT_EF_FACTOR = 4
-# The broadest filter (share of the collection's points) a large collection answers by
-# scanning its matches (the ``scan`` path); well below LARGE_FULL_SCAN_SHARE, so a segment
-# holding several times its share of the matches still scans them.
-SCAN_MAX_SELECTIVITY = 0.3
 
 Hit = TypeVar("Hit")
 
@@ -118,18 +99,12 @@ class SearchPlan:
     matching: int | None = None  # points the filter matches (the payload index's estimate)
     total: int | None = None  # points in the collection
     segments: int = REFERENCE_SEGMENTS  # the collection's segments (each walked with hnsw_ef)
-    # > 0: the collection's segments scan a filter's matches when they count fewer than this
-    # many (a large collection's full-scan threshold, in points); 0: no such collection
-    scan_points: int = 0
-    scan: bool = False  # one filtered query, which the segments answer by scanning
 
     @property
     def path(self) -> str:
-        """``exact``, ``scan``, ``hnsw`` or ``hnsw+check``: what answers the query."""
+        """``exact``, ``hnsw`` or ``hnsw+check``: what answers the query."""
         if self.exact:
             return "exact"
-        if self.scan:
-            return "scan"
         return "hnsw+check" if self.candidates else "hnsw"
 
 
@@ -168,37 +143,26 @@ def plan_search(
     total: int | None = None,
     segments: int = REFERENCE_SEGMENTS,
     free_text: bool = False,
-    scan_points: int = 0,
 ) -> SearchPlan:
     """The plan for one query; ``matching`` is needed only when ``filtered``, ``total`` (the
     collection's points) when ``filtered`` and for the beam (a wider one when not known);
     ``segments``: how many segments the collection's points are spread over; ``free_text``:
-    the query is an embedded text, not a stored point (``TEXT_EF_FACTOR``); ``scan_points``:
-    the collection's segments scan a filter's matches below this many (0: not a collection
-    that does)."""
+    the query is an embedded text, not a stored point (``TEXT_EF_FACTOR``)."""
     ef = segment_ef(base_ef(total), segments) * (TEXT_EF_FACTOR if free_text else 1)
     if not filtered:
         return SearchPlan(exact=False, hnsw_ef=max(ef, limit), total=total, segments=segments)
-    exact = SearchPlan(
-        exact=True,
-        hnsw_ef=ef,
-        matching=matching,
-        total=total,
-        segments=segments,
-        scan_points=scan_points,
-    )
     if matching is None or total is None or min(matching, total) <= EXACT_MAX_POINTS:
-        return exact
+        return SearchPlan(exact=True, hnsw_ef=ef, matching=matching, total=total, segments=segments)
     selectivity = matching / total if total else 1.0
-    if scan_points and selectivity <= SCAN_MAX_SELECTIVITY:
-        return replace(exact, exact=False, scan=True, hnsw_ef=max(ef, limit))
     candidates = math.ceil(OVERFETCH * limit / max(selectivity, 1e-9))
     candidates = min(MAX_CANDIDATES, max(candidates, 4 * limit))
-    return replace(
-        exact,
+    return SearchPlan(
         exact=False,
         hnsw_ef=max(ef, candidate_ef(candidates, segments, total)),
         candidates=candidates,
+        matching=matching,
+        total=total,
+        segments=segments,
     )
 
 

@@ -14,8 +14,6 @@ backend supplies only its engine calls, the searches each described by one
   point for None), which reads no vector;
 - ``_layout()``: how many segments a query visits (the beams are per segment) and how many
   points the collection holds (None where it costs a request to know);
-- ``_scan_points()``: below how many matches the collection's segments scan a filter's
-  matches instead of walking the graph (0: a collection that does not, the default);
 - ``_scroll_pages(...)``: a function that reads one page of stored points (``scroll``
   walks the pages).
 """
@@ -72,11 +70,6 @@ class PlannedQueries(ABC):
         default the collections the beams were tuned on, of a size not known."""
         return planning.REFERENCE_SEGMENTS, None
 
-    def _scan_points(self) -> int:
-        """The segments scan a filter's matches below this many (``plan.py``, the ``scan``
-        path); 0: they walk the graph with the filter, which the planner avoids."""
-        return 0
-
     @abstractmethod
     def _scroll_pages(
         self, flt: Filter | None, with_vectors: bool, with_payload: bool | Sequence[str], batch: int
@@ -102,7 +95,6 @@ class PlannedQueries(ABC):
             total=total,
             segments=segments,
             free_text=free_text,
-            scan_points=self._scan_points(),
         )
 
     def _query_plan(self, flt: Filter | None, limit: int, free_text: bool) -> SearchPlan:

@@ -239,7 +239,10 @@ def render(report: dict[str, Any]) -> str:
         "where the points are spread over more segments; ranked on the quantized vectors "
         f"alone) for about {planning.OVERFETCH:g} x 10 / selectivity candidates, the filter "
         "checked on them by an exact search restricted to them (more candidates, then exact "
-        "search, when fewer than 10 pass).  Recall against exact numpy search over the "
+        "search, when fewer than 10 pass); `scan` = one filtered search that every segment of "
+        "a large collection answers by scanning the points it matches (quantized, rescored), "
+        f"for filters of up to {planning.SCAN_MAX_SELECTIVITY:.0%} of the points (a path in "
+        "brackets: the one that layout took).  Recall against exact numpy search over the "
         "matching points.",
         "",
     ]
@@ -253,7 +256,8 @@ def render(report: dict[str, Any]) -> str:
         cells = [f"| {row['filter']} | {row['matching']:,} ({share}) | {row['path']} |"]
         for item in v.values():
             r = ((item.get("queries") or {}).get("filtered") or [])[k]
-            cells.append(f" {r['median_ms']} / {r['p99_ms']} | {r['recall_at_10']} |")
+            own = f" ({r['path']})" if r.get("path", row["path"]) != row["path"] else ""
+            cells.append(f" {r['median_ms']} / {r['p99_ms']}{own} | {r['recall_at_10']} |")
         lines.append("".join(cells))
     for q, item in v.items():
         rows = (item.get("queries") or {}).get("filtered") or []

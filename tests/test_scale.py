@@ -325,6 +325,16 @@ def test_plan_thresholds():
     assert (broad.path, broad.candidates, broad.hnsw_ef) == ("hnsw+check", 200, 1600)
     rare = plan_search(filtered=True, limit=10, matching=70_000, total=100_000_000)
     assert rare.candidates == planning.MAX_CANDIDATES
+    # a large collection searches exactly over more matches, if they are not too broad a share
+    for matching, total, path in (
+        (100_000, 1_000_000, "exact"),
+        (200_000, 1_000_000, "exact"),
+        (200_001, 2_000_000, "hnsw+check"),
+        (150_000, 500_000, "hnsw+check"),  # 30% of the points: candidates come cheap
+        (60_000, 70_000, "exact"),
+    ):
+        got = plan_search(filtered=True, limit=10, matching=matching, total=total, large=True)
+        assert got.path == path, (matching, total)
 
 
 def test_beams_narrow_per_segment_as_points_spread_over_more_segments():
@@ -591,6 +601,48 @@ def test_large_collection_is_written_in_segments_with_the_same_answers(large_and
             # every match (fewer than 100), ranked alike; equal scores in either order
             ranked = [sorted((-round(h.score, 5), h.key) for h in r.hits) for r in (a, p)]
             assert ranked[0] == ranked[1] and 0 < len(a.hits) < 100, where
+    finally:
+        store.close()
+
+
+def test_large_collection_answers_more_matches_exactly(large_and_plain, monkeypatch):
+    """A large collection searches its segments side by side: a filter matching up to
+    LARGE_EXACT_MAX_POINTS points, at most LARGE_EXACT_MAX_SELECTIVITY of them, is answered
+    exactly there and through the checked candidates on an ordinary collection; both
+    answers are the exact ones (numpy over the stored vectors)."""
+    settings, _ = large_and_plain
+    monkeypatch.setattr(planning, "EXACT_MAX_POINTS", 5)
+    monkeypatch.setattr(planning, "LARGE_EXACT_MAX_POINTS", 30)
+    store = open_store(settings)
+    try:
+        for name, path in (("large", "exact"), ("plain", "hnsw+check")):
+            coll = store.open(name)
+            assert coll._large() is (name == "large")
+            points = list(coll.scroll(with_vectors=True))
+            x = np.array([p.vector for p in points], dtype=np.float32)
+            rows = [int(p.payload["_row"]) for p in points]
+            date = [str(p.payload.get("application_date") or "") for p in points]
+            dates = sorted(d for d in date if d)
+            since = dates[int(0.85 * len(dates))]  # about 15% of the points
+            member = np.array([bool(d) and d >= since for d in date])
+            assert 5 < member.sum() <= 30
+            for row in (0, 31, 77):
+                k = rows.index(row)
+                results = like(
+                    row,
+                    limit=10,
+                    where=[f"application_date>={since}"],
+                    mode="dense",
+                    collection=name,
+                    store=store,
+                )
+                assert coll.last_plan.path == path, name
+                scores = np.where(member, x @ x[k], -np.inf)
+                scores[k] = -np.inf
+                expected = np.sort(scores)[::-1][:10]
+                assert [h.score for h in results.hits] == pytest.approx(
+                    list(expected[np.isfinite(expected)]), abs=1e-5
+                ), (name, row)
     finally:
         store.close()
 

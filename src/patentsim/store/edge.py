@@ -354,6 +354,9 @@ class EdgeCollection(PlannedQueries):
             self._indexes_on_disk = bool(self.read_manifest().get("indexes_on_disk"))
         return self._indexes_on_disk
 
+    def _large(self) -> bool:
+        return self.indexes_on_disk
+
     @property
     def quantized_mapped(self) -> bool:
         """Quantized vectors memory-mapped, as the manifest records (large collections made

@@ -14,6 +14,8 @@ backend supplies only its engine calls, the searches each described by one
   point for None), which reads no vector;
 - ``_layout()``: how many segments a query visits (the beams are per segment) and how many
   points the collection holds (None where it costs a request to know);
+- ``_large()``: whether it is a large collection (its segments searched side by side; it
+  answers exactly over more matches), False by default;
 - ``_scroll_pages(...)``: a function that reads one page of stored points (``scroll``
   walks the pages).
 """
@@ -70,6 +72,10 @@ class PlannedQueries(ABC):
         default the collections the beams were tuned on, of a size not known."""
         return planning.REFERENCE_SEGMENTS, None
 
+    def _large(self) -> bool:
+        """A large collection (``CreateOptions.large``), planned as one (``plan.py``)."""
+        return False
+
     @abstractmethod
     def _scroll_pages(
         self, flt: Filter | None, with_vectors: bool, with_payload: bool | Sequence[str], batch: int
@@ -95,6 +101,7 @@ class PlannedQueries(ABC):
             total=total,
             segments=segments,
             free_text=free_text,
+            large=self._large(),
         )
 
     def _query_plan(self, flt: Filter | None, limit: int, free_text: bool) -> SearchPlan:

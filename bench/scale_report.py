@@ -239,11 +239,11 @@ def render(report: dict[str, Any]) -> str:
         "where the points are spread over more segments; ranked on the quantized vectors "
         f"alone) for about {planning.OVERFETCH:g} x 10 / selectivity candidates, the filter "
         "checked on them by an exact search restricted to them (more candidates, then exact "
-        "search, when fewer than 10 pass); `scan` = one filtered search that every segment of "
-        "a large collection answers by scanning the points it matches (quantized, rescored), "
-        f"for filters of up to {planning.SCAN_MAX_SELECTIVITY:.0%} of the points (a path in "
-        "brackets: the one that layout took).  Recall against exact numpy search over the "
-        "matching points.",
+        "search, when fewer than 10 pass).  A large collection, whose segments are searched "
+        f"side by side, searches exactly over up to {planning.LARGE_EXACT_MAX_POINTS:,} "
+        f"matches if they are at most {planning.LARGE_EXACT_MAX_SELECTIVITY:.0%} of its points "
+        "(a path in brackets: the one that layout took).  Recall against exact numpy search "
+        "over the matching points.",
         "",
     ]
     header = "| filter | matching | path |" + "".join(

@@ -18,9 +18,9 @@ A large collection (``CreateOptions.large``) searches its segments side by side,
 search there costs about half as much per match on 2 cores: it answers exactly up to
 ``LARGE_EXACT_MAX_POINTS`` matches as long as they are at most
 ``LARGE_EXACT_MAX_SELECTIVITY`` of its points (broader filters find enough candidates fast).
-At 1M points (10 segments of 100,000): exact search over the 100,649 matches of a 10% date
+At 1M points (10 indexed segments of 100,000): exact search over the 100,649 matches of a 10% date
 filter took 11.4 ms and over 154,003 of a 15% list filter 17.7 ms, complete, where
-``hnsw+check`` took 38 ms (recall@10 0.995) and 21 ms (0.995); over the 500,000 of a 50%
+``hnsw+check`` took 38 ms (recall@10 0.995) and 21 ms (0.995); over the 500,904 of a 50%
 filter 70 ms against 29 ms.
 
 Why not the filtered HNSW search (the filter applied during the walk): on vectors shaped like

@@ -235,7 +235,8 @@ def render(report: dict[str, Any]) -> str:
         "",
         "Path (`store/plan.py`): `exact` = exact search over the matching points (the payload "
         f"index estimates at most {planning.EXACT_MAX_POINTS:,}); `hnsw+check` = unfiltered "
-        f"HNSW search (hnsw_ef {planning.CANDIDATE_EF} x the candidates, narrower per segment "
+        f"HNSW search (hnsw_ef {planning.CANDIDATE_EF} x the candidates, "
+        f"{planning.LARGE_CANDIDATE_EF} x on a large collection, narrower per segment "
         "where the points are spread over more segments; ranked on the quantized vectors "
         f"alone) for about {planning.OVERFETCH:g} x 10 / selectivity candidates, the filter "
         "checked on them by an exact search restricted to them (more candidates, then exact "

@@ -335,6 +335,18 @@ def test_plan_thresholds():
     ):
         got = plan_search(filtered=True, limit=10, matching=matching, total=total, large=True)
         assert got.path == path, (matching, total)
+    # ... and finds the candidates of a broad filter with a wider beam (LARGE_CANDIDATE_EF)
+    assert planning.LARGE_CANDIDATE_EF > planning.CANDIDATE_EF
+    one, large_ = (
+        plan_search(
+            filtered=True, limit=10, matching=500_000, total=1_000_000, segments=11, large=x
+        )
+        for x in (False, True)
+    )
+    assert (one.candidates, large_.candidates) == (200, 200) and large_.large
+    assert one.hnsw_ef == planning.segment_ef(8 * 200, 11) < large_.hnsw_ef
+    assert large_.hnsw_ef == planning.segment_ef(planning.LARGE_CANDIDATE_EF * 200, 11)
+    assert planning.candidate_ef(800, 11, large=True) == planning.segment_ef(16 * 800, 11)
 
 
 def test_beams_narrow_per_segment_as_points_spread_over_more_segments():
@@ -643,6 +655,9 @@ def test_large_collection_answers_more_matches_exactly(large_and_plain, monkeypa
                 assert [h.score for h in results.hits] == pytest.approx(
                     list(expected[np.isfinite(expected)]), abs=1e-5
                 ), (name, row)
+            # a broad filter: the checked candidates, found with the large collection's beam
+            broad = coll.plan(Filter(must=(Range("_row", gte=40),)), limit=10)
+            assert (broad.path, broad.large) == ("hnsw+check", name == "large")
     finally:
         store.close()
 

@@ -133,7 +133,7 @@ class PlannedQueries(ABC):
         def nearest(n: int) -> list[tuple[str, float]]:
             # May rank on the quantized vectors alone: the check scores the candidates exactly.
             # Not with a score threshold, which must be applied to exact scores.
-            ef = max(plan.hnsw_ef, planning.candidate_ef(n, plan.segments, plan.total))
+            ef = max(plan.hnsw_ef, planning.candidate_ef(n, plan.segments, plan.total, plan.large))
             rescore = score_threshold is not None
             found = self._dense(
                 vector,

@@ -172,17 +172,16 @@ def plan_search(
     collection's points) when ``filtered`` and for the beam (a wider one when not known);
     ``segments``: how many segments the collection's points are spread over; ``free_text``:
     the query is an embedded text, not a stored point (``TEXT_EF_FACTOR``); ``large``: a
-    large collection, which searches exactly over more matches."""
+    large collection, which searches exactly over more matches and walks a wider beam for
+    the candidates of a broad filter."""
     ef = segment_ef(base_ef(total), segments) * (TEXT_EF_FACTOR if free_text else 1)
     if not filtered:
         return SearchPlan(exact=False, hnsw_ef=max(ef, limit), total=total, segments=segments)
-    if matching is None or total is None or min(matching, total) <= EXACT_MAX_POINTS:
-        return SearchPlan(exact=True, hnsw_ef=ef, matching=matching, total=total, segments=segments)
-    selectivity = matching / total if total else 1.0
-    if large and matching <= LARGE_EXACT_MAX_POINTS and selectivity <= LARGE_EXACT_MAX_SELECTIVITY:
+    if matching is None or total is None or _exact(matching, total, large):
         return SearchPlan(
-            exact=True, hnsw_ef=ef, matching=matching, total=total, segments=segments, large=True
+            exact=True, hnsw_ef=ef, matching=matching, total=total, segments=segments, large=large
         )
+    selectivity = matching / total if total else 1.0
     candidates = math.ceil(OVERFETCH * limit / max(selectivity, 1e-9))
     candidates = min(MAX_CANDIDATES, max(candidates, 4 * limit))
     return SearchPlan(
@@ -193,6 +192,17 @@ def plan_search(
         total=total,
         segments=segments,
         large=large,
+    )
+
+
+def _exact(matching: int, total: int, large: bool) -> bool:
+    """Whether a filter matching ``matching`` of ``total`` points is answered exactly."""
+    if min(matching, total) <= EXACT_MAX_POINTS:
+        return True
+    return (
+        large
+        and matching <= LARGE_EXACT_MAX_POINTS
+        and matching <= LARGE_EXACT_MAX_SELECTIVITY * total
     )
 
 

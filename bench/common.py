@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
+# The shared real data beside the checkout; BENCH_DATA names another folder (a worktree's).
+DATA = Path(os.environ.get("BENCH_DATA") or ROOT.parent / "shared" / "data")
 NVIDIA_XLSX = DATA / "patents_nvidia.xlsx"
 EN_CSV = DATA / "patents_en.csv"
 OUT = ROOT / "bench" / "out"

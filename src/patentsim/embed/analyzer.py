@@ -24,6 +24,10 @@ How a text becomes terms (deterministic: no model, no randomness, no state):
 Consecutive Korean words are analyzed together (MeCab reads a word better in its
 sentence: ``온도 센서의`` → ``온도 센서``); the same function runs on documents, on
 queries and on ``~`` filter words, so ``abstract~센서`` matches ``센서를`` and ``센서의``.
+``spans(text)`` gives the same terms with the characters of ``text`` each came from
+(``배터리를`` → ``배터리`` at the first three characters; ``batteries`` → ``batteri`` over
+the whole word), so a term can be highlighted in the original text.
+
 The analyzer's ``info()`` (name, version, language, dictionary version) goes into
 the collection's manifest; a collection is always searched with the analyzer it
 was built with.
@@ -34,6 +38,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -121,10 +126,11 @@ def _tagger() -> Any:
     return mecab_ko.Tagger()
 
 
-def morphemes(word: str) -> list[tuple[str, str]]:
-    """MeCab-ko's morphemes of one word as ``(surface, tag)``, inflections and compounds split."""
-    out: list[tuple[str, str]] = []
-    for line in _tagger().parse(word).splitlines():
+def tokens(words: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """MeCab-ko's tokens of ``words``: each token's surface (a substring of ``words``) and
+    its morphemes as ``(surface, tag)``, inflections and compounds split."""
+    out: list[tuple[str, list[tuple[str, str]]]] = []
+    for line in _tagger().parse(words).splitlines():
         if line == "EOS" or "\t" not in line:
             continue
         surface, features = line.split("\t", 1)
@@ -136,18 +142,34 @@ def morphemes(word: str) -> list[tuple[str, str]]:
         # 막 → 박/VV).
         if "+" in tag or (len(feats) > 4 and feats[4] == "Compound"):
             if expression not in ("*", ""):
+                parts = []
                 for part in expression.split("+"):
                     bits = part.split("/")
                     if len(bits) >= 2 and bits[0]:
-                        out.append((bits[0], bits[1]))
+                        parts.append((bits[0], bits[1]))
+                out.append((surface, parts))
                 continue
             tag = tag.split("+", 1)[0]
-        out.append((surface, tag))
+        out.append((surface, [(surface, tag)]))
     return out
+
+
+def morphemes(word: str) -> list[tuple[str, str]]:
+    """MeCab-ko's morphemes of one word as ``(surface, tag)``, inflections and compounds split."""
+    return [part for _, parts in tokens(word) for part in parts]
 
 
 def _is_stop_tag(tag: str) -> bool:
     return tag in STOP_TAGS or tag.startswith(STOP_TAG_PREFIXES)
+
+
+@dataclass(frozen=True)
+class TermSpan:
+    """A term and the characters ``text[start:end]`` of the original text it came from."""
+
+    start: int
+    end: int
+    term: str
 
 
 class Analyzer:
@@ -203,6 +225,63 @@ class Analyzer:
             out.extend(self._korean(" ".join(run)))
         return out
 
+    def spans(self, text: str) -> list[TermSpan]:
+        """``terms(text)`` with the span of original characters each term came from: a
+        stemmed word's whole word, a Korean morpheme's own characters (particles and
+        endings left out), an inflected form's whole token (``위한`` for ``위하``)."""
+        norm, starts, ends = _normalized_with_offsets(text or "")
+        out: list[TermSpan] = []
+        run: list[tuple[str, int]] = []  # consecutive Hangul words and where they start
+
+        def span(lo: int, hi: int, term: str) -> TermSpan:
+            return TermSpan(starts[lo], ends[max(hi, lo + 1) - 1], term)
+
+        for match in WORD.finditer(norm):
+            word = match.group()
+            if _HANGUL.search(word):
+                run.append((word, match.start()))
+                continue
+            if run:
+                out.extend(span(lo, hi, t) for lo, hi, t in self._korean_spans(run))
+                run = []
+            out.extend(span(match.start(), match.end(), t) for t in self._plain(word))
+        if run:
+            out.extend(span(lo, hi, t) for lo, hi, t in self._korean_spans(run))
+        return out
+
+    def _korean_spans(self, run: list[tuple[str, int]]) -> list[tuple[int, int, str]]:
+        """``_korean`` over a run of words, with each term's span in the normalised text."""
+        joined = " ".join(word for word, _ in run)
+        where: list[int] = []  # position in the normalised text of each character of joined
+        for i, (word, start) in enumerate(run):
+            if i:
+                where.append(start - 1)  # the joining space (never inside a span)
+            where.extend(range(start, start + len(word)))
+        out: list[tuple[int, int, str]] = []
+        cursor = 0
+        for surface, parts in tokens(joined):
+            lo = joined.find(surface, cursor)
+            if lo < 0:  # not expected from MeCab; keep the term, at the next characters
+                lo = min(cursor, len(joined) - 1)
+            hi = max(min(lo + len(surface), len(joined)), lo + 1)
+            cursor = hi
+            inner = lo  # the pieces of a split token are looked for in order
+            for part, tag in parts:
+                if tag in _FOREIGN_TAGS:
+                    terms = [(p, t) for p in WORD.findall(part) for t in self._plain(p)]
+                elif not _is_stop_tag(tag):
+                    terms = [(p, p) for p in WORD.findall(part)]
+                else:
+                    continue
+                for piece, term in terms:
+                    at = joined.find(piece, inner, hi)
+                    if at >= 0:  # spelled as in the text: its own characters
+                        out.append((where[at], where[at + len(piece) - 1] + 1, term))
+                        inner = at + len(piece)
+                    else:  # an inflected form (위한 for 위하): the whole token
+                        out.append((where[lo], where[hi - 1] + 1, term))
+        return out
+
     def query_terms(self, text: str) -> list[str]:
         """The distinct terms of a query, in order of first occurrence."""
         return list(dict.fromkeys(self.terms(text)))
@@ -225,6 +304,37 @@ class Analyzer:
             if len(self._cache) < 200_000:
                 self._cache[word] = cached
         return cached
+
+
+def _normalized_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
+    """``text`` NFKC-normalised and lowercased as ``terms`` reads it, with the span of
+    original characters each normalised character came from.  Characters that normalise
+    together (a letter and its combining marks, Hangul jamo) stay one piece."""
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or _starts_piece(text, start, i):
+            pieces.append((start, i))
+            start = i
+    norm: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for lo, hi in pieces:
+        piece = unicodedata.normalize("NFKC", text[lo:hi]).lower()
+        norm.append(piece)
+        starts.extend([lo] * len(piece))
+        ends.extend([hi] * len(piece))
+    return "".join(norm), starts, ends
+
+
+def _starts_piece(text: str, start: int, i: int) -> bool:
+    """Whether ``text[i]`` normalises independently of the piece ``text[start:i]``."""
+    ch = text[i]
+    if ch.isascii() and text[i - 1].isascii():
+        return True
+    head = text[start:i]
+    nfkc = unicodedata.normalize
+    return nfkc("NFKC", head + ch) == nfkc("NFKC", head) + nfkc("NFKC", ch)
 
 
 def joined(terms: Iterable[str]) -> str:

@@ -166,6 +166,12 @@ class _RefCommand(click.Command):
     help="The date --prior-art compares (default: the collection's date field).",
 )
 @hit_options
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Add each result's shared terms with the query document: the analyzed words both "
+    "hold, highest keyword weight first.",
+)
 @collection_option
 @store_options
 def like(
@@ -173,6 +179,7 @@ def like(
     key,
     prior_art,
     date_field,
+    explain,
     where,
     filter_json,
     limit,
@@ -196,6 +203,7 @@ def like(
       search like 0 --limit 10
       search like 1020160074642 --prior-art --group-by applicant
       search like 0 --mode hybrid
+      search like 0 --explain
     """
     from .query import like as find_like
     from .render import emit, output_format, query_header
@@ -214,6 +222,7 @@ def like(
         group_by=group_by,
         key=key,
         mode=mode,
+        explain=explain,
         collection=collection,
         settings=settings,
     )
@@ -236,6 +245,12 @@ def like(
     show_default=True,
     help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps.",
 )
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Add each result's shared terms with the query text: the analyzed words both "
+    "hold, highest keyword weight first.",
+)
 @collection_option
 @store_options
 def text(
@@ -252,6 +267,7 @@ def text(
     fields,
     model,
     device,
+    explain,
     collection,
     settings,
 ):
@@ -261,7 +277,7 @@ def text(
     Example:
       search text "배터리 열관리 시스템" --limit 20 --format json
       search text "wafer polishing" --where "ipc=B24B 37/04"
-      search text "배터리 냉각" --mode keyword
+      search text "배터리 냉각" --mode keyword --explain
     """
     from .query import text as find_text
     from .render import emit, output_format
@@ -277,6 +293,7 @@ def text(
         min_score=min_score,
         group_by=group_by,
         mode=mode,
+        explain=explain,
         collection=collection,
         settings=settings,
         model=model,
@@ -437,3 +454,121 @@ def facets(field, where, filter_json, limit, fmt, output, collection, settings):
         settings=settings,
     )
     render.emit_facets(result, fmt, output)
+
+
+def _progress(message: str) -> None:
+    click.echo(message + " ...", err=True)
+
+
+@cli.command(name="map")
+@click.option(
+    "--color",
+    metavar="FIELD",
+    help="Colour the documents by FIELD (list fields: the first element, IPC/CPC codes at "
+    "the subclass level; dates: the year), or by 'year', 'file' or 'cluster'.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "umap", "pca"]),
+    default="auto",
+    show_default=True,
+    help="UMAP (needs umap-learn) or PCA; auto: UMAP where installed.",
+)
+@click.option(
+    "--clusters",
+    "k",
+    type=click.IntRange(min=1),
+    metavar="K",
+    help="How many topic clusters with --color cluster (default: by the collection's size).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    help="table: the legend (the default); json or csv: every document with x, y, colour.",
+)
+@click.option(
+    "--output",
+    "-o",
+    metavar="FILE",
+    help="Write the map: .html (interactive, works offline), .png, or the points as .xlsx, "
+    ".csv, .jsonl.",
+)
+@click.option("--refresh", is_flag=True, help="Compute again instead of using the cache.")
+@collection_option
+@store_options
+def map_cmd(color, method, k, fmt, output, refresh, collection, settings):
+    """A map of the collection: every document as a point, similar ones close together.
+
+    Made of the stored vectors (nothing is embedded), computed once per collection
+    state and cached beside it.
+
+    \b
+    Example:
+      search map --color ipc --output landscape.html
+      search map --color cluster --output landscape.png
+      search map --color applicant
+    """
+    from .landscape import landscape
+    from .render_analysis import check_map_output, emit_map
+
+    if output:
+        check_map_output(output)
+    result = landscape(
+        color=color,
+        method=method,
+        k=k,
+        refresh=refresh,
+        collection=collection,
+        settings=settings,
+        progress=_progress,
+    )
+    emit_map(result, fmt, output)
+
+
+@cli.command(name="clusters")
+@click.option(
+    "--clusters",
+    "-k",
+    "k",
+    type=click.IntRange(min=1),
+    metavar="K",
+    help="How many clusters (default: by the collection's size).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    help="table (the default), json (one object per cluster) or csv.",
+)
+@click.option(
+    "--output",
+    "-o",
+    metavar="FILE",
+    help="Write the clusters to FILE: .xlsx (a second sheet lists each document's "
+    "cluster), .csv or .jsonl.",
+)
+@click.option("--refresh", is_flag=True, help="Compute again instead of using the cache.")
+@collection_option
+@store_options
+def clusters_cmd(k, fmt, output, refresh, collection, settings):
+    """Topic clusters of the collection, labelled with their most characteristic terms.
+
+    Each cluster: its size, label terms, top applicants and classes, years and the
+    titles of its most central documents.
+
+    \b
+    Example:
+      search clusters
+      search clusters --clusters 12 --output topics.xlsx
+    """
+    from .clusters import clusters
+    from .render import output_format
+    from .render_analysis import emit_clusters
+
+    if output:
+        output_format(output, fmt)
+    result = clusters(
+        k=k, refresh=refresh, collection=collection, settings=settings, progress=_progress
+    )
+    emit_clusters(result, fmt, output)

@@ -81,15 +81,26 @@ class Hit:
     key: str
     row: int | None
     payload: dict[str, Any] = field(default_factory=dict)
+    # With ``explain``: the analyzed terms it shares with the query (explain.SharedTerm),
+    # highest weight first.
+    shared_terms: list[Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "rank": self.rank,
             "score": round(self.score, 6),
             "key": self.key,
             "row": self.row,
             "payload": self.payload,
         }
+        if self.shared_terms is not None:
+            from .explain import SHOWN
+
+            out["shared_terms"] = [
+                {"term": t.term, "word": t.word, "weight": round(t.weight, 6)}
+                for t in self.shared_terms[:SHOWN]
+            ]
+        return out
 
 
 @dataclass
@@ -290,6 +301,7 @@ def like(
     group_by: str | None = None,
     key: bool = False,
     mode: str | None = None,
+    explain: bool = False,
     collection: str | None = None,
     settings: StoreSettings | None = None,
     store: Store | None = None,
@@ -299,7 +311,8 @@ def like(
     ``ref`` is a row number (0-based, as pandas numbers rows) or a document key; a number
     that is no row is tried as a key.  ``key=True`` reads it as a key only.  ``mode``:
     dense, keyword or hybrid (default: the collection's default mode); the document's own
-    stored vectors are the query either way.
+    stored vectors are the query either way.  ``explain``: each hit's ``shared_terms``
+    (``patentsim.search.explain``).
     """
     _check_page(limit, offset)
     _check_mode(mode)
@@ -333,6 +346,10 @@ def like(
         results = _results(opened, hits, offset, query=query, filtered=flt is not None)
         results.prior_art_field, results.prior_art_before = dfield, before
         _answered(results, retrieval)
+        if explain:
+            from .explain import attach
+
+            attach(opened, results, query=point)
         return results
 
 
@@ -516,6 +533,7 @@ def text(
     min_score: float | None = None,
     group_by: str | None = None,
     mode: str | None = None,
+    explain: bool = False,
     collection: str | None = None,
     settings: StoreSettings | None = None,
     store: Store | None = None,
@@ -529,6 +547,7 @@ def text(
     manifest's name does not resolve here; its fingerprint must still match.
     ``embedder`` passes an already loaded model (it is checked the same way).
     ``mode`` keyword needs no model: the text's analyzed terms are the query.
+    ``explain``: each hit's ``shared_terms`` with the text (``patentsim.search.explain``).
     """
     _check_page(limit, offset)
     _check_mode(mode)
@@ -539,7 +558,17 @@ def text(
     with _open(settings, collection, store) as opened:
         if _retrieval(opened, mode).mode == "keyword":
             return _text_search(
-                opened, None, query, where, filter_json, limit, offset, min_score, group_by, mode
+                opened,
+                None,
+                query,
+                where,
+                filter_json,
+                limit,
+                offset,
+                min_score,
+                group_by,
+                mode,
+                explain,
             )
         name = opened.name
         stored = dict(opened.manifest.get("model") or {})
@@ -548,7 +577,17 @@ def text(
         emb = embedder or _EMBEDDERS.get((model_name, device, *modes))
         if emb is not None:
             return _text_search(
-                opened, emb, query, where, filter_json, limit, offset, min_score, group_by, mode
+                opened,
+                emb,
+                query,
+                where,
+                filter_json,
+                limit,
+                offset,
+                min_score,
+                group_by,
+                mode,
+                explain,
             )
         build_filter(opened, where, filter_json)  # bad filters fail before a model loads
         _group_field(opened, group_by)
@@ -567,7 +606,17 @@ def text(
         ) from exc
     with _open(settings, name, store) as opened:
         return _text_search(
-            opened, emb, query, where, filter_json, limit, offset, min_score, group_by, mode
+            opened,
+            emb,
+            query,
+            where,
+            filter_json,
+            limit,
+            offset,
+            min_score,
+            group_by,
+            mode,
+            explain,
         )
 
 
@@ -582,6 +631,7 @@ def _text_search(
     min_score: float | None,
     group_by: str | None,
     mode: str | None = None,
+    explain: bool = False,
 ) -> Results:
     retrieval = _retrieval(opened, mode)
     flt = build_filter(opened, where, filter_json)
@@ -597,6 +647,10 @@ def _text_search(
     )
     results = _results(opened, hits, offset, filtered=flt is not None)
     _answered(results, retrieval)
+    if explain:
+        from .explain import attach
+
+        attach(opened, results, text=query)
     return results
 
 

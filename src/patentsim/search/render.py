@@ -8,6 +8,11 @@
 - ``csv``: a header, then one line per hit; list values joined with ``|``.
 - ``write_file``: ``.xlsx``, ``.csv`` or ``.jsonl``, chosen by the extension.
 
+With ``--explain`` every format gains the hit's shared terms (``explain``): a
+``shared terms`` column of the words as the hit spells them in the table, a
+``shared_terms`` column (words joined with ``|``, highest weight first) in csv and
+files, and ``shared_terms`` objects (term, word, weight) in json.
+
 Every read command funnels into ``emit`` (hits) or ``emit_facets`` (counts).
 """
 
@@ -30,6 +35,7 @@ FORMATS = ("table", "json", "csv")
 FILE_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 OWNER_NAMES = ("applicant", "applicants", "assignee", "assignees", "출원인", "owner", "company")
 MAX_CELL = 40
+SHOWN_SHARED = 10  # shared terms in csv and files (explain.SHOWN)
 MIN_TITLE = 16
 ELLIPSIS = "…"
 
@@ -149,14 +155,28 @@ def table_fields(results: Results) -> list[str]:
     return [f for f in out if f is not None]
 
 
+TABLE_SHARED = 5  # shared terms a table shows per hit
+
+
+def explained(results: Results) -> bool:
+    """Whether the hits carry their shared terms (``--explain``)."""
+    return any(h.shared_terms is not None for h in results.hits)
+
+
+def shared_words(hit: Any, top: int | None = None) -> list[str]:
+    return [t.word for t in (hit.shared_terms or [])[:top]]
+
+
 def hits_table(
     results: Results, fields: Sequence[str] | None = None, width: int | None = None
 ) -> str:
     shown = _pick_fields(results, fields) or table_fields(results)
-    headers = ["rank", "score", "key", "row", *shown]
+    explain = explained(results)
+    headers = ["rank", "score", "key", "row", *shown, *(["shared terms"] if explain else [])]
     rows = [
         [str(h.rank), f"{h.score:.4f}", h.key, "" if h.row is None else str(h.row)]
         + [cell(h.payload.get(f), results.types.get(f)) for f in shown]
+        + ([", ".join(shared_words(h, TABLE_SHARED))] if explain else [])
         for h in results.hits
     ]
     flexible = None
@@ -203,12 +223,14 @@ def hit_rows(
     results: Results, fields: Sequence[str] | None, convert: Callable[[Any, str | None], Any]
 ) -> tuple[list[str], list[list[Any]]]:
     columns = _columns(results, fields)
+    explain = explained(results)
     rows = [
         [h.rank, round(h.score, 6), h.key, h.row]
         + [convert(h.payload.get(c), results.types.get(c)) for c in columns]
+        + (["|".join(shared_words(h, SHOWN_SHARED))] if explain else [])
         for h in results.hits
     ]
-    return ["rank", "score", "key", "row", *columns], rows
+    return ["rank", "score", "key", "row", *columns, *(["shared_terms"] if explain else [])], rows
 
 
 def _csv_value(value: Any, kind: str | None) -> Any:

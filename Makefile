@@ -1,12 +1,13 @@
 # One entry point for people and CI: `make demo` and `make test` are the README's quickstart as
-# make targets (the README gives the same steps as plain commands for Windows, macOS and Linux).
+# make targets (the README gives the same steps as plain commands for Windows, macOS and Linux);
+# `make docs` builds the user guide (docs/, mkdocs.yml) into site/.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 TORCH_CPU := torch==2.13.0
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install demo test lint typecheck bench clean
+.PHONY: install demo test lint typecheck docs bench clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -14,7 +15,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	# A CPU build of torch first where no NVIDIA GPU is present: a loose `torch` would pull
 	# a multi-GB CUDA build.
 	if ! command -v nvidia-smi >/dev/null 2>&1; then $(PIP) install -q "$(TORCH_CPU)"; fi
-	$(PIP) install -q -e ".[test,offline,onnx,umap]"
+	$(PIP) install -q -e ".[test,offline,onnx,umap,docs]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -26,6 +27,7 @@ demo: install
 test: install
 	$(PY) -m ruff check src tests bench
 	$(PY) -m mypy
+	$(PY) -m mkdocs build --strict --quiet
 	$(PY) -m pytest -q
 
 lint: install
@@ -35,8 +37,12 @@ lint: install
 typecheck: install
 	$(PY) -m mypy
 
+# --strict: a broken link or anchor, or a page missing from mkdocs.yml's nav, fails the build.
+docs: install
+	$(PY) -m mkdocs build --strict
+
 bench: install
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) qdrant_data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) qdrant_data site .pytest_cache .mypy_cache .ruff_cache

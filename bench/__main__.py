@@ -274,15 +274,16 @@ def _finish(
             replace_quality_section(ROOT / "BENCHMARKS.md", report)
             log("updated the search-quality section of BENCHMARKS.md")
     elif (args.write or not args.quick) and not args.no_write:
-        from .report import readme_section, render, update
+        from .report import render, replace_summary, update
         from .scale_report import keep_section
 
         target = ROOT / "BENCHMARKS.md"
         old = target.read_text(encoding="utf-8") if target.is_file() else ""
-        text = update(old, report) if args.update and old else render(report)
-        target.write_text(keep_section(old, text), encoding="utf-8")
-        (OUT / "readme_section.md").write_text(readme_section(report), encoding="utf-8")
-        log("wrote BENCHMARKS.md (and bench/out/readme_section.md)")
+        text = keep_section(old, update(old, report) if args.update and old else render(report))
+        target.write_text(text, encoding="utf-8")
+        page = ROOT / "docs" / "benchmarks.md"
+        page.write_text(replace_summary(page.read_text(encoding="utf-8"), text), encoding="utf-8")
+        log("wrote BENCHMARKS.md and the summary of docs/benchmarks.md")
     log(f"total {report['total_seconds']:.0f} s")
     return 1 if report["errors"] else 0
 

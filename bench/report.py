@@ -1,7 +1,8 @@
-"""BENCHMARKS.md (and the README's short table) from the JSON report."""
+"""BENCHMARKS.md (and the summary on the docs' benchmarks page) from the JSON report."""
 
 from __future__ import annotations
 
+from itertools import takewhile
 from typing import Any
 
 
@@ -689,18 +690,37 @@ def render(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme_section(r: dict[str, Any]) -> str:
-    m = r["machine"]
-    lines = [
-        f"Measured by `python -m bench` ({m['cores']} CPU cores, no GPU, all-MiniLM-L6-v2 "
-        f"offline model, {m['date']}); details, commands and data in "
-        "[BENCHMARKS.md](BENCHMARKS.md).",
+# The docs' benchmarks page holds the summary of BENCHMARKS.md between these markers.
+SUMMARY_BEGIN = "<!-- summary:begin -->"
+SUMMARY_END = "<!-- summary:end -->"
+
+
+def summary_section(benchmarks: str) -> str:
+    """The short part of the docs' benchmarks page, taken from BENCHMARKS.md as a full or a
+    partial (``--update``) run left it: when and how the figures were measured, the table."""
+    lines = benchmarks.splitlines()
+    start = lines.index("## Summary")
+    heads = ("- **Run**", "- **Updated**", "- **Machine**")
+    about = [ln for ln in lines[:start] if ln.startswith(heads)]
+    rest = lines[start + 1 :]
+    first = next(i for i, ln in enumerate(rest) if ln.startswith("|"))
+    table = list(takewhile(lambda ln: ln.startswith("|"), rest[first:]))
+    body = [
+        *about,
         "",
+        *table,
+        "",
+        "Details, commands and data: the [full report](benchmarks-report.md).",
     ]
-    lines += _table(
-        ["#", "figure", "patentsim", "baseline", "ratio", "target", "met"], summary_rows(r)
-    )
-    return "\n".join(lines) + "\n"
+    return "\n".join([SUMMARY_BEGIN, "", *body, "", SUMMARY_END])
+
+
+def replace_summary(page: str, benchmarks: str) -> str:
+    """The benchmarks page with its summary part replaced; the prose around it stays."""
+    if SUMMARY_BEGIN not in page or SUMMARY_END not in page:
+        raise ValueError(f"the benchmarks page has no {SUMMARY_BEGIN} ... {SUMMARY_END} part")
+    head, rest = page.split(SUMMARY_BEGIN, 1)
+    return head + summary_section(benchmarks) + rest.split(SUMMARY_END, 1)[1]
 
 
 def _row_key(line: str) -> tuple[str, ...]:

@@ -17,8 +17,17 @@ import pytest
 from bench import queries
 from bench.common import MemoryCgroup, cpc_subclasses, ratio, run_measured, summary_ms
 from bench.longtext import cpc_share
-from bench.report import readme_section, render, summary_rows, update
+from bench.report import (
+    SUMMARY_BEGIN,
+    SUMMARY_END,
+    render,
+    replace_summary,
+    summary_rows,
+    summary_section,
+    update,
+)
 
+from .conftest import ROOT
 from .fakes import FakeEmbedder
 
 SAMPLE = Path(__file__).with_name("test_bench_sample.json")
@@ -127,7 +136,11 @@ def test_report_renders_every_figure_of_a_real_run():
     assert "| 1 |" in text and "| 6 |" in text
     rows = summary_rows(report)
     assert {r[0] for r in rows} >= {"1", "2", "3", "4", "5", "6", "long"}
-    assert "BENCHMARKS.md" in readme_section(report)
+    section = summary_section(text)
+    assert section.startswith(SUMMARY_BEGIN) and section.endswith(SUMMARY_END)
+    table = [ln for ln in text.split("## Summary", 1)[1].split("\n## ")[0].splitlines() if ln]
+    assert [ln for ln in section.splitlines() if ln.startswith("|")] == table
+    assert "- **Run**" in section and "(benchmarks-report.md)" in section
 
 
 def test_report_survives_missing_figures():
@@ -157,6 +170,24 @@ def test_update_puts_a_partial_run_into_the_old_page_and_keeps_the_rest():
     assert "- **Updated**: figures 6 by `python -m bench --only 6 --update`" in new
     again = update(new, part)  # a later update of the same figures replaces the line
     assert again.count("- **Updated**: figures 6 by") == 1
+
+
+def test_the_docs_summary_is_replaced_between_its_markers_and_the_prose_kept():
+    report = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    page = f"# Benchmarks\n\nintro\n\n{SUMMARY_BEGIN}\nold table\n{SUMMARY_END}\n\nprose\n"
+    new = replace_summary(page, render(report))
+    assert new.startswith("# Benchmarks\n\nintro\n\n") and new.endswith("\n\nprose\n")
+    assert "old table" not in new and "| 1 |" in new
+    assert replace_summary(new, render(report)) == new
+    with pytest.raises(ValueError, match="summary:begin"):
+        replace_summary("# Benchmarks\n", render(report))
+
+
+def test_the_docs_benchmarks_page_shows_the_summary_of_benchmarks_md():
+    """The page's table is BENCHMARKS.md's: a hand edit of either shows here."""
+    benchmarks = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
+    page = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    assert replace_summary(page, benchmarks) == page
 
 
 def test_run_measured_reports_the_child_peak_memory():

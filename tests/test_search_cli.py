@@ -1,5 +1,5 @@
-"""The ``search`` command: exit codes and parsed output of each command, the README's
-examples, and start-up that stays free of heavy imports."""
+"""The ``search`` command: exit codes and parsed output of each command, and start-up that
+stays free of heavy imports.  The docs' search examples run in tests/test_docs_examples.py."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import csv
 import io
 import json
 import os
-import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +18,7 @@ from patentsim.ingest.pipeline import load
 from patentsim.search import like
 from patentsim.store import StoreSettings, open_store
 
-from .conftest import EXAMPLE_XLSX, KO_XLSX, ROOT, slice_xlsx
+from .conftest import KO_XLSX, slice_xlsx
 from .fakes import FakeEmbedder
 
 ROWS = 80
@@ -338,56 +336,3 @@ def test_like_and_facets_import_nothing_heavy(store_path):
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY []" in proc.stderr, proc.stderr
     assert out.is_file()
-
-
-# -- the README's examples ----------------------------------------------------------------------
-
-
-def readme_commands() -> list[str]:
-    """The ``search`` command lines of the README's search and --where sections."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = text.index("### search")
-    end = text.index("## Configuration")
-    blocks = re.findall(r"```bash\n(.*?)```", text[start:end], re.S)
-    return [line for block in blocks for line in block.splitlines() if line.startswith("search ")]
-
-
-def readme_python() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = text.index("### search")
-    return re.findall(r"```python\n(.*?)```", text[start:], re.S)[0]
-
-
-@pytest.fixture(scope="module")
-def readme_store(tmp_path_factory, offline_embedder) -> str:
-    """The README's collection: the example file keyed by application number, real model."""
-    if not EXAMPLE_XLSX.is_file():
-        pytest.skip(f"{EXAMPLE_XLSX} not found")
-    folder = tmp_path_factory.mktemp("readme")
-    src = slice_xlsx(EXAMPLE_XLSX, folder / "patents.xlsx", 20)
-    path = str(folder / "store")
-    load(
-        src,
-        settings=StoreSettings(path=path),
-        collection="patents",
-        embedder=offline_embedder,
-        id_column="application_number",
-    )
-    return path
-
-
-@pytest.mark.slow
-def test_readme_examples_run(readme_store, tmp_path, monkeypatch):
-    from patentsim.search.cli import cli
-
-    commands = readme_commands()
-    assert len(commands) >= 15
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-    for line in commands:
-        args = shlex.split(line, comments=True)[1:]
-        result = runner.invoke(cli, args, env={"QDRANT_PATH": readme_store})
-        assert result.exit_code == 0, (line, result.output)
-    assert (tmp_path / "results.xlsx").is_file()
-    monkeypatch.setenv("QDRANT_PATH", readme_store)
-    exec(compile(readme_python(), "README.md", "exec"), {})

@@ -3,7 +3,7 @@
 ``dense``: the model's vectors (cosine).  ``keyword``: BM25 over the analyzer's
 terms.  ``hybrid``: both, fused by Qdrant (RRF with weights, or DBSF).  A
 collection's default mode lives in its manifest under ``search``; ``ingest load``
-sets it from what was measured (see the README's "Search quality"), and ``search
+sets it from what was measured (see docs/quality.md), and ``search
 eval --tune`` replaces it with the winner on the collection's own labels.
 """
 
@@ -83,7 +83,7 @@ def default_for(model_name: str, hangul_share: float) -> tuple[Retrieval, str | 
     """The default mode for a new collection, and a warning when the model does not cover
     the collection's language.
 
-    Measured with the offline English model (README, "Search quality"): on Korean
+    Measured with the offline English model (docs/quality.md): on Korean
     patents keyword search triples dense search's P@10.
     """
     if hangul_share >= KOREAN_SHARE and not covers_korean(model_name):

@@ -5,7 +5,7 @@ Every point gets
 - a sparse vector ``keyword``: BM25 weights of the analyzer's terms of its text (the
   ``--text`` columns, the same text the model embeds) and of its title, IDF by Qdrant
   (the title adds to P@10 on both real sets: patents_ko 0.483 → 0.495, patents_nvidia
-  0.777 → 0.790, README "Search quality");
+  0.777 → 0.790, docs/quality.md);
 - for each text field F (the text columns and the title), a payload field ``_terms_F``:
   F's analyzed terms separated by spaces, with a text index on whitespace tokens.
   ``--where FIELD~WORDS`` matches the analyzed words against it, the same way on

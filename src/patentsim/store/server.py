@@ -47,7 +47,7 @@ PROBE_TIMEOUT_S = 4.0
 DEFAULT_PORT = 6333  # what qdrant-client assumes when the URL names no port
 MIN_SERVER_VERSION = (1, 16)  # collection metadata, where the manifest lives
 START_HINT = (
-    "start one with 'docker compose up -d' (see the README), "
+    "start one with 'docker compose up -d' (see docs/server.md), "
     f"or check {setting('url')} / QDRANT_URL"
 )
 

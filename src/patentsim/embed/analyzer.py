@@ -310,6 +310,10 @@ def _normalized_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     """``text`` NFKC-normalised and lowercased as ``terms`` reads it, with the span of
     original characters each normalised character came from.  Characters that normalise
     together (a letter and its combining marks, Hangul jamo) stay one piece."""
+    lowered = text.lower()
+    if len(lowered) == len(text) and unicodedata.is_normalized("NFKC", text):
+        # Most texts: normalising changes nothing and lowercasing no length.
+        return lowered, list(range(len(text))), list(range(1, len(text) + 1))
     pieces: list[tuple[int, int]] = []
     start = 0
     for i in range(1, len(text) + 1):

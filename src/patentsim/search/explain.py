@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..embed.analyzer import Analyzer, TermSpan
+from ..embed.analyzer import Analyzer, TermSpan, analyzer_for
 from ..store import StoreSettings
 from ..store.backend import SparseVector, Store, StoredPoint
 from ..store.errors import UserInputError
@@ -129,7 +129,8 @@ class Explainer:
                 "run the same 'ingest load' again to add them (no text is embedded again)",
             )
         self.opened = opened
-        self.analyzer = Analyzer.from_info(spec.get("analyzer"))
+        # The shared analyzer of that language: its word cache outlives this query.
+        self.analyzer = analyzer_for(Analyzer.from_info(spec.get("analyzer")).language)
         self.fields = [str(f) for f in spec.get("fields") or []]
         self._terms_fields = [terms_field(f) for f in self.fields]
         self.total = opened.coll.count()

@@ -70,6 +70,10 @@ REDUCED_DIMS = 50
 # Below this many documents UMAP has too few neighbours to be meaningful: PCA.
 UMAP_MIN_POINTS = 30
 UMAP_NEIGHBOURS = 15
+UMAP_EPOCHS = 200  # UMAP's own choice above 10,000 points; also below (half the time)
+# Up to this many documents the neighbours are found exactly with numpy (a few seconds);
+# above, UMAP's approximate search (pynndescent) is faster.
+EXACT_NEIGHBOURS_MAX = 20_000
 SEED = 42
 _CODE = re.compile(r"^[A-HY]\d{2}[A-Z]")  # an IPC/CPC code: section, class, subclass
 ProgressFn = Callable[[str], None]
@@ -320,6 +324,12 @@ def _umap(x: np.ndarray) -> np.ndarray:
     n, d = x.shape
     if d > REDUCED_DIMS and n > REDUCED_DIMS:
         x = PCA(n_components=REDUCED_DIMS, random_state=SEED).fit_transform(x)
+    k = min(UMAP_NEIGHBOURS, n - 1)
+    args: dict[str, Any] = {}
+    if n <= EXACT_NEIGHBOURS_MAX:
+        # Exact neighbours with numpy: UMAP's own search (pynndescent) compiles for longer
+        # than this takes at these sizes (docs/landscape.md, Benchmarks).
+        args["precomputed_knn"] = (*exact_neighbours(x, k), None)
     with warnings.catch_warnings():
         # umap warns that a seed makes it single-threaded: that is the point (same map twice).
         warnings.simplefilter("ignore")
@@ -327,13 +337,40 @@ def _umap(x: np.ndarray) -> np.ndarray:
 
         reducer = umap.UMAP(
             n_components=2,
-            n_neighbors=min(UMAP_NEIGHBOURS, n - 1),
+            n_neighbors=k,
             min_dist=0.1,
             metric="cosine",
+            init="pca",
+            n_epochs=UMAP_EPOCHS,
             random_state=SEED,
+            **args,
         )
         xy = reducer.fit_transform(x)
     return _scaled(xy)
+
+
+def exact_neighbours(x: np.ndarray, k: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest rows by cosine distance (itself first), and the distances."""
+    import numpy as np
+
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    x = x / np.where(norms > 0, norms, 1.0)
+    n = x.shape[0]
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k), dtype=np.float32)
+    for lo in range(0, n, block):
+        sims = x[lo : lo + block] @ x.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, lo + rows] = np.inf  # itself first, whatever rounding says
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        top_sims = np.take_along_axis(sims, top, axis=1)
+        order = np.lexsort((top, -top_sims), axis=1)  # by similarity, ties by index
+        indices[lo : lo + block] = np.take_along_axis(top, order, axis=1)
+        best = np.take_along_axis(top_sims, order, axis=1)
+        best[:, 0] = 1.0
+        distances[lo : lo + block] = np.clip(1.0 - best, 0.0, 2.0)
+    return indices, distances
 
 
 def _scaled(xy: np.ndarray) -> np.ndarray:
@@ -354,7 +391,7 @@ def describe(method: str, source: str, dimension: int, asked: str) -> str:
         else f"the keyword vectors (BM25 × IDF, TruncatedSVD to {REDUCED_DIMS} dimensions)"
     )
     if method == "umap":
-        text = f"UMAP (cosine, {UMAP_NEIGHBOURS} neighbours, seed {SEED}) of {vectors}"
+        text = f"UMAP (cosine, {UMAP_NEIGHBOURS} neighbours, PCA start, seed {SEED}) of {vectors}"
         if source == "dense":
             text += f", first reduced to {REDUCED_DIMS} dimensions with PCA"
     else:

@@ -1,0 +1,235 @@
+"""The landscape map and topic clusters: first computation, cached, and at 100,000 points.
+
+    python -m bench.landscape                 # 5,157 nvidia documents, then 100,000 points
+    python -m bench.landscape --skip-100k     # the nvidia collection only
+    python -m bench.landscape --skip-nvidia   # 100,000 points only (merged into the report)
+    python -m bench.landscape --methods pca   # PCA only (no UMAP)
+
+The 5,157 abstracts of ``patents_nvidia.xlsx`` embedded with the offline model come from
+the embedding cache (``bench/embeddings.py``) through the real ingest pipeline
+(``bench/startup.py``); the 100,000 points are the scale benchmark's vectors
+(``bench/scale.py``: the nvidia embeddings and mixtures of them) with their documents'
+payload and analyzed terms.  Every measurement runs in a fresh child process, as a user's
+command would, with the analysis cache removed first for "first"; the child reports the
+library call's own time, the parent the process's wall time, CPU time and peak RSS.
+The JSON report goes to stdout and ``bench/out/landscape.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .common import BIN, OUT, ROOT, bench_env, log, machine, run_measured, save_json
+
+REPORT = OUT / "landscape.json"
+STORE_100K = OUT / "store_landscape_100k"
+N_100K = 100_000
+COLLECTION_100K = "scale"
+COLOR = "cpc"
+
+# The child: one landscape (or clusters) call on a fresh process, timed inside.
+CHILD = """
+import json, sys, time
+started = time.perf_counter()
+what, path, collection, method, color = sys.argv[1:6]
+from patentsim.store import StoreSettings, open_store
+settings = StoreSettings(path=path)
+store = open_store(settings)
+out = {}
+try:
+    if what == "map":
+        from patentsim.search.landscape import landscape
+        t = time.perf_counter()
+        r = landscape(method=method, color=color, collection=collection, store=store)
+        out.update(seconds=time.perf_counter() - t, cached=r.cached, method=r.method,
+                   points=len(r.points), legend=len(r.legend))
+        t = time.perf_counter()
+        again = landscape(method=method, color=color, collection=collection, store=store)
+        out.update(again_seconds=time.perf_counter() - t, again_cached=again.cached)
+    else:
+        from patentsim.search.clusters import clusters
+        t = time.perf_counter()
+        r = clusters(collection=collection, store=store)
+        out.update(seconds=time.perf_counter() - t, cached=r.cached, k=r.k, method=r.method,
+                   labels=[c.label for c in r.clusters][:5])
+finally:
+    store.close()
+out["process_seconds"] = time.perf_counter() - started
+print(json.dumps(out))
+"""
+
+
+def measure(what: str, store: Path, collection: str, method: str, color: str) -> dict[str, Any]:
+    cmd = [sys.executable, "-c", CHILD, what, str(store), collection, method, color]
+    run = run_measured(cmd, env=bench_env(), cwd=ROOT, timeout=1800)
+    if run.returncode != 0:
+        raise RuntimeError(f"{what} {method} failed: {run.stderr[-3000:]}")
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    out.update(
+        wall_seconds=round(run.seconds, 2),
+        cpu_seconds=run.cpu_seconds,
+        peak_rss_mib=run.max_rss_mib,
+    )
+    for k in ("seconds", "again_seconds", "process_seconds"):
+        if k in out:
+            out[k] = round(out[k], 3)
+    return out
+
+
+def clear_cache(store: Path, collection: str) -> None:
+    shutil.rmtree(store / collection / "analysis", ignore_errors=True)
+
+
+def cli_map(store: Path, collection: str, method: str, output: Path) -> dict[str, Any]:
+    """``search map --color cpc --output FILE`` as a process (cache warm)."""
+    cmd = [str(BIN / "search"), "map", "--color", COLOR, "--method", method, "-o", str(output)]
+    env = dict(bench_env(), QDRANT_PATH=str(store), QDRANT_COLLECTION=collection)
+    run = run_measured(cmd, env=env, cwd=ROOT, timeout=900)
+    if run.returncode != 0:
+        raise RuntimeError(f"search map failed: {run.stderr[-3000:]}")
+    return {
+        "command": f"search map --color {COLOR} --method {method} -o {output.name}",
+        "wall_seconds": round(run.seconds, 2),
+        "peak_rss_mib": run.max_rss_mib,
+        "file_mib": round(output.stat().st_size / 2**20, 2),
+    }
+
+
+def nvidia(methods: list[str]) -> dict[str, Any]:
+    from . import embeddings
+    from .startup import COLLECTION, nvidia_collection
+
+    embeddings.use_bench_cache()
+    docs, vectors, meta = embeddings.nvidia_embeddings_limited(None)
+    store = nvidia_collection(docs, vectors, meta["tokens"])
+    out: dict[str, Any] = {"documents": len(docs), "methods": {}}
+    for method in methods:
+        log(f"map of {len(docs):,} documents, {method}: first computation")
+        clear_cache(store, COLLECTION)
+        first = measure("map", store, COLLECTION, method, COLOR)
+        log(f"map {method}: cached, in a new process")
+        cached = measure("map", store, COLLECTION, method, COLOR)
+        html = cli_map(store, COLLECTION, method, OUT / f"landscape_nvidia_{method}.html")
+        out["methods"][method] = {"first": first, "cached": cached, "cli_html": html}
+    log("clusters: first and cached")
+    first = measure("clusters", store, COLLECTION, "auto", "")
+    cached = measure("clusters", store, COLLECTION, "auto", "")
+    out["clusters"] = {"first": first, "cached": cached}
+    return out
+
+
+# -- 100,000 points ------------------------------------------------------------------------
+
+
+def build_100k() -> Path:
+    """The scale benchmark's 100,000 vectors with their documents' payload and analyzed
+    terms, in an embedded collection (written once; no HNSW index: a map scrolls)."""
+    from patentsim.embed.analyzer import analyzer_for, joined
+    from patentsim.ingest.keyword import Keywords, terms_field
+    from patentsim.store.backend import CreateOptions, PointData
+    from patentsim.store.edge import EdgeStore
+    from patentsim.store.ids import point_id
+    from patentsim.store.manifest import new_manifest
+
+    from .embeddings import CachedEmbedder
+    from .queries import payload
+    from .scale import prepare
+
+    marker = STORE_100K / "built.json"
+    if marker.is_file():
+        return STORE_100K
+    x, src, docs = prepare(N_100K)
+    log(f"building {N_100K:,} points for the map (once)")
+    analyzer = analyzer_for()
+    terms = [
+        {
+            terms_field("abstract"): joined(analyzer.terms(str(d.get("abstract") or ""))),
+            terms_field("title"): joined(analyzer.terms(str(d.get("title") or ""))),
+        }
+        for d in docs
+    ]
+    shutil.rmtree(STORE_100K, ignore_errors=True)
+    store = EdgeStore(STORE_100K)
+    model = CachedEmbedder([], np.zeros((0, x.shape[1]), dtype=np.float32), []).info()
+    manifest = new_manifest(
+        name=COLLECTION_100K, model=model, text_columns=["abstract"], id_column=None
+    )
+    manifest["fields"] = {
+        "title": {"type": "keyword", "index": "text"},
+        "assignee": {"type": "keyword", "index": "keyword"},
+        "cpc": {"type": "keyword", "list": True, "index": "keyword"},
+        "grant_date": {"type": "datetime", "index": "datetime"},
+    }
+    keywords = Keywords(analyzer, None, ["abstract"], "title")
+    manifest.update(date_field="grant_date", title_field="title", keyword=keywords.info())
+    coll = store.create(COLLECTION_100K, x.shape[1], manifest, CreateOptions())
+    for lo in range(0, N_100K, 2000):
+        hi = min(lo + 2000, N_100K)
+        points = []
+        for k in range(lo, hi):
+            doc = docs[int(src[k])]
+            body = dict(payload(doc, k), _key=str(k), **terms[int(src[k])])
+            body["abstract"] = str(doc.get("abstract") or "")
+            body["_hash"] = hashlib.blake2b(f"{k}:{src[k]}".encode(), digest_size=8).hexdigest()
+            points.append(PointData(point_id(str(k)), x[k].tolist(), body))
+        coll.upsert(points)
+    manifest = coll.read_manifest()
+    manifest.update(state="ready", counts={"points": coll.count()})
+    coll.write_manifest(manifest)
+    store.close()
+    save_json(marker, {"points": N_100K})
+    return STORE_100K
+
+
+def large(methods: list[str]) -> dict[str, Any]:
+    store = build_100k()
+    out: dict[str, Any] = {"points": N_100K, "methods": {}}
+    for method in methods:
+        log(f"map of {N_100K:,} points, {method}: first computation")
+        clear_cache(store, COLLECTION_100K)
+        first = measure("map", store, COLLECTION_100K, method, COLOR)
+        out["methods"][method] = {"first": first}
+    log(f"clusters of {N_100K:,} points")
+    out["clusters"] = {"first": measure("clusters", store, COLLECTION_100K, "auto", "")}
+    return out
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.landscape", description=__doc__)
+    ap.add_argument("--skip-100k", action="store_true", help="the nvidia collection only")
+    ap.add_argument("--skip-nvidia", action="store_true", help="100,000 points only")
+    ap.add_argument("--methods", default="pca,umap", help="comma-separated: pca, umap")
+    args = ap.parse_args(argv)
+    methods = [m for m in args.methods.split(",") if m]
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    started = time.perf_counter()
+    # A part not measured this time keeps its last numbers (each part says its machine).
+    report: dict[str, Any] = json.loads(REPORT.read_text()) if REPORT.is_file() else {}
+    if not args.skip_nvidia:
+        report["nvidia"] = dict(machine=machine(), **nvidia(methods))
+        report["nvidia"]["machine"]["load_average_at_end"] = _load()
+    if not args.skip_100k:
+        report["points_100k"] = dict(machine=machine(), **large(methods))
+        report["points_100k"]["machine"]["load_average_at_end"] = _load()
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    save_json(REPORT, report)
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -455,3 +455,37 @@ def test_map_and_clusters_do_not_slow_down_search_like_start_up():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_umap_of_a_large_collection_lays_out_a_sample_and_places_the_rest(topics, monkeypatch):
+    pytest.importorskip("umap")
+    monkeypatch.setattr(ls, "UMAP_SAMPLE", 30)  # 36 documents: 6 placed
+    result = landscape(method="umap", settings=topics)
+    assert result.method == "umap" and "sample of 30 documents" in result.description
+    assert len(result.points) == N
+    topic = {r["id"]: r["topic"] for r in topic_rows()}
+    xy = _xy(result)
+    dist = np.linalg.norm(xy[:, None] - xy[None], axis=2) + np.eye(N) * 9
+    keys = [p.key for p in result.points]
+    nearest = dist.argmin(axis=1)
+    assert all(topic[keys[i]] == topic[keys[j]] for i, j in enumerate(nearest))
+
+
+def test_place_puts_a_row_among_its_nearest_sampled_rows():
+    a = np.array([1.0, 0.0, 0.0])
+    b = np.array([0.0, 1.0, 0.0])
+    x = np.array(
+        [a, a * 0.99 + b * 0.01, b, b + a * 0.02, a + b * 0.03, b * 0.98], dtype=np.float32
+    )
+    sample = np.array([0, 1, 2, 3])
+    xy = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 10.0], [10.0, 11.0]])
+    monkeypatched_k = 2
+    old = ls.UMAP_NEIGHBOURS
+    ls.UMAP_NEIGHBOURS = monkeypatched_k
+    try:
+        out = ls.place(x, sample, xy)
+    finally:
+        ls.UMAP_NEIGHBOURS = old
+    assert np.array_equal(out[sample], xy)  # sampled rows keep their places
+    assert out[4] == pytest.approx([0.0, 0.5], abs=0.02)  # between rows 0 and 1
+    assert out[5] == pytest.approx([10.0, 10.5], abs=0.02)  # between rows 2 and 3

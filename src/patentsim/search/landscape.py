@@ -71,9 +71,9 @@ REDUCED_DIMS = 50
 UMAP_MIN_POINTS = 30
 UMAP_NEIGHBOURS = 15
 UMAP_EPOCHS = 200  # UMAP's own choice above 10,000 points; also below (half the time)
-# Up to this many documents the neighbours are found exactly with numpy (a few seconds);
-# above, UMAP's approximate search (pynndescent) is faster.
-EXACT_NEIGHBOURS_MAX = 20_000
+# Above this many documents UMAP lays out a seeded sample of this many, and every other
+# document goes among its nearest sampled ones: 100,000 documents in minutes, not tens.
+UMAP_SAMPLE = 20_000
 SEED = 42
 _CODE = re.compile(r"^[A-HY]\d{2}[A-Z]")  # an IPC/CPC code: section, class, subclass
 ProgressFn = Callable[[str], None]
@@ -317,19 +317,30 @@ def project(x: np.ndarray, method: str) -> tuple[np.ndarray, str]:
 
 
 def _umap(x: np.ndarray) -> np.ndarray:
-    import warnings
-
+    """UMAP of the rows; above UMAP_SAMPLE rows, of a seeded sample of that many, the
+    others placed among their nearest sampled rows (``place``)."""
+    import numpy as np
     from sklearn.decomposition import PCA
 
     n, d = x.shape
     if d > REDUCED_DIMS and n > REDUCED_DIMS:
         x = PCA(n_components=REDUCED_DIMS, random_state=SEED).fit_transform(x)
-    k = min(UMAP_NEIGHBOURS, n - 1)
-    args: dict[str, Any] = {}
-    if n <= EXACT_NEIGHBOURS_MAX:
-        # Exact neighbours with numpy: UMAP's own search (pynndescent) compiles for longer
-        # than this takes at these sizes (docs/landscape.md, Benchmarks).
-        args["precomputed_knn"] = (*exact_neighbours(x, k), None)
+    x = np.asarray(x, dtype=np.float32)
+    if n <= UMAP_SAMPLE:
+        return _scaled(_umap_fit(x))
+    sample = np.sort(np.random.default_rng(SEED).choice(n, UMAP_SAMPLE, replace=False))
+    return _scaled(place(x, sample, _umap_fit(x[sample])))
+
+
+def _umap_fit(x: np.ndarray) -> np.ndarray:
+    import warnings
+
+    import numpy as np
+
+    k = min(UMAP_NEIGHBOURS, x.shape[0] - 1)
+    # Exact neighbours with numpy: UMAP's own search (pynndescent) compiles for longer than
+    # this takes at these sizes (docs/landscape.md, Benchmarks).
+    neighbours = (*exact_neighbours(x, k), None)
     with warnings.catch_warnings():
         # umap warns that a seed makes it single-threaded: that is the point (same map twice).
         warnings.simplefilter("ignore")
@@ -343,10 +354,30 @@ def _umap(x: np.ndarray) -> np.ndarray:
             init="pca",
             n_epochs=UMAP_EPOCHS,
             random_state=SEED,
-            **args,
+            precomputed_knn=neighbours,
         )
-        xy = reducer.fit_transform(x)
-    return _scaled(xy)
+        return np.asarray(reducer.fit_transform(x))
+
+
+def place(x: np.ndarray, sample: np.ndarray, xy: np.ndarray, block: int = 2048) -> np.ndarray:
+    """2-D positions of all rows of ``x`` given those of the rows ``sample``: a sampled row
+    keeps its own, any other goes to the similarity-weighted mean of its UMAP_NEIGHBOURS
+    nearest sampled rows (cosine)."""
+    import numpy as np
+
+    unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    anchors = unit[sample]
+    k = min(UMAP_NEIGHBOURS, len(sample))
+    out = np.empty((x.shape[0], 2), dtype=np.float64)
+    for lo in range(0, x.shape[0], block):
+        sims = unit[lo : lo + block] @ anchors.T
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        weights = np.maximum(np.take_along_axis(sims, top, axis=1), 1e-6)
+        out[lo : lo + block] = np.einsum("ij,ijk->ik", weights, xy[top]) / weights.sum(
+            axis=1, keepdims=True
+        )
+    out[sample] = xy
+    return out
 
 
 def exact_neighbours(x: np.ndarray, k: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
@@ -383,7 +414,7 @@ def _scaled(xy: np.ndarray) -> np.ndarray:
     return (xy / span).astype(np.float32)
 
 
-def describe(method: str, source: str, dimension: int, asked: str) -> str:
+def describe(method: str, source: str, dimension: int, asked: str, n: int = 0) -> str:
     """One sentence for people: the method and what it ran on."""
     vectors = (
         f"the {dimension}-d dense vectors"
@@ -394,6 +425,11 @@ def describe(method: str, source: str, dimension: int, asked: str) -> str:
         text = f"UMAP (cosine, {UMAP_NEIGHBOURS} neighbours, PCA start, seed {SEED}) of {vectors}"
         if source == "dense":
             text += f", first reduced to {REDUCED_DIMS} dimensions with PCA"
+        if n > UMAP_SAMPLE:
+            text += (
+                f"; laid out on a sample of {UMAP_SAMPLE:,} documents, each other one placed "
+                f"among its {UMAP_NEIGHBOURS} nearest sampled documents"
+            )
     else:
         text = f"PCA of {vectors}"
         if asked == "auto" and not umap_available():
@@ -751,7 +787,7 @@ def landscape(
             points=points,
             method=ran,
             source=docs.source,
-            description=describe(ran, docs.source, dimension, asked),
+            description=describe(ran, docs.source, dimension, asked, len(docs.ids)),
             color_field=None,
             cached=was_cached,
             signature=docs.signature,

@@ -66,6 +66,13 @@ EXPECTED: dict[str, dict[str, int]] = {
         "python": 2,
     },
     "docs/quality.md": {"search eval": 3},
+    "docs/landscape.md": {
+        "search map": 3,
+        "search clusters": 2,
+        "search like": 1,
+        "search text": 1,
+        "python": 1,
+    },
     "docs/server.md": {"ingest copy": 1},
     "docs/scaling.md": {},  # its commands need a server or take hours: shown only
     "docs/troubleshooting.md": {},

@@ -273,10 +273,16 @@ INGEST_CASES = [
         ("old.xlsx", ".xls"),
     ),
     Case(
-        ".xls file",
+        "a damaged .xls file",
         lambda w: _load(w.file("old.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 64)),
         1,
-        ("old.xls", "old-style .xls"),
+        ("old.xls", "not a readable .xls workbook"),
+    ),
+    Case(
+        "an HTML table named .xls",
+        lambda w: _load(w.file("page.xls", b"<html><table><tr><td>id</td></tr></table></html>")),
+        1,
+        ("page.xls", "not a readable .xls workbook"),
     ),
     Case(
         "unknown file type",
@@ -419,10 +425,12 @@ INGEST_CASES = [
         ("ko.csv", "line 2", "not utf-8"),
     ),
     Case(
-        "a csv in neither utf-8 nor cp949",
-        lambda w: _load(w.file("latin.csv", b"id,abstract\n1,ok\n2,caf\xe9 \xff\n")),
+        "a csv in neither utf-8, cp949 nor latin-1 text",
+        lambda w: _load(
+            w.file("binary.csv", b"id,abstract\n1,ok\n2," + bytes(range(128, 256)) * 4)
+        ),
         1,
-        ("latin.csv", "line 3", "neither UTF-8 nor CP949"),
+        ("binary.csv", "line 3", "neither UTF-8, CP949/EUC-KR nor Latin-1"),
     ),
     Case(
         "an unknown --encoding",

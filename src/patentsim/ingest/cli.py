@@ -111,14 +111,24 @@ def cli() -> None:
     help="Column holding each document's key (default: the row number).",
 )
 @collection_option
-@click.option("--sheet", help="Sheet of an .xlsx file (default: the first).")
-@click.option("--encoding", help="Encoding of a text file (default: found among utf-8, cp949).")
+@click.option("--sheet", help="Sheet of a workbook (default: the first).")
+@click.option(
+    "--encoding",
+    help="Encoding of a text file (default: found among utf-8, cp949 and latin-1 with "
+    "UTF-8 sequences).",
+)
 @click.option(
     "--header-row",
     type=click.IntRange(min=1),
     metavar="N",
     help="Row (line) of the column names, 1 = the first (default: found; rows of search "
     "information above it are skipped).",
+)
+@click.option(
+    "--delimiter",
+    metavar="CHAR",
+    help="Delimiter of a text file: ',', ';', '|' or tab (default: found from the header "
+    "and the first rows).",
 )
 @click.option(
     "--list",
@@ -242,6 +252,11 @@ def _print_summary(s, prune) -> None:
         where = f["file"] + (f", sheet '{f['sheet']}'" if f["sheet"] else "")
         how = "given" if f["header_given"] else "found"
         line = f"read {where}: {f['rows']:,} rows; header row {f['header_row']} ({how})"
+        if f.get("delimiter"):
+            found = "found" if f.get("delimiter_found") else "given"
+            line += f"; delimiter {_delimiter_name(f['delimiter'])} ({found})"
+        if f.get("encoding"):
+            line += f"; encoding {f['encoding']}"
         if f["exporter"]:
             line += f"; recognised as {f['exporter']}"
         click.echo(line, err=True)
@@ -330,6 +345,14 @@ def _layout(manifest):
     return (
         f"{kind} quantized{held} ({ratio}x smaller), float32 originals {where} for rescoring{large}"
     )
+
+
+def _delimiter_name(delimiter: str) -> str:
+    from .textfiles import DELIMITER_NAMES
+
+    name = DELIMITER_NAMES.get(delimiter)
+    shown = "\\t" if delimiter == "\t" else delimiter
+    return f"'{shown}'" + (f" ({name})" if name else "")
 
 
 def _width(text: str) -> int:

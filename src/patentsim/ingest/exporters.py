@@ -15,7 +15,19 @@ recognised is said in the summary; options given on the command line win.
 - PatentsView tables: patent_id or patent_number with patent_title,
   patent_abstract or patent_date; key patent_id, else patent_number.
 - Lens CSV: known by ``Lens ID``, the key; applicants, inventors, owners,
-  priority numbers and classifications ``;;``-separated.
+  priority numbers, classifications, cited patents and family members
+  ``;;``-separated.
+- WIPS ON (Excel, one row per publication: an application's A and B1 rows repeat
+  its 출원번호): known by its ``WIPS ON key`` column, unique per row, the key;
+  applicants, inventors, codes, priority numbers and dates, family ``|``-separated.
+- Espacenet's result list (CSV, ``;``, lines of search information above the
+  header): known by Publication number with Earliest priority and Family number;
+  key Publication number; inventors, applicants and codes one per line in a cell.
+
+Each names its date columns too; a list column that is also a date column holds
+lists of dates (a range filter matches a document when any of them is in range).
+Lists of a known exporter are lists whatever share of their cells hold a
+separator (13 joint applications of 600 are still lists).
 """
 
 from __future__ import annotations
@@ -30,10 +42,17 @@ class Exporter:
     id_column: str | None = None
     date_order: str | None = None  # order of slash dates with the year last: MDY or DMY
     lists: dict[str, str] = field(default_factory=dict)  # column -> separator
+    dates: frozenset[str] = frozenset()  # date columns (with lists: lists of dates)
+    key_note: str | None = None  # why the key is that column, for the summary
 
 
 def _norm(name: str) -> str:
     return " ".join(name.lower().split())
+
+
+def _having(names: dict[str, str], wanted: Sequence[str]) -> list[str]:
+    """The columns (as written) of the normalised names in ``wanted`` that the file has."""
+    return [names[_norm(n)] for n in wanted if _norm(n) in names]
 
 
 def detect_exporter(columns: Sequence[str]) -> Exporter | None:
@@ -46,9 +65,44 @@ def detect_exporter(columns: Sequence[str]) -> Exporter | None:
             id_column=names["id"],
             date_order="MDY",
             lists={names["inventor/author"]: ", "},
+            dates=frozenset(
+                _having(
+                    names,
+                    ("priority date", "filing/creation date", "publication date", "grant date"),
+                )
+            ),
+        )
+    if "wips on key" in names:
+        lists: tuple[str, ...] = (
+            "출원인",
+            "발명자",
+            "ipc",
+            "cpc",
+            "우선권 주장번호",
+            "우선권 주장일",
+            "패밀리 문헌번호",
+            "인용문헌",
+            "피인용문헌",
+        )
+        dates: tuple[str, ...] = ("출원일", "공개일", "등록일", "공고일", "우선권 주장일")
+        return Exporter(
+            "WIPS ON export",
+            id_column=names["wips on key"],
+            key_note="unique per row; 출원번호 repeats on an application's A and B1 rows"
+            if "출원번호" in names
+            else None,
+            lists={c: "|" for c in _having(names, lists)},
+            dates=frozenset(_having(names, dates)),
         )
     if "출원번호" in names and ({"발명의명칭", "발명의 명칭"} & set(names)):
-        return Exporter("KIPRIS-style export", id_column=names["출원번호"])
+        lists = ("출원인", "발명자", "ipc분류", "cpc분류", "ipc", "cpc", "우선권주장번호")
+        dates = ("출원일자", "공개일자", "등록일자", "출원일", "공개일", "등록일")
+        return Exporter(
+            "KIPRIS-style export",
+            id_column=names["출원번호"],
+            lists={c: "|" for c in _having(names, lists)},
+            dates=frozenset(_having(names, dates)),
+        )
     if "lens id" in names:
         lens_lists = (
             "applicants",
@@ -58,11 +112,31 @@ def detect_exporter(columns: Sequence[str]) -> Exporter | None:
             "cpc classifications",
             "ipcr classifications",
             "us classifications",
+            "cited patents",
+            "simple family members",
+            "simple family member jurisdictions",
+            "extended family members",
+            "extended family member jurisdictions",
+            "npl resolved lens id(s)",
+            "npl resolved external id(s)",
         )
         return Exporter(
             "Lens CSV",
             id_column=names["lens id"],
-            lists={names[n]: ";;" for n in lens_lists if n in names},
+            lists={c: ";;" for c in _having(names, lens_lists)},
+            dates=frozenset(
+                _having(names, ("publication date", "application date", "earliest priority date"))
+            ),
+        )
+    espacenet = {"publication number", "earliest priority", "family number"}
+    if espacenet <= set(names):
+        return Exporter(
+            "Espacenet result list",
+            id_column=names["publication number"],
+            lists={c: "\n" for c in _having(names, ("inventors", "applicants", "ipc", "cpc"))},
+            dates=frozenset(
+                _having(names, ("earliest priority", "publication date", "earliest publication"))
+            ),
         )
     key = next((names[k] for k in ("patent_id", "patent_number") if k in names), None)
     if key and {"patent_title", "patent_abstract", "patent_date"} & set(names):

@@ -9,7 +9,8 @@ that reads as a header:
 - it is not a ``search URL:`` line;
 - it fills at least 60% as many cells as the fullest of the first rows (the
   rows of search information fill one or two);
-- at most half of its cells are numbers or dates, and none is a web address;
+- at most half of its cells are numbers or dates (in a text file: none), and none is a
+  web address;
 - in a text file, it has as many fields as most lines (a line above the header
   usually has fewer: ``search URL:,...`` has two).
 
@@ -55,10 +56,13 @@ def _value_like(v: Any) -> bool:
     return isinstance(v, str) and bool(_NUMBERISH.match(v)) and any(c.isdigit() for c in v)
 
 
-def _reads_as_header(cells: list[Any]) -> bool:
+def _reads_as_header(cells: list[Any], *, text_file: bool = False) -> bool:
     if _SEARCH_LINE.match(str(cells[0])):
         return False
     if any(isinstance(v, str) and _URL.match(v) for v in cells):
+        return False
+    if text_file and any(_value_like(v) for v in cells):
+        # A line split by the wrong delimiter ('1;Battery, cooling') must not pass for a header.
         return False
     return sum(_value_like(v) for v in cells) * 2 <= len(cells)
 
@@ -77,7 +81,11 @@ def find_header(rows: Sequence[Sequence[Any]], *, text_file: bool = False) -> He
         lengths = Counter(len(r) for r, f in zip(rows, filled) if f)
         width = max(lengths.items(), key=lambda kv: (kv[1], kv[0]))[0]
     for i, cells in enumerate(filled):
-        if len(cells) >= need and len(rows[i]) >= width and _reads_as_header(cells):
+        if (
+            len(cells) >= need
+            and len(rows[i]) >= width
+            and _reads_as_header(cells, text_file=text_file)
+        ):
             return HeaderGuess(i, tuple(describe(rows[j]) for j in range(i) if filled[j]))
     first = next(i for i, cells in enumerate(filled) if cells)
     return HeaderGuess(first, tuple(describe(rows[j]) for j in range(first) if filled[j]))

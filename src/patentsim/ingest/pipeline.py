@@ -166,6 +166,7 @@ def load(
     sheet: str | None = None,
     encoding: str | None = None,
     header_row: int | None = None,
+    delimiter: str | None = None,
     lists: Sequence[str] = (),
     dates: Sequence[str] = (),
     date_formats: Sequence[str] = (),
@@ -191,7 +192,10 @@ def load(
         raise SourceError(f"--on-duplicate must be one of {', '.join(DUPLICATE_POLICIES)}")
     (create_options or CreateOptions()).layout()  # an unknown quantization fails first
     paths = expand_sources(source)
-    tables = [open_table(p, sheet=sheet, encoding=encoding, header_row=header_row) for p in paths]
+    tables = [
+        open_table(p, sheet=sheet, encoding=encoding, header_row=header_row, delimiter=delimiter)
+        for p in paths
+    ]
     folder = source if isinstance(source, (str, Path)) and Path(source).is_dir() else None
     name = collection or default_collection(folder or paths[0])
     own_store = store is None
@@ -263,6 +267,11 @@ def load(
                     "columns": t.columns,
                     "renamed": t.renamed,
                     "exporter": plan.exporter,
+                    "format": t.format,
+                    "encoding": t.decoding.describe() if t.decoding else None,
+                    "stray_characters": t.decoding.stray if t.decoding else 0,
+                    "delimiter": t.delimiter if t.format in ("csv", "tsv") else None,
+                    "delimiter_found": t.delimiter_found,
                     "skipped": res.skipped[fi],
                     "duplicates_dropped": res.dropped[fi],
                     "truncated": [],
@@ -355,6 +364,7 @@ def _plan(
         detect_id=detect_id,
         known_fields=_known_fields(manifest, columns),
         columns=columns,
+        decimal_comma=any(t.delimiter == ";" for t in tables if t.format in ("csv", "tsv")),
     )
     for t in tables:
         for column in (plan.id_column, *plan.text_columns):
@@ -371,7 +381,39 @@ def _plan(
             "name the column that holds each document's key with --id COL",
         )
     res = resolve_rows(scan, plan, on_duplicate)
+    plan.warnings.extend(reader_warnings(tables, plan))
     return plan, scan, res
+
+
+def reader_warnings(tables: Sequence[Table], plan: ColumnPlan) -> list[str]:
+    """What the readers noticed in the cells: formulas saved without their values, and date
+    cells before Excel's first date (kept as their numbers)."""
+    out = []
+    for t in tables:
+        if t.formulas:
+            cells = sorted(t.formulas)
+            row, column = cells[0]
+            texts = sorted({r for r, c in cells if c in plan.text_columns})
+            out.append(
+                f"{t.where()}: {len(cells):,} formula cell(s) saved without a value (first: row "
+                f"{row}, column '{column}') are left empty"
+                + (
+                    f"; rows {', '.join(map(str, texts[:10]))} have no text for that reason "
+                    "and are skipped"
+                    if texts
+                    else ""
+                )
+                + ": open the file in Excel or LibreOffice and save it again (that stores the "
+                "values)"
+            )
+        for (row, column), number in sorted(t.early_dates.items())[:5]:
+            out.append(
+                f"{t.where(row, column)}: a date cell holding {number} (before 1900-01-01, "
+                f"Excel's first date) is not a date: stored as the number {number}"
+            )
+        if len(t.early_dates) > 5:
+            out.append(f"{t.where()}: {len(t.early_dates) - 5} more date cells before 1900")
+    return out
 
 
 def _known_fields(manifest: dict[str, Any] | None, columns: list[str]) -> dict[str, str]:

@@ -38,7 +38,7 @@ from ..store.ids import normalize_key
 from ..store.payload import RESERVED, TITLE_NAMES, normalized
 from .exporters import Exporter, detect_exporter
 from .read import Row
-from .types import _INT_FLOAT, BOOLS, DEFAULT_LIST_SEP, ColumnProfile
+from .types import _INT_FLOAT, BOOLS, DECIMAL_COMMA, DEFAULT_LIST_SEP, ColumnProfile
 from .types import parse_date as _parse_date
 
 TEXT_NAMES = ("abstract", "요약", "요약문", "초록", "summary", "description", "text", "content")
@@ -47,6 +47,34 @@ LIST_NAMES = re.compile(
 )
 DATE_NAMES = re.compile(r"date|(^|_)dt$|day|일자|날짜|일$", re.I)
 LIST_SEP = DEFAULT_LIST_SEP
+# Columns that hold identifiers by their name: kept as text exactly as written, whatever their
+# values look like (0490308 stays 0490308; 1512171 is not a number to compare).
+_ID_WORDS = frozenset({"id", "key", "uuid"})
+_NUMBER_WORDS = frozenset({"number", "numbers", "no", "num", "nr", "nos"})
+_NUMBERED = frozenset(
+    {
+        "application",
+        "app",
+        "publication",
+        "pub",
+        "registration",
+        "reg",
+        "patent",
+        "grant",
+        "priority",
+        "family",
+        "document",
+        "doc",
+        "serial",
+        "docdb",
+        "kind",
+        "lens",
+        "wips",
+    }
+)
+_KOREAN_ID = re.compile(
+    r"(출원|등록|공개|공고|우선권|우선권\s*주장|특허|문헌|공보|패밀리)\s*번호|키$"
+)
 
 _INT = re.compile(r"^[+-]?(0|[1-9]\d*)$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
@@ -84,6 +112,8 @@ class ColumnPlan:
     date_orders: dict[str, str] = field(default_factory=dict)  # column -> MDY|DMY (slash dates)
     date_formats: dict[str, str] = field(default_factory=dict)  # column -> strptime format
     serial_dates: set[str] = field(default_factory=set)  # columns that read Excel serials
+    identifiers: set[str] = field(default_factory=set)  # columns kept as text as written
+    decimal_comma: bool = False  # numbers with decimal commas (a European-locale file)
     exporter: str | None = None
     # What was decided and why, for the summary ("text: 'title' (no abstract column)").
     choices: list[str] = field(default_factory=list)
@@ -107,12 +137,23 @@ class ColumnPlan:
             how = self.date_formats.get(column) or {"MDY": "M/D/Y", "DMY": "D/M/Y"}.get(
                 self.date_orders.get(column, ""), ""
             )
-            return "date" + (f" ({how})" if how else "")
+            sep = self.list_seps.get(column)
+            kind = f"list of dates (separator '{_shown_sep(sep)}')" if sep else "date"
+            return kind + (f" ({how})" if how else "")
         if column in self.list_columns:
-            return f"list (separator '{self.list_seps.get(column, LIST_SEP)}')"
-        return {"int": "integer", "float": "float", "bool": "bool"}.get(
-            self.number_columns.get(column, ""), "as read"
-        )
+            return f"list (separator '{_shown_sep(self.list_seps.get(column, LIST_SEP))}')"
+        if column in self.identifiers:
+            return "identifier (text as written)"
+        return {
+            "int": "integer",
+            "float": "float",
+            "bool": "bool",
+            "decimal": "float (decimal comma)",
+        }.get(self.number_columns.get(column, ""), "as read")
+
+
+def _shown_sep(sep: str | None) -> str:
+    return (sep or LIST_SEP).replace("\n", "\\n").replace("\t", "\\t")
 
 
 @dataclass
@@ -127,6 +168,19 @@ def field_name(column: str) -> str:
     """The payload field of a column: its name, but for the characters Qdrant cannot
     address in a path (``"`` becomes ``'``, ``\\`` becomes ``/``; controls become spaces)."""
     return _CONTROL.sub(" ", column.strip().replace('"', "'").replace("\\", "/"))
+
+
+def is_identifier_name(column: str) -> bool:
+    """A column named like an identifier: a key or id, or a number of an application,
+    publication, registration, patent, priority, family (출원번호, 등록번호, 공개번호 ...)."""
+    if _KOREAN_ID.search(column.strip()):
+        return True
+    words = [w for w in re.split(r"[^0-9a-z]+", column.lower()) if w]
+    if not words:
+        return False
+    if words[-1] in _ID_WORDS:
+        return True
+    return any(w in _NUMBER_WORDS for w in words) and any(w in _NUMBERED for w in words)
 
 
 def profile_rows(rows: Iterable[Row]) -> dict[str, ColumnProfile]:
@@ -163,6 +217,7 @@ def plan_columns(
     detect_id: bool = False,
     known_fields: Mapping[str, str] | None = None,
     columns: Sequence[str] | None = None,
+    decimal_comma: bool = False,
 ) -> ColumnPlan:
     """Decide what each column becomes, from counters over all its values.
 
@@ -184,12 +239,13 @@ def plan_columns(
     if id_column is not None:
         _require_column(table, columns, id_column, "--id")
     exporter = detect_exporter(columns)
-    plan = ColumnPlan(columns, {}, [], id_column)
+    plan = ColumnPlan(columns, {}, [], id_column, decimal_comma=decimal_comma)
     if exporter:
         plan.exporter = exporter.name
     if id_column is None and detect_id and exporter and exporter.id_column:
         plan.id_column = exporter.id_column
-        plan.choices.append(f"key: '{exporter.id_column}' ({exporter.name})")
+        note = f": {exporter.key_note}" if exporter.key_note else ""
+        plan.choices.append(f"key: '{exporter.id_column}' ({exporter.name}{note})")
     plan.fields = {c: (known_fields or {}).get(c) or field_name(c) for c in columns}
     _check_fields(table, plan.fields)
     plan.text_columns = list(dict.fromkeys(text)) or _detect_text(table, columns, prof, plan)
@@ -209,9 +265,27 @@ def plan_columns(
         if c in plan.text_columns or (c == plan.id_column and c not in dates):
             continue
         p = prof[c]
-        if c in dates or _is_date_column(c, p):
-            _plan_date(plan, c, p, exporter, formats, explicit=c in dates)
-        elif c in list_opts:
+        declared = bool(exporter and c in exporter.dates)
+        if c in dates or declared or _is_date_column(c, p):
+            _plan_date(plan, c, p, exporter, formats, explicit=c in dates or declared)
+            sep = (exporter.lists.get(c) if exporter else None) or p.date_list_separator()
+            if sep:  # a list of dates: a range matches when any of them is in it
+                plan.list_columns.add(c)
+                plan.list_seps[c] = sep
+                plan.choices.append(f"'{c}': lists of dates, split on '{sep}'")
+            continue
+        _warn_odd_dates(plan, c, p)
+        named = is_identifier_name(c) or p.leading_zeros
+        listed = (exporter and c in exporter.lists) or p.list_separator()
+        if c not in list_opts and named and not listed:
+            plan.identifiers.add(c)
+            continue
+        if p.huge and not p.strings - p.huge - p.floats:
+            plan.warnings.append(
+                f"column '{c}' holds {p.huge:,} number(s) beyond the range of numbers "
+                "(such as 1e400): the column is stored as text"
+            )
+        if c in list_opts:
             plan.list_columns.add(c)
             plan.list_seps[c] = list_opts[c] or p.common_separator()
         elif exporter and c in exporter.lists and p.strings == p.values:
@@ -225,11 +299,24 @@ def plan_columns(
             plan.list_columns.add(c)
             plan.list_seps[c] = p.list_separator() or p.common_separator()
         else:
-            kind = p.number_kind()
+            kind = p.number_kind(decimal_comma=decimal_comma)
             if kind:
                 plan.number_columns[c] = kind
     _apply_file_order(plan, prof, formats)
     return plan
+
+
+def _warn_odd_dates(plan: ColumnPlan, c: str, p: ColumnProfile) -> None:
+    """A date-named column that did not become a date column although some of its values are
+    dates: say so (it is stored as text, and takes no range filters)."""
+    n = p.dates(serial=True)
+    if not DATE_NAMES.search(c) or not n or not p.not_dates:
+        return
+    plan.warnings.append(
+        f"column '{c}' is named like a date, but {p.not_dates:,} of its {p.values:,} values "
+        f"read as no date (such as {p.not_date_example!r}): it is stored as text and takes no "
+        f"date ranges; fix those cells, or name it with --date '{c}' to see each one"
+    )
 
 
 def _check_fields(table: TableLike, fields: dict[str, str]) -> None:
@@ -421,7 +508,10 @@ def _typed(value: Any, column: str, plan: ColumnPlan) -> Any:
     if column in plan.date_columns:
         parsed = plan.parse_date(column, value)
         if parsed is not None:
-            return parsed
+            return [parsed] if column in plan.list_columns else parsed
+        if column in plan.list_columns and isinstance(value, str):
+            parts = [clean_text(s).strip() for s in value.split(plan.list_seps[column])]
+            return [plan.parse_date(column, s) or s for s in parts if s]
     if column in plan.list_columns:
         if isinstance(value, str):
             sep = plan.list_seps.get(column, LIST_SEP)
@@ -429,13 +519,17 @@ def _typed(value: Any, column: str, plan: ColumnPlan) -> Any:
             return [s for s in items if s]
         if isinstance(value, (list, tuple)):
             return [clean_text(str(x)).strip() for x in value if not _blank(x)]
+    if column in plan.identifiers:
+        return _identifier(value)
     kind = plan.number_columns.get(column)
     if kind and isinstance(value, str):
         s = value.strip()
+        if kind == "decimal" and (DECIMAL_COMMA.match(s) or _INT.match(s)):
+            return float(s.replace(".", "").replace(",", "."))
         if kind == "int" and (_INT.match(s) or _INT_FLOAT.match(s)):
             n = int(s.split(".", 1)[0])
             return n if _INT64[0] <= n <= _INT64[1] else s
-        if kind == "float" and _FLOAT.match(s):
+        if kind == "float" and _FLOAT.match(s) and math.isfinite(float(s)):
             return float(s)
         if kind == "bool" and s in _BOOL:
             return _BOOL[s]
@@ -449,6 +543,19 @@ def _typed(value: Any, column: str, plan: ColumnPlan) -> Any:
         return value.hex()
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value if not _blank(v)]
+    return _plain(value)
+
+
+def _identifier(value: Any) -> Any:
+    """An identifier's cell as text as written (a number cell without a trailing '.0')."""
+    if isinstance(value, str):
+        return clean_text(value).strip()
+    if isinstance(value, (bool, dt.date, dt.datetime, dt.time)):
+        return _plain(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
     return _plain(value)
 
 

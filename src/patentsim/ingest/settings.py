@@ -29,6 +29,7 @@ class LoadSettings:
     sheet: str | None = None
     encoding: str | None = None
     header_row: int | None = None
+    delimiter: str | None = None
     lists: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()
     date_formats: tuple[str, ...] = ()

@@ -10,7 +10,8 @@ Dates come in many forms; ``date_form`` names the form of one value and
 
 - real date cells (Excel), ISO 8601 (``2023-01-10``, ``2023-01-10T09:30:00Z``);
 - ``20230110`` (text or number, also ``20230110.0`` as pandas writes it);
-- ``2023.01.10``, ``2023. 01. 10``, ``2023/01/10``;
+- ``2023.01.10``, ``2023. 01. 10``, ``2023/01/10``; ``10.01.2023`` (day first, as Europe
+  writes dotted dates);
 - slash dates with the year last (``10/20/2008``): month/day or day/month, an
   order proven by the column's own values (a first part above 12 proves
   day/month, a second part above 12 month/day), known for an exporter, or given
@@ -57,6 +58,11 @@ _YEARS = (1700, 2200)
 _INT = re.compile(r"^[+-]?(0|[1-9]\d*)$")
 _INT_FLOAT = re.compile(r"^[+-]?(0|[1-9]\d{0,17})\.0+$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
+# A number written with leading zeros (0490308): an identifier, kept as written.
+_LEADING_ZERO = re.compile(r"^0\d+$")
+# A decimal comma, with dots between thousands (1.234,56): numbers of a European-locale file.
+DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+$")
+_DMY_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 BOOLS = {"true": True, "false": False, "TRUE": True, "FALSE": False, "True": True, "False": False}
 
 
@@ -71,6 +77,12 @@ class ColumnProfile:
     int_floats: int = 0  # strings such as "12.0" (pandas writes integers of a column with gaps so)
     floats: int = 0  # strings that read as numbers (integers included)
     bools: int = 0  # strings true/false
+    leading_zeros: int = 0  # strings of digits that start with 0 (identifiers)
+    decimal_commas: int = 0  # strings such as 1,5 or 1.234,56
+    huge: int = 0  # strings that read as numbers beyond a float's range (1e400)
+    date_lists: Counter[str] = field(default_factory=Counter)  # 'd1 | d2': separator -> values
+    not_dates: int = 0  # values that read as no date
+    not_date_example: Any = None  # the first of them
     native_numbers: int = 0  # cells that are numbers (xlsx, parquet, jsonl)
     native_dates: int = 0  # cells that are dates
     date_forms: Counter[str] = field(default_factory=Counter)
@@ -92,10 +104,17 @@ class ColumnProfile:
                 self.ints += 1
             elif _INT_FLOAT.match(s):
                 self.int_floats += 1
+            elif _LEADING_ZERO.match(s):
+                self.leading_zeros += 1
             if _FLOAT.match(s):
-                self.floats += 1
+                if math.isfinite(float(s)):
+                    self.floats += 1
+                else:
+                    self.huge += 1
             elif s in BOOLS:
                 self.bools += 1
+            elif DECIMAL_COMMA.match(s):
+                self.decimal_commas += 1
             if ";;" in s:
                 self.separators[";;"] += 1
             elif ";" in s:
@@ -109,7 +128,13 @@ class ColumnProfile:
         elif isinstance(value, (dt.date, dt.datetime)):
             self.native_dates += 1
         form = date_form(value)
-        if form is not None:
+        if form is None and isinstance(value, str) and (sep := _date_list(value)):
+            self.date_lists[sep] += 1
+        elif form is None:
+            self.not_dates += 1
+            if self.not_date_example is None:
+                self.not_date_example = value
+        else:
             self.date_forms[form] += 1
             if form == "slash":
                 m = _SLASH.match(value.strip())
@@ -130,19 +155,32 @@ class ColumnProfile:
             "bools",
             "native_numbers",
             "native_dates",
+            "leading_zeros",
+            "decimal_commas",
+            "huge",
+            "not_dates",
             "slash_day_first",
             "slash_month_first",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.date_forms.update(other.date_forms)
+        self.date_lists.update(other.date_lists)
         self.separators.update(other.separators)
         if self.first_row is None:
             self.first_row, self.example = other.first_row, other.example
+        if self.not_date_example is None:
+            self.not_date_example = other.not_date_example
 
     # -- decisions -------------------------------------------------------------------
     def dates(self, *, serial: bool) -> int:
-        """How many values read as dates (Excel serial numbers only where ``serial``)."""
-        return sum(n for form, n in self.date_forms.items() if serial or form != "serial")
+        """How many values read as dates or lists of dates (Excel serial numbers only where
+        ``serial``)."""
+        single = sum(n for form, n in self.date_forms.items() if serial or form != "serial")
+        return single + sum(self.date_lists.values())
+
+    def date_list_separator(self) -> str | None:
+        """The separator of the values that are lists of dates ('2018.05.11 | 2018.06.20')."""
+        return self.date_lists.most_common(1)[0][0] if self.date_lists else None
 
     def slash_order(self) -> str | None:
         """The order the column's slash dates prove: MDY, DMY, or None (none proven or both)."""
@@ -172,9 +210,12 @@ class ColumnProfile:
         count, _, sep = max(seen)
         return sep if count else DEFAULT_LIST_SEP
 
-    def number_kind(self) -> str | None:
-        """int, float or bool when every value is text of that kind."""
-        if not self.strings or self.strings < self.values:
+    def number_kind(self, *, decimal_comma: bool = False) -> str | None:
+        """int, float or bool when every value is text of that kind; ``decimal_comma``
+        (a European-locale file): "decimal" when every value is an integer or a number with
+        a decimal comma.  None for numbers with leading zeros (identifiers) or beyond a
+        float's range (kept as text)."""
+        if not self.strings or self.strings < self.values or self.leading_zeros or self.huge:
             return None
         if self.bools == self.strings:
             return "bool"
@@ -182,7 +223,21 @@ class ColumnProfile:
             return "int"
         if self.floats == self.strings:
             return "float"
+        decimals = self.ints + self.decimal_commas
+        if decimal_comma and self.decimal_commas and decimals == self.strings:
+            return "decimal"
         return None
+
+
+def _date_list(value: str) -> str | None:
+    """The separator of a cell that holds several dates, or None."""
+    for sep in LIST_SEPARATORS:
+        if sep in value:
+            parts = [p.strip() for p in value.split(sep) if p.strip()]
+            if len(parts) > 1 and all(date_form(p) not in (None, "serial") for p in parts):
+                return sep
+            return None
+    return None
 
 
 def date_form(value: Any) -> str | None:
@@ -213,6 +268,9 @@ def date_form(value: Any) -> str | None:
         return "dotted" if _valid(*m.groups()) else None
     if m := _YMD_SLASH.match(s):
         return "ymd" if _valid(*m.groups()) else None
+    if m := _DMY_DOTTED.match(s):
+        day, month, year = m.groups()
+        return "dmy_dotted" if _valid(year, month, day) else None
     if m := _SLASH.match(s):
         a, b, y = (int(g) for g in m.groups())
         ok = any(_valid(y, mo, d) for mo, d in ((a, b), (b, a)))
@@ -288,6 +346,11 @@ def parse_date(
     if form == "yyyymmdd":
         s = s.split(".", 1)[0]
         return _in_years(dt.datetime(int(s[:4]), int(s[4:6]), int(s[6:8])))
+    if form == "dmy_dotted":
+        m = _DMY_DOTTED.match(s)
+        assert m is not None
+        da, mo, y = (int(g) for g in m.groups())
+        return _in_years(dt.datetime(y, mo, da))
     if form in ("dotted", "ymd"):
         m = (_DOTTED if form == "dotted" else _YMD_SLASH).match(s)
         assert m is not None

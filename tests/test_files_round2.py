@@ -1,0 +1,369 @@
+"""Users' files, round 2 (issue 25, and the silent changes of issue 24).
+
+Each fixture (tests/data/make_exports2.py: own rows in the exporters' layouts) loads with no
+options, and ``--where`` on an applicant, a list column, a date column and an identifier
+returns the rows pandas selects on the raw file.  Also: delimiters found and forced, lines
+above the header skipped as lines, Latin-1 with UTF-8 sequences, identifiers kept as
+written, lists of dates, old Excel, and what the readers say instead of changing silently.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from patentsim.ingest.cli import cli as ingest_cli
+from patentsim.ingest.pipeline import load
+
+from .fakes import FakeEmbedder
+from .test_exports import (
+    ingest,
+    listed,
+    loaded_json,
+    payloads,
+    selected,
+    where_keys,
+)
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def fake_load(monkeypatch):
+    """``ingest load`` through the CLI, embedding with the fake embedder."""
+    from patentsim.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
+
+
+def refused(*args: str) -> str:
+    result = CliRunner().invoke(ingest_cli, ["load", "-q", *args])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def column_types(summary: dict) -> dict[str, str]:
+    return {c["column"]: c["type"] for c in summary["columns"]}
+
+
+# -- the exporters of round 2, with no options -------------------------------------------------
+
+
+def test_espacenet_semicolons_preamble_and_latin1_load_with_no_options(fake_load):
+    summary = loaded_json(str(DATA / "espacenet.csv"), "-c", "esp")
+    (f,) = summary["files"]
+    assert (f["header_row"], f["delimiter"], f["exporter"]) == (8, ";", "Espacenet result list")
+    assert f["encoding"] == "latin-1 (found), 1 characters written in UTF-8 read as UTF-8"
+    assert summary["id_column"] == "Publication number" and summary["points"] == 6
+    types = column_types(summary)
+    assert types["Inventors"] == "keyword[]" and types["Earliest priority"] == "datetime"
+    assert types["Family number"] == "keyword"
+    got = payloads("esp")["EP3456789A1"]
+    assert got["Inventors"] == ["MÜLLER ANNA [DE]", "RENÉ DUPONT [FR]"]  # UTF-8 and Latin-1
+    assert got["Family number"] == "064500123"
+
+    df = pd.read_csv(DATA / "espacenet.csv", sep=";", skiprows=7, encoding="latin-1", dtype=str)
+    key, q = "Publication number", "CN111234567A"
+    applicants = df["Applicants"].map(lambda c: listed(c, "\n"))
+    assert where_keys("esp", q, "Applicants=VOLTA GMBH [DE]") == selected(
+        df, applicants.map(lambda x: "VOLTA GMBH [DE]" in x), key, q
+    )
+    ipc = df["IPC"].map(lambda c: listed(c, "\n"))
+    assert where_keys("esp", q, "IPC=H01M10/613") == selected(
+        df, ipc.map(lambda x: "H01M10/613" in x), key, q
+    )
+    prio = pd.to_datetime(df["Earliest priority"])
+    assert where_keys("esp", q, "Earliest priority>=2019-01-01") == selected(
+        df, prio >= "2019-01-01", key, q
+    )
+    assert where_keys("esp", q, "Family number=064500123") == selected(
+        df, df["Family number"] == "064500123", key, q
+    )
+    assert len(where_keys("esp", q, "Applicants=VOLTA GMBH [DE]")) == 3
+
+
+def test_espacenet_with_header_row_and_encoding_given(fake_load):
+    summary = loaded_json(
+        str(DATA / "espacenet.csv"), "-c", "esp2", "--header-row", "8", "--encoding", "latin1"
+    )
+    (f,) = summary["files"]
+    assert f["header_given"] is True and f["header_row"] == 8 and summary["points"] == 6
+    assert f["encoding"] == "iso8859-1 (given), 1 characters written in UTF-8 read as UTF-8"
+    assert f["above_header"][2] == 'Query: "ta=(battery and cooling); pd within 2018,2023"'
+    assert payloads("esp2")["EP3456789A1"]["Inventors"][0] == "MÜLLER ANNA [DE]"
+
+
+def test_a_european_resave_reads_semicolons_decimal_commas_and_day_first_dates(fake_load):
+    summary = loaded_json(str(DATA / "european.csv"), "-c", "eu")
+    (f,) = summary["files"]
+    assert (f["delimiter"], f["header_row"], f["exporter"]) == (";", 2, "Google Patents CSV")
+    assert f["encoding"].startswith("latin-1 (found)")
+    types = column_types(summary)
+    assert types["relevance"] == "float" and types["priority date"] == "datetime"
+    got = payloads("eu")
+    assert got["US-7451234-B2"]["priority date"] == "2008-10-20T00:00:00Z"
+    # no value of 'grant date' proves its order; the file's other columns prove day/month
+    assert got["US-7451234-B2"]["grant date"] == "2008-11-11T00:00:00Z"
+    assert got["EP-3456789-A1"]["relevance"] == 1234.5
+    assert got["EP-3456789-A1"]["title"] == "Modul mit Kühlplatte"
+
+    df = pd.read_csv(DATA / "european.csv", sep=";", skiprows=1, encoding="cp1252", dtype=str)
+    q = "US-9012345-B1"
+    assert where_keys("eu", q, "assignee=Harbor Energy") == selected(
+        df, df["assignee"] == "Harbor Energy", "id", q
+    )
+    inventors = df["inventor/author"].map(lambda c: listed(c, ", "))
+    assert where_keys("eu", q, "inventor/author=Mina Cho") == selected(
+        df, inventors.map(lambda x: "Mina Cho" in x), "id", q
+    )
+    prio = pd.to_datetime(df["priority date"], format="%d/%m/%Y")
+    assert where_keys("eu", q, "priority date>=2015-01-01") == selected(
+        df, prio >= "2015-01-01", "id", q
+    )
+    relevance = pd.to_numeric(df["relevance"].str.replace(".", "").str.replace(",", "."))
+    assert where_keys("eu", q, "relevance>=0.7") == selected(df, relevance >= 0.7, "id", q)
+    assert where_keys("eu", "US-7451234-B2", "id=US-9012345-B1") == {"US-9012345-B1"}
+
+
+@pytest.mark.parametrize("name", ["wipson.xlsx", "wipson.xls"])
+def test_wips_on_exports_load_with_no_options(fake_load, name):
+    result = ingest("load", "-q", str(DATA / name), "-c", "wips")
+    assert "recognised as WIPS ON export" in result.stderr
+    assert (
+        "chose key: 'WIPS ON key' (WIPS ON export: unique per row; 출원번호 repeats on an "
+        "application's A and B1 rows)"
+    ) in result.stderr
+    assert "list of dates (separator '|')" in result.stderr
+    got = payloads("wips")
+    assert len(got) == 8
+    assert got["KR1020180012345B1"]["등록번호"] == "0490308"
+    assert got["KR1020190055555B1"]["등록번호"] == "1512171"
+    assert got["KR1020190055555A"]["출원인"] == ["현대모터스 주식회사", "기아모터스 주식회사"]
+    assert got["KR1020190055555A"]["우선권 주장일"] == [
+        "2018-05-11T00:00:00Z",
+        "2018-06-20T00:00:00Z",
+    ]
+    assert got["KR1020180012345A"]["우선권 주장일"] == ["2017-02-03T00:00:00Z"]
+
+    df = pd.read_excel(DATA / name, header=2, dtype=str)
+    key, q = "WIPS ON key", "KR1020200077777A"
+    applicants = df["출원인"].map(lambda c: listed(c, "|"))
+    assert where_keys("wips", q, "출원인=주식회사 한빛에너지") == selected(
+        df, applicants.map(lambda x: "주식회사 한빛에너지" in x), key, q
+    )
+    ipc = df["IPC"].map(lambda c: listed(c, "|"))
+    assert where_keys("wips", q, "IPC=H01M 10/613") == selected(
+        df, ipc.map(lambda x: "H01M 10/613" in x), key, q
+    )
+    filed = pd.to_datetime(df["출원일"], format="%Y.%m.%d")
+    assert where_keys("wips", q, "출원일>=2020-01-01") == selected(
+        df, filed >= "2020-01-01", key, q
+    )
+    # a list of dates matches when any of them is in range
+    prio = df["우선권 주장일"].map(
+        lambda c: [pd.to_datetime(d, format="%Y.%m.%d") for d in listed(c, "|")]
+    )
+    assert where_keys("wips", q, "우선권 주장일>=2018-06-01") == selected(
+        df, prio.map(lambda ds: any(d >= pd.Timestamp("2018-06-01") for d in ds)), key, q
+    )
+    assert where_keys("wips", q, "등록번호=0490308") == selected(
+        df, df["등록번호"] == "0490308", key, q
+    )
+    assert where_keys("wips", q, "출원번호=1020190055555") == {
+        "KR1020190055555A",
+        "KR1020190055555B1",
+    }
+
+
+def test_lens_family_members_are_lists(fake_load):
+    summary = loaded_json(str(DATA / "lens_family.csv"), "-c", "lensf")
+    types = column_types(summary)
+    assert types["Simple Family Members"] == "keyword[]"
+    assert types["Cited Patents"] == "keyword[]"
+    assert types["Application Number"] == "keyword"
+    df = pd.read_csv(DATA / "lens_family.csv", dtype=str)
+    key, q = "Lens ID", "180-007-662-914-01Z"
+    family = df["Simple Family Members"].map(lambda c: listed(c, ";;"))
+    assert where_keys("lensf", q, "Simple Family Members=012-345-678-901-23X") == selected(
+        df, family.map(lambda x: "012-345-678-901-23X" in x), key, q
+    )
+    applicants = df["Applicants"].map(lambda c: listed(c, ";;"))
+    assert where_keys("lensf", q, "Applicants=HARBOR ENERGY SYSTEMS LLC") == selected(
+        df, applicants.map(lambda x: "HARBOR ENERGY SYSTEMS LLC" in x), key, q
+    )
+    prio = pd.to_datetime(df["Earliest Priority Date"])
+    assert where_keys("lensf", q, "Earliest Priority Date<2019") == selected(
+        df, prio < "2019-01-01", key, q
+    )
+    assert where_keys("lensf", q, "Application Number=EP 18190011 A") == {"104-220-331-876-55Y"}
+
+
+# -- delimiters ------------------------------------------------------------------------------
+
+
+def test_semicolons_load_as_two_documents_of_three_columns(fake_load, tmp_path):
+    path = tmp_path / "semi.csv"
+    path.write_text(
+        "id;title;abstract\n1;Battery, cooling;A battery cooling plate\n2;Motor;An electric motor\n"
+    )
+    result = ingest("load", "-q", str(path), "-c", "semi")
+    assert "delimiter ';' (semicolon) (found)" in result.stderr
+    got = payloads("semi")
+    assert len(got) == 2
+    assert {k for k in got["0"] if not k.startswith("_")} == {"id", "title", "abstract"}
+    assert got["0"]["title"] == "Battery, cooling"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("abstract\n1;Battery, cooling;A\n2;Motor;B\n3;Fan;C\n", "split by semicolon ';' into 3"),
+        ("id,title,abstract\n1;Battery, cooling;A\n2;Motor;B\n", "split by semicolon ';' into 3"),
+        ("id|abstract\n1\tbattery\tx\n2\tmotor\ty\n", "split by tab '\\t' into 3"),
+    ],
+)
+def test_a_header_that_disagrees_with_its_rows_is_an_error(fake_load, tmp_path, text, fragment):
+    path = tmp_path / "odd.csv"
+    path.write_text(text)
+    out = refused(str(path), "-c", "odd")
+    assert fragment in out and "--delimiter" in out
+
+
+def test_delimiter_given(fake_load, tmp_path):
+    path = tmp_path / "pipes.txt"
+    path.write_text("id|abstract|codes\n1|battery|A;B\n2|motor|C\n")
+    summary = loaded_json(str(path), "-c", "pipes", "--delimiter", "|")
+    assert (
+        summary["files"][0]["delimiter"] == "|" and summary["files"][0]["delimiter_found"] is False
+    )
+    assert payloads("pipes")["1"]["codes"] == ["C"]  # ';' found as the codes' separator
+    assert "--delimiter" in refused(str(path), "-c", "pipes2", "--delimiter", ",")
+
+
+def test_lines_above_the_header_are_lines_not_records(fake_load, tmp_path):
+    path = tmp_path / "quote.csv"
+    path.write_text('Query: "battery cooling\nexported by someone\n\nid,abstract\n1,a\n2,b\n')
+    summary = loaded_json(str(path), "-c", "q1")
+    assert summary["files"][0]["header_row"] == 4 and summary["points"] == 2
+    summary = loaded_json(str(path), "-c", "q2", "--header-row", "4")
+    assert summary["files"][0]["header_given"] is True and summary["points"] == 2
+
+
+def test_a_csv_cell_over_the_csv_modules_limit_loads(fake_load, tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("id,abstract\n1," + "battery " * 20_000 + "\n2,motor\n")
+    loaded_json(str(path), "-c", "long", "--id", "id")
+    assert len(payloads("long")["1"]["abstract"]) == len("battery " * 20_000)
+
+
+# -- identifiers, numbers ---------------------------------------------------------------------
+
+
+def test_identifiers_keep_leading_zeros_and_stay_text(fake_load, tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text(
+        "doc,abstract,registration number,등록번호,claims\n"
+        "a,battery,0490308,1512171,12\nb,motor,1512171,0490308,3\n"
+    )
+    summary = loaded_json(str(path), "-c", "ids", "--id", "doc")
+    types = column_types(summary)
+    assert types == {
+        "doc": "keyword",
+        "abstract": "text",
+        "registration number": "keyword",
+        "등록번호": "keyword",
+        "claims": "integer",
+    }
+    got = payloads("ids")
+    assert got["a"]["registration number"] == "0490308" and got["b"]["등록번호"] == "0490308"
+    assert got["a"]["등록번호"] == "1512171"
+
+
+def test_a_number_beyond_floats_is_text_and_nothing_fails_after_embedding(fake_load, tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text("id,abstract,score\n1,a,1e400\n2,b,0.5\n")
+    result = ingest("load", "-q", str(path), "-c", "huge", "--id", "id")
+    assert "column 'score' holds 1 number(s) beyond the range of numbers" in result.stderr
+    assert payloads("huge")["1"]["score"] == "1e400"
+    state = json.loads(ingest("info", "-c", "huge", "--format", "json").stdout)
+    assert state["manifest"]["state"] == "ready"
+
+
+# -- workbooks -------------------------------------------------------------------------------
+
+
+def test_an_xlsx_renamed_xls_is_read_by_its_bytes(fake_load, tmp_path):
+    path = tmp_path / "renamed.xls"
+    shutil.copy(DATA / "wipson.xlsx", path)
+    summary = loaded_json(str(path), "-c", "renamed")
+    assert summary["files"][0]["format"] == "xlsx" and summary["points"] == 8
+
+
+def test_silent_changes_are_said(fake_load, tmp_path):
+    """Formula cells without a stored value, a date cell of -5, a date-named column with
+    cells that are no dates (issue 24)."""
+    import openpyxl
+
+    path = tmp_path / "silent.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["id", "abstract", "total", "filing date", "note date"])
+    ws.append([1, "battery cooling", "=2+3", 45000, "2020-01-01"])
+    ws.append([2, '=CONCAT("a","b")', 7, -5, "soon"])
+    ws.append([3, "motor", 8, 45001, "2021-01-01"])
+    ws.append([4, "fan", 9, 45002, "later"])
+    ws.append([5, "pump", 9, 45003, "2022-01-01"])
+    for row in range(2, 7):
+        ws.cell(row, 4).number_format = "yyyy-mm-dd"
+    wb.save(path)  # openpyxl stores formulas without values, as programs that do not calculate
+    result = ingest("load", "-q", str(path), "-c", "silent", "--id", "id")
+    err = result.stderr
+    assert "2 formula cell(s) saved without a value (first: row 0, column 'total')" in err
+    assert "rows 1 have no text for that reason and are skipped" in err
+    assert "row 1, column 'filing date': a date cell holding -5 (before 1900-01-01" in err
+    assert "column 'note date' is named like a date, but 2 of its 5 values read as no date" in err
+    got = payloads("silent")
+    assert "1" in got and "2" not in got and "total" not in got["1"]
+    assert got["3"]["filing date"] == "2023-03-16T00:00:00Z"  # serial 45001
+
+
+def test_lists_of_dates_match_any_element_on_every_backend(settings, unique_name):
+    from patentsim.search.query import like
+
+    load(DATA / "wipson.xlsx", settings=settings, collection=unique_name, embedder=FakeEmbedder())
+    q = "KR1020200077777A"
+
+    def keys(*where: str) -> set[str]:
+        res = like(q, key=True, where=where, limit=20, collection=unique_name, settings=settings)
+        return {h.key for h in res.hits}
+
+    both = {"KR1020190055555A", "KR1020190055555B1"}
+    # 2018.05.11 | 2018.06.20: in a range that holds only the second, and one that holds none
+    assert both <= keys("우선권 주장일>=2018-06-01")
+    assert keys("우선권 주장일>=2018-06-01", "우선권 주장일<2018-07-01") == both
+    assert not keys("우선권 주장일>=2018-07-01") & both
+
+
+def test_an_ods_workbook_loads(fake_load, tmp_path):
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "abstract": ["battery cooling", "motor"],
+            "application date": pd.to_datetime(["2020-01-02", "2021-03-04"]),
+            "registration number": ["0490308", "1512171"],
+        }
+    )
+    path = tmp_path / "sheet.ods"
+    frame.to_excel(path, engine="odf", index=False)
+    summary = loaded_json(str(path), "-c", "ods", "--id", "id")
+    assert summary["files"][0]["format"] == "ods"
+    got = payloads("ods")
+    assert got["a"]["application date"] == "2020-01-02T00:00:00Z"
+    assert got["a"]["registration number"] == "0490308"

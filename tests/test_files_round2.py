@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
+from patentsim.search.cli import cli as search_cli
 
 from .fakes import FakeEmbedder
 from .test_exports import (
@@ -367,3 +368,116 @@ def test_an_ods_workbook_loads(fake_load, tmp_path):
     got = payloads("ods")
     assert got["a"]["application date"] == "2020-01-02T00:00:00Z"
     assert got["a"]["registration number"] == "0490308"
+
+
+# -- row references in collections of several files --------------------------------------------
+
+
+def _two_files(tmp_path: Path) -> tuple[Path, Path]:
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("id,abstract\nA0,battery cooling plate\nA1,battery pack\n")
+    b.write_text("id,abstract\nB0,electric motor\nB1,motor winding\nB2,motor housing\n")
+    return a, b
+
+
+def test_row_references_name_one_file(fake_load, tmp_path):
+    a, b = _two_files(tmp_path)
+    loaded_json(str(a), str(b), "-c", "two", "--id", "id")
+
+    def like(*args: str):
+        return CliRunner().invoke(
+            search_cli, ["like", *args, "-c", "two", "--format", "json", "--limit", "1"]
+        )
+
+    result = like("0")
+    assert result.exit_code == 2, result.output
+    assert "row 0 exists in 2 files of collection 'two': a.csv, b.csv" in result.output
+    assert "a.csv:0 (or --file a.csv)" in result.output
+    result = like("b.csv:0")
+    assert result.exit_code == 0, result.output
+    assert "like: key B0, row 0 of b.csv" in result.stderr
+    result = like("0", "--file", str(b))
+    assert result.exit_code == 0 and "key B0" in result.stderr, result.output
+    result = like("2")  # only b.csv has a row 2
+    assert result.exit_code == 0 and "key B2" in result.stderr, result.output
+    result = like("a.csv:5")
+    assert result.exit_code == 1 and "no row 5 of file 'a.csv'" in result.output
+    result = like("A1")
+    assert result.exit_code == 0 and "key A1" in result.stderr
+
+
+def test_row_references_in_the_python_api(tmp_path):
+    from patentsim.search.query import like
+    from patentsim.search.refs import AmbiguousReference, parse_reference
+
+    a, b = _two_files(tmp_path)
+    load([a, b], collection="two", id_column="id", embedder=FakeEmbedder())
+    with pytest.raises(AmbiguousReference) as err:
+        like(0, collection="two")
+    assert "a.csv, b.csv" in err.value.message
+    assert like("a.csv:1", collection="two", limit=1).query.key == "A1"
+    assert like(1, file="b.csv", collection="two", limit=1).query.key == "B1"
+    assert parse_reference("EP:12").file == "EP" and parse_reference("EP:x").row is None
+
+
+# -- the language of a collection, from a sample across all files -------------------------------
+
+KO_TEXTS = [
+    "배터리 셀 사이에 냉각판을 두어 열을 빼낸다",
+    "냉각수 유로와 히트펌프를 함께 제어한다",
+    "상변화 물질로 급속 충전 중의 열을 흡수한다",
+    "연삭 장치에서 가공물의 연삭량을 측정한다",
+    "셀 표면에 온도 센서를 밀착시키는 홀더",
+    "전동기의 권선을 냉각하는 유로를 구비한다",
+]
+EN_TEXTS = [
+    "A cooling plate between the cells removes heat",
+    "A coolant loop and a heat pump are controlled together",
+    "A phase change material absorbs heat while charging",
+    "The grinding amount of a workpiece is measured",
+    "A holder presses a temperature sensor onto the cell",
+    "A motor winding is cooled by a channel",
+    "A neural network predicts the remaining capacity",
+    "Gas sensors warn of thermal runaway before venting",
+    "A busbar is cooled by a liquid channel",
+    "An inverter switches the current of the motor",
+    "The charging current is limited above a threshold",
+    "A battery pack holds modules in a tray",
+]
+
+
+def test_two_files_give_the_same_language_share_and_mode_in_either_order(
+    tmp_path, offline_embedder
+):
+    """The sample is taken across both files by content hash; the mode follows from what the
+    model's tokenizer does with it (the offline English model breaks Hangul into jamo)."""
+    ko, en = tmp_path / "ko.csv", tmp_path / "en.csv"
+    ko.write_text("id,abstract\n" + "".join(f"K{i},{t}\n" for i, t in enumerate(KO_TEXTS)))
+    en.write_text("id,abstract\n" + "".join(f"E{i},{t}\n" for i, t in enumerate(EN_TEXTS)))
+    first = load([ko, en], collection="ko_en", id_column="id", embedder=offline_embedder)
+    second = load([en, ko], collection="en_ko", id_column="id", embedder=offline_embedder)
+    assert first.mode_reason == second.mode_reason and first.mode_reason is not None
+    # mostly English letters: the model reads most of the text, so dense in both orders
+    assert first.default_mode == second.default_mode == "dense"
+    assert first.mode_reason.startswith("dense (18 sampled texts, ")
+    assert "of the letters poorly" in first.mode_reason
+    korean = load(ko, collection="ko_only", id_column="id", embedder=offline_embedder)
+    assert korean.default_mode == "keyword" and "100% of their letters Hangul" in str(
+        korean.mode_reason
+    )
+    assert any("reads 100% of the letters of these texts poorly" in w for w in korean.warnings)
+
+
+def test_coverage_of_the_offline_tokenizer(offline_embedder):
+    from patentsim.embed.coverage import TextSample, measure
+
+    emb = offline_embedder
+    korean = measure(KO_TEXTS, emb.pieces, emb.unk_token)
+    english = measure(EN_TEXTS, emb.pieces, emb.unk_token)
+    assert korean.poor_share > 0.9 and english.poor_share < 0.05
+    a, b = TextSample(size=5), TextSample(size=5)
+    for t in KO_TEXTS + EN_TEXTS:
+        a.add(t)
+    for t in reversed(EN_TEXTS + KO_TEXTS):
+        b.add(t)
+    assert a.texts() == b.texts() and len(a.texts()) == 5

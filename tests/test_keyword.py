@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.embed.analyzer import Analyzer, analyzer_for
-from patentsim.embed.retrieval import covers_korean, default_for
+from patentsim.embed.retrieval import default_mode
 from patentsim.embed.sparse import Bm25, query_vector, term_id
 from patentsim.ingest.keyword import is_terms_field, terms_field
 from patentsim.ingest.pipeline import load
@@ -84,16 +84,16 @@ def test_bm25_weights_and_term_ids():
     assert sorted(q.indices) == sorted({term_id("a"), term_id("b")}) and set(q.values) == {1.0}
 
 
-def test_language_coverage_default():
-    assert not covers_korean("sentence-transformers/all-MiniLM-L6-v2")
-    assert covers_korean("jhgan/ko-sroberta-multitask")
-    assert covers_korean("intfloat/multilingual-e5-small")
-    mode, warning = default_for("sentence-transformers/all-MiniLM-L6-v2", 0.9)
-    assert mode.mode == "keyword" and warning and "English" in warning
-    mode, warning = default_for("sentence-transformers/all-MiniLM-L6-v2", 0.0)
-    assert warning is None
-    mode, warning = default_for("jhgan/ko-sroberta-multitask", 0.9)
-    assert warning is None
+def test_the_default_mode_is_decided_by_what_the_tokenizer_does_not_by_the_name():
+    from patentsim.embed.retrieval import ModeEvidence
+
+    mode, why, warning = default_mode(ModeEvidence("any-name", 300, 0.9, 0.95))
+    assert mode.mode == "keyword" and warning and "95% of the letters" in warning
+    assert why.startswith("keyword (300 sampled texts, 90% of their letters Hangul")
+    mode, _, warning = default_mode(ModeEvidence("any-name", 300, 0.9, 0.02))
+    assert mode.mode == "dense" and warning is None
+    mode, _, warning = default_mode(ModeEvidence(None, 300, 0.0, None, dense=False))
+    assert mode.mode == "keyword" and warning is None
 
 
 # -- ingest and queries on every backend -------------------------------------------------------

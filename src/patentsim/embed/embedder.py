@@ -355,6 +355,15 @@ class TorchEmbedder(_Common):
         encoded = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
+    def pieces(self, words: list[str]) -> list[list[str]]:
+        """The tokenizer's pieces of each word (``embed.coverage`` measures them)."""
+        tokenizer = self.model.tokenizer
+        return [list(tokenizer.tokenize(w)) for w in words]
+
+    @property
+    def unk_token(self) -> str | None:
+        return getattr(self.model.tokenizer, "unk_token", None)
+
 
 class OnnxEmbedder(_Common):
     """An export run by ONNX Runtime, with the model's fast tokenizer: no torch.
@@ -414,3 +423,10 @@ class OnnxEmbedder(_Common):
 
     def token_counts(self, texts: list[str]) -> list[int]:
         return self._encoder.tokenizer.token_counts(texts)
+
+    def pieces(self, words: list[str]) -> list[list[str]]:
+        return self._encoder.tokenizer.pieces(words)
+
+    @property
+    def unk_token(self) -> str | None:
+        return self._encoder.tokenizer.unk_token

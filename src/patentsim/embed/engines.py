@@ -330,6 +330,14 @@ class FastTokenizer:
     def token_counts(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self._whole.encode_batch(texts)]
 
+    def pieces(self, words: list[str]) -> list[list[str]]:
+        return [list(e.tokens) for e in self._whole.encode_batch(words, add_special_tokens=False)]
+
+    @property
+    def unk_token(self) -> str | None:
+        unk = getattr(self._whole.model, "unk_token", None)
+        return str(unk) if unk else None
+
     def windows(self, texts: list[str]) -> tuple[list[str], list[int], list[int]]:
         """``model.split_windows`` for this tokenizer (cuts on the same token boundaries)."""
         room = max(self.max_length - self.special_tokens, 1)

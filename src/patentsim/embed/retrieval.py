@@ -9,23 +9,17 @@ eval --tune`` replaces it with the winner on the collection's own labels.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 MODES = ("dense", "keyword", "hybrid")
 FUSIONS = ("rrf", "dbsf")
 
-# Models known to be trained on English only (their vectors of Korean text are noise:
-# the offline all-MiniLM-L6-v2 gives P@10 0.138 on patents_ko.xlsx, random gives 0.059).
-_ENGLISH_ONLY = re.compile(
-    r"(^|/)(all-minilm|all-mpnet|all-distilroberta|paraphrase-minilm|paraphrase-mpnet|"
-    r"multi-qa-|msmarco-|bge-(small|base|large)-en|gte-(small|base|large)$|e5-(small|base|large)"
-    r"(-v2)?$|nomic-embed-text)",
-    re.IGNORECASE,
-)
-# Share of Hangul among letters above which a collection counts as Korean.
-KOREAN_SHARE = 0.3
+# Share of the sample's letters in words the model's tokenizer reads poorly (unknown pieces,
+# pieces smaller than letters, a piece per letter: ``embed.coverage``) from which a new
+# collection answers by keyword.  Measured with the offline English model: on Korean text
+# 0.9 and more, on English text a few percent (docs/quality.md).
+POOR_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -73,29 +67,48 @@ class Retrieval:
         }
 
 
-def covers_korean(model_name: str) -> bool:
-    """False for models known to be English-only; True otherwise (Korean or multilingual,
-    or unknown: then nothing is assumed)."""
-    return not _ENGLISH_ONLY.search(model_name.strip())
+@dataclass(frozen=True)
+class ModeEvidence:
+    """What a new collection's default mode is decided from: the model's name (for messages
+    only), the sample's size and share of Hangul letters, and the share of its letters the
+    model's tokenizer reads poorly (None: not measured; a model without a tokenizer, or no
+    model at all: ``dense`` False)."""
+
+    model: str | None
+    texts: int
+    hangul_share: float
+    poor_share: float | None
+    dense: bool = True
+
+    def describe(self) -> str:
+        """What was measured, for the summary."""
+        text = f"{self.texts:,} sampled texts, {self.hangul_share:.0%} of their letters Hangul"
+        if self.poor_share is not None:
+            text += (
+                f"; the model's tokenizer reads {self.poor_share:.0%} of the letters poorly "
+                "(unknown pieces, or broken into single letters)"
+            )
+        return text
 
 
-def default_for(model_name: str, hangul_share: float) -> tuple[Retrieval, str | None]:
-    """The default mode for a new collection, and a warning when the model does not cover
-    the collection's language.
-
-    Measured with the offline English model (docs/quality.md): on Korean
-    patents keyword search triples dense search's P@10.
-    """
-    if hangul_share >= KOREAN_SHARE and not covers_korean(model_name):
+def default_mode(evidence: ModeEvidence) -> tuple[Retrieval, str, str | None]:
+    """The default mode of a new collection, why (a sentence), and a warning where the model
+    does not read the collection's text.  One place decides: a quick evaluation on the
+    collection's own labels may be added here."""
+    if not evidence.dense:
+        return KEYWORD_DEFAULT, "keyword (the collection has no dense vectors)", None
+    measured = evidence.describe()
+    if evidence.poor_share is not None and evidence.poor_share >= POOR_SHARE:
         warning = (
-            f"the model '{model_name}' is trained on English, but {hangul_share:.0%} of the "
-            "letters in these texts are Hangul: its vectors barely tell Korean documents "
-            "apart, so this collection answers by keyword (BM25 over Korean morphemes) unless "
-            "you ask for --mode dense|hybrid; a Korean or multilingual model "
-            "(--model jhgan/ko-sroberta-multitask) makes dense and hybrid search useful"
+            f"the model '{evidence.model}' reads {evidence.poor_share:.0%} of the letters of "
+            "these texts poorly (unknown pieces, or single letters): its vectors barely tell "
+            "the documents apart, so this collection answers by keyword (BM25 over the "
+            "analyzer's terms) unless you ask for --mode dense|hybrid; a model trained on "
+            "the collection's language (for Korean: --model jhgan/ko-sroberta-multitask) "
+            "makes dense and hybrid search useful"
         )
-        return KEYWORD_DEFAULT, warning
-    return DENSE_DEFAULT, None
+        return KEYWORD_DEFAULT, f"keyword ({measured})", warning
+    return DENSE_DEFAULT, f"dense ({measured})", None
 
 
 KEYWORD_DEFAULT = Retrieval("keyword")

@@ -302,6 +302,8 @@ def _print_summary(s, prune) -> None:
     )
     if s.default_mode:
         click.echo(f"  default search mode: {s.default_mode} (search --mode dense|keyword|hybrid)")
+    if s.mode_reason:
+        click.echo(f"  chose the default mode {s.mode_reason}", err=True)
     for f in s.files:
         prefix = f"  {Path(f['file']).name}: " if several else "  "
         if f["skipped"]:

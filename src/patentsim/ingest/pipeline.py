@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..embed.analyzer import hangul_share
+from ..embed.coverage import TextSample
 from ..embed.embedder import Embedder, EmbedderConfig
 from ..embed.model import DEFAULT_MODEL, check_options
-from ..embed.retrieval import Retrieval, default_for
+from ..embed.retrieval import ModeEvidence, Retrieval, default_mode
 from ..store import StoreSettings, open_store
 from ..store.backend import (
     LARGE_LOAD_ROWS,
@@ -90,6 +90,8 @@ class IngestSummary:
     mixed_fields: dict[str, list[str]] = field(default_factory=dict)
     keyword_backfilled: int = 0  # stored points given keyword vectors (no dense re-embedding)
     default_mode: str | None = None  # the collection's default search mode after the load
+    # Why a new collection got its default mode: what was measured (None: the mode was kept).
+    mode_reason: str | None = None
     seconds: float = 0.0
     # What was read and decided: per file (header row, lines above it, exporter, columns),
     # per column (field, type), the choices made without options, and warnings.
@@ -516,7 +518,7 @@ class _Loader:
         title = plan.fields.get(plan.title_column or "")
         self.text_fields = [plan.fields[c] for c in plan.text_columns]
         self.keywords = Keywords.for_manifest(manifest, self.text_fields, title)
-        self.sample_texts: list[str] = []
+        self.sample = TextSample()  # across every file, whatever their order
         if manifest is not None:
             manifest["state"] = "loading"
             self.coll_write_manifest()
@@ -584,8 +586,8 @@ class _Loader:
         to_embed: list[tuple[str, Record]] = []
         points: list[PointData] = []
         sparse = dict(zip(ids, self.keywords.annotate([(r.text, r.payload) for r in records])))
-        if len(self.sample_texts) < 200:
-            self.sample_texts.extend(r.text for r in records[: 200 - len(self.sample_texts)])
+        for r in records:
+            self.sample.add(r.text)
         for pid, rec in zip(ids, records):
             rec.payload["_hash"] = text_hash(self.mdl.fingerprint, rec.text)
             old = stored.get(pid)
@@ -697,14 +699,27 @@ class _Loader:
     def _default_mode(self) -> None:
         """Keep a tuned or stored default mode; set one for a new collection, as measured."""
         assert self.manifest is not None
-        share = hangul_share(self.sample_texts)
-        chosen, warning = default_for(self.mdl.name, share)
-        if warning:
-            self.summary.warnings.append(warning)
         if not (self.manifest.get("search") or {}).get("default_mode"):
+            chosen, reason, warning = default_mode(self.mode_evidence())
+            if warning:
+                self.summary.warnings.append(warning)
             self.manifest["search"] = chosen.to_manifest("ingest (measured defaults)")
+            self.manifest["search"]["measured"] = reason
+            self.summary.mode_reason = reason
         self.manifest["keyword"] = self.keywords.info()
         self.summary.default_mode = Retrieval.from_manifest(self.manifest).mode
+
+    def mode_evidence(self) -> ModeEvidence:
+        """The sample's language share, and how the model's tokenizer reads it."""
+        from ..embed.coverage import language_share, measure
+
+        texts = self.sample.texts()
+        poor = None
+        embedder = self.mdl.get()
+        pieces = getattr(embedder, "pieces", None)
+        if pieces is not None and texts:
+            poor = measure(texts, pieces, getattr(embedder, "unk_token", None)).poor_share
+        return ModeEvidence(self.mdl.name, len(texts), language_share(texts), poor)
 
     def _fields(self) -> dict[str, dict[str, Any]]:
         """Each payload field's type and index, from the values written so far."""

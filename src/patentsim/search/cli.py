@@ -156,6 +156,12 @@ class _RefCommand(click.Command):
     "--key", "key", is_flag=True, help="Read REF as a document key even when it is a number."
 )
 @click.option(
+    "--file",
+    "file",
+    metavar="NAME",
+    help="The file whose row REF is, in a collection of several files (or write FILE:ROW).",
+)
+@click.option(
     "--prior-art",
     is_flag=True,
     help="Only documents dated before the query document (examiner's question).",
@@ -177,6 +183,7 @@ class _RefCommand(click.Command):
 def like(
     ref,
     key,
+    file,
     prior_art,
     date_field,
     explain,
@@ -193,7 +200,7 @@ def like(
     collection,
     settings,
 ):
-    """Documents most similar to document REF (a row number from 0, or a key).
+    """Documents most similar to document REF (a row number from 0, FILE:ROW, or a key).
 
     Uses the stored vector: no model is loaded.  The query document is left out of
     its results and named on stderr.
@@ -204,6 +211,7 @@ def like(
       search like 1020160074642 --prior-art --group-by applicant
       search like 0 --mode hybrid
       search like 0 --explain
+      search like part2.xlsx:0
     """
     from .query import like as find_like
     from .render import emit, output_format, query_header
@@ -221,6 +229,7 @@ def like(
         date_field=date_field,
         group_by=group_by,
         key=key,
+        file=file,
         mode=mode,
         explain=explain,
         collection=collection,

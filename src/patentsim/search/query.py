@@ -57,6 +57,7 @@ from ..store.filters import (
 )
 from ..store.ids import point_id
 from ..store.payload import RESERVED, title_like
+from .refs import ambiguous, parse_reference
 from .where import FieldInfo, fields_of, resolve_field, where_filter
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ class QueryDocument:
     title: str | None
     date: str | None
     payload: dict[str, Any] = field(default_factory=dict)
+    file: str | None = None  # the file of its row, in a collection of several files
 
 
 @dataclass
@@ -305,11 +307,14 @@ def like(
     collection: str | None = None,
     settings: StoreSettings | None = None,
     store: Store | None = None,
+    file: str | None = None,
 ) -> Results:
     """The documents most similar to one of the collection's documents, itself left out.
 
-    ``ref`` is a row number (0-based, as pandas numbers rows) or a document key; a number
-    that is no row is tried as a key.  ``key=True`` reads it as a key only.  ``mode``:
+    ``ref`` is a row number (0-based, as pandas numbers rows), ``FILE:ROW``, or a document
+    key; a number that is no row is tried as a key.  ``key=True`` reads it as a key only;
+    ``file``: the file whose row ``ref`` is (a bare row that several files hold is an
+    ``AmbiguousReference``).  ``mode``:
     dense, keyword or hybrid (default: the collection's default mode); the document's own
     stored vectors are the query either way.  ``explain``: each hit's ``shared_terms``
     (``patentsim.search.explain``).
@@ -320,7 +325,7 @@ def like(
         retrieval = _retrieval(opened, mode)
         group = _group_field(opened, group_by)
         flt = build_filter(opened, where, filter_json)
-        point = _find(opened, ref, key_only=key)
+        point = _find(opened, ref, key_only=key, file=file)
         if point.vector is None:
             raise PatentSimError(f"document '{ref}' in '{opened.name}' has no stored vector")
         query = _query_document(opened, point)
@@ -441,34 +446,72 @@ def _check_page(limit: int, offset: int) -> None:
         raise UserInputError(f"--offset must be 0 or more, not {offset}")
 
 
-def _find(opened: _Opened, ref: int | str, *, key_only: bool) -> StoredPoint:
-    """The point a reference names: a row number first, then a key."""
-    text = str(ref).strip()
-    if not key_only and re.fullmatch(r"\d+", text):
-        flt = Filter(must=(Match("_row", (int(text),)),))
-        for point in islice(opened.coll.scroll(flt=flt, with_vectors=True, batch=1), 1):
+def _find(
+    opened: _Opened, ref: int | str, *, key_only: bool, file: str | None = None
+) -> StoredPoint:
+    """The point a reference names (``refs.parse_reference``): a row number (of ``file``, or
+    written ``FILE:ROW``) first, then a key."""
+    wanted = parse_reference(ref, file=file, key_only=key_only)
+    text = wanted.text
+    if wanted.row is not None:
+        point = _find_row(opened, wanted.row, wanted.file)
+        if point is not None:
             return point
-    found = opened.coll.retrieve([point_id(text)], with_vectors=True)
-    if found:
-        return found[0]
-    if not key_only and re.fullmatch(r"\d+", text):
-        for file, entry in (opened.manifest.get("sources") or {}).items():
-            if int(text) in (entry.get("skipped") or ()):
+    if not (wanted.file and not wanted.file_row):  # with --file the number is a row only
+        found = opened.coll.retrieve([point_id(text)], with_vectors=True)
+        if found:
+            return found[0]
+    sources = opened.manifest.get("sources") or {}
+    if wanted.row is not None:
+        for name, entry in sources.items():
+            if wanted.file not in (None, name):
+                continue
+            if wanted.row in (entry.get("skipped") or ()):
                 raise DocumentNotFound(
-                    f"row {text} of {file} is not in collection '{opened.name}': ingest "
+                    f"row {wanted.row} of {name} is not in collection '{opened.name}': ingest "
                     "skipped it because its text was empty",
                     "give another row, or fill in its text and load the file again",
                 )
+        if wanted.file and (wanted.file in sources or not wanted.file_row):
+            entry = sources.get(wanted.file) or {}
+            raise DocumentNotFound(
+                f"no row {wanted.row} of file '{wanted.file}' in collection '{opened.name}'"
+                + (f" (it has {entry['rows']:,} rows)" if entry.get("rows") else ""),
+                "files of this collection: " + (", ".join(sorted(sources)) or "none named"),
+            )
     count = opened.coll.count()
     rows = ((opened.manifest.get("source") or {}).get("rows")) or count
     what = f"key '{text}'" if key_only else f"row number or key '{text}'"
     by = opened.manifest.get("id_column")
+    several = len(sources) > 1
     raise DocumentNotFound(
         f"no document with {what} in collection '{opened.name}': it has {count:,} documents "
-        f"from {rows:,} rows (rows 0 to {max(rows - 1, 0):,})",
+        + (
+            f"from {len(sources)} files"
+            if several
+            else f"from {rows:,} rows (rows 0 to {max(rows - 1, 0):,})"
+        ),
         (f"keys are values of column '{by}'; " if by else "")
-        + "give a row number from 0, or a key (--key reads a number as a key)",
+        + ("give FILE:ROW, " if several else "give a row number from 0, ")
+        + "or a key (--key reads a number as a key)",
     )
+
+
+def _find_row(opened: _Opened, row: int, file: str | None) -> StoredPoint | None:
+    """The document of a row (of ``file``); ``AmbiguousReference`` for a bare row that
+    several files hold."""
+    must: list[Condition] = [Match("_row", (row,))]
+    if file:
+        must.append(Match("_file", (file,)))
+    flt = Filter(must=tuple(must))
+    hits = list(islice(opened.coll.scroll(flt=flt, with_payload=["_file"]), 50))
+    if not hits:
+        return None
+    files = {str(p.payload.get("_file") or "") for p in hits}
+    if file is None and len(files) > 1:
+        raise ambiguous(row, [f or "(no file name)" for f in files], opened.name)
+    found = opened.coll.retrieve([hits[0].id], with_vectors=True)
+    return found[0] if found else None
 
 
 def _query_document(opened: _Opened, point: StoredPoint) -> QueryDocument:
@@ -484,6 +527,9 @@ def _query_document(opened: _Opened, point: StoredPoint) -> QueryDocument:
         title=str(title) if title is not None else None,
         date=str(date) if date is not None else None,
         payload=_public(payload),
+        file=str(payload["_file"])
+        if len(opened.manifest.get("sources") or {}) > 1 and payload.get("_file")
+        else None,
     )
 
 

@@ -420,7 +420,8 @@ def query_header(results: Results) -> str:
     q = results.query
     if q is None:
         return ""
-    parts = [f"like: key {q.key}", f"row {q.row}" if q.row is not None else "row ?"]
+    row = f"row {q.row}" if q.row is not None else "row ?"
+    parts = [f"like: key {q.key}", row + (f" of {q.file}" if q.file else "")]
     line = ", ".join(parts)
     if q.title:
         line += f" — {shorten(q.title, 80)}"

@@ -481,3 +481,73 @@ def test_coverage_of_the_offline_tokenizer(offline_embedder):
     for t in reversed(EN_TEXTS + KO_TEXTS):
         b.add(t)
     assert a.texts() == b.texts() and len(a.texts()) == 5
+
+
+# -- keyword-only collections -------------------------------------------------------------------
+
+
+def test_a_keyword_only_collection_answers_and_later_gets_dense_vectors(settings, unique_name):
+    from patentsim.search.query import like, text
+    from patentsim.store import open_store
+    from patentsim.store.errors import UserInputError
+
+    name = unique_name
+    first = load(DATA / "wipson.xlsx", settings=settings, collection=name, keyword_only=True)
+    assert first.keyword_only and first.embedded == 0 and first.points == 8
+    assert first.default_mode == "keyword" and first.model == "none (keyword-only)"
+    q = "KR1020200077777A"
+    hits = like(
+        q, key=True, where=["출원인=주식회사 한빛에너지"], collection=name, settings=settings
+    )
+    assert hits.mode == "keyword" and {h.key for h in hits.hits} <= {
+        "KR1020180012345A",
+        "KR1020180012345B1",
+        "KR1020220044444A",
+    }
+    found = text("배터리 냉각", where=["출원일>=2019"], collection=name, settings=settings)
+    assert found.hits and all(h.payload["출원일"] >= "2019" for h in found.hits)
+    with pytest.raises(UserInputError) as err:
+        like(q, key=True, mode="dense", collection=name, settings=settings)
+    assert "no dense vectors" in err.value.message
+    store = open_store(settings)
+    try:
+        manifest = store.open(name).read_manifest()
+    finally:
+        store.close()
+    assert manifest["vectors"] == {"dense": None, "sparse": "keyword"} and not manifest["model"]
+
+    again = load(DATA / "wipson.xlsx", settings=settings, collection=name)  # still no model
+    assert again.keyword_only and again.unchanged == 8
+
+    emb = FakeEmbedder()
+    later = load(DATA / "wipson.xlsx", settings=settings, collection=name, embedder=emb)
+    assert later.dense_added == 8 and later.embedded == 8 and later.updated == 0
+    assert later.points == 8 and not later.keyword_only
+    dense = like(q, key=True, mode="dense", collection=name, settings=settings, limit=3)
+    assert dense.mode == "dense" and len(dense.hits) == 3
+    hybrid = text("배터리", mode="hybrid", embedder=emb, collection=name, settings=settings)
+    assert hybrid.hits
+    store = open_store(settings)
+    try:
+        manifest = store.open(name).read_manifest()
+    finally:
+        store.close()
+    assert manifest["vectors"]["dense"] == "dense" and manifest["model"]["name"] == emb.name
+    unchanged = load(DATA / "wipson.xlsx", settings=settings, collection=name, embedder=emb)
+    assert unchanged.unchanged == 8 and unchanged.embedded == 0
+
+
+def test_keyword_only_through_the_cli(tmp_path):
+    result = CliRunner().invoke(
+        ingest_cli, ["load", str(DATA / "lens_family.csv"), "-c", "kwcli", "--keyword-only"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "keyword-only: no model, no dense vectors" in result.stdout
+    result = CliRunner().invoke(
+        search_cli, ["like", "0", "-c", "kwcli", "--format", "json", "--limit", "2"]
+    )
+    assert result.exit_code == 0 and "mode keyword" in result.stderr, result.output
+    result = CliRunner().invoke(search_cli, ["text", "battery", "-c", "kwcli", "--mode", "hybrid"])
+    assert result.exit_code == 2 and "no dense vectors" in result.output
+    info = CliRunner().invoke(ingest_cli, ["info", "-c", "kwcli"])
+    assert "model       none: keyword-only" in info.stdout

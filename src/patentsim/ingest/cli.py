@@ -176,6 +176,12 @@ def cli() -> None:
     "256); a killed run loses at most the chunks in flight.",
 )
 @click.option(
+    "--keyword-only",
+    is_flag=True,
+    help="Load without a model (in seconds): keyword search (BM25) and every filter; a later "
+    "load with --model adds the dense vectors.",
+)
+@click.option(
     "--model",
     envvar="EMBED_MODEL",
     help="sentence-transformers model name or folder; 'minilm' = the offline model "
@@ -284,6 +290,14 @@ def _print_summary(s, prune) -> None:
     for w in s.warnings:
         click.echo(f"warning: {w}", err=True)
     click.echo(f"collection '{s.collection}' in {s.store}: {s.points:,} points (model {s.model})")
+    if s.keyword_only:
+        click.echo(
+            "  keyword-only: no model, no dense vectors (a later load with --model adds them)"
+        )
+    if s.dense_added:
+        click.echo(
+            f"  dense vectors added to {s.dense_added:,} points of a keyword-only collection"
+        )
     if s.keyword_backfilled:
         click.echo(
             f"  keyword vectors added to {s.keyword_backfilled:,} stored points "
@@ -400,10 +414,13 @@ def _info_text(result: CollectionInfo) -> str:
     out.append(f"backend     {result.backend} ({result.location})")
     out.append(f"points      {result.points:,}")
     out.append(f"state       {m.get('state')}")
-    out.append(
-        f"model       {model.get('name')} ({model.get('dimension')}-d, window "
-        f"{model.get('max_seq_length')} tokens, fingerprint {model.get('fingerprint')})"
-    )
+    if not model.get("name"):
+        out.append("model       none: keyword-only (a load with --model NAME adds dense vectors)")
+    else:
+        out.append(
+            f"model       {model.get('name')} ({model.get('dimension')}-d, window "
+            f"{model.get('max_seq_length')} tokens, fingerprint {model.get('fingerprint')})"
+        )
     if model.get("requested") and model.get("requested") != model.get("name"):
         out.append(f"            (requested {model.get('requested')}; it was unavailable)")
     out.append(

@@ -31,6 +31,7 @@ from ..store.backend import (
     PointData,
     Store,
     StoredPoint,
+    dense_vector_name,
 )
 from ..store.errors import StoreError, UserInputError
 from ..store.manifest import check_layout, check_model, now
@@ -152,6 +153,8 @@ def _same_place(a: StoreSettings, b: StoreSettings) -> bool:
 
 
 def _dimension(manifest: dict[str, Any], name: str) -> int:
+    if dense_vector_name(manifest) is None:
+        return 0  # keyword-only: no dense vector
     dimension = manifest.get("dimension") or (manifest.get("model") or {}).get("dimension")
     if not dimension:
         raise StoreError(
@@ -233,12 +236,13 @@ def _copy_points(
             held = {p.id: p.payload for p in dst.retrieve([p.id for p in chunk])}
             todo = []
             for p in chunk:
-                if p.vector is None:
+                if p.vector is None and src.dense_name is not None:
                     raise StoreError(f"point {p.id} of '{src.name}' has no vector")
                 if held.get(p.id) == p.payload:
                     summary.unchanged += 1
                 else:
-                    todo.append(PointData(p.id, p.vector, p.payload, p.sparse))
+                    only = p.vector is None  # a keyword-only collection's point
+                    todo.append(PointData(p.id, p.vector, p.payload, p.sparse, sparse_only=only))
             writer.write(todo, lambda: dst)
             summary.written += len(todo)
             done += len(chunk)

@@ -32,12 +32,20 @@ from ..store import StoreSettings, open_store
 from ..store.backend import (
     LARGE_LOAD_ROWS,
     LARGE_SEGMENT_POINTS,
+    SPARSE_VECTOR,
     Collection,
     CreateOptions,
     PointData,
     Store,
+    dense_vector_name,
 )
-from ..store.errors import ModelMismatch, ModelUnavailable, SourceError, StoreUnreachable
+from ..store.errors import (
+    ModelMismatch,
+    ModelUnavailable,
+    SourceError,
+    StoreUnreachable,
+    setting,
+)
 from ..store.filters import Match
 from ..store.ids import point_id
 from ..store.manifest import check_layout, check_model, new_manifest, now
@@ -59,6 +67,9 @@ from .sources import expand_sources
 from .writer import ProgressFn, WriteBehind
 
 DUPLICATE_POLICIES = ("error", "first", "last")
+# The content hash's "model" of a keyword-only collection's points.
+KEYWORD_ONLY = "keyword-only"
+MEASURED_DEFAULTS = "ingest (measured defaults)"
 SKIPPED_KEPT = 10_000  # skipped rows a manifest names per file (beyond: "no document")
 # Points written between two ``Collection.checkpoint`` calls: the embedded store indexes a
 # large collection's new segment and lets go of its memory, so a load's memory stays flat as
@@ -89,6 +100,8 @@ class IngestSummary:
     model_fallback_from: str | None = None
     mixed_fields: dict[str, list[str]] = field(default_factory=dict)
     keyword_backfilled: int = 0  # stored points given keyword vectors (no dense re-embedding)
+    dense_added: int = 0  # points of a keyword-only collection given their dense vectors
+    keyword_only: bool = False  # the collection has no dense vectors (no model)
     default_mode: str | None = None  # the collection's default search mode after the load
     # Why a new collection got its default mode: what was measured (None: the mode was kept).
     mode_reason: str | None = None
@@ -151,6 +164,21 @@ class _Model:
         return str(engine) if engine else None
 
 
+class _NoModel:
+    """A keyword-only load: no model, no dense vectors."""
+
+    name: str | None = None
+    fingerprint = KEYWORD_ONLY
+    fallback_from: str | None = None
+    backend = "torch"
+    long_text = "truncate"
+    loaded = False
+    engine: str | None = None
+
+    def get(self) -> Embedder:
+        raise ModelUnavailable("a keyword-only load has no model")
+
+
 def default_collection(source: str | Path) -> str:
     stem = Path(source).stem
     cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stem).strip("._")
@@ -184,9 +212,15 @@ def load(
     on_duplicate: str = "error",
     create_options: CreateOptions | None = None,
     progress: ProgressFn | None = None,
+    keyword_only: bool = False,
 ) -> IngestSummary:
     """Embed the texts of one or more files (or folders, or globs) and store them, with
-    typed payload, in one collection."""
+    typed payload, in one collection.
+
+    ``keyword_only``: no model at all; the collection answers by keyword (BM25 over the
+    analyzer's terms), with every filter.  A keyword-only collection stays one until a
+    load names a ``model`` (or passes an ``embedder``): that load adds the dense vectors.
+    """
     started = time.perf_counter()
     if batch_size < 1:
         raise SourceError(f"--batch-size must be at least 1, not {batch_size}")
@@ -217,6 +251,18 @@ def load(
             tables, manifest, text, id_column, lists, dates, date_formats, on_duplicate
         )
         store.check_writable()  # before the model loads and the first chunk is embedded
+        stored_dense = dense_vector_name(manifest) if manifest is not None else ""
+        if keyword_only and stored_dense is not None and manifest is not None:
+            raise ModelMismatch(
+                f"collection '{name}' holds dense vectors of model "
+                f"'{(manifest.get('model') or {}).get('name')}': {setting('keyword_only')} "
+                "applies to new collections",
+                f"leave out {setting('keyword_only')}, or {setting('recreate')}, or another "
+                f"{setting('collection')}",
+            )
+        # A keyword-only collection stays one until a load names a model.
+        keyword = keyword_only or (stored_dense is None and model is None and embedder is None)
+        adding_dense = manifest is not None and stored_dense is None and not keyword
         # Without --model, a collection keeps the model it was built with.
         stored_model = ((manifest or {}).get("model") or {}).get("name")
         # Likewise its backend (--backend) and long-text mode (--long-text).
@@ -225,7 +271,7 @@ def load(
         long_text = long_text or stored.get("long_text") or "truncate"
         check_options(backend, long_text)
         config = None
-        if embedder is None:
+        if embedder is None and not keyword:
             config = EmbedderConfig.choose(
                 model or stored_model or DEFAULT_MODEL,
                 backend=backend,
@@ -233,20 +279,21 @@ def load(
                 device=device,
                 stored=stored,
             )
-        mdl = _Model(config, embedder, backend, long_text)
+        mdl = _NoModel() if keyword else _Model(config, embedder, backend, long_text)
         if manifest is not None:
             check_layout(manifest, (create_options or CreateOptions()).quantization, name)
-            _check_compatible(manifest, mdl, plan, name)
+            _check_compatible(manifest, mdl, plan, name, check_model_too=stored_dense is not None)
         if recreate and store.exists(name):
             # The model is loaded before the old collection goes, so a model that cannot
             # be loaded leaves it as it was.
-            mdl.get()
+            if not keyword:
+                mdl.get()
             store.drop(name)
         summary = IngestSummary(
             collection=name,
             store=store.location,
             source=", ".join(str(p) for p in paths),
-            model=mdl.name,
+            model=mdl.name or "none (keyword-only)",
             rows=scan.total,
             skipped=[r for rows in res.skipped for r in rows],
             duplicates_dropped=[r for rows in res.dropped for r in rows],
@@ -300,6 +347,8 @@ def load(
             summary,
             batch_size=batch_size,
             create_options=_layout_for(create_options or CreateOptions(), scan.total),
+            keyword_only=keyword,
+            adding_dense=adding_dense,
         )
         loader.run(res.winners, chunk_size or max(256, 8 * batch_size), progress, scan.total)
         if prune:
@@ -451,7 +500,28 @@ def _column_summary(plan: ColumnPlan, manifest: dict[str, Any] | None) -> list[d
     return out
 
 
-def _check_compatible(manifest: dict[str, Any], mdl: _Model, plan: ColumnPlan, name: str) -> None:
+def _check_compatible(
+    manifest: dict[str, Any],
+    mdl: _Model | _NoModel,
+    plan: ColumnPlan,
+    name: str,
+    *,
+    check_model_too: bool = True,
+) -> None:
+    if check_model_too and not isinstance(mdl, _NoModel):
+        # (a keyword-only collection: any model may add its dense vectors)
+        _check_model(manifest, mdl, name)
+    stored_id = manifest.get("id_column")
+    if manifest.get("state") != "creating" and stored_id != plan.id_column:
+        raise ModelMismatch(
+            f"collection '{name}' is keyed by "
+            f"{'column ' + repr(stored_id) if stored_id else 'row number'}, "
+            f"not by {'column ' + repr(plan.id_column) if plan.id_column else 'row number'}",
+            f"use {'--id ' + stored_id if stored_id else 'no --id'}, or --recreate",
+        )
+
+
+def _check_model(manifest: dict[str, Any], mdl: _Model, name: str) -> None:
     stored_name = (manifest.get("model") or {}).get("name")
     if mdl.fallback_from and stored_name != mdl.name:
         raise ModelUnavailable(
@@ -478,14 +548,6 @@ def _check_compatible(manifest: dict[str, Any], mdl: _Model, plan: ColumnPlan, n
         },
         name,
     )
-    stored_id = manifest.get("id_column")
-    if manifest.get("state") != "creating" and stored_id != plan.id_column:
-        raise ModelMismatch(
-            f"collection '{name}' is keyed by "
-            f"{'column ' + repr(stored_id) if stored_id else 'row number'}, "
-            f"not by {'column ' + repr(plan.id_column) if plan.id_column else 'row number'}",
-            f"use {'--id ' + stored_id if stored_id else 'no --id'}, or --recreate",
-        )
 
 
 class _Loader:
@@ -495,14 +557,17 @@ class _Loader:
         name: str,
         coll: Collection | None,
         manifest: dict[str, Any] | None,
-        mdl: _Model,
+        mdl: _Model | _NoModel,
         plan: ColumnPlan,
         tables: list[Table],
         summary: IngestSummary,
         *,
         batch_size: int,
         create_options: CreateOptions,
+        keyword_only: bool = False,
+        adding_dense: bool = False,
     ) -> None:
+        self.keyword_only = summary.keyword_only = keyword_only
         self.store = store
         self.name = name
         self.coll = coll
@@ -530,6 +595,22 @@ class _Loader:
                 summary.keyword_backfilled = backfill(coll, self.keywords, stored_fields)
                 manifest["keyword"] = self.keywords.info()
                 self.coll_write_manifest()
+            if adding_dense and coll is not None:
+                self._add_dense(coll, manifest)
+
+    def _add_dense(self, coll: Collection, manifest: dict[str, Any]) -> None:
+        """A keyword-only collection gets its dense vector: this load embeds every text (the
+        keyword vectors and payload stay), and the default mode is decided again."""
+        embedder = self.mdl.get()
+        vector = coll.add_dense(embedder.dimension)
+        manifest.update(
+            model=embedder.info(),
+            dimension=embedder.dimension,
+            vectors={"dense": vector, "sparse": SPARSE_VECTOR},
+        )
+        if (manifest.get("search") or {}).get("chosen_by") == MEASURED_DEFAULTS:
+            manifest.pop("search", None)  # decided without dense vectors: decide again
+        self.coll_write_manifest()
 
     def coll_write_manifest(self) -> None:
         assert self.coll is not None and self.manifest is not None
@@ -595,17 +676,24 @@ class _Loader:
                 s.added += 1
                 to_embed.append((pid, rec))
             elif old.get("_hash") != rec.payload["_hash"]:
-                s.updated += 1
+                if old.get("_hash") == text_hash(KEYWORD_ONLY, rec.text):
+                    s.dense_added += 1  # a keyword-only point gets its dense vector
+                else:
+                    s.updated += 1
                 to_embed.append((pid, rec))
             elif old == rec.payload:
                 s.unchanged += 1
             else:
                 s.payload_updated += 1
                 points.append(PointData(pid, None, rec.payload))
-        if to_embed:
+        if to_embed and self.keyword_only:
+            points.extend(
+                PointData(pid, None, rec.payload, sparse_only=True) for pid, rec in to_embed
+            )
+        elif to_embed:
             points.extend(self._vectors(to_embed))
         for point in points:
-            if point.vector is not None:
+            if point.vector is not None or point.sparse_only:
                 point.sparse = sparse[point.id]
         return points
 
@@ -642,16 +730,20 @@ class _Loader:
 
     def _collection(self) -> Collection:
         if self.coll is None:
-            embedder = self.mdl.get()
+            embedder = None if self.keyword_only else self.mdl.get()
             manifest = new_manifest(
                 name=self.name,
-                model=embedder.info(),
+                model=embedder.info() if embedder is not None else None,
                 text_columns=self.plan.text_columns,
                 id_column=self.plan.id_column,
             )
             manifest["keyword"] = self.keywords.info()
+            manifest["vectors"] = {
+                "dense": "" if embedder is not None else None,
+                "sparse": SPARSE_VECTOR,
+            }
             self.coll = self.store.create(
-                self.name, embedder.dimension, manifest, self.create_options
+                self.name, embedder.dimension if embedder else 0, manifest, self.create_options
             )
             self.manifest = self.coll.read_manifest()
             self.summary.created = True
@@ -703,7 +795,7 @@ class _Loader:
             chosen, reason, warning = default_mode(self.mode_evidence())
             if warning:
                 self.summary.warnings.append(warning)
-            self.manifest["search"] = chosen.to_manifest("ingest (measured defaults)")
+            self.manifest["search"] = chosen.to_manifest(MEASURED_DEFAULTS)
             self.manifest["search"]["measured"] = reason
             self.summary.mode_reason = reason
         self.manifest["keyword"] = self.keywords.info()
@@ -714,6 +806,8 @@ class _Loader:
         from ..embed.coverage import language_share, measure
 
         texts = self.sample.texts()
+        if self.keyword_only:
+            return ModeEvidence(None, len(texts), language_share(texts), None, dense=False)
         poor = None
         embedder = self.mdl.get()
         pieces = getattr(embedder, "pieces", None)

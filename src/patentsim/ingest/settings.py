@@ -43,6 +43,7 @@ class LoadSettings:
     backend: str | None = None
     long_text: str | None = None
     create_options: CreateOptions | None = None  # None: a new collection's defaults
+    keyword_only: bool = False
 
     def arguments(self) -> dict[str, Any]:
         """The keyword arguments of ``pipeline.load`` these settings stand for."""

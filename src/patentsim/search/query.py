@@ -36,7 +36,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..embed.retrieval import FUSIONS, MODES, Retrieval
 from ..store import StoreSettings, open_store, pick_collection
-from ..store.backend import Collection, Fused, ScoredHit, SparseVector, Store, StoredPoint
+from ..store.backend import (
+    Collection,
+    Fused,
+    ScoredHit,
+    SparseVector,
+    Store,
+    StoredPoint,
+    dense_vector_name,
+)
 from ..store.errors import (
     BadFilter,
     DocumentNotFound,
@@ -44,6 +52,7 @@ from ..store.errors import (
     ModelUnavailable,
     PatentSimError,
     UserInputError,
+    setting,
 )
 from ..store.filters import (
     Condition,
@@ -326,7 +335,7 @@ def like(
         group = _group_field(opened, group_by)
         flt = build_filter(opened, where, filter_json)
         point = _find(opened, ref, key_only=key, file=file)
-        if point.vector is None:
+        if point.vector is None and retrieval.mode != "keyword":
             raise PatentSimError(f"document '{ref}' in '{opened.name}' has no stored vector")
         query = _query_document(opened, point)
         before = dfield = None
@@ -369,6 +378,15 @@ def _retrieval(opened: _Opened, mode: str | None) -> Retrieval:
     chosen = Retrieval.from_manifest(opened.manifest).with_mode(mode)
     if chosen.fusion not in FUSIONS:
         chosen = Retrieval(chosen.mode, "rrf", chosen.weights)
+    if dense_vector_name(opened.manifest) is None:
+        if mode in ("dense", "hybrid"):
+            raise UserInputError(
+                f"collection '{opened.name}' has no dense vectors (it was loaded keyword-only), "
+                f"so {setting('mode')} {mode} cannot answer",
+                "load it again with a model (ingest load FILE --model NAME) to add them, or "
+                f"use {setting('mode')} keyword",
+            )
+        return Retrieval("keyword", chosen.fusion, chosen.weights)
     if chosen.mode != "dense" and not opened.has_keyword():
         if mode is None:
             return Retrieval("dense")

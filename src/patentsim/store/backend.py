@@ -77,6 +77,21 @@ RANKS_UNRESCORED = frozenset({"int8"})
 
 # The sparse keyword vector beside the (unnamed) dense vector of every collection.
 SPARSE_VECTOR = "keyword"
+# The dense vector of a collection created without one (``ingest load --keyword-only``) and
+# given one later: a named vector (a server creates vectors on an existing collection by
+# name only).  The manifest's ``vectors`` says which exist: {"dense": "" | "dense" | None}.
+ADDED_DENSE_VECTOR = "dense"
+
+
+def dense_vector_name(manifest: dict[str, Any]) -> str | None:
+    """The name of a collection's dense vector ("" unnamed), None for a keyword-only one."""
+    vectors = manifest.get("vectors")
+    if not isinstance(vectors, dict) or "dense" not in vectors:
+        return ""  # collections made before keyword-only ones: the unnamed vector
+    name = vectors.get("dense")
+    return None if name is None else str(name)
+
+
 FUSIONS = ("rrf", "dbsf")
 RRF_K = 60
 
@@ -103,6 +118,8 @@ class PointData:
     vector: Sequence[float] | None
     payload: dict[str, Any]
     sparse: SparseVector | None = None
+    # A whole point with its keyword vector only (a keyword-only collection), not an update.
+    sparse_only: bool = False
 
 
 @dataclass
@@ -113,8 +130,9 @@ class StoredPoint:
     sparse: SparseVector | None = None
 
     @classmethod
-    def from_record(cls, record: Any) -> StoredPoint:
-        """From a record of either backend (the default vector may come named "")."""
+    def from_record(cls, record: Any, dense: str | None = "") -> StoredPoint:
+        """From a record of either backend (the default vector may come named ""); ``dense``:
+        the name of the collection's dense vector (None: it has none)."""
         vector = record.vector
         sparse = None
         if isinstance(vector, dict):
@@ -123,7 +141,9 @@ class StoredPoint:
                 sparse = SparseVector(
                     tuple(int(i) for i in raw.indices), tuple(float(v) for v in raw.values)
                 )
-            vector = vector.get("")
+            vector = vector.get(dense) if dense is not None else None
+        elif dense is None or dense:
+            vector = None if dense is None else vector
         return cls(
             str(record.id),
             dict(record.payload or {}),
@@ -187,6 +207,11 @@ class CreateOptions:
 class Collection(Protocol):
     name: str
 
+    @property
+    def dense_name(self) -> str | None:
+        """The dense vector's name ("" unnamed), None in a keyword-only collection."""
+        ...
+
     def upsert(self, points: Sequence[PointData]) -> None: ...
 
     def overwrite_payload(self, points: Sequence[tuple[str, dict[str, Any]]]) -> None: ...
@@ -235,6 +260,10 @@ class Collection(Protocol):
 
     def add_sparse(self) -> None: ...
 
+    def add_dense(self, dimension: int) -> str:
+        """Give a keyword-only collection its dense vector (``ADDED_DENSE_VECTOR``); its name."""
+        ...
+
     def set_sparse(self, points: Sequence[tuple[str, SparseVector, dict[str, Any]]]) -> None: ...
 
     def count(self, flt: Filter | None = None) -> int: ...
@@ -280,7 +309,9 @@ class Store(Protocol):
 
     def create(
         self, name: str, dimension: int, manifest: dict[str, Any], options: CreateOptions
-    ) -> Collection: ...
+    ) -> Collection:
+        """A new collection; ``dimension`` 0: no dense vector (keyword-only)."""
+        ...
 
     def open(self, name: str) -> Collection: ...
 

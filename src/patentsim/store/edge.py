@@ -253,10 +253,13 @@ class EdgeCollection(PlannedQueries):
     ) -> Any:
         qe = _qe()
         sparse_memory = qe.Memory.Cold if self.indexes_on_disk else None
-        return qe.EdgeConfig(
-            vectors=qe.EdgeVectorParams(
+        vectors: Any = {}  # dimension 0: keyword-only, no dense vector
+        if dimension:
+            vectors = qe.EdgeVectorParams(
                 size=dimension, distance=qe.Distance.Cosine, on_disk=on_disk
-            ),
+            )
+        return qe.EdgeConfig(
+            vectors=vectors,
             sparse_vectors={
                 b.SPARSE_VECTOR: qe.EdgeSparseVectorParams(
                     modifier=qe.Modifier.Idf, memory=sparse_memory
@@ -393,17 +396,18 @@ class EdgeCollection(PlannedQueries):
     # -- data ----------------------------------------------------------------------
     def upsert(self, points: Sequence[b.PointData]) -> None:
         qe = _qe()
-        with_vectors = [p for p in points if p.vector is not None]
-        payload_only = [(p.id, p.payload) for p in points if p.vector is None]
+        with_vectors = [p for p in points if p.vector is not None or p.sparse_only]
+        payload_only = [(p.id, p.payload) for p in points if p.vector is None and not p.sparse_only]
         if with_vectors:
-            batch = [qe.Point(p.id, _edge_vectors(p), p.payload) for p in with_vectors]
+            name = self.dense_name or ""
+            batch = [qe.Point(p.id, _edge_vectors(p, name), p.payload) for p in with_vectors]
             self._engine(lambda: self.shard.update(qe.UpdateOperation.upsert_points(batch)))
         if payload_only:
             self.overwrite_payload(payload_only)
             sparse_only = [
                 qe.PointVectors(p.id, {b.SPARSE_VECTOR: _edge_sparse(p.sparse)})
                 for p in points
-                if p.vector is None and p.sparse is not None
+                if p.vector is None and p.sparse is not None and not p.sparse_only
             ]
             if sparse_only:
                 op = qe.UpdateOperation.update_vectors(sparse_only)
@@ -417,6 +421,16 @@ class EdgeCollection(PlannedQueries):
         except (OSError, ValueError):
             return False
         return b.SPARSE_VECTOR in (config.get("sparse_vectors") or {})
+
+    def add_dense(self, dimension: int) -> str:
+        """Give a keyword-only collection its dense vector, named (``ADDED_DENSE_VECTOR``)."""
+        qe = _qe()
+        name = b.ADDED_DENSE_VECTOR
+        op = qe.UpdateOperation.create_dense_vector(name, dimension, qe.Distance.Cosine)
+        self._engine(lambda: self.shard.update(op))
+        self._engine(lambda: self.shard.flush())
+        self._dense_name, self._dense_known = name, True
+        return name
 
     def add_sparse(self) -> None:
         """Give a collection made before keyword search its sparse vector (IDF by Qdrant)."""
@@ -445,7 +459,7 @@ class EdgeCollection(PlannedQueries):
     def _dense(self, vector: Sequence[float], request: SearchRequest) -> list[b.ScoredHit]:
         return self._query(
             request,
-            _qe().Query.Nearest([float(x) for x in vector]),
+            _qe().Query.Nearest([float(x) for x in vector], using=self.dense_name or None),
             params=self._search_params(request),
             with_payload=request.with_payload,
         )
@@ -457,10 +471,11 @@ class EdgeCollection(PlannedQueries):
     def _fused(self, fused: b.Fused, request: SearchRequest, depth: int) -> list[b.ScoredHit]:
         qe = _qe()
         edge_filter = to_edge(request.flt)
+        using = self.dense_name or None
         prefetches = [
             qe.Prefetch(
                 limit=depth,
-                query=qe.Query.Nearest([float(x) for x in fused.dense]),
+                query=qe.Query.Nearest([float(x) for x in fused.dense], using=using),
                 filter=edge_filter,
                 params=self._search_params(request),
             ),
@@ -531,7 +546,7 @@ class EdgeCollection(PlannedQueries):
         if not ids:
             return []
         records = self._engine(lambda: self.shard.retrieve(list(ids), with_payload, with_vectors))
-        return [b.StoredPoint.from_record(r) for r in records]
+        return [b.StoredPoint.from_record(r, self.dense_name) for r in records]
 
     def _search_quantization(self) -> Any:
         """Rescoring with the original vectors, with oversampling, on a quantized collection."""
@@ -680,11 +695,16 @@ def _edge_sparse(sv: b.SparseVector | None) -> Any:
     return qe.SparseVector(list(sv.indices), list(sv.values))
 
 
-def _edge_vectors(p: b.PointData) -> Any:
-    dense = [float(x) for x in p.vector]  # type: ignore[union-attr]
-    if p.sparse is None:
+def _edge_vectors(p: b.PointData, dense_name: str = "") -> Any:
+    if p.vector is None:  # a keyword-only point
+        return {b.SPARSE_VECTOR: _edge_sparse(p.sparse)}
+    dense = [float(x) for x in p.vector]
+    if p.sparse is None and not dense_name:
         return dense
-    return {"": dense, b.SPARSE_VECTOR: _edge_sparse(p.sparse)}
+    out: dict[str, Any] = {dense_name: dense}
+    if p.sparse is not None:
+        out[b.SPARSE_VECTOR] = _edge_sparse(p.sparse)
+    return out
 
 
 def _quantization_config(kind: str, *, mapped: bool = False) -> Any:

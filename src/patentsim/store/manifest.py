@@ -29,7 +29,7 @@ def now() -> str:
 def new_manifest(
     *,
     name: str,
-    model: dict[str, Any],
+    model: dict[str, Any] | None,
     text_columns: list[str],
     id_column: str | None,
 ) -> dict[str, Any]:

@@ -53,6 +53,19 @@ class PlannedQueries(ABC):
     """The read queries of a collection; subclasses supply the engine calls."""
 
     last_plan: SearchPlan | None = None  # how the last query was answered
+    _dense_name: str | None = ""
+    _dense_known = False
+
+    @property
+    def dense_name(self) -> str | None:
+        """The dense vector's name ("" unnamed), None in a keyword-only collection."""
+        if not self._dense_known:
+            self._dense_name = b.dense_vector_name(self.read_manifest())
+            self._dense_known = True
+        return self._dense_name
+
+    @abstractmethod
+    def read_manifest(self) -> dict[str, Any]: ...
 
     # -- the engine's calls ------------------------------------------------------------------
     @abstractmethod
@@ -200,6 +213,6 @@ class PlannedQueries(ABC):
         while True:
             records, offset = page(offset)
             for r in records:
-                yield b.StoredPoint.from_record(r)
+                yield b.StoredPoint.from_record(r, self.dense_name)
             if offset is None or not records:
                 return

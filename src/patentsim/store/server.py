@@ -259,12 +259,15 @@ class ServerStore:
             raise CollectionExists(f"collection '{name}' already exists on {self.location}")
         quantization, on_disk = options.layout()
         manifest = dict(manifest, dimension=dimension, on_disk=on_disk, quantization=quantization)
+        vectors: Any = {}  # dimension 0: keyword-only, no dense vector
+        if dimension:
+            vectors = m.VectorParams(
+                size=dimension, distance=m.Distance.COSINE, on_disk=on_disk or None
+            )
         self.call(
             lambda: self.client.create_collection(
                 name,
-                vectors_config=m.VectorParams(
-                    size=dimension, distance=m.Distance.COSINE, on_disk=on_disk or None
-                ),
+                vectors_config=vectors,
                 sparse_vectors_config={
                     b.SPARSE_VECTOR: m.SparseVectorParams(modifier=m.Modifier.IDF)
                 },
@@ -432,20 +435,21 @@ class ServerCollection(PlannedQueries):
 
     def upsert(self, points: Sequence[b.PointData]) -> None:
         m = _models()
-        with_vectors = [p for p in points if p.vector is not None]
+        with_vectors = [p for p in points if p.vector is not None or p.sparse_only]
         if with_vectors:
+            name = self.dense_name or ""
             structs = [
-                m.PointStruct(id=p.id, vector=_model_vectors(p), payload=p.payload)
+                m.PointStruct(id=p.id, vector=_model_vectors(p, name), payload=p.payload)
                 for p in with_vectors
             ]
             self._call(lambda: self.client.upsert(self.name, points=structs, wait=True))
-        payload_only = [(p.id, p.payload) for p in points if p.vector is None]
+        payload_only = [(p.id, p.payload) for p in points if p.vector is None and not p.sparse_only]
         if payload_only:
             self.overwrite_payload(payload_only)
             sparse_only = [
                 m.PointVectors(id=p.id, vector={b.SPARSE_VECTOR: _model_sparse(p.sparse)})
                 for p in points
-                if p.vector is None and p.sparse is not None
+                if p.vector is None and p.sparse is not None and not p.sparse_only
             ]
             if sparse_only:
                 self._call(
@@ -456,6 +460,21 @@ class ServerCollection(PlannedQueries):
     def has_sparse(self) -> bool:
         info = self._call(lambda: self.client.get_collection(self.name))
         return b.SPARSE_VECTOR in (info.config.params.sparse_vectors or {})
+
+    def add_dense(self, dimension: int) -> str:
+        """Give a keyword-only collection its dense vector, named (``ADDED_DENSE_VECTOR``)."""
+        m = _models()
+        name = b.ADDED_DENSE_VECTOR
+        config = m.DenseVectorNameConfig(
+            dense=m.DenseVectorConfig(size=dimension, distance=m.Distance.COSINE)
+        )
+        self._call(
+            lambda: self.client.create_vector_name(
+                self.name, vector_name=name, vector_name_config=config, wait=True
+            )
+        )
+        self._dense_name, self._dense_known = name, True
+        return name
 
     def add_sparse(self) -> None:
         """Give a collection made before keyword search its sparse vector (IDF by Qdrant)."""
@@ -492,6 +511,7 @@ class ServerCollection(PlannedQueries):
         return self._query(
             request,
             [float(x) for x in vector],
+            using=self.dense_name or None,
             search_params=self._search_params(request),
             with_payload=request.with_payload,
         )
@@ -505,6 +525,7 @@ class ServerCollection(PlannedQueries):
         prefetch = [
             m.Prefetch(
                 query=[float(x) for x in fused.dense],
+                using=self.dense_name or None,
                 limit=depth,
                 filter=model_filter,
                 params=self._search_params(request),
@@ -591,7 +612,7 @@ class ServerCollection(PlannedQueries):
                 self.name, ids=list(ids), with_payload=with_payload, with_vectors=with_vectors
             )
         )
-        return [b.StoredPoint.from_record(r) for r in records]
+        return [b.StoredPoint.from_record(r, self.dense_name) for r in records]
 
     def _search_quantization(self) -> str:
         if self._quantization is None:
@@ -705,11 +726,16 @@ def _model_sparse(sv: b.SparseVector | None) -> Any:
     return m.SparseVector(indices=list(sv.indices), values=list(sv.values))
 
 
-def _model_vectors(p: b.PointData) -> Any:
-    dense = [float(x) for x in p.vector]  # type: ignore[union-attr]
-    if p.sparse is None:
+def _model_vectors(p: b.PointData, dense_name: str = "") -> Any:
+    if p.vector is None:  # a keyword-only point
+        return {b.SPARSE_VECTOR: _model_sparse(p.sparse)}
+    dense = [float(x) for x in p.vector]
+    if p.sparse is None and not dense_name:
         return dense
-    return {"": dense, b.SPARSE_VECTOR: _model_sparse(p.sparse)}
+    out: dict[str, Any] = {dense_name: dense}
+    if p.sparse is not None:
+        out[b.SPARSE_VECTOR] = _model_sparse(p.sparse)
+    return out
 
 
 def to_models(flt: Filter | None) -> Any:

@@ -551,3 +551,38 @@ def test_keyword_only_through_the_cli(tmp_path):
     assert result.exit_code == 2 and "no dense vectors" in result.output
     info = CliRunner().invoke(ingest_cli, ["info", "-c", "kwcli"])
     assert "model       none: keyword-only" in info.stdout
+
+
+def test_dots_and_underscores_name_the_same_field(fake_load, tmp_path):
+    path = tmp_path / "dots.csv"
+    path.write_text("id,abstract,priority.date\n1,battery,2020-01-01\n2,motor,2021-01-01\n")
+    loaded_json(str(path), "-c", "dots", "--id", "id")
+    assert where_keys("dots", "1", "priority_date>=2020-06-01") == {"2"}
+    assert where_keys("dots", "1", "priority.date>=2020-06-01") == {"2"}
+
+
+# -- the tool's own output loads back -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_search_output_loads_back_with_every_value(fake_load, tmp_path, suffix):
+    loaded_json(str(DATA / "wipson.xlsx"), "-c", "orig")
+    out = tmp_path / f"results{suffix}"
+    result = CliRunner().invoke(
+        search_cli, ["like", "0", "-c", "orig", "--limit", "100", "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = loaded_json(str(out), "-c", "back")
+    assert summary["files"][0]["exporter"] == "patentsim search results"
+    assert summary["id_column"] == "key"
+    before, after = payloads("orig"), payloads("back")
+    assert len(after) == len(before) - 1  # the query document is not among its results
+    for key, got in after.items():
+        want = before[key]
+        for field, value in want.items():
+            if field.startswith("_"):
+                continue
+            back = got[field]
+            if isinstance(value, list) and not isinstance(back, list):
+                back = [back]  # a one-element list comes back as its element
+            assert back == value, (key, field)

@@ -12,6 +12,9 @@ recognised is said in the summary; options given on the command line win.
 - KIPRIS-style exports of Korean databases (Excel or CSV, rows of search
   information above the header): known by 출원번호 with 발명의명칭 (or 발명의 명칭);
   key 출원번호; codes ``|``-separated (found by the values).
+- The tool's own output (``search ... --output x.xlsx`` or ``.csv``): known by its first
+  columns rank, score, key, row; key ``key``; a column of short texts holding ``|`` is a
+  list (the output joins list fields with it).
 - PatentsView tables: patent_id or patent_number with patent_title,
   patent_abstract or patent_date; key patent_id, else patent_number.
 - Lens CSV: known by ``Lens ID``, the key; applicants, inventors, owners,
@@ -44,6 +47,9 @@ class Exporter:
     lists: dict[str, str] = field(default_factory=dict)  # column -> separator
     dates: frozenset[str] = frozenset()  # date columns (with lists: lists of dates)
     key_note: str | None = None  # why the key is that column, for the summary
+    # A separator that makes a list of any column of short texts holding it (the tool's own
+    # output joins list fields with it, whatever share of the cells hold several values).
+    list_any: str | None = None
 
 
 def _norm(name: str) -> str:
@@ -58,6 +64,13 @@ def _having(names: dict[str, str], wanted: Sequence[str]) -> list[str]:
 def detect_exporter(columns: Sequence[str]) -> Exporter | None:
     """The exporter whose header layout ``columns`` has, or None."""
     names = {_norm(c): c for c in columns}
+    if [_norm(c) for c in columns[:4]] == ["rank", "score", "key", "row"]:
+        return Exporter(
+            "patentsim search results",
+            id_column=columns[2],
+            list_any="|",
+            key_note="the documents' keys as the collection stored them",
+        )
     google = {"id", "title", "assignee", "inventor/author", "result link"}
     if google <= set(names):
         return Exporter(

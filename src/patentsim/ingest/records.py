@@ -38,7 +38,14 @@ from ..store.ids import normalize_key
 from ..store.payload import RESERVED, TITLE_NAMES, normalized
 from .exporters import Exporter, detect_exporter
 from .read import Row
-from .types import _INT_FLOAT, BOOLS, DECIMAL_COMMA, DEFAULT_LIST_SEP, ColumnProfile
+from .types import (
+    _INT_FLOAT,
+    BOOLS,
+    DECIMAL_COMMA,
+    DEFAULT_LIST_SEP,
+    LIST_MAX_MEAN_CHARS,
+    ColumnProfile,
+)
 from .types import parse_date as _parse_date
 
 TEXT_NAMES = ("abstract", "요약", "요약문", "초록", "summary", "description", "text", "content")
@@ -276,7 +283,11 @@ def plan_columns(
             continue
         _warn_odd_dates(plan, c, p)
         named = is_identifier_name(c) or p.leading_zeros
-        listed = (exporter and c in exporter.lists) or p.list_separator()
+        listed = (
+            (exporter and c in exporter.lists)
+            or (exporter and exporter.list_any and _holds(p, exporter.list_any))
+            or p.list_separator()
+        )
         if c not in list_opts and named and not listed:
             plan.identifiers.add(c)
             continue
@@ -291,6 +302,9 @@ def plan_columns(
         elif exporter and c in exporter.lists and p.strings == p.values:
             plan.list_columns.add(c)
             plan.list_seps[c] = exporter.lists[c]
+        elif exporter and exporter.list_any and _holds(p, exporter.list_any):
+            plan.list_columns.add(c)
+            plan.list_seps[c] = exporter.list_any
         elif (
             p.strings
             and p.strings == p.values
@@ -304,6 +318,12 @@ def plan_columns(
                 plan.number_columns[c] = kind
     _apply_file_order(plan, prof, formats)
     return plan
+
+
+def _holds(p: ColumnProfile, sep: str) -> bool:
+    """A column of short texts with ``sep`` in at least one of them."""
+    short = p.strings and p.string_chars / p.strings <= LIST_MAX_MEAN_CHARS
+    return bool(short and p.strings == p.values and p.separators[sep])
 
 
 def _warn_odd_dates(plan: ColumnPlan, c: str, p: ColumnProfile) -> None:

@@ -201,12 +201,17 @@ def resolve_field(
     *,
     sample: SampleFn | None = None,
 ) -> FieldInfo:
-    """The field ``name`` names: exact, then with dots as underscores, then ignoring case."""
+    """The field ``name`` names: exact, then with dots and underscores taken for each other
+    (``priority_date`` finds a column ``priority.date``, and the other way round), then
+    ignoring case."""
     if name in fields:
         return fields[name]
     dotted = name.replace(".", "_")
     if dotted in fields:
         return fields[dotted]
+    spelled = [f for f in fields if f.replace(".", "_") == dotted]
+    if len(spelled) == 1:
+        return fields[spelled[0]]
     folded = [f for f in fields if f.lower() == name.lower()]
     if len(folded) == 1:
         return fields[folded[0]]

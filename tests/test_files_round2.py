@@ -110,7 +110,6 @@ def test_a_european_resave_reads_semicolons_decimal_commas_and_day_first_dates(f
     assert types["relevance"] == "float" and types["priority date"] == "datetime"
     got = payloads("eu")
     assert got["US-7451234-B2"]["priority date"] == "2008-10-20T00:00:00Z"
-    # no value of 'grant date' proves its order; the file's other columns prove day/month
     assert got["US-7451234-B2"]["grant date"] == "2008-11-11T00:00:00Z"
     assert got["EP-3456789-A1"]["relevance"] == 1234.5
     assert got["EP-3456789-A1"]["title"] == "Modul mit Kühlplatte"
@@ -586,3 +585,17 @@ def test_search_output_loads_back_with_every_value(fake_load, tmp_path, suffix):
             if isinstance(value, list) and not isinstance(back, list):
                 back = [back]  # a one-element list comes back as its element
             assert back == value, (key, field)
+
+
+def test_the_files_own_dates_beat_the_exporters_order(fake_load, tmp_path):
+    """A Google Patents CSV (month/day) re-saved day first: a column no value decides takes
+    the order the file's other date columns prove, not the exporter's."""
+    path = tmp_path / "resaved.csv"
+    path.write_text(
+        "id;title;assignee;inventor/author;priority date;grant date;result link\n"
+        "US-1;Battery;A;Ada Park;20/10/2008;03/02/2012;https://x/1\n"
+        "US-2;Motor;B;Mina Cho;15/01/2018;04/05/2019;https://x/2\n"
+    )
+    result = ingest("load", "-q", str(path), "-c", "resaved")
+    assert "dates in 'grant date': DMY (proven by the file's other date columns)" in result.stderr
+    assert payloads("resaved")["US-1"]["grant date"] == "2012-02-03T00:00:00Z"

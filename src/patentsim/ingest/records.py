@@ -316,7 +316,7 @@ def plan_columns(
             kind = p.number_kind(decimal_comma=decimal_comma)
             if kind:
                 plan.number_columns[c] = kind
-    _apply_file_order(plan, prof, formats)
+    _apply_file_order(plan, prof, formats, exporter)
     return plan
 
 
@@ -391,15 +391,14 @@ def _plan_date(
             "second part above 12): those are stored as text; give --date-format "
             f"'{c}:MDY' or '{c}:DMY' to read them one way"
         )
-    elif exporter and exporter.date_order:
-        plan.date_orders[c] = exporter.date_order
-        plan.choices.append(f"dates in '{c}': {exporter.date_order} ({exporter.name})")
+    # else: the order the file's other columns prove, else the exporter's (_apply_file_order)
 
 
 def _apply_file_order(
     plan: ColumnPlan,
     prof: Mapping[str, ColumnProfile],
     formats: list[tuple[str | None, str | None, str | None]],
+    exporter: Exporter | None = None,
 ) -> None:
     """Slash-date columns no value decides take the order the file's other columns prove."""
     undecided = [
@@ -419,6 +418,13 @@ def _apply_file_order(
             plan.choices.append(
                 f"dates in '{c}': {order} (proven by the file's other date columns)"
             )
+        return
+    if exporter and exporter.date_order:
+        # Only where no value in the file proves an order: a European re-save of an export
+        # writes its dates day first, and its own values say so.
+        for c in undecided:
+            plan.date_orders[c] = exporter.date_order
+            plan.choices.append(f"dates in '{c}': {exporter.date_order} ({exporter.name})")
         return
     for c in undecided:
         example = prof[c].example

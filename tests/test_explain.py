@@ -64,6 +64,8 @@ def three(request, tmp_path) -> StoreSettings:
         embedder=FakeEmbedder(),
     )
     yield settings, store
+    # The in-memory stand-in is one per process: a collection left there shows in other tests.
+    store.drop("three")
     store.close()
 
 

@@ -274,6 +274,7 @@ def _finish(
             replace_quality_section(ROOT / "BENCHMARKS.md", report)
             log("updated the search-quality section of BENCHMARKS.md")
     elif (args.write or not args.quick) and not args.no_write:
+        from . import landscape
         from .report import render, replace_summary, update
         from .scale_report import keep_section
 
@@ -283,6 +284,7 @@ def _finish(
 
         text = keep_section(old, update(old, report) if args.update and old else render(report))
         text = keep_keyword_only(old, text)
+        text = landscape.keep_section(old, text)
         target.write_text(text, encoding="utf-8")
         page = ROOT / "docs" / "benchmarks.md"
         page.write_text(replace_summary(page.read_text(encoding="utf-8"), text), encoding="utf-8")

@@ -12,7 +12,8 @@ the embedding cache (``bench/embeddings.py``) through the real ingest pipeline
 payload and analyzed terms.  Every measurement runs in a fresh child process, as a user's
 command would, with the analysis cache removed first for "first"; the child reports the
 library call's own time, the parent the process's wall time, CPU time and peak RSS.
-The JSON report goes to stdout and ``bench/out/landscape.json``.
+The JSON report goes to stdout and ``bench/out/landscape.json``; its table replaces the
+part between the ``landscape`` markers of BENCHMARKS.md and of docs/landscape.md.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ import numpy as np
 from .common import BIN, OUT, ROOT, bench_env, log, machine, run_measured, save_json
 
 REPORT = OUT / "landscape.json"
+BEGIN = "<!-- landscape:begin -->"
+END = "<!-- landscape:end -->"
+TARGETS = "targets (issue 27): 5,157 documents first ≤ 30 s, cached ≤ 0.5 s; 100,000 ≤ 3 min"
 STORE_100K = OUT / "store_landscape_100k"
 N_100K = 100_000
 COLLECTION_100K = "scale"
@@ -204,6 +208,104 @@ def large(methods: list[str]) -> dict[str, Any]:
     return out
 
 
+# -- the report ----------------------------------------------------------------------------
+
+
+def _row(what: str, n: int, method: str, m: dict[str, Any], key: str = "seconds") -> str:
+    call = m.get(key)
+    return (
+        f"| {what} | {n:,} | {method} | {call:.2f} | {m.get('wall_seconds', 0):.1f} | "
+        f"{m.get('cpu_seconds', 0):.1f} | {m.get('peak_rss_mib', 0):,.0f} |"
+    )
+
+
+def _machine(m: dict[str, Any]) -> str:
+    start = m.get("load_average_at_start") or ["?"]
+    end = m.get("load_average_at_end") or ["?"]
+    return (
+        f"{m.get('date', '?')}, {m.get('cores', '?')} cores ({m.get('cpu', '?')}), shared with "
+        f"other developers: load average {start[0]} at the start, {end[0]} at the end"
+    )
+
+
+def render(report: dict[str, Any]) -> str:
+    """The section of BENCHMARKS.md (and docs/landscape.md) from the JSON report."""
+    lines = [
+        BEGIN,
+        "",
+        "Every line is a fresh process, as a user's command: *call* is the library call "
+        "(`landscape(...)` / `clusters(...)`) with the collection open, *wall*, *CPU* and "
+        "*peak RSS* the whole process (imports, opening the collection). Cached "
+        "(same process): the second call of a process that holds the store open, as the "
+        f"web page does. {TARGETS}. Command: `python -m bench.landscape`.",
+        "",
+        "| what | documents | method | call s | wall s | CPU s | peak RSS MiB |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    nv = report.get("nvidia") or {}
+    n = nv.get("documents", 0)
+    names = {"pca": "PCA", "umap": "UMAP"}
+    for method, m in (nv.get("methods") or {}).items():
+        lines.append(_row("map, first computation", n, names[method], m["first"]))
+        lines.append(_row("map, cached (new process)", n, names[method], m["cached"]))
+        lines.append(
+            _row("map, cached (same process)", n, names[method], m["cached"], "again_seconds")
+        )
+    cl = nv.get("clusters") or {}
+    if cl:
+        k = cl["first"].get("k")
+        lines.append(_row("clusters, first computation", n, f"k-means, k={k}", cl["first"]))
+        lines.append(_row("clusters, cached (new process)", n, f"k-means, k={k}", cl["cached"]))
+    big = report.get("points_100k") or {}
+    for method, m in (big.get("methods") or {}).items():
+        lines.append(
+            _row("map, first computation", big.get("points", 0), names[method], m["first"])
+        )
+    if big.get("clusters"):
+        c = big["clusters"]["first"]
+        lines.append(
+            _row("clusters, first computation", big["points"], f"{c['method']}, k={c['k']}", c)
+        )
+    html = [m["cli_html"] for m in (nv.get("methods") or {}).values() if "cli_html" in m]
+    lines.append("")
+    if html:
+        h = html[0]
+        lines.append(
+            f"`{h['command']}` on the {n:,} documents, cache warm: {h['wall_seconds']:.1f} s "
+            f"as a process, a {h['file_mib']:.1f} MiB file (plotly's JavaScript inline)."
+        )
+    if nv.get("machine"):
+        lines.append(f"5,157 documents measured {_machine(nv['machine'])}.")
+    if big.get("machine"):
+        lines.append(f"100,000 points measured {_machine(big['machine'])}.")
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def replace_section(text: str, section: str) -> str:
+    """``text`` with its landscape section replaced by ``section`` (appended where none)."""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        return head + section + rest.split(END, 1)[1]
+    return text.rstrip("\n") + "\n\n## Landscape map and topic clusters\n\n" + section + "\n"
+
+
+def keep_section(old: str, new: str) -> str:
+    """``new`` (a full run's BENCHMARKS.md) with the landscape section of ``old`` kept."""
+    if BEGIN in old and END in old and BEGIN not in new:
+        kept = old.split(BEGIN, 1)[1].split(END, 1)[0]
+        return replace_section(new, BEGIN + kept + END)
+    return new
+
+
+def write_sections(report: dict[str, Any]) -> None:
+    section = render(report)
+    for path in (ROOT / "BENCHMARKS.md", ROOT / "docs" / "landscape.md"):
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        path.write_text(replace_section(text, section), encoding="utf-8")
+    log("wrote the landscape section of BENCHMARKS.md and docs/landscape.md")
+
+
 def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -213,6 +315,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--skip-100k", action="store_true", help="the nvidia collection only")
     ap.add_argument("--skip-nvidia", action="store_true", help="100,000 points only")
     ap.add_argument("--methods", default="pca,umap", help="comma-separated: pca, umap")
+    ap.add_argument("--no-write", action="store_true", help="the JSON report only")
     args = ap.parse_args(argv)
     methods = [m for m in args.methods.split(",") if m]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -227,6 +330,8 @@ def main(argv: list[str]) -> int:
         report["points_100k"]["machine"]["load_average_at_end"] = _load()
     report["seconds"] = round(time.perf_counter() - started, 1)
     save_json(REPORT, report)
+    if not args.no_write:
+        write_sections(report)
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
 

@@ -489,3 +489,23 @@ def test_place_puts_a_row_among_its_nearest_sampled_rows():
     assert np.array_equal(out[sample], xy)  # sampled rows keep their places
     assert out[4] == pytest.approx([0.0, 0.5], abs=0.02)  # between rows 0 and 1
     assert out[5] == pytest.approx([10.0, 10.5], abs=0.02)  # between rows 2 and 3
+
+
+def test_concurrent_requests_compute_the_map_once(topics):
+    """A web page asking for the same map from several threads: one computes, the others
+    wait for it and read the cache; all get the same points."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = open_store(topics)
+    store.open("topics")  # held open, as the web application holds it
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(
+                pool.map(lambda _: landscape(method="pca", color="ipc", store=store), range(4))
+            )
+    finally:
+        store.close()
+    assert sorted(r.cached for r in results) == [False, True, True, True]
+    for r in results[1:]:
+        assert np.array_equal(_xy(r), _xy(results[0]))
+        assert [p.color for p in r.points] == [p.color for p in results[0].points]

@@ -185,8 +185,9 @@ def clusters(
         raise UserInputError(f"the number of clusters must be at least 1, not {k}")
     with opened_collection(collection, settings, store) as (opened, current):
         cache = Cache(cache_folder(current, opened.name, cache_dir))
-        docs = documents(opened, cache, refresh=refresh, progress=progress)
-        found = clusters_of(opened, cache, docs, k=k, progress=progress)
+        with cache.lock():
+            docs = documents(opened, cache, refresh=refresh, progress=progress)
+            found = clusters_of(opened, cache, docs, k=k, progress=progress)
     found.seconds = time.perf_counter() - started
     return found
 

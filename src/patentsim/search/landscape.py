@@ -42,6 +42,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -462,12 +463,22 @@ def state_key(opened: _Opened) -> str:
     return json.dumps(parts, default=str)
 
 
+_LOCKS: dict[Path, threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
+
+
 class Cache:
     """A collection's cached analysis: ``state.json`` (the state it was made for, the
     documents' signature) and data files; every file names the signature it belongs to."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+
+    def lock(self) -> threading.Lock:
+        """One lock per folder in this process: two requests of a web page for the same
+        map compute it once (the second waits and reads the cache)."""
+        with _LOCKS_LOCK:
+            return _LOCKS.setdefault(self.folder.resolve(), threading.Lock())
 
     def state(self) -> dict[str, Any]:
         return self.read_json("state.json") or {}
@@ -774,8 +785,9 @@ def landscape(
         info = color_field(opened, color) if color else None
         cache = Cache(cache_folder(current, opened.name, cache_dir))
         extra = [info.name] if info is not None else []
-        docs = documents(opened, cache, fields=extra, refresh=refresh, progress=progress)
-        xy, ran, dimension, was_cached = _projection(opened, cache, docs, chosen, progress)
+        with cache.lock():
+            docs = documents(opened, cache, fields=extra, refresh=refresh, progress=progress)
+            xy, ran, dimension, was_cached = _projection(opened, cache, docs, chosen, progress)
         points = [
             MapPoint(pid, key, row, title, float(px), float(py))
             for pid, key, row, title, (px, py) in zip(
@@ -795,7 +807,8 @@ def landscape(
         if color == "cluster":
             from .clusters import clusters_of
 
-            found = clusters_of(opened, cache, docs, k=k, progress=progress)
+            with cache.lock():
+                found = clusters_of(opened, cache, docs, k=k, progress=progress)
             labels = {c.id: c.label for c in found.clusters}
             for point, cid in zip(points, found.labels):
                 point.cluster = cid
@@ -808,7 +821,8 @@ def landscape(
                 c.y = float(sum(xy[i][1] for i in members) / len(members))
             result.legend = [LegendEntry(c.label, c.size) for c in found.clusters]
         elif info is not None:
-            values = _colors(opened, cache, docs, info)
+            with cache.lock():
+                values = _colors(opened, cache, docs, info)
             for point, value in zip(points, values):
                 point.color = value
             result.color_field = info.name

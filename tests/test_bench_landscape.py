@@ -52,13 +52,17 @@ def test_render_puts_every_measurement_in_its_row():
     assert lines[0] == landscape.BEGIN and lines[-1] == landscape.END
     assert "| map, first computation | 5,157 | PCA | 8.91 | 11.7 | 2.6 | 519 |" in lines
     assert "| map, cached (new process) | 5,157 | PCA | 0.31 | 11.7 | 2.6 | 519 |" in lines
-    assert "| map, cached (same process) | 5,157 | PCA | 0.02 | 11.7 | 2.6 | 519 |" in lines
+    assert "| map, cached (same process) | 5,157 | PCA | 0.02 | – | – | – |" in lines
     assert "| map, first computation | 100,000 | PCA | 40.50 | 11.7 | 2.6 | 519 |" in lines
     assert any(
         ln.startswith("| clusters, first computation | 100,000 | mini-batch") for ln in lines
     )
     assert "load average 11.05 at the start, 15.7 at the end" in text
     assert "5.5 MiB file" in text
+    assert "- First map of 5,157 documents (target ≤ 30 s): PCA 8.9 s (2.6 s CPU" in text
+    assert "PCA 0.02 s with the collection open, 0.31 s in a new process" in text
+    assert "- First map of 100,000 points (target ≤ 180 s): PCA 12 s (3 s CPU" in text
+    assert "got 22%–22% of a core" in text
 
 
 def test_sections_are_replaced_and_kept():

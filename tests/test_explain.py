@@ -19,7 +19,7 @@ from patentsim.search import like, text
 from patentsim.search.explain import shared_terms
 from patentsim.store import StoreSettings, open_store
 
-from .conftest import BACKENDS, KO_XLSX, slice_xlsx
+from .conftest import KO_XLSX, slice_xlsx
 from .fakes import FakeEmbedder
 
 # Three documents whose analyzed terms are counted by hand below.
@@ -48,13 +48,9 @@ def _write(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(params=BACKENDS)
-def three(request, tmp_path) -> StoreSettings:
-    settings = (
-        StoreSettings(path=str(tmp_path / "store"))
-        if request.param == "embedded"
-        else StoreSettings(url=":memory:")
-    )
+@pytest.fixture
+def three(settings, tmp_path) -> StoreSettings:
+    """The three documents on each backend (the conftest ``settings`` drop them after)."""
     store = open_store(settings)
     load(
         _write(tmp_path / "three.xlsx"),

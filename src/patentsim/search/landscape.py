@@ -517,7 +517,7 @@ class Cache:
         cache that cannot be kept costs time, never an answer."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f".{name}.tmp{os.getpid()}"
+            tmp = self.folder / f".{name}.tmp{os.getpid()}-{threading.get_ident()}"
             tmp.write_bytes(data)
             os.replace(tmp, self.folder / name)
         except OSError:

@@ -509,3 +509,35 @@ def test_concurrent_requests_compute_the_map_once(topics):
     for r in results[1:]:
         assert np.array_equal(_xy(r), _xy(results[0]))
         assert [p.color for p in r.points] == [p.color for p in results[0].points]
+
+
+@pytest.fixture
+def keyword_only(tmp_path) -> StoreSettings:
+    """'topics' loaded without a model: keyword vectors only."""
+    settings = StoreSettings(path=str(tmp_path / "kw"))
+    src = write_topics(tmp_path / "topics.xlsx", topic_rows())
+    load(
+        src,
+        settings=settings,
+        collection="topics",
+        id_column="id",
+        lists=["ipc"],
+        keyword_only=True,
+    )
+    return settings
+
+
+def test_a_keyword_only_collection_is_mapped_from_its_keyword_vectors(keyword_only):
+    result = landscape(method="pca", color="ipc", settings=keyword_only)
+    assert result.source == "keyword" and len(result.points) == N
+    assert "keyword vectors (BM25 × IDF, TruncatedSVD" in result.description
+    topic = {r["id"]: r["topic"] for r in topic_rows()}
+    xy = _xy(result)
+    dist = np.linalg.norm(xy[:, None] - xy[None], axis=2) + np.eye(N) * 9
+    keys = [p.key for p in result.points]
+    nearest = dist.argmin(axis=1)
+    assert all(topic[keys[i]] == topic[keys[j]] for i, j in enumerate(nearest))
+    found = clusters(k=3, settings=keyword_only)
+    assert found.source == "keyword"
+    pairs = Counter((topic[k], c) for k, c in zip(found.keys, found.labels))
+    assert len(pairs) == 3 and set(pairs.values()) == {PER_TOPIC}

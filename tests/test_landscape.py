@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from patentsim.embed.analyzer import Analyzer
 from patentsim.ingest.pipeline import load
 from patentsim.search import landscape as ls
 from patentsim.search.clusters import c_tf_idf, clusters, default_k
@@ -541,3 +542,17 @@ def test_a_keyword_only_collection_is_mapped_from_its_keyword_vectors(keyword_on
     assert found.source == "keyword"
     pairs = Counter((topic[k], c) for k, c in zip(found.keys, found.labels))
     assert len(pairs) == 3 and set(pairs.values()) == {PER_TOPIC}
+
+
+def test_labels_leave_out_the_language_of_patents():
+    from patentsim.search.clusters import PATENT_WORDS
+
+    terms = [
+        ["plural", "wafer", "wafer"],
+        ["plural", "wafer"],
+        ["상기", "배터리", "배터리"],
+        ["상기", "배터리"],
+    ]
+    got = c_tf_idf(terms, [0, 0, 1, 1], 2, frozenset(Analyzer().terms(PATENT_WORDS)))
+    assert [t for t, _ in got[0]] == ["wafer"]  # not "plural" (plurality)
+    assert [t for t, _ in got[1]] == ["배터리"]  # not 상기 ("said")

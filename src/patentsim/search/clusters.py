@@ -74,6 +74,14 @@ _NOISE = re.compile(r"^(\d+|[a-z])$")  # numbers and single letters label nothin
 # Terms in more than this share of all documents (상기 "said", 포함 "include") tell no
 # cluster from another: left out of labels.
 MAX_DOCUMENT_SHARE = 0.5
+# The language of patents, not of any topic: left out of labels (analyzed like the texts).
+PATENT_WORDS = (
+    "plurality may first second third including using based one wherein said comprising "
+    "least configured provided embodiment according herein thereof whether also within via "
+    "method system apparatus invention present disclosure described example "
+    "상기 포함 복수 하나 이상 위한 구성 제공 방법 장치 시스템 발명 일 실시 예 것 수 통해 "
+    "부 단계"
+)
 CLASS_NAMES = ("ipc", "cpc", "ipc_codes", "cpc_codes", "classification", "국제특허분류", "분류")
 
 
@@ -295,7 +303,9 @@ def _summarise(
     wanted = [f for f in (*term_fields, *texts_needed, applicant, classes, date) if f]
     payloads = _payloads(opened, docs, list(dict.fromkeys(wanted)))
     terms = _term_lists(opened, payloads, term_fields, text_fields)
-    weights = c_tf_idf(terms, labels.tolist(), k)
+    # The words as the analyzer makes them, and as written (a lone 부 is read as a prefix).
+    stop = frozenset(_analyzer(opened).terms(PATENT_WORDS)) | frozenset(PATENT_WORDS.split())
+    weights = c_tf_idf(terms, labels.tolist(), k, stop)
     members: list[list[int]] = [[] for _ in range(k)]
     for i in order.tolist():  # most central first
         members[int(labels[i])].append(i)
@@ -313,7 +323,7 @@ def _summarise(
             _text_of(stored.get(docs.ids[i], {}), text_fields) for i in members[cid][:SPELLING_DOCS]
         ]
         words = display_words([t for t, _ in top], texts, opened)
-        shown = [w for w in words if w][:LABEL_TERMS]
+        shown = list(dict.fromkeys(w for w in words if w))[:LABEL_TERMS]
         label = f"{cid}: " + (", ".join(shown) if shown else "(no terms)")
         out.append(
             {
@@ -372,12 +382,16 @@ def _term_lists(
 
 
 def c_tf_idf(
-    terms: Sequence[Sequence[str]], labels: Sequence[int], k: int
+    terms: Sequence[Sequence[str]],
+    labels: Sequence[int],
+    k: int,
+    stop: frozenset[str] = frozenset(),
 ) -> list[list[tuple[str, float]]]:
     """Per cluster, its terms by class-based TF-IDF, highest first: the term's share of
     the cluster's terms × log(1 + A / f), A the mean number of terms per cluster and f
     the term's count over all clusters.  Numbers, single letters, terms that occur once
-    in a cluster and terms in more than MAX_DOCUMENT_SHARE of the documents are left out."""
+    in a cluster, terms in more than MAX_DOCUMENT_SHARE of the documents and ``stop``
+    terms are left out."""
     counts = [Counter[str]() for _ in range(k)]
     holding: Counter[str] = Counter()
     for doc_terms, label in zip(terms, labels):
@@ -394,7 +408,7 @@ def c_tf_idf(
         scored = [
             (term, (n / size) * math.log(1 + average / total[term]))
             for term, n in c.items()
-            if n >= 2 and term not in common and not _NOISE.match(term)
+            if n >= 2 and term not in common and term not in stop and not _NOISE.match(term)
         ]
         scored.sort(key=lambda ts: (-ts[1], ts[0]))
         out.append(scored)
@@ -404,10 +418,7 @@ def c_tf_idf(
 def display_words(terms: Sequence[str], texts: Sequence[str], opened: _Opened) -> list[str]:
     """Each term as the texts spell it most often (lowercased): ``batteri`` → ``battery``;
     a Korean morpheme is already a word.  A term not found in the texts stays as it is."""
-    from ..embed.analyzer import Analyzer
-
-    spec = opened.manifest.get("keyword") or {}
-    analyzer = Analyzer.from_info(spec.get("analyzer")) if spec else Analyzer()
+    analyzer = _analyzer(opened)
     wanted = set(terms)
     seen: dict[str, Counter[str]] = {t: Counter() for t in terms}
     for text in texts:
@@ -415,6 +426,15 @@ def display_words(terms: Sequence[str], texts: Sequence[str], opened: _Opened) -
             if span.term in wanted:
                 seen[span.term][text[span.start : span.end].lower()] += 1
     return [seen[t].most_common(1)[0][0] if seen[t] else t for t in terms]
+
+
+def _analyzer(opened: _Opened) -> Any:
+    """The collection's analyzer (the default one for a collection made before it had one)."""
+    from ..embed.analyzer import Analyzer, analyzer_for
+
+    spec = opened.manifest.get("keyword") or {}
+    language = Analyzer.from_info(spec.get("analyzer")).language if spec else None
+    return analyzer_for(language) if language else analyzer_for()
 
 
 def _text_of(payload: dict[str, Any], text_fields: Sequence[str]) -> str:

@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 METHODS = ("auto", "umap", "pca")
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: cluster labels leave out the language of patents
 LEGEND_MAX = 12  # colours a reader can tell apart; the rest are "other"
 OTHER = "other"
 NONE = "(none)"

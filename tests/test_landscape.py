@@ -556,3 +556,21 @@ def test_labels_leave_out_the_language_of_patents():
     got = c_tf_idf(terms, [0, 0, 1, 1], 2, frozenset(Analyzer().terms(PATENT_WORDS)))
     assert [t for t, _ in got[0]] == ["wafer"]  # not "plural" (plurality)
     assert [t for t, _ in got[1]] == ["배터리"]  # not 상기 ("said")
+
+
+def test_png_of_korean_labels_warns_without_a_hangul_font(tmp_path, monkeypatch):
+    from patentsim.search import figures
+
+    settings = StoreSettings(path=str(tmp_path / "store"))
+    _load(tmp_path / "t.xlsx", settings, topic_rows(per_topic=4))
+    result = landscape(method="pca", color="applicant", settings=settings)  # 차량전자 주식회사
+    monkeypatch.setattr(figures, "hangul_font", lambda: None)
+    with pytest.warns(figures.NoHangulFont, match="fonts-noto-cjk"):
+        figures.write_map(result, tmp_path / "m.png")
+    monkeypatch.setattr(figures, "hangul_font", lambda: "DejaVu Sans")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", figures.NoHangulFont)
+        figures.write_map(result, tmp_path / "m2.png")
+    assert (tmp_path / "m2.png").read_bytes()[:4] == b"\x89PNG"

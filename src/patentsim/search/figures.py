@@ -144,7 +144,7 @@ def _write_png(result: Landscape, target: Path) -> None:
     with plt.rc_context(style):
         fig, ax = plt.subplots(figsize=(11, 8), dpi=120)
         try:
-            cmap = plt.get_cmap("tab20")
+            palette = _palette(plt)
             size = 4 if len(result.points) > 20_000 else 9
             for n, (name, idx) in enumerate(groups(result)):
                 grey = name in (OTHER, NONE)
@@ -154,7 +154,7 @@ def _write_png(result: Landscape, target: Path) -> None:
                     s=size,
                     alpha=0.7,
                     linewidths=0,
-                    color="#bbbbbb" if grey else cmap(_distinct(n)),
+                    color="#bbbbbb" if grey else palette[n % len(palette)],
                     label=_label(name, result),
                     rasterized=True,
                 )
@@ -177,9 +177,14 @@ def _write_png(result: Landscape, target: Path) -> None:
             plt.close(fig)
 
 
-def _distinct(n: int) -> int:
-    """tab20's strong colours first, then its light ones (neighbours look alike)."""
-    return (2 * n) % 20 + (n // 10) % 2
+def _palette(plt: Any) -> list[Any]:
+    """60 colours: tab20's strong ones, then its light ones (neighbours in tab20 look
+    alike), then tab20b and tab20c (clusters may number up to 30)."""
+    tab20 = plt.get_cmap("tab20")
+    out = [tab20(i) for i in range(0, 20, 2)] + [tab20(i) for i in range(1, 20, 2)]
+    for name in ("tab20b", "tab20c"):
+        out += [plt.get_cmap(name)(i) for i in range(20)]
+    return out
 
 
 def _has_hangul(text: str) -> bool:

@@ -815,10 +815,12 @@ def landscape(
                 point.color = labels[cid]
             result.color_field = "cluster"
             result.clusters = found.clusters
+            import numpy as np
+
+            labels_ = np.asarray(found.labels)
             for c in found.clusters:
-                members = [i for i, cid in enumerate(found.labels) if cid == c.id]
-                c.x = float(sum(xy[i][0] for i in members) / len(members))
-                c.y = float(sum(xy[i][1] for i in members) / len(members))
+                # The median: a label where most of the cluster is, not between its parts.
+                c.x, c.y = (float(v) for v in np.median(xy[labels_ == c.id], axis=0))
             result.legend = [LegendEntry(c.label, c.size) for c in found.clusters]
         elif info is not None:
             with cache.lock():

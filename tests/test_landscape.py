@@ -574,3 +574,24 @@ def test_png_of_korean_labels_warns_without_a_hangul_font(tmp_path, monkeypatch)
         warnings.simplefilter("error", figures.NoHangulFont)
         figures.write_map(result, tmp_path / "m2.png")
     assert (tmp_path / "m2.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_server_collection_is_cached_under_the_patentsim_cache(tmp_path, monkeypatch):
+    """The in-memory stand-in for a server: the cache goes under PATENTSIM_CACHE, by server."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("PATENTSIM_CACHE", str(cache))
+    settings = StoreSettings(url=":memory:")
+    store = open_store(settings)
+    try:
+        src = write_topics(tmp_path / "topics.xlsx", topic_rows())
+        load(src, store=store, collection="srv", embedder=FakeEmbedder(256), id_column="id")
+        first = landscape(method="pca", color="applicant", collection="srv", store=store)
+        again = landscape(method="pca", color="applicant", collection="srv", store=store)
+        assert not first.cached and again.cached and len(again.points) == N
+        (folder,) = (cache / "analysis").iterdir()  # one folder per server
+        assert (folder / "srv" / "projection-pca.npz").is_file()
+        found = clusters(k=3, collection="srv", store=store)
+        assert sorted(c.size for c in found.clusters) == [PER_TOPIC] * 3
+    finally:
+        store.drop("srv")  # the stand-in is one per process
+        store.close()

@@ -43,7 +43,7 @@ from ..store.backend import SparseVector, Store, StoredPoint
 from ..store.errors import UserInputError
 from ..store.filters import Filter, Text
 from ..store.ids import point_id
-from .query import Hit, Results, _find, _Opened
+from .query import Results, _find, _Opened
 
 TEXT_FIELD = "text"  # the name of a text query's one "field" in ``query_spans``
 SHOWN = 10  # shared terms in ``to_dict`` and the CLI's json/csv (all are in ``terms``)
@@ -328,8 +328,3 @@ def shared_terms(
         else:
             side = text_side(explainer, str(text))
         return explainer.compare(side.spans, side.texts, side.weights, found, query_key=side.key)
-
-
-def hit_words(hit: Hit, top: int = SHOWN) -> list[str]:
-    """A hit's shared terms as the CLI shows them: the hit's spellings, best first."""
-    return [t.word for t in (hit.shared_terms or [])[:top]]

@@ -169,7 +169,7 @@ def generate(df: pd.DataFrame, rng: random.Random) -> list[Cond]:
     # text field equality (exact title)
     title = rng.choice(sorted(df["title"].dropna()))
     out.append(Cond(f'title="{title}"', df["title"] == title))
-    # integers: =, any-of, and every comparison, at and between stored values
+    # an identifier (application numbers are stored as keywords): =, any-of, !=
     for _ in range(3):
         n = rng.choice(numbers)
         out.append(Cond(f"application_number={n}", df["application_number"] == n))
@@ -178,13 +178,15 @@ def generate(df: pd.DataFrame, rng: random.Random) -> list[Cond]:
         Cond("application_number=" + "|".join(map(str, pick)), df["application_number"].isin(pick))
     )
     out.append(Cond(f"application_number!={pick[0]}", df["application_number"] != pick[0]))
+    # integers: every comparison, at and between stored values, on the reserved row number
+    rows = pd.Series(df.index, index=df.index)
     for op, fn in ((">=", "ge"), (">", "gt"), ("<=", "le"), ("<", "lt")):
         for _ in range(2):
-            n = rng.choice(numbers) + rng.choice([0, 0, 1, -1])
-            out.append(Cond(f"application_number{op}{n}", getattr(df["application_number"], fn)(n)))
-    # the reserved row number
-    r = rng.randrange(ROWS)
-    out.append(Cond(f"_row<{r}", pd.Series(df.index < r, index=df.index)))
+            r = rng.randrange(ROWS) + rng.choice([0, 0, 1, -1])
+            out.append(Cond(f"_row{op}{r}", getattr(rows, fn)(r)))
+    some = rng.sample(range(ROWS), 3)
+    out.append(Cond("_row=" + "|".join(map(str, some)), rows.isin(some)))
+    out.append(Cond(f"_row!={some[0]}", rows != some[0]))
     # dates: =, any-of, !=, comparisons, in every written form
     for col in DATE_FIELDS:
         stamps = sorted(df[col].dropna())

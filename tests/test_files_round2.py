@@ -550,6 +550,8 @@ def test_keyword_only_through_the_cli(tmp_path):
     assert result.exit_code == 2 and "no dense vectors" in result.output
     info = CliRunner().invoke(ingest_cli, ["info", "-c", "kwcli"])
     assert "model       none: keyword-only" in info.stdout
+    listed_ = CliRunner().invoke(ingest_cli, ["list"])
+    assert "kwcli\t4 points\tnone (keyword-only)\tready" in listed_.stdout
 
 
 def test_dots_and_underscores_name_the_same_field(fake_load, tmp_path):
@@ -599,3 +601,16 @@ def test_the_files_own_dates_beat_the_exporters_order(fake_load, tmp_path):
     result = ingest("load", "-q", str(path), "-c", "resaved")
     assert "dates in 'grant date': DMY (proven by the file's other date columns)" in result.stderr
     assert payloads("resaved")["US-1"]["grant date"] == "2012-02-03T00:00:00Z"
+
+
+def test_the_keyword_only_benchmark_section_survives_a_full_report():
+    from bench.keyword_only import BEGIN, END, keep_section
+
+    page = "# Benchmarks\n\n## Summary\n\nrows\n\n## Scale\n\nscale\n"
+    section = f"{BEGIN}\n## Keyword-only load\n\nfirst\n{END}"
+    first = keep_section(page, page, section)
+    assert first.index(BEGIN) < first.index("## Scale")
+    rendered = keep_section(first, page)  # a full run renders the page without it: kept
+    assert section in rendered and rendered.count(BEGIN) == 1
+    newer = keep_section(rendered, rendered, section.replace("first", "second"))
+    assert "second" in newer and "first" not in newer

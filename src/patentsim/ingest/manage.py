@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..store import StoreSettings, open_store, pick_collection
+from ..store.backend import dense_vector_name
 from ..store.errors import StoreLocked
 
 
@@ -51,7 +52,8 @@ def list_collections(settings: StoreSettings) -> list[dict[str, Any]]:
                 {
                     "collection": name,
                     "points": points,
-                    "model": (manifest.get("model") or {}).get("name"),
+                    "model": (manifest.get("model") or {}).get("name")
+                    or ("none (keyword-only)" if dense_vector_name(manifest) is None else None),
                     "state": manifest.get("state"),
                     "updated_at": manifest.get("updated_at"),
                 }

@@ -27,17 +27,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 def store_options(fn: F) -> F:
     """``--url``, ``--api-key``, ``--path``, ``--wait``, with env-var fallbacks, handed to the
     command as one ``settings`` argument (a ``StoreSettings``)."""
+    return _store_options(fn, "--api-key")
 
+
+def served_store_options(fn: F) -> F:
+    """``store_options`` for ``search serve``, whose own ``--api-key`` guards the page: the
+    Qdrant server's key is ``--qdrant-api-key`` there (env QDRANT_API_KEY all the same)."""
+    return _store_options(fn, "--qdrant-api-key")
+
+
+def _store_options(fn: F, api_key_flag: str) -> F:
     @functools.wraps(fn)
     def with_settings(
         *args: Any,
         url: Any = None,
-        api_key: Any = None,
+        qdrant_api_key: Any = None,
         path: Any = None,
         wait: Any = 0,
         **kwargs: Any,
     ) -> Any:
-        settings = StoreSettings.resolve(url=url, api_key=api_key, path=path, wait=wait)
+        settings = StoreSettings.resolve(url=url, api_key=qdrant_api_key, path=path, wait=wait)
         return fn(*args, settings=settings, **kwargs)
 
     decorators = [
@@ -47,7 +56,8 @@ def store_options(fn: F) -> F:
             help="Qdrant server URL (env QDRANT_URL). Without it: the embedded store.",
         ),
         click.option(
-            "--api-key",
+            api_key_flag,
+            "qdrant_api_key",
             envvar="QDRANT_API_KEY",
             help="API key of the Qdrant server (env QDRANT_API_KEY).",
         ),
@@ -90,6 +100,18 @@ class ErrorBoundary(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         tolerant_console()
         return super().main(*args, **kwargs)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None:
+            # What another process's "in use by process N (ingest load)" names.
+            from .store.lockfile import announce
+
+            program = (self.callback.__module__ if self.callback else "").split(".")[-2:][0]
+            announce(f"{program} {cmd.name}")
+        return name, cmd, rest
 
     def invoke(self, ctx: click.Context) -> Any:
         with warnings.catch_warnings():

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from .. import __version__
-from ..options import ErrorBoundary, collection_option, store_options
+from ..options import ErrorBoundary, collection_option, served_store_options, store_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +30,7 @@ def cli() -> None:
       search like 0 --where "applicant=삼성전자" --where "application_date>=2015-01-01"
       search text "배터리 열관리 시스템" --limit 20 --format json
       search facets applicant
+      search serve
     """
 
 
@@ -581,3 +582,47 @@ def clusters_cmd(k, fmt, output, refresh, collection, settings):
         k=k, refresh=refresh, collection=collection, settings=settings, progress=_progress
     )
     emit_clusters(result, fmt, output)
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Any other than loopback needs --api-key.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(min=0, max=65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--api-key",
+    envvar="PATENTSIM_API_KEY",
+    help="Every request must carry this key (X-API-Key header, or open /?key=KEY once) "
+    "(env PATENTSIM_API_KEY).",
+)
+@collection_option
+@served_store_options
+def serve(host, port, api_key, collection, settings):
+    """Serve a web page over the collection: search, facets, documents, map.
+
+    Also a JSON API in the words of these commands (/api/like, /api/text,
+    /api/facets, /api/doc; described at /api/openapi.json).  The collection stays open, so
+    a query costs milliseconds; another process that needs the embedded collection
+    (ingest load) gets it when it asks, and the page shows its changes once it is done.
+
+    \b
+    Example:
+      search serve
+      search serve --collection demo --port 8080
+      search serve --host 0.0.0.0 --api-key "$(openssl rand -hex 16)"
+    """
+    from ..web.server import serve as run_server
+
+    def ready(running):
+        click.echo(f"serving collection '{running.served.name}' at {running.url}", err=True)
+        click.echo(running.url)
+        click.echo("Ctrl+C stops it", err=True)
+
+    run_server(settings, collection, host=host, port=port, api_key=api_key, ready=ready)

@@ -226,10 +226,13 @@ class EdgeCollection(PlannedQueries):
         try:
             self._lock.acquire(self.wait)
         except Busy as exc:
+            who = f" ({exc.who})" if exc.who else ""
             raise StoreLocked(
-                f"collection '{self.name}' in {self.folder.parent} is in use by process {exc.pid}",
+                f"collection '{self.name}' in {self.folder.parent} is in use by process "
+                f"{exc.pid}{who}",
                 f"wait for it to finish (or pass {setting('wait')} SECONDS), or stop that process",
                 pid=exc.pid,
+                who=exc.who,
             ) from None
         except LockUnavailable as exc:
             raise StoreError(

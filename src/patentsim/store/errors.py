@@ -84,14 +84,19 @@ class StoreUnreachable(StoreError):
 class StoreLocked(StoreError):
     """The embedded store is in use by another process (``pid`` when it is known)."""
 
-    def __init__(self, message: str, hint: str | None = None, *, pid: str | None = None) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, *, pid: str | None = None, who: str = ""
+    ) -> None:
         super().__init__(message, hint)
         self.pid = pid
+        self.who = who  # what that process is ("ingest load"), when it said
 
     @property
     def state(self) -> str:
-        """What the collection is doing, for listings: ``in use by process 1234``."""
-        return f"in use by process {self.pid}" if self.pid else "in use by another process"
+        """What the collection is doing, for listings: ``in use by process 1234 (ingest load)``."""
+        if not self.pid:
+            return "in use by another process"
+        return f"in use by process {self.pid}" + (f" ({self.who})" if self.who else "")
 
 
 class Unauthorized(StoreError):

@@ -52,9 +52,9 @@ class Served:
 
     def __init__(self, path: str, collection: str) -> None:
         env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+        command = ["serve", "--path", path, "-c", collection, "--port", "0"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "patentsim.search", "serve", "--path", path]
-            + ["-c", collection, "--port", "0"],
+            [sys.executable, "-m", "patentsim.search", *command],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,

@@ -310,6 +310,7 @@ HOSTILE = [
     ("<script>window.pwned = 1</script> 배터리", '<img src=x onerror="window.pwned=2">'),
     ("<b>bold</b> & <i>냉각</i> 장치", "ACME <svg onload=window.pwned=3>"),
     ("plain 배터리 냉각 장치", "ACME"),
+    ("another 배터리 냉각 장치 \"quoted\" & 'single'", "<img src=x onerror=\"window.pwned=2\">"),
 ]
 
 

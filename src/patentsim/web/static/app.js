@@ -274,6 +274,8 @@ async function drawResults(load) {
   for (const fmt of ["xlsx", "csv"]) {
     $("export-" + fmt).href = path + "/export?" + searchParams({ format: fmt }).toString();
   }
+  // For the benchmark of the first page (bench/web.py): when the results were on the page.
+  if (!performance.getEntriesByName("results-drawn").length) performance.mark("results-drawn");
   const notes = (answer.notes || []).join("; ");
   status(answer.hits.length ? notes : "no matching documents" +
     (answer.filtered ? " (loosen the filters)" : "") + (notes ? "; " + notes : ""));

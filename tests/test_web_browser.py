@@ -1,0 +1,234 @@
+"""The page in a real browser (headless Chromium through Playwright; see tests/browser.py).
+
+A collection of the test fixtures (the Korean sample's first 60 rows, fake embeddings) is
+served in this process; what the page shows is checked against the library's answers
+and against pandas on the fixture file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from patentsim.ingest.pipeline import load
+from patentsim.search import query
+from patentsim.store import StoreSettings
+
+from .browser import ARGS, chromium_path, screenshot_folder, skip_or_fail
+from .conftest import KO_XLSX, slice_xlsx
+from .fakes import FakeEmbedder
+from .test_web_api import HOSTILE, hostile_file
+
+ROWS = 60
+WAIT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    path = chromium_path()
+    if path is None:
+        skip_or_fail("no Chromium found (apt-get install chromium, or set CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("the playwright package is not installed (pip install playwright)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    return screenshot_folder(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    return slice_xlsx(KO_XLSX, tmp_path_factory.mktemp("src") / "ko60.xlsx", ROWS)
+
+
+@pytest.fixture(scope="module")
+def site(source, tmp_path_factory) -> Iterator[Any]:
+    from patentsim.web.server import start
+
+    settings = StoreSettings(path=str(tmp_path_factory.mktemp("store")))
+    load(source, settings=settings, collection="patents", embedder=FakeEmbedder())
+    running = start(settings, "patents", embedder=FakeEmbedder())
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def page(chromium) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1400, "height": 950}, locale="ko-KR")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def settled(page: Any, action: Any) -> None:
+    """Do ``action`` and wait until the page has drawn everything it asked for."""
+    before = page.evaluate("document.body.dataset.ready || ''")
+    action()
+    page.wait_for_function(
+        "b => document.body.dataset.ready && document.body.dataset.ready !== b",
+        arg=before,
+        timeout=WAIT_MS,
+    )
+
+
+def open_page(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("body[data-ready]", timeout=WAIT_MS)
+
+
+def shown_keys(page: Any) -> list[str]:
+    return page.eval_on_selector_all("#hits tbody tr", "rows => rows.map(r => r.dataset.key)")
+
+
+def library(fn: Any, *args: Any, site: Any, **kwargs: Any) -> Any:
+    """The library's answer, asked on the server's own open store."""
+    return site.served.ask(
+        lambda store: fn(*args, collection="patents", store=store, **kwargs)
+    ).value
+
+
+def test_a_korean_query_shows_the_librarys_results(page, site, shots):
+    open_page(page, site.url)
+    page.fill("#q", "연삭 장치 측정")
+    settled(page, lambda: page.press("#q", "Enter"))
+    expected = library(query.text, "연삭 장치 측정", limit=20, embedder=FakeEmbedder(), site=site)
+    assert shown_keys(page) == [h.key for h in expected.hits]
+    titles = page.eval_on_selector_all("#hits td.title", "cells => cells.map(c => c.textContent)")
+    assert titles[0] == expected.hits[0].payload["title"]
+    assert any("연삭" in t for t in titles)
+    assert "q=" in page.url
+    page.screenshot(path=str(shots / "web-search.png"))
+
+
+def test_a_facet_click_narrows_the_list_to_the_rows_pandas_selects(page, site, source, shots):
+    import pandas as pd
+
+    frame = pd.read_excel(source)
+    counts = frame["applicant"].value_counts()
+    value = next(v for v, n in counts.items() if 3 <= n <= 8 and v != frame.loc[0, "applicant"])
+    open_page(page, site.url + "?like=0&limit=100")
+    assert len(shown_keys(page)) == ROWS - 1
+    button = page.locator(f'button.facet[data-field="applicant"][data-value="{value}"]')
+    assert button.locator(".count").inner_text() == str(counts[value])
+    settled(page, button.click)
+    expected = {str(i) for i in frame.index[frame["applicant"] == value]} - {"0"}
+    assert sorted(shown_keys(page), key=int) == sorted(expected, key=int)
+    chips = page.eval_on_selector_all("#chips .chip", "cs => cs.map(c => c.firstChild.data)")
+    assert chips == [f"applicant={value}"]
+    page.screenshot(path=str(shots / "web-facet.png"))
+
+
+def test_a_document_shows_every_column_and_its_neighbours(page, site, source, shots):
+    import pandas as pd
+
+    frame = pd.read_excel(source)
+    open_page(page, site.url + "?like=0")
+    first = shown_keys(page)[0]
+    settled(page, lambda: page.click(f'#hits tr[data-key="{first}"] td.title a'))
+    assert page.is_visible("#doc-panel")
+    fields = dict(
+        page.eval_on_selector_all(
+            "#doc-fields tr", "rows => rows.map(r => [r.cells[0].textContent, r.cells[1].textContent])"
+        )
+    )
+    row = frame.loc[int(first)]
+    assert fields["title"] == row["title"]
+    assert fields["abstract"] == row["abstract"]
+    assert fields["applicant"] == row["applicant"]
+    assert {c for c in frame.columns if not pd.isna(row[c])} <= set(fields)
+    expected = library(query.like, first, key=True, limit=10, site=site)
+    near = page.eval_on_selector_all("#neighbours li", "items => items.map(i => i.dataset.key)")
+    assert near == [h.key for h in expected.hits]
+    page.screenshot(path=str(shots / "web-document.png"))
+
+
+def test_the_url_of_a_view_reproduces_it_in_a_new_page(page, site, chromium):
+    open_page(page, site.url)
+    page.fill("#q", "배터리 냉각")
+    settled(page, lambda: page.press("#q", "Enter"))
+    settled(page, lambda: page.select_option("#limit", "10"))
+    settled(page, lambda: page.click('button.facet[data-field="status"] >> nth=0'))
+    first = shown_keys(page)[0]
+    settled(page, lambda: page.click(f'#hits tr[data-key="{first}"] td.title a'))
+    seen = view_of(page)
+    other = chromium.new_context(viewport={"width": 1400, "height": 950}).new_page()
+    try:
+        open_page(other, page.url)
+        assert view_of(other) == seen
+    finally:
+        other.context.close()
+    assert seen["keys"] and seen["doc"] and seen["chips"]
+
+
+def view_of(page: Any) -> dict[str, Any]:
+    return {
+        "q": page.input_value("#q"),
+        "keys": shown_keys(page),
+        "chips": page.eval_on_selector_all("#chips .chip", "cs => cs.map(c => c.firstChild.data)"),
+        "doc": page.inner_text("#doc-title") if page.is_visible("#doc-panel") else None,
+        "limit": page.input_value("#limit"),
+        "neighbours": page.eval_on_selector_all(
+            "#neighbours li", "items => items.map(i => i.dataset.key)"
+        ),
+    }
+
+
+def test_html_in_a_payload_shows_as_text(page, tmp_path):
+    from patentsim.web.server import start
+
+    settings = StoreSettings(path=str(tmp_path / "store"))
+    load(hostile_file(tmp_path / "h.csv"), settings=settings, collection="h", embedder=FakeEmbedder())
+    running = start(settings, "h", embedder=FakeEmbedder())
+    try:
+        open_page(page, running.url + "?like=2&doc=0")
+        rows = [HOSTILE[i] for i in (0, 1, 3)]  # like=2 leaves row 2 out
+        titles = page.eval_on_selector_all("#hits td.title", "cs => cs.map(c => c.textContent)")
+        assert sorted(titles) == sorted(t for t, _ in rows)
+        assert page.inner_text("#doc-title") == HOSTILE[0][0]
+        owners = page.eval_on_selector_all(
+            "#hits tbody tr", "rs => rs.map(r => r.cells[4].textContent)"
+        )
+        assert sorted(owners) == sorted(a for _, a in rows)
+        # The <img> applicant, held twice, counts first; as text, and its click filters.
+        facet = page.locator('button.facet[data-field="applicant"]')
+        values = facet.locator(".value").all_inner_texts()
+        assert values[0] == HOSTILE[0][1] and sorted(values) == sorted({a for _, a in HOSTILE})
+        settled(page, facet.first.click)
+        assert sorted(shown_keys(page)) == ["0", "3"]
+        # Nothing ran, and no element of the payload's markup exists on the page.
+        assert page.evaluate("window.pwned") is None
+        assert page.eval_on_selector_all("main img, main svg, main script, main b, main i", "n => n.length") == 0
+    finally:
+        running.stop()
+
+
+def test_results_page_and_export_links(page, site):
+    open_page(page, site.url + "?like=3&limit=10&where=" + "status%3D등록")
+    first = shown_keys(page)
+    settled(page, lambda: page.click("#next"))
+    second = shown_keys(page)
+    expected = library(query.like, "3", limit=20, where=["status=등록"], site=site)
+    assert first + second == [h.key for h in expected.hits]
+    assert "offset=10" in page.url
+    href = page.get_attribute("#export-csv", "href")
+    assert href.startswith("/api/like/export?") and "format=csv" in href
+    with page.expect_download() as download:
+        page.click("#export-xlsx")
+    assert download.value.suggested_filename == "like-3.xlsx"
+    body = json.loads(page.evaluate("fetch('/api/info').then(r => r.text())"))
+    assert body["collection"] == "patents"

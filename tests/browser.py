@@ -39,7 +39,9 @@ def chromium_path() -> str | None:
     if named:
         return named if Path(named).is_file() else None
     for name in CANDIDATES:
-        found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").is_file() else None)
+        found = shutil.which(name) or (
+            f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").is_file() else None
+        )
         if found:
             return found
     return None

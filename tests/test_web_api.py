@@ -8,6 +8,7 @@ The API's ``like`` / ``text`` / ``facets`` hits must be the very objects ``searc
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -310,7 +311,7 @@ HOSTILE = [
     ("<script>window.pwned = 1</script> 배터리", '<img src=x onerror="window.pwned=2">'),
     ("<b>bold</b> & <i>냉각</i> 장치", "ACME <svg onload=window.pwned=3>"),
     ("plain 배터리 냉각 장치", "ACME"),
-    ("another 배터리 냉각 장치 \"quoted\" & 'single'", "<img src=x onerror=\"window.pwned=2\">"),
+    ("another 배터리 냉각 장치 \"quoted\" & 'single'", '<img src=x onerror="window.pwned=2">'),
 ]
 
 
@@ -397,3 +398,52 @@ def test_other_commands_do_not_import_the_web_stack(tmp_path, source):
     )
     assert "연삭" in done.stdout, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+# -- the map and why similar --------------------------------------------------------------------
+
+
+def test_map_points_are_search_maps(embedded, client):
+    held, settings = embedded
+    env = {"QDRANT_PATH": settings.path}
+    # The command first: once the server has opened the collection, this process holds it.
+    held.release()
+    result = CliRunner().invoke(
+        search_cli, ["map", "--color", "applicant", "-c", "p", "--format", "json"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    expected = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    body = client.get("/api/map", params={"color": "applicant"}).json()
+    assert [p["key"] for p in body["points"]] == [p["key"] for p in expected]
+    assert body["points"] == [
+        {k: p[k] for k in ("id", "key", "row", "title", "x", "y", "color", "cluster")}
+        for p in body["points"]
+    ]
+    assert len(body["points"]) == ROWS and body["color_field"] == "applicant"
+    for got, want in zip(body["points"], expected):
+        assert (got["x"], got["y"], got["color"]) == (want["x"], want["y"], want["color"])
+
+
+def test_map_export_is_an_offline_file(client):
+    response = client.get("/api/map/export", params={"format": "html", "color": "status"})
+    assert response.status_code == 200, response.text
+    page = response.text
+    assert "Plotly.newPlot" in page or "plotly" in page.lower()
+    # plotly.js inlined: no script or style is fetched from anywhere.
+    assert not re.search(r"<script[^>]*\ssrc=", page) and not re.search(r"<link[^>]*href=", page)
+    bad = client.get("/api/map/export", params={"format": "pdf"})
+    assert bad.status_code == 400 and "unknown file type" in bad.json()["error"]
+
+
+def test_explain_is_the_librarys_shared_terms(embedded, client):
+    from patentsim.search.explain import shared_terms
+
+    held, _ = embedded
+    body = client.get("/api/explain", params={"ref": "5", "query": "0"}).json()
+    expected = held.ask(lambda s: shared_terms("5", "0", collection="p", store=s)).value
+    assert body["terms"] == json.loads(json.dumps(expected.to_dict()["terms"]))
+    assert body["terms"] and body["hit_spans"]["abstract"]
+    text = client.get("/api/explain", params={"ref": "5", "q": "연삭 장치의 측정"}).json()
+    assert text["query_spans"]["text"] and text["query_key"] is None
+    both = client.get("/api/explain", params={"ref": "5"})
+    assert both.status_code == 400 and "query" in both.json()["error"]

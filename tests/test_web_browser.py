@@ -143,7 +143,8 @@ def test_a_document_shows_every_column_and_its_neighbours(page, site, source, sh
     assert page.is_visible("#doc-panel")
     fields = dict(
         page.eval_on_selector_all(
-            "#doc-fields tr", "rows => rows.map(r => [r.cells[0].textContent, r.cells[1].textContent])"
+            "#doc-fields tr",
+            "rows => rows.map(r => [r.cells[0].textContent, r.cells[1].textContent])",
         )
     )
     row = frame.loc[int(first)]
@@ -155,6 +156,76 @@ def test_a_document_shows_every_column_and_its_neighbours(page, site, source, sh
     near = page.eval_on_selector_all("#neighbours li", "items => items.map(i => i.dataset.key)")
     assert near == [h.key for h in expected.hits]
     page.screenshot(path=str(shots / "web-document.png"))
+
+
+def test_why_similar_highlights_the_shared_terms_in_both_texts(page, site, shots):
+    from patentsim.search.explain import shared_terms
+
+    open_page(page, site.url + "?like=0&doc=0")
+    near = page.eval_on_selector_all("#neighbours li", "items => items.map(i => i.dataset.key)")
+    settled(page, lambda: page.click(f'#neighbours li[data-key="{near[0]}"] button.why'))
+    assert page.is_visible("#why-panel")
+    why = library(shared_terms, near[0], "0", key=True, site=site)
+    assert why.terms, "the nearest neighbour shares no term: a poor example"
+    words = page.eval_on_selector_all("#why-terms .term", "ts => ts.map(t => t.firstChild.data)")
+    assert words == [t.word for t in why.terms]
+    for side, spans in (("left", why.query_spans), ("right", why.hit_spans)):
+        marked = page.eval_on_selector_all(
+            f"#why-{side} mark", "ms => ms.map(m => [m.textContent, m.dataset.term])"
+        )
+        expected = [s for field in spans.values() for s in field]
+        assert len(marked) == len(expected) > 0
+        assert {term for _, term in marked} == {t.term for t in why.terms}
+        # Each mark is the characters the analyzer found the term in (Korean morphemes
+        # without their particles: 배터리 of 배터리를).
+        texts = page.eval_on_selector_all(f"#why-{side} p.text", "ps => ps.map(p => p.textContent)")
+        doc = library(query.like, "0" if side == "left" else near[0], key=True, limit=1, site=site)
+        assert all(
+            t in {v for v in doc.query.payload.values() if isinstance(v, str)} for t in texts
+        )
+    page.screenshot(path=str(shots / "web-why.png"), full_page=True)
+
+
+def test_the_map_draws_one_point_per_document_and_a_box_selection_filters(page, site, shots):
+    open_page(page, site.url + "?map=1&color=cluster&like=0&limit=100")
+    page.wait_for_selector("#map[data-points]", timeout=WAIT_MS * 3)
+    assert page.get_attribute("#map", "data-points") == str(ROWS)
+    drawn = page.evaluate("document.getElementById('map').data.reduce((n, t) => n + t.x.length, 0)")
+    assert drawn == ROWS
+    keys = page.evaluate("[].concat(...document.getElementById('map').data.map(t => t.customdata))")
+    assert sorted(keys, key=int) == [str(i) for i in range(ROWS)]
+    note = page.inner_text("#map-note")
+    assert "PCA" in note or "UMAP" in note
+    page.screenshot(path=str(shots / "web-map.png"))
+    # A box drawn with the mouse over the left half: the list narrows to exactly the
+    # documents plotly selected.
+    page.evaluate(
+        """() => document.getElementById('map').on('plotly_selected', (ev) => {
+             window.boxed = ev ? ev.points.map(p => String(p.customdata)) : [];
+           })"""
+    )
+    box = page.locator("#map .nsewdrag").bounding_box()
+    settled(page, lambda: drag(page, box))
+    boxed = page.evaluate("window.boxed")
+    assert 0 < len(boxed) < ROWS
+    assert sorted(shown_keys(page), key=int) == sorted(set(boxed) - {"0"}, key=int)
+    chosen = boxed
+    # A click on a point opens its document.
+    settled(
+        page,
+        lambda: page.evaluate(
+            "document.getElementById('map').emit('plotly_click', "
+            f"{{points: [{{customdata: {json.dumps(chosen[1])}}}]}})"
+        ),
+    )
+    assert f"doc={chosen[1]}" in page.url and page.is_visible("#doc-panel")
+
+
+def drag(page: Any, box: dict[str, float]) -> None:
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] - 5, steps=8)
+    page.mouse.up()
 
 
 def test_the_url_of_a_view_reproduces_it_in_a_new_page(page, site, chromium):
@@ -192,7 +263,9 @@ def test_html_in_a_payload_shows_as_text(page, tmp_path):
     from patentsim.web.server import start
 
     settings = StoreSettings(path=str(tmp_path / "store"))
-    load(hostile_file(tmp_path / "h.csv"), settings=settings, collection="h", embedder=FakeEmbedder())
+    load(
+        hostile_file(tmp_path / "h.csv"), settings=settings, collection="h", embedder=FakeEmbedder()
+    )
     running = start(settings, "h", embedder=FakeEmbedder())
     try:
         open_page(page, running.url + "?like=2&doc=0")
@@ -212,7 +285,12 @@ def test_html_in_a_payload_shows_as_text(page, tmp_path):
         assert sorted(shown_keys(page)) == ["0", "3"]
         # Nothing ran, and no element of the payload's markup exists on the page.
         assert page.evaluate("window.pwned") is None
-        assert page.eval_on_selector_all("main img, main svg, main script, main b, main i", "n => n.length") == 0
+        assert (
+            page.eval_on_selector_all(
+                "main img, main svg, main script, main b, main i", "n => n.length"
+            )
+            == 0
+        )
     finally:
         running.stop()
 

@@ -582,6 +582,8 @@ def clusters_cmd(k, fmt, output, refresh, collection, settings):
         k=k, refresh=refresh, collection=collection, settings=settings, progress=_progress
     )
     emit_clusters(result, fmt, output)
+
+
 @cli.command()
 @click.option(
     "--host",

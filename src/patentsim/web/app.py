@@ -95,6 +95,17 @@ PriorArt = Annotated[bool, Query(description="Only documents dated before the qu
 DateField = Annotated[str | None, Query(description="The date prior_art compares.")]
 Text = Annotated[str, Query(description="The text to search for.")]
 ExportFormat = Annotated[str, Query(description="xlsx, csv or jsonl: the files --output writes.")]
+MapColor = Annotated[
+    str | None,
+    Query(
+        description="Colour by a field (list fields: first element, IPC/CPC at the subclass; "
+        "dates: the year), or 'year', 'file', 'cluster'."
+    ),
+]
+MapMethod = Annotated[str, Query(description="auto (UMAP where installed, else PCA), umap, pca.")]
+MapClusters = Annotated[
+    int | None, Query(description="How many topic clusters with color=cluster.")
+]
 
 
 def create_app(
@@ -124,7 +135,10 @@ def create_app(
     @app.get("/api/info", summary="The collection: fields, facets, modes, size")
     def info() -> dict[str, Any]:
         answer = ask(lambda store: describe(collection=served.name, store=store))
-        return dict(answer.value.to_dict(), dashboard=dashboard, notes=answer.notes)
+        overview = answer.value
+        # What the map can be coloured by (search map --color): topics, then the fields.
+        colors = ["cluster", *overview.facet_fields] + (["year"] if overview.date_field else [])
+        return dict(overview.to_dict(), dashboard=dashboard, map_colors=colors, notes=answer.notes)
 
     # -- like, text, facets, doc -----------------------------------------------------------
     def like_answer(
@@ -324,6 +338,58 @@ def create_app(
             "notes": answer.notes,
         }
 
+    # -- the landscape and why similar (patentsim.search.landscape / explain) ---------------
+    def map_answer(color: str | None, method: str, clusters: int | None) -> Answer:
+        from ..search.landscape import landscape
+
+        return ask(
+            lambda store: landscape(
+                color=color, method=method, k=clusters, collection=served.name, store=store
+            )
+        )
+
+    @app.get("/api/map", summary="Every document as a point in 2-D (search map)")
+    def map_points(
+        color: MapColor = None,
+        method: MapMethod = "auto",
+        clusters: MapClusters = None,
+    ) -> dict[str, Any]:
+        answer = map_answer(color, method, clusters)
+        return dict(answer.value.to_dict(), notes=answer.notes)
+
+    @app.get("/api/map/export", summary="search map --output FILE, as a download")
+    def map_export(
+        format: Annotated[
+            str, Query(description="html (interactive, offline), png, xlsx, csv or jsonl.")
+        ] = "html",
+        color: MapColor = None,
+        method: MapMethod = "auto",
+        clusters: MapClusters = None,
+    ) -> Response:
+        from ..search import render_analysis
+
+        render_analysis.check_map_output(f"map.{format}")
+        result = map_answer(color, method, clusters).value
+        return _export_map(result, format, f"map-{color or 'plain'}")
+
+    @app.get("/api/explain", summary="Why similar: the terms a hit shares with its query")
+    def explain(
+        ref: Annotated[str, Query(description="The hit: a row number or a document key.")],
+        query: Annotated[
+            str | None, Query(description="The query document (search like's REF).")
+        ] = None,
+        q: Annotated[str | None, Query(description="Or the query text (search text's).")] = None,
+        key: KeyOnly = False,
+    ) -> dict[str, Any]:
+        from ..search.explain import shared_terms
+
+        answer = ask(
+            lambda store: shared_terms(
+                ref, query, text=q, key=key, collection=served.name, store=store
+            )
+        )
+        return dict(answer.value.to_dict(), notes=answer.notes)
+
     # -- the page --------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -406,12 +472,35 @@ def _export(results: library.Results, fmt: str, fields: str | None, stem: str) -
         path = Path(folder) / f"results.{fmt}"
         render.write_hits(path, results, _fields(fields))
         data = path.read_bytes()
-    name = f"{stem}.{fmt}"
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-    disposition = f"attachment; filename=\"{safe}\"; filename*=UTF-8''{quote(name)}"
     return Response(
-        data, media_type=EXPORT_TYPES[fmt], headers={"Content-Disposition": disposition}
+        data,
+        media_type=EXPORT_TYPES[fmt],
+        headers={"Content-Disposition": _attachment(f"{stem}.{fmt}")},
     )
+
+
+def _export_map(result: Any, fmt: str, stem: str) -> Response:
+    """The file ``search map --output NAME.fmt`` writes, written by the same code."""
+    from ..search.figures import write_map
+    from ..search.render import write_file
+    from ..search.render_analysis import POINT_HEADERS, map_jsonl, point_rows
+
+    types = dict(EXPORT_TYPES, html="text/html; charset=utf-8", png="image/png")
+    with tempfile.TemporaryDirectory(prefix="patentsim-export-") as folder:
+        path = Path(folder) / f"map.{fmt}"
+        if fmt in ("html", "png"):
+            write_map(result, path)
+        else:
+            write_file(path, POINT_HEADERS, point_rows(result), map_jsonl(result))
+        data = path.read_bytes()
+    return Response(
+        data, media_type=types[fmt], headers={"Content-Disposition": _attachment(f"{stem}.{fmt}")}
+    )
+
+
+def _attachment(name: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return f"attachment; filename=\"{safe}\"; filename*=UTF-8''{quote(name)}"
 
 
 # -- errors -------------------------------------------------------------------------------------

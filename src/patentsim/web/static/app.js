@@ -262,7 +262,9 @@ async function drawResults(load) {
           cell(p[fields.title]) || "(untitled)")),
       el("td", {}, cell(p[fields.owner])),
       el("td", { class: "num" }, cell(p[fields.date], "datetime")),
-      el("td", { class: "classes" }, cell(p[fields.classes]))));
+      el("td", { class: "classes" }, cell(p[fields.classes])),
+      el("td", {}, el("button", { type: "button", class: "why", title: "why similar",
+        onclick: () => update({ why: hit.key }) }, "why"))));
   }
   const offset = Number(state.offset || 0);
   const limit = Number(state.limit || 20);
@@ -355,14 +357,28 @@ async function drawDocument(load) {
 
 async function drawWhy(load) {
   const panel = $("why-panel");
-  const base = state.doc !== undefined ? state.doc : state.like;
-  if (state.why === undefined || base === undefined) {
+  // The hit `why` against the open document, else against the query: a document or a text.
+  const base = state.doc !== undefined && state.doc !== state.why ? state.doc : state.like;
+  const text = base === undefined ? state.q : undefined;
+  if (state.why === undefined || (base === undefined && text === undefined)) {
     panel.hidden = true;
     return;
   }
-  let answer;
+  let answer, hit, query;
   try {
-    answer = await api("/api/explain", new URLSearchParams({ ref: base, other: state.why, key: "true" }));
+    if (base !== undefined) {
+      const ref = new URLSearchParams({ ref: base });
+      if (base === state.doc || state.key) ref.set("key", "true");
+      query = await api("/api/doc", ref);
+    }
+    // Both documents by key from here on (a row number and a key never mix up).
+    const params = new URLSearchParams({ ref: state.why, key: "true" });
+    if (query) params.set("query", query.key);
+    else params.set("q", text);
+    [answer, hit] = await Promise.all([
+      api("/api/explain", params),
+      api("/api/doc", new URLSearchParams({ ref: state.why, key: "true" })),
+    ]);
   } catch (e) {
     if (load === loads) status(e.message, true);
     panel.hidden = true;
@@ -373,33 +389,37 @@ async function drawWhy(load) {
   const terms = clear($("why-terms"));
   if (!answer.terms.length) terms.append(el("span", { class: "muted" }, "no shared terms"));
   for (const t of answer.terms) {
-    terms.append(el("span", { class: "term" }, t.term, el("small", {}, Number(t.weight).toFixed(2))));
+    terms.append(el("span", { class: "term", title: t.term + " · " + t.documents + " documents" },
+      t.word, el("small", {}, Number(t.weight).toFixed(2))));
   }
-  for (const [side, doc] of [["left", answer.left], ["right", answer.right]]) {
-    $("why-" + side + "-title").textContent = (doc.title || doc.key) + " (" + doc.key + ")";
-    highlight(clear($("why-" + side)), doc.text || "", doc.spans, answer.terms.map((t) => t.term));
+  const left = query
+    ? { title: (query.title || query.key) + " (" + query.key + ")", texts: textsOf(query, answer.query_spans) }
+    : { title: "query text", texts: [[text, answer.query_spans.text || []]] };
+  const right = { title: (hit.title || hit.key) + " (" + hit.key + ")", texts: textsOf(hit, answer.hit_spans) };
+  for (const [side, doc] of [["left", left], ["right", right]]) {
+    $("why-" + side + "-title").textContent = doc.title;
+    const node = clear($("why-" + side));
+    for (const [body, spans] of doc.texts) {
+      highlight(node.appendChild(el("p", { class: "text" })), body, spans);
+    }
   }
 }
 
-// The text with the shared terms marked: the spans the API gives, else each term's
-// occurrences (case-insensitive); built from text nodes and <mark> elements only.
-function highlight(node, text, spans, terms) {
-  let marks = spans ? spans.map((s) => [s[0], s[1]]) : [];
-  if (!spans) {
-    const lower = text.toLowerCase();
-    for (const term of terms) {
-      const needle = String(term).toLowerCase();
-      if (!needle) continue;
-      for (let i = lower.indexOf(needle); i >= 0; i = lower.indexOf(needle, i + needle.length)) {
-        marks.push([i, i + needle.length]);
-      }
-    }
-  }
-  marks.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+// The document's analyzed text fields, each with the spans of the shared terms in it.
+function textsOf(doc, spansByField) {
+  return Object.keys(spansByField)
+    .filter((field) => typeof doc.payload[field] === "string")
+    .map((field) => [doc.payload[field], spansByField[field]]);
+}
+
+// The text with the shared terms marked at the characters the analyzer found them;
+// built from text nodes and <mark> elements only.
+function highlight(node, text, spans) {
+  const marks = spans.map((s) => [s[0], s[1], s[2]]).sort((a, b) => a[0] - b[0] || b[1] - a[1]);
   let at = 0;
-  for (const [start, end] of marks) {
+  for (const [start, end, term] of marks) {
     if (start < at) continue;
-    node.append(text.slice(at, start), el("mark", {}, text.slice(start, end)));
+    node.append(text.slice(at, start), el("mark", { "data-term": term }, text.slice(start, end)));
     at = end;
   }
   node.append(text.slice(at));
@@ -429,35 +449,46 @@ async function drawMap(load) {
   const note = $("map-note");
   let answer, Plotly;
   try {
-    const params = filterParams();
+    const params = new URLSearchParams();
     const color = state.color || defaultColor();
     if (color) params.set("color", color);
+    note.textContent = "drawing the map…";
     [answer, Plotly] = await Promise.all([api("/api/map", params), loadPlotly()]);
   } catch (e) {
     if (load === loads) note.textContent = e.message;
     return;
   }
   if (load !== loads) return;
-  note.textContent = answer.points.length.toLocaleString() + " documents · " + (answer.method || "");
-  const groups = new Map();
+  note.textContent = answer.points.length.toLocaleString() + " documents · " + answer.description +
+    (answer.cached ? "" : " (computed in " + answer.seconds + " s, then cached)");
+  $("map-export").href = "/api/map/export?" + new URLSearchParams(
+    Object.assign({ format: "html" }, answer.color_field ? { color: answer.color_field } : {})).toString();
+  // One trace per legend entry (the most frequent values), then "other" and "(none)".
+  const legend = answer.legend.map((e) => e.value);
+  const shown = new Set(legend);
+  const groups = new Map(legend.map((v) => [v, []]));
   for (const p of answer.points) {
-    const name = p.color === null || p.color === undefined ? "(none)" : cell(p.color);
+    const name = p.color === null || p.color === undefined ? "(none)" : shown.has(p.color) ? p.color : "other";
     if (!groups.has(name)) groups.set(name, []);
     groups.get(name).push(p);
   }
-  const traces = [...groups.entries()].map(([name, points]) => ({
+  const selected = new Set(selectedKeys());
+  const traces = [...groups.entries()].filter(([, points]) => points.length).map(([name, points]) => ({
     type: "scatter", mode: "markers", name,
     x: points.map((p) => p.x), y: points.map((p) => p.y),
     customdata: points.map((p) => p.key),
-    text: points.map((p) => cell(p.title) || p.key),
+    text: points.map((p) => p.title || p.key),
     hovertemplate: "%{text}<extra>%{fullData.name}</extra>",
-    marker: { size: 6, opacity: 0.8 },
+    marker: { size: 7, opacity: 0.8 },
+    selectedpoints: selected.size ? points.flatMap((p, i) => (selected.has(p.key) ? [i] : [])) : null,
   }));
   const layout = { margin: { l: 30, r: 10, t: 10, b: 30 }, dragmode: "select",
-    legend: { itemclick: "toggle" }, hovermode: "closest", uirevision: answer.color_by };
+    hovermode: "closest", uirevision: answer.color_field || "plain",
+    xaxis: { zeroline: false, showticklabels: false }, yaxis: { zeroline: false, showticklabels: false } };
   const node = $("map");
   await Plotly.react(node, traces, layout, { displaylogo: false, responsive: true });
   node.dataset.points = String(answer.points.length);
+  node.dataset.traces = String(traces.length);
   if (!node.dataset.wired) {
     node.dataset.wired = "1";
     node.on("plotly_click", (ev) => {
@@ -466,16 +497,26 @@ async function drawMap(load) {
     });
     node.on("plotly_selected", (ev) => {
       if (!ev || !ev.points || !ev.points.length) return;
-      const keys = [...new Set(ev.points.map((p) => String(p.customdata)))];
-      if (keys.length > MAX_SELECTED) {
-        status(keys.length + " documents selected: select at most " + MAX_SELECTED + " to filter the list", true);
-        return;
-      }
-      const where = (state.where || []).filter((w) => !w.startsWith("_key="));
-      where.push("_key=" + keys.map((k) => condition("k", "=", k).slice(2)).join("|"));
-      update({ where, offset: undefined });
+      selectPoints(ev.points.map((p) => String(p.customdata)));
     });
   }
+}
+
+// A box selection on the map filters the list to its documents (a _key condition).
+function selectedKeys() {
+  const w = (state.where || []).find((c) => c.startsWith("_key="));
+  return w ? w.slice(5).split("|").map((k) => k.replace(/^"|"$/g, "").replace(/\\(.)/g, "$1")) : [];
+}
+
+function selectPoints(keys) {
+  keys = [...new Set(keys)];
+  if (keys.length > MAX_SELECTED) {
+    status(keys.length + " documents selected: select at most " + MAX_SELECTED + " to filter the list", true);
+    return;
+  }
+  const where = (state.where || []).filter((w) => !w.startsWith("_key="));
+  where.push("_key=" + keys.map((k) => condition("k", "=", k).slice(2)).join("|"));
+  update({ where, offset: undefined });
 }
 
 // -- wiring -----------------------------------------------------------------------------------

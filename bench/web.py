@@ -165,7 +165,7 @@ def first_page(repeats: int) -> dict[str, Any]:
                 started = time.perf_counter()
                 page.goto(running.url + "?like=0")
                 page.wait_for_function(
-                    "performance.getEntriesByName('results-drawn').length > 0", timeout=30_000
+                    "() => performance.getEntriesByName('results-drawn').length > 0", timeout=30_000
                 )
                 seconds = time.perf_counter() - started
                 mark = page.evaluate("performance.getEntriesByName('results-drawn')[0].startTime")
@@ -191,12 +191,106 @@ def first_page(repeats: int) -> dict[str, Any]:
     }
 
 
+WEB_BEGIN = "<!-- web:begin -->"
+WEB_END = "<!-- web:end -->"
+
+
+def web_section(r: dict[str, Any]) -> str:
+    """The numbers as a Markdown section (BENCHMARKS.md and docs/web.md)."""
+    m, like = r["machine"], r["like_http"]
+    load = m["load_average_at_start"][0], r["load_average_at_end"][0]
+    lines = [
+        WEB_BEGIN,
+        "## The web page: `search serve`",
+        "",
+        f"Measured {m['date']} by `python -m bench.web` on {m['cores']} cores ({m['cpu']}), "
+        f"**shared with other developers' jobs** (load average {load[0]:g} at the start, "
+        f"{load[1]:g} at the end): the ratios of numbers measured side by side say more "
+        "than the milliseconds.",
+        "",
+        f"`like` (top 10) at {like['documents']:,} documents (patents_nvidia.xlsx, offline "
+        f"model), {like['queries']} random documents as queries, each asked over HTTP and "
+        "in-process alternately:",
+        "",
+        "| | median | p99 |",
+        "|---|---|---|",
+    ]
+    rows = [
+        (
+            "over HTTP (`/api/like`, uvicorn in the client's process, kept-alive connection)",
+            like["over_http_ms"],
+        ),
+        ("in-process (`like()` on the server's open store)", like["in_process_ms"]),
+        ("over HTTP to `search serve` as a process of its own", like["search_serve_process_ms"]),
+    ]
+    lines += [f"| {name} | {v['median_ms']:.2f} ms | {v['p99_ms']:.1f} ms |" for name, v in rows]
+    lines += [
+        "",
+        f"HTTP costs {like['http_over_in_process_p50']:g}× the in-process median (target: "
+        f"≤ 5 ms median over HTTP); {like['same_answers']} of {like['queries']} answers were "
+        "the same documents both ways.",
+    ]
+    page = r.get("first_page")
+    if page:
+        nav, wall = page["navigation_to_results_ms"], page["goto_to_results_wall_ms"]
+        lines += [
+            "",
+            f"First page with results in headless Chromium ({page['collection']}, "
+            f"`{page['url']}`), a fresh browser context (empty cache) each of "
+            f"{page['repeats']} times: navigation start to the results on the page "
+            f"{nav['median_ms']:.0f} ms median, {nav['p99_ms']:.0f} ms at most (target: "
+            f"≤ 1 s); from Playwright's `goto` {wall['median_ms']:.0f} ms median.  The "
+            "browser's very first page, before these: "
+            f"{page['first_of_the_browser']['navigation_to_results_ms']:.0f} ms.",
+        ]
+    lines.append(WEB_END)
+    return "\n".join(lines)
+
+
+def replace_web_section(text: str, section: str) -> str:
+    """``text`` with its web section replaced by ``section`` (appended where it has none)."""
+    if WEB_BEGIN in text and WEB_END in text:
+        head, rest = text.split(WEB_BEGIN, 1)
+        return head + section + rest.split(WEB_END, 1)[1]
+    return text.rstrip("\n") + "\n\n" + section + "\n"
+
+
+def keep_web_section(old: str, new: str) -> str:
+    """A rewritten BENCHMARKS.md (``new``) with the web section of ``old`` kept."""
+    if WEB_BEGIN not in old or WEB_END not in old or WEB_BEGIN in new:
+        return new
+    kept = WEB_BEGIN + old.split(WEB_BEGIN, 1)[1].split(WEB_END, 1)[0] + WEB_END
+    return replace_web_section(new, kept)
+
+
+def write_sections(report: dict[str, Any]) -> None:
+    """The section into BENCHMARKS.md and into docs/web.md."""
+    section = web_section(report)
+    for path in (ROOT / "BENCHMARKS.md", ROOT / "docs" / "web.md"):
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if path.name == "web.md":
+            # The page has its own heading; the table goes under it.
+            body = section.replace("## The web page: `search serve`\n\n", "")
+            path.write_text(replace_web_section(text, body), encoding="utf-8")
+        else:
+            path.write_text(replace_web_section(text, section), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--pages", type=int, default=15)
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument(
+        "--no-write", action="store_true", help="do not write BENCHMARKS.md and docs/web.md"
+    )
+    parser.add_argument(
+        "--from-report", action="store_true", help="write the sections from bench/out/web.json"
+    )
     args = parser.parse_args()
+    if args.from_report:
+        write_sections(json.loads((OUT / "web.json").read_text(encoding="utf-8")))
+        return
     report: dict[str, Any] = {"machine": machine(), "shared_machine": True}
     log(f"like over HTTP against in-process, {args.queries} queries")
     report["like_http"] = http_like(args.queries)
@@ -205,6 +299,8 @@ def main() -> None:
         report["first_page"] = first_page(args.pages)
     report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     save_json(OUT / "web.json", report)
+    if not args.no_write:
+        write_sections(report)
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 

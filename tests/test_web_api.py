@@ -447,3 +447,23 @@ def test_explain_is_the_librarys_shared_terms(embedded, client):
     assert text["query_spans"]["text"] and text["query_key"] is None
     both = client.get("/api/explain", params={"ref": "5"})
     assert both.status_code == 400 and "query" in both.json()["error"]
+
+
+def test_loopback_hosts_and_the_dashboard_link():
+    from patentsim.web.server import dashboard_url, is_loopback, url_of
+
+    assert all(is_loopback(h) for h in ("127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "192.168.1.4", "example.org", "::"))
+    assert url_of("::1", 8000) == "http://[::1]:8000/"
+    server = StoreSettings(url="http://qdrant.local:6333/")
+    assert dashboard_url(server, "demo") == "http://qdrant.local:6333/dashboard#/collections/demo"
+    assert dashboard_url(StoreSettings(path="x"), "demo") is None
+    assert dashboard_url(StoreSettings(url=":memory:"), "demo") is None
+
+
+def test_serve_help_names_its_options():
+    result = CliRunner().invoke(search_cli, ["serve", "--help"])
+    assert result.exit_code == 0, result.output
+    for option in ("--host", "--port", "--api-key", "--collection", "--qdrant-api-key", "--path"):
+        assert option in result.output
+    assert "search serve --host 0.0.0.0 --api-key" in result.output

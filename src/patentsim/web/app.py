@@ -138,7 +138,7 @@ def create_app(
         overview = answer.value
         # What the map can be coloured by (search map --color): topics, then the fields.
         colors = ["cluster", *overview.facet_fields] + (["year"] if overview.date_field else [])
-        return dict(overview.to_dict(), dashboard=dashboard, map_colors=colors, notes=answer.notes)
+        return dict(overview.to_dict(), dashboard=dashboard, map_colors=colors)
 
     # -- like, text, facets, doc -----------------------------------------------------------
     def like_answer(
@@ -316,7 +316,6 @@ def create_app(
             "total": result.total,
             "filtered": result.filtered,
             "counts": _lines(render.facets_json(result)),
-            "notes": answer.notes,
         }
 
     @app.get("/api/doc", summary="One document: every column")
@@ -335,7 +334,6 @@ def create_app(
             "types": results.types,
             "title_field": results.title_field,
             "date_field": results.date_field,
-            "notes": answer.notes,
         }
 
     # -- the landscape and why similar (patentsim.search.landscape / explain) ---------------
@@ -355,7 +353,7 @@ def create_app(
         clusters: MapClusters = None,
     ) -> dict[str, Any]:
         answer = map_answer(color, method, clusters)
-        return dict(answer.value.to_dict(), notes=answer.notes)
+        return dict(answer.value.to_dict())
 
     @app.get("/api/map/export", summary="search map --output FILE, as a download")
     def map_export(
@@ -388,7 +386,7 @@ def create_app(
                 ref, query, text=q, key=key, collection=served.name, store=store
             )
         )
-        return dict(answer.value.to_dict(), notes=answer.notes)
+        return dict(answer.value.to_dict())
 
     # -- the page --------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
@@ -457,7 +455,6 @@ def _hits(answer: Answer, fields: str | None, limit: int, offset: int) -> dict[s
         "limit": limit,
         "offset": offset,
         "hits": _lines(render.hits_json(results, _fields(fields))),
-        "notes": answer.notes,
     }
 
 

@@ -167,9 +167,10 @@ async function render() {
   drawChips();
   $("map-panel").hidden = state.map !== "1";
   $("map-toggle").classList.toggle("on", state.map === "1");
-  const jobs = [drawResults(load), drawFacets(load), drawDocument(load), drawWhy(load)];
-  if (state.map === "1") jobs.push(drawMap(load));
-  await Promise.all(jobs);
+  // The map draws on its own (its first computation takes seconds): data-ready says the
+  // rest of the page is drawn, #map[data-drawn] the map.
+  if (state.map === "1") drawMap(load);
+  await Promise.all([drawResults(load), drawFacets(load), drawDocument(load), drawWhy(load)]);
   if (load === loads) document.body.dataset.ready = String(load);
 }
 
@@ -278,9 +279,8 @@ async function drawResults(load) {
   }
   // For the benchmark of the first page (bench/web.py): when the results were on the page.
   if (!performance.getEntriesByName("results-drawn").length) performance.mark("results-drawn");
-  const notes = (answer.notes || []).join("; ");
-  status(answer.hits.length ? notes : "no matching documents" +
-    (answer.filtered ? " (loosen the filters)" : "") + (notes ? "; " + notes : ""));
+  status(answer.hits.length ? "" : "no matching documents" +
+    (answer.filtered ? " (loosen the filters)" : ""));
 }
 
 function columnsOf(answer) {
@@ -488,6 +488,7 @@ async function drawMap(load) {
   const node = $("map");
   await Plotly.react(node, traces, layout, { displaylogo: false, responsive: true });
   node.dataset.points = String(answer.points.length);
+  node.dataset.drawn = String(load);
   node.dataset.traces = String(traces.length);
   if (!node.dataset.wired) {
     node.dataset.wired = "1";
@@ -566,7 +567,8 @@ function wire() {
 
 function fillChoices() {
   $("collection").textContent = info.collection + " · " + info.points.toLocaleString() +
-    " documents · " + info.backend;
+    " documents · " + info.backend + (info.state && info.state !== "ready"
+      ? " · not fully loaded (" + info.state + "): run the same ingest load again to finish it" : "");
   if (info.dashboard) {
     $("dashboard").href = info.dashboard;
     $("dashboard").hidden = false;

@@ -160,24 +160,26 @@ def _analyze_cost(name: str, embed_seconds: float, documents: int) -> dict[str, 
 
 def _latency(name: str, store_dir: Path, emb: Any) -> dict[str, Any]:
     """like/text latency per mode on the collection (50 queries each, after one warm-up)."""
-    from patentsim.search.query import like, text
+    from patentsim.search import QueryOptions, Session
     from patentsim.store import StoreSettings, open_store
 
     store = open_store(StoreSettings(path=str(store_dir)))
     out: dict[str, Any] = {}
     try:
         titles = [t for t in _texts(SETS[name][0], "title")][:50]
+        session = Session(collection=name, store=store, model=emb)
         for mode in ("dense", "keyword", "hybrid"):
-            like(0, mode=mode, store=store, collection=name)  # warm-up
+            options = QueryOptions(mode=mode)
+            session.like(0, options)  # warm-up
             like_s: list[float] = []
             text_s: list[float] = []
             for i in range(50):
                 began = time.perf_counter()
-                like(i, mode=mode, store=store, collection=name)
+                session.like(i, options)
                 like_s.append(time.perf_counter() - began)
             for t in titles:
                 began = time.perf_counter()
-                text(t, mode=mode, store=store, collection=name, embedder=emb)
+                session.text(t, options)
                 text_s.append(time.perf_counter() - began)
             out[mode] = {"like": summary_ms(like_s), "text": summary_ms(text_s)}
     finally:
@@ -246,7 +248,7 @@ def latency_at_scale(points: int = 100_000, queries: int = 50) -> dict[str, Any]
     from patentsim.embed.analyzer import Analyzer
     from patentsim.embed.sparse import Bm25, average_length
     from patentsim.ingest.keyword import Keywords
-    from patentsim.search.query import like, text
+    from patentsim.search import QueryOptions, Session
     from patentsim.store import StoreSettings, open_store
     from patentsim.store.backend import CreateOptions, PointData
     from patentsim.store.ids import point_id
@@ -304,17 +306,19 @@ def latency_at_scale(points: int = 100_000, queries: int = 50) -> dict[str, Any]
         rng = np.random.default_rng(7)
         refs = [int(r) for r in rng.integers(0, points, queries)]
         qtexts = [titles[int(r)] for r in rng.integers(0, len(titles), queries)]
+        session = Session(collection=name, store=store, model=emb)
         for mode in ("dense", "keyword", "hybrid"):
-            like(refs[0], mode=mode, store=store, collection=name)  # warm-up
+            options = QueryOptions(mode=mode)
+            session.like(refs[0], options)  # warm-up
             like_s: list[float] = []
             for r in refs:
                 began = time.perf_counter()
-                like(r, mode=mode, store=store, collection=name)
+                session.like(r, options)
                 like_s.append(time.perf_counter() - began)
             text_s: list[float] = []
             for t in qtexts:
                 began = time.perf_counter()
-                text(t, mode=mode, store=store, collection=name, embedder=emb)
+                session.text(t, options)
                 text_s.append(time.perf_counter() - began)
             out[mode] = {"like": summary_ms(like_s), "text": summary_ms(text_s)}
         return out

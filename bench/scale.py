@@ -596,7 +596,7 @@ def resident_mib() -> dict[str, float]:
 def serve_child(n: int, quantization: str, queries: int) -> dict[str, Any]:
     """Open the collection, answer ``queries`` like queries; its own peak RSS is measured from
     outside, its resident memory split here after the first query and after the last."""
-    from patentsim.search import like
+    from patentsim.search import QueryOptions, Session
     from patentsim.store.edge import EdgeStore
 
     store = EdgeStore(store_folder(n, quantization))
@@ -604,11 +604,13 @@ def serve_child(n: int, quantization: str, queries: int) -> dict[str, Any]:
     started = time.perf_counter()
     latencies = []
     try:
-        like(rng.randrange(n), limit=10, collection=NAME, store=store)
+        session = Session(collection=NAME, store=store)
+        options = QueryOptions(limit=10)
+        session.like(rng.randrange(n), options)
         opened = resident_mib()
         for _ in range(queries - 1):
             t0 = time.perf_counter()
-            like(rng.randrange(n), limit=10, collection=NAME, store=store)
+            session.like(rng.randrange(n), options)
             latencies.append(time.perf_counter() - t0)
         served = resident_mib()
     finally:

@@ -103,11 +103,11 @@ def test_embedded_to_memory_keeps_count_vectors_payload_and_search(
     assert dst_manifest["copied_from"]["store"] == "embedded"
 
     # The same search on both stores gives the same answer.
-    from patentsim.search.query import like
+    from patentsim.search import QueryOptions, like
 
     for ref in (0, 17):
-        a = like(ref, limit=10, collection=SOURCE, settings=source)
-        b = like(ref, limit=10, collection=unique_name, settings=memory_target)
+        a = like(ref, QueryOptions(limit=10), settings=source, collection=SOURCE)
+        b = like(ref, QueryOptions(limit=10), settings=memory_target, collection=unique_name)
         assert [h.key for h in b.hits] == [h.key for h in a.hits]
         assert [h.score for h in b.hits] == pytest.approx([h.score for h in a.hits], abs=1e-5)
         assert [h.payload for h in b.hits] == [h.payload for h in a.hits]

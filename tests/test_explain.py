@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from patentsim.embed.analyzer import Analyzer
 from patentsim.ingest.pipeline import load
-from patentsim.search import like, text
+from patentsim.search import QueryOptions, Session
 from patentsim.search.explain import shared_terms
 from patentsim.store import StoreSettings, open_store
 
@@ -117,7 +117,9 @@ def test_spans_highlight_the_surface_forms_without_particles(three):
 
 def test_the_weights_add_up_to_the_keyword_score(three):
     _, store = three
-    results = like("D0", key=True, mode="keyword", explain=True, collection="three", store=store)
+    results = Session(collection="three", store=store).like(
+        "D0", QueryOptions(mode="keyword", explain=True), key=True
+    )
     assert [h.key for h in results.hits] == ["D1"]  # D2 shares no term
     hit = results.hits[0]
     assert sum(t.weight for t in hit.shared_terms) == pytest.approx(hit.score, rel=1e-4)
@@ -132,8 +134,8 @@ def test_text_query_shares_its_terms(three):
     assert all(t.query_weight == 1.0 for t in why.terms)
     query = "배터리를 냉각하는 방법"
     assert [query[s.start : s.end] for s in why.query_spans["text"]] == ["배터리", "냉각"]
-    found = text(
-        "배터리를 냉각하는 방법", mode="keyword", explain=True, collection="three", store=store
+    found = Session(collection="three", store=store).text(
+        "배터리를 냉각하는 방법", QueryOptions(mode="keyword", explain=True)
     )
     top = found.hits[0]
     assert top.key == "D0"

@@ -508,7 +508,7 @@ def test_column_names_with_spaces_work_on_every_backend(settings, unique_name):
     """The same load and the same --where on the embedded store, on qdrant-client's
     in-memory imitation of a server and (where Docker runs) on a real server: both read
     field names as JSON paths, where a space or a slash must be quoted."""
-    from patentsim.search.query import like
+    from patentsim.search import QueryOptions, like
 
     name = unique_name
     load(
@@ -521,7 +521,9 @@ def test_column_names_with_spaces_work_on_every_backend(settings, unique_name):
     q = "10-2019-0100688"
 
     def keys(*where: str) -> set[str]:
-        res = like(q, key=True, where=where, limit=10, collection=name, settings=settings)
+        res = like(
+            q, QueryOptions(where=where, limit=10), key=True, settings=settings, collection=name
+        )
         return {h.key for h in res.hits}
 
     assert keys("발명의 명칭~배터리") == {"10-2023-0003245", "10-2022-0062084"}

@@ -335,13 +335,19 @@ def test_silent_changes_are_said(fake_load, tmp_path):
 
 
 def test_lists_of_dates_match_any_element_on_every_backend(settings, unique_name):
-    from patentsim.search.query import like
+    from patentsim.search import QueryOptions, like
 
     load(DATA / "wipson.xlsx", settings=settings, collection=unique_name, embedder=FakeEmbedder())
     q = "KR1020200077777A"
 
     def keys(*where: str) -> set[str]:
-        res = like(q, key=True, where=where, limit=20, collection=unique_name, settings=settings)
+        res = like(
+            q,
+            QueryOptions(where=where, limit=20),
+            key=True,
+            settings=settings,
+            collection=unique_name,
+        )
         return {h.key for h in res.hits}
 
     both = {"KR1020190055555A", "KR1020190055555B1"}
@@ -406,7 +412,7 @@ def test_row_references_name_one_file(fake_load, tmp_path):
 
 
 def test_row_references_in_the_python_api(tmp_path):
-    from patentsim.search.query import like
+    from patentsim.search import QueryOptions, like
     from patentsim.search.refs import AmbiguousReference, parse_reference
 
     a, b = _two_files(tmp_path)
@@ -414,8 +420,8 @@ def test_row_references_in_the_python_api(tmp_path):
     with pytest.raises(AmbiguousReference) as err:
         like(0, collection="two")
     assert "a.csv, b.csv" in err.value.message
-    assert like("a.csv:1", collection="two", limit=1).query.key == "A1"
-    assert like(1, file="b.csv", collection="two", limit=1).query.key == "B1"
+    assert like("a.csv:1", QueryOptions(limit=1), collection="two").query.key == "A1"
+    assert like(1, QueryOptions(limit=1), file="b.csv", collection="two").query.key == "B1"
     assert parse_reference("EP:12").file == "EP" and parse_reference("EP:x").row is None
 
 
@@ -486,7 +492,7 @@ def test_coverage_of_the_offline_tokenizer(offline_embedder):
 
 
 def test_a_keyword_only_collection_answers_and_later_gets_dense_vectors(settings, unique_name):
-    from patentsim.search.query import like, text
+    from patentsim.search import QueryOptions, like, text
     from patentsim.store import open_store
     from patentsim.store.errors import UserInputError
 
@@ -496,17 +502,23 @@ def test_a_keyword_only_collection_answers_and_later_gets_dense_vectors(settings
     assert first.default_mode == "keyword" and first.model == "none (keyword-only)"
     q = "KR1020200077777A"
     hits = like(
-        q, key=True, where=["출원인=주식회사 한빛에너지"], collection=name, settings=settings
+        q,
+        QueryOptions(where=("출원인=주식회사 한빛에너지",)),
+        key=True,
+        settings=settings,
+        collection=name,
     )
     assert hits.mode == "keyword" and {h.key for h in hits.hits} <= {
         "KR1020180012345A",
         "KR1020180012345B1",
         "KR1020220044444A",
     }
-    found = text("배터리 냉각", where=["출원일>=2019"], collection=name, settings=settings)
+    found = text(
+        "배터리 냉각", QueryOptions(where=("출원일>=2019",)), settings=settings, collection=name
+    )
     assert found.hits and all(h.payload["출원일"] >= "2019" for h in found.hits)
     with pytest.raises(UserInputError) as err:
-        like(q, key=True, mode="dense", collection=name, settings=settings)
+        like(q, QueryOptions(mode="dense"), key=True, settings=settings, collection=name)
     assert "no dense vectors" in err.value.message
     store = open_store(settings)
     try:
@@ -522,9 +534,13 @@ def test_a_keyword_only_collection_answers_and_later_gets_dense_vectors(settings
     later = load(DATA / "wipson.xlsx", settings=settings, collection=name, embedder=emb)
     assert later.dense_added == 8 and later.embedded == 8 and later.updated == 0
     assert later.points == 8 and not later.keyword_only
-    dense = like(q, key=True, mode="dense", collection=name, settings=settings, limit=3)
+    dense = like(
+        q, QueryOptions(mode="dense", limit=3), key=True, settings=settings, collection=name
+    )
     assert dense.mode == "dense" and len(dense.hits) == 3
-    hybrid = text("배터리", mode="hybrid", embedder=emb, collection=name, settings=settings)
+    hybrid = text(
+        "배터리", QueryOptions(mode="hybrid"), settings=settings, model=emb, collection=name
+    )
     assert hybrid.hits
     store = open_store(settings)
     try:

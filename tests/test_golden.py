@@ -32,7 +32,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
-from patentsim.search import text
+from patentsim.search import QueryOptions, Session
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import PatentSimError
 
@@ -207,9 +207,8 @@ def ask_cli(settings: StoreSettings, line: str) -> dict[str, Any]:
 
 def ask_api(settings: StoreSettings, collection: str, query: str, options: dict[str, Any]):
     try:
-        results = text(
-            query, settings=settings, collection=collection, embedder=FakeEmbedder(), **options
-        )
+        with Session(settings, collection, model=FakeEmbedder()) as session:
+            results = session.text(query, QueryOptions(**options))
     except PatentSimError as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
     return {

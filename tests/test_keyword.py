@@ -18,8 +18,8 @@ from patentsim.embed.retrieval import default_mode
 from patentsim.embed.sparse import Bm25, query_vector, term_id
 from patentsim.ingest.keyword import is_terms_field, terms_field
 from patentsim.ingest.pipeline import load
+from patentsim.search import QueryOptions, like, text
 from patentsim.search.cli import cli as search_cli
-from patentsim.search.query import like, text
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import UserInputError
 
@@ -145,13 +145,13 @@ def test_ingest_writes_terms_and_sparse_vectors_like_the_query_side(loaded):
 def test_keyword_text_search_needs_no_model_and_matches_particles(loaded):
     settings, name, _ = loaded
     # No embedder is given and the fake model cannot be loaded: keyword mode needs none.
-    r = text("지르코늄을", mode="keyword", settings=settings, collection=name)
+    r = text("지르코늄을", QueryOptions(mode="keyword"), settings=settings, collection=name)
     assert r.mode == "keyword"
     assert _keys(r) == ["K11"]
-    r = text("batteries", mode="keyword", settings=settings, collection=name)
+    r = text("batteries", QueryOptions(mode="keyword"), settings=settings, collection=name)
     assert _keys(r) == ["K8"]
     with pytest.raises(UserInputError):
-        text("the of and", mode="keyword", settings=settings, collection=name)
+        text("the of and", QueryOptions(mode="keyword"), settings=settings, collection=name)
 
 
 def test_tilde_filter_matches_analyzed_terms(loaded):
@@ -161,38 +161,49 @@ def test_tilde_filter_matches_analyzed_terms(loaded):
     for mode in ("dense", "keyword", "hybrid"):
         r = like(
             "K1",
+            QueryOptions(mode=mode, where=("abstract~센서",), limit=20),
             key=True,
-            mode=mode,
-            where=["abstract~센서"],
-            limit=20,
             settings=settings,
             collection=name,
         )
         assert sorted(_keys(r)) == expect, mode
     r = like(
-        "K1", key=True, where=["abstract~batteries"], limit=20, settings=settings, collection=name
+        "K1",
+        QueryOptions(where=("abstract~batteries",), limit=20),
+        key=True,
+        settings=settings,
+        collection=name,
     )
     assert _keys(r) == ["K8"]
-    r = text("배터리", where=["title~센서를"], mode="keyword", settings=settings, collection=name)
+    r = text(
+        "배터리",
+        QueryOptions(where=("title~센서를",), mode="keyword"),
+        settings=settings,
+        collection=name,
+    )
     assert _keys(r) == ["K2"]
 
 
 def test_modes_with_filters_paging_groups_and_scores(loaded):
     settings, name, _ = loaded
     for mode in ("dense", "keyword", "hybrid"):
-        full = like("K1", key=True, mode=mode, limit=6, settings=settings, collection=name)
+        full = like(
+            "K1", QueryOptions(mode=mode, limit=6), key=True, settings=settings, collection=name
+        )
         assert full.mode == mode and "K1" not in _keys(full)
         page = like(
-            "K1", key=True, mode=mode, limit=3, offset=3, settings=settings, collection=name
+            "K1",
+            QueryOptions(mode=mode, limit=3, offset=3),
+            key=True,
+            settings=settings,
+            collection=name,
         )
         assert _keys(page) == _keys(full)[3:6]
         assert [h.rank for h in page.hits] == list(range(4, 4 + len(page.hits)))
         dated = like(
             "K12",
+            QueryOptions(mode=mode, prior_art=True, limit=20),
             key=True,
-            mode=mode,
-            prior_art=True,
-            limit=20,
             settings=settings,
             collection=name,
         )
@@ -201,30 +212,32 @@ def test_modes_with_filters_paging_groups_and_scores(loaded):
         ), mode
         grouped = like(
             "K1",
+            QueryOptions(mode=mode, group_by="applicant", limit=10),
             key=True,
-            mode=mode,
-            group_by="applicant",
-            limit=10,
             settings=settings,
             collection=name,
         )
         applicants = [h.payload["applicant"] for h in grouped.hits]
-        everything = like("K1", key=True, mode=mode, limit=20, settings=settings, collection=name)
+        everything = like(
+            "K1", QueryOptions(mode=mode, limit=20), key=True, settings=settings, collection=name
+        )
         # The best hit of each applicant, in the order of the ungrouped ranking.
         first_seen = list(dict.fromkeys(h.payload["applicant"] for h in everything.hits))
         assert applicants == first_seen, mode
         assert len(first_seen) == (7 if mode != "keyword" else 3), mode
         cut = full.hits[2].score - 1e-6  # the third score, less float rounding
         above = like(
-            "K1", key=True, mode=mode, min_score=cut, limit=10, settings=settings, collection=name
+            "K1",
+            QueryOptions(mode=mode, min_score=cut, limit=10),
+            key=True,
+            settings=settings,
+            collection=name,
         )
         assert all(h.score >= cut for h in above.hits) and len(above.hits) >= 3, mode
         filtered = like(
             "K1",
+            QueryOptions(mode=mode, where=("applicant=가나전자",), limit=10),
             key=True,
-            mode=mode,
-            where=["applicant=가나전자"],
-            limit=10,
             settings=settings,
             collection=name,
         )
@@ -256,7 +269,13 @@ def test_keyword_like_is_bm25_with_qdrant_idf(loaded):
             score = sum(q[i] * idf[i] * v for i, v in zip(sv.indices, sv.values) if i in q)
             if key != ref and score > 0:
                 expected[key] = score
-        got = like(ref, key=True, mode="keyword", limit=20, settings=settings, collection=name)
+        got = like(
+            ref,
+            QueryOptions(mode="keyword", limit=20),
+            key=True,
+            settings=settings,
+            collection=name,
+        )
         assert {h.key: h.score for h in got.hits} == pytest.approx(expected, rel=1e-4)
         assert [h.score for h in got.hits] == pytest.approx(
             sorted(expected.values(), reverse=True), rel=1e-4
@@ -275,7 +294,9 @@ def test_existing_collection_gains_keyword_vectors_without_reembedding(settings,
     finally:
         store.close()
     with pytest.raises(UserInputError, match="no keyword vectors"):
-        like("K1", key=True, mode="keyword", settings=settings, collection=unique_name)
+        like(
+            "K1", QueryOptions(mode="keyword"), key=True, settings=settings, collection=unique_name
+        )
     assert like("K1", key=True, settings=settings, collection=unique_name).mode == "dense"
 
     again = FakeEmbedder()
@@ -285,10 +306,14 @@ def test_existing_collection_gains_keyword_vectors_without_reembedding(settings,
     assert again.texts == 0 and summary.embedded == 0
     assert summary.keyword_backfilled == 12
     assert summary.unchanged == 12
-    r = text("지르코늄", mode="keyword", settings=settings, collection=unique_name)
+    r = text("지르코늄", QueryOptions(mode="keyword"), settings=settings, collection=unique_name)
     assert _keys(r) == ["K11"]
     r = like(
-        "K1", key=True, where=["abstract~센서"], limit=20, settings=settings, collection=unique_name
+        "K1",
+        QueryOptions(where=("abstract~센서",), limit=20),
+        key=True,
+        settings=settings,
+        collection=unique_name,
     )
     assert sorted(_keys(r)) == ["K2", "K3", "K4"]
 

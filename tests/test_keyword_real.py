@@ -7,7 +7,7 @@ import pytest
 
 from patentsim.embed.analyzer import Analyzer
 from patentsim.ingest.pipeline import load
-from patentsim.search.query import like, text
+from patentsim.search import QueryOptions, like, text
 from patentsim.store import StoreSettings
 
 from .conftest import shared_file, slice_xlsx
@@ -43,9 +43,7 @@ def test_tilde_matches_exactly_the_rows_whose_analyzed_abstract_holds_the_word(
     for mode in ("dense", "keyword"):
         got = like(
             0,
-            where=["abstract~센서"],
-            limit=200,
-            mode=mode,
+            QueryOptions(where=("abstract~센서",), limit=200, mode=mode),
             settings=settings,
             collection=unique_name,
         )
@@ -60,15 +58,16 @@ def test_keyword_finds_a_rare_exact_term_that_dense_ranks_low(ko120, offline_emb
     load(ko120, settings=settings, collection="ko", embedder=offline_embedder)
     holders = [i for i, a in enumerate(_abstracts(ko120)) if a and "이더넷" in Analyzer().terms(a)]
     assert holders == [17]
-    keyword = text("이더넷", mode="keyword", limit=10, settings=settings, collection="ko")
+    keyword = text(
+        "이더넷", QueryOptions(mode="keyword", limit=10), settings=settings, collection="ko"
+    )
     assert keyword.hits[0].row == 17
     dense = text(
         "이더넷",
-        mode="dense",
-        limit=120,
+        QueryOptions(mode="dense", limit=120),
         settings=settings,
+        model=offline_embedder,
         collection="ko",
-        embedder=offline_embedder,
     )
     rank = [h.row for h in dense.hits].index(17) + 1
     assert rank > 20  # 31 with all-MiniLM-L6-v2: the English model cannot read it

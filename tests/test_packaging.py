@@ -64,7 +64,7 @@ def test_search_and_info_stay_free_of_pandas_but_results_convert_to_it():
     code = (
         "import sys\n"
         "from patentsim.search import like, text, facets\n"
-        "from patentsim.search.query import Results\n"
+        "from patentsim.search.results import Results\n"
         "assert 'pandas' not in sys.modules\n"
         "frame = Results('c', []).to_pandas()\n"
         "assert 'pandas' in sys.modules\n"

@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
-from patentsim.search import like
+from patentsim.search import QueryOptions, like
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings
 
@@ -154,7 +154,9 @@ def test_commands_run_without_posix_only_modules(tmp_path):
     assert found.returncode == 0, found.stderr
     assert "Traceback" not in found.stderr
     hits = [json.loads(line) for line in found.stdout.splitlines()]
-    expected = like(0, collection="w", limit=3, settings=StoreSettings(path=str(store)))
+    expected = like(
+        0, QueryOptions(limit=3), settings=StoreSettings(path=str(store)), collection="w"
+    )
     assert [(h["rank"], h["key"]) for h in hits] == [(h.rank, h.key) for h in expected.hits]
     assert len(hits) == 3
 
@@ -204,7 +206,7 @@ def test_search_like_on_a_console_that_cannot_show_korean(korean_store, encoding
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "UnicodeEncodeError" not in err
     out = proc.stdout.decode("utf-8" if encoding == "ascii" else encoding)
-    expected = like(0, collection="ko", limit=3, settings=korean_store)
+    expected = like(0, QueryOptions(limit=3), settings=korean_store, collection="ko")
     rows = out.splitlines()[1:]
     assert [row.split()[:3] for row in rows] == [
         [str(h.rank), f"{h.score:.4f}", h.key] for h in expected.hits
@@ -273,7 +275,7 @@ def test_csv_for_excel_keeps_its_bom_whatever_the_console(korean_store, tmp_path
     assert data.startswith(b"\xef\xbb\xbfrank,score,key,row,")
     assert b"\r\n" not in data
     text = data.decode("utf-8-sig")
-    expected = like(0, collection="ko", limit=2, settings=korean_store)
+    expected = like(0, QueryOptions(limit=2), settings=korean_store, collection="ko")
     assert expected.hits[0].payload["title"] in text
     assert len(text.splitlines()) == 3
 

@@ -26,7 +26,7 @@ from patentsim.embed.embedder import (
     TorchEmbedder,
 )
 from patentsim.ingest.pipeline import load
-from patentsim.search.query import text
+from patentsim.search import QueryOptions, Session, text
 from patentsim.store import StoreSettings, open_store
 
 from .conftest import EXAMPLE_XLSX, NVIDIA_XLSX
@@ -66,7 +66,9 @@ def _agreement(a: np.ndarray, b: np.ndarray) -> float:
 def _top10_keys(query: str, emb, store, collection: str) -> list[str]:
     """The dense top-10 (the Korean example makes keyword search the default mode with the
     English offline model, and keyword search never runs the encoder)."""
-    hits = text(query, limit=10, store=store, collection=collection, embedder=emb, mode="dense")
+    hits = Session(collection=collection, store=store, model=emb).text(
+        query, QueryOptions(limit=10, mode="dense")
+    )
     keys = [h.key for h in hits.hits]
     assert len(keys) == 10, keys
     return keys
@@ -345,7 +347,7 @@ def test_a_failed_export_falls_back_to_torch_with_one_warning(
 
 
 def test_text_in_a_long_lived_process_keeps_its_encoder(ingested, monkeypatch):
-    import patentsim.search.query as query_mod
+    import patentsim.search.query_model as query_mod
 
     monkeypatch.setenv("PATENTSIM_CACHE", str(ingested["cache"]))
     monkeypatch.setattr(query_mod, "_EMBEDDERS", {})
@@ -358,8 +360,10 @@ def test_text_in_a_long_lived_process_keeps_its_encoder(ingested, monkeypatch):
 
     monkeypatch.setattr(EmbedderConfig, "load_for_queries", counting)
     settings = StoreSettings(path=str(ingested["root"] / "store"))
-    first = text("battery cooling plate", collection="ex", settings=settings, mode="dense")
-    second = text("robot gripper", collection="ex", settings=settings, mode="dense")
+    first = text(
+        "battery cooling plate", QueryOptions(mode="dense"), settings=settings, collection="ex"
+    )
+    second = text("robot gripper", QueryOptions(mode="dense"), settings=settings, collection="ex")
     assert len(loads) == 1
     assert len(first.hits) == 10 and len(second.hits) == 10
     kept = list(query_mod._EMBEDDERS.values())

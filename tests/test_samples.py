@@ -16,7 +16,7 @@ import pytest
 
 from patentsim.ingest.manage import info
 from patentsim.ingest.pipeline import load
-from patentsim.search import like
+from patentsim.search import QueryOptions, like
 from patentsim.search.where import fields_of, where_filter
 from patentsim.store import StoreSettings, open_store
 
@@ -88,7 +88,7 @@ def test_a_cpc_condition_selects_what_the_sheet_holds(grants):
 
 def test_results_to_pandas(grants):
     settings, _ = grants
-    results = like(0, limit=5, settings=settings, collection="grants")
+    results = like(0, QueryOptions(limit=5), settings=settings, collection="grants")
     frame = results.to_pandas()
     assert list(frame.columns[:4]) == ["rank", "score", "key", "row"]
     assert set(frame.columns[4:]) == {

@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.copy import copy_collection
 from patentsim.ingest.pipeline import load
-from patentsim.search import like
+from patentsim.search import QueryOptions, Session
 from patentsim.store import StoreSettings, open_store
 from patentsim.store import backend as b
 from patentsim.store import plan as planning
@@ -113,7 +113,9 @@ def test_quantized_like_equals_exact_cosine(quantized, kind):
             raw = unrescored_scores(coll, x[k])
             exact = np.sort(sims[k])[::-1][:10]
             assert np.max(np.abs(np.array(raw) - exact)) > 5e-5  # float32 error: ~1e-7
-            results = like(row, limit=10, mode="dense", collection=kind, store=store)
+            results = Session(collection=kind, store=store).like(
+                row, QueryOptions(limit=10, mode="dense")
+            )
             order = [i for i in np.argsort(-sims[k], kind="stable") if i != k][:10]
             got = [h.key for h in results.hits]
             assert got == [keys[i] for i in order] or (
@@ -297,8 +299,8 @@ def test_filter_policy_paths_return_complete_results(grouped, monkeypatch, group
         member = np.array([p.payload["group"] == group for p in points])
         for ref in range(0, 2000, 97):
             k = keys.index(next(key for key, row in rows.items() if row == ref))
-            results = like(
-                ref, limit=10, where=[f"group={group}"], mode="dense", collection="g", store=store
+            results = Session(collection="g", store=store).like(
+                ref, QueryOptions(limit=10, where=(f"group={group}",), mode="dense")
             )
             assert coll.last_plan.path == path
             assert coll.last_plan.matching == dict(GROUPS)[group]
@@ -597,19 +599,27 @@ def test_large_collection_is_written_in_segments_with_the_same_answers(large_and
         for row in range(0, 100, 7):
             got = [
                 (h.key, round(h.score, 5))
-                for h in like(row, limit=10, mode="dense", collection="large", store=store).hits
+                for h in Session(collection="large", store=store)
+                .like(row, QueryOptions(limit=10, mode="dense"))
+                .hits
             ]
             want = [
                 (h.key, round(h.score, 5))
-                for h in like(row, limit=10, mode="dense", collection="plain", store=store).hits
+                for h in Session(collection="plain", store=store)
+                .like(row, QueryOptions(limit=10, mode="dense"))
+                .hits
             ]
             # the same scores in order; equal scores (repeated abstracts) in either order
             assert [s for _, s in got] == [s for _, s in want] and len(got) == 10, row
             last = got[-1][1]
             assert sorted(k for k, s in got if s > last) == sorted(k for k, s in want if s > last)
         for where in (["applicant=삼성전자 주식회사"], ["application_date>=2015-01-01"]):
-            a = like(0, limit=100, mode="dense", where=where, collection="large", store=store)
-            p = like(0, limit=100, mode="dense", where=where, collection="plain", store=store)
+            a = Session(collection="large", store=store).like(
+                0, QueryOptions(limit=100, mode="dense", where=where)
+            )
+            p = Session(collection="plain", store=store).like(
+                0, QueryOptions(limit=100, mode="dense", where=where)
+            )
             # every match (fewer than 100), ranked alike; equal scores in either order
             ranked = [sorted((-round(h.score, 5), h.key) for h in r.hits) for r in (a, p)]
             assert ranked[0] == ranked[1] and 0 < len(a.hits) < 100, where
@@ -640,13 +650,8 @@ def test_large_collection_answers_more_matches_exactly(large_and_plain, monkeypa
             assert 5 < member.sum() <= 30
             for row in (0, 31, 77):
                 k = rows.index(row)
-                results = like(
-                    row,
-                    limit=10,
-                    where=[f"application_date>={since}"],
-                    mode="dense",
-                    collection=name,
-                    store=store,
+                results = Session(collection=name, store=store).like(
+                    row, QueryOptions(limit=10, where=(f"application_date>={since}",), mode="dense")
                 )
                 assert coll.last_plan.path == path, name
                 scores = np.where(member, x @ x[k], -np.inf)
@@ -668,7 +673,6 @@ def test_search_text_walks_the_text_beam_and_like_the_stored_point_beam(
     """`search text` plans as free text (TEXT_EF_FACTOR x the beam), dense and hybrid;
     `like` plans as a stored point.  (On 100 points any of these beams sees every point of a
     segment, so the answers equal exact search's whatever the beam: checked, not the point.)"""
-    from patentsim.search import text
     from patentsim.store import queries
 
     settings, _ = large_and_plain
@@ -679,13 +683,14 @@ def test_search_text_walks_the_text_beam_and_like_the_stored_point_beam(
         plans.append((kwargs.get("free_text", False), plan.hnsw_ef))
         return plan
 
-    def planned(search, ref, mode):
+    def planned(question, ref, mode):
         """One search's results, and the (free text, beam) of the plans it made."""
         plans.clear()
-        results = search(ref, limit=10, mode=mode, collection="large", store=store)
+        results = getattr(session, question)(ref, QueryOptions(limit=10, mode=mode))
         return results, set(plans)
 
     store = open_store(settings)
+    session = Session(collection="large", store=store, model=offline_embedder)
     try:
         large = store.open("large")
         stored_ef = large.plan(None, limit=10).hnsw_ef
@@ -693,18 +698,15 @@ def test_search_text_walks_the_text_beam_and_like_the_stored_point_beam(
         assert text_ef > 100  # wider than the hybrid prefetch's depth: the beam shows
         monkeypatch.setattr(queries, "plan_search", spy)
 
-        def search_text(title, **kwargs):
-            return text(title, embedder=offline_embedder, **kwargs)
-
         for title in [p.payload["title"] for p in large.scroll(batch=50)][:3]:
-            dense, beams = planned(search_text, title, "dense")
+            dense, beams = planned("text", title, "dense")
             assert beams == {(True, text_ef)}, title
-            assert planned(search_text, title, "hybrid")[1] == {(True, text_ef)}, title
+            assert planned("text", title, "hybrid")[1] == {(True, text_ef)}, title
             vector = offline_embedder.encode([title], query=True)[0].tolist()
             want = large.query(vector, limit=10, exact=True)
             assert [round(h.score, 5) for h in dense.hits] == [round(h.score, 5) for h in want]
-        assert planned(like, 0, "dense")[1] == {(False, stored_ef)}
-        assert planned(like, 0, "hybrid")[1] == {(False, max(stored_ef, 100))}
+        assert planned("like", 0, "dense")[1] == {(False, stored_ef)}
+        assert planned("like", 0, "hybrid")[1] == {(False, max(stored_ef, 100))}
     finally:
         store.close()
 
@@ -745,12 +747,14 @@ def test_large_collection_shows_in_info_and_its_copy_is_large(
     try:
         coll = store.open("large")
         assert coll.read_manifest()["indexes_on_disk"] is True
-        got = like(3, limit=10, mode="dense", collection="large", store=store)
+        got = Session(collection="large", store=store).like(3, QueryOptions(limit=10, mode="dense"))
     finally:
         store.close()
     store = open_store(settings)
     try:
-        want = like(3, limit=10, mode="dense", collection="plain", store=store)
+        want = Session(collection="plain", store=store).like(
+            3, QueryOptions(limit=10, mode="dense")
+        )
     finally:
         store.close()
     assert [round(h.score, 5) for h in got.hits] == [round(h.score, 5) for h in want.hits]
@@ -793,7 +797,9 @@ def test_large_quantized_collection_maps_its_quantized_vectors(large_and_plain, 
             got, want = (
                 [
                     round(h.score, 5)
-                    for h in like(row, limit=10, mode="dense", collection=c, store=store).hits
+                    for h in Session(collection=c, store=store)
+                    .like(row, QueryOptions(limit=10, mode="dense"))
+                    .hits
                 ]
                 for c in ("large8", "plain8")
             )
@@ -818,7 +824,11 @@ def test_large_quantized_collection_maps_its_quantized_vectors(large_and_plain, 
         for name in ("large8", "plain8"):
             store = open_store(copied)
             try:
-                assert like(0, limit=10, mode="dense", collection=name, store=store).hits
+                assert (
+                    Session(collection=name, store=store)
+                    .like(0, QueryOptions(limit=10, mode="dense"))
+                    .hits
+                )
             finally:
                 store.close()
     assert opened == [shard]

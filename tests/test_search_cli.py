@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
-from patentsim.search import like
+from patentsim.search import QueryOptions, like
 from patentsim.store import StoreSettings, open_store
 
 from .conftest import KO_XLSX, slice_xlsx
@@ -92,7 +92,7 @@ def test_like_json_lines_are_the_api_results(search, store_path):
     result = search("like", "0", "--limit", "5", "--format", "json")
     assert result.exit_code == 0, result.output
     rows = json_lines(result.stdout)
-    api = like(0, limit=5, settings=StoreSettings(path=store_path))
+    api = like(0, QueryOptions(limit=5), settings=StoreSettings(path=store_path))
     assert rows == [json.loads(json.dumps(h.to_dict(), ensure_ascii=False)) for h in api.hits]
     first = rows[0]
     assert list(first) == ["rank", "score", "key", "row", "payload"]

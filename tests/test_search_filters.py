@@ -18,7 +18,7 @@ import pytest
 
 from patentsim.embed.analyzer import Analyzer
 from patentsim.ingest.pipeline import load
-from patentsim.search import facets, text
+from patentsim.search import QueryOptions, Session
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import BadFilter
 
@@ -71,13 +71,8 @@ def coll(request, source, tmp_path_factory):
 
 def selected(coll, where: list[str]) -> set[int]:
     store, name = coll
-    results = text(
-        "연삭 장치",
-        where=where,
-        limit=LIMIT,
-        store=store,
-        collection=name,
-        embedder=FakeEmbedder(),
+    results = Session(collection=name, store=store, model=FakeEmbedder()).text(
+        "연삭 장치", QueryOptions(where=where, limit=LIMIT)
     )
     rows = [h.row for h in results.hits]
     assert len(rows) == len(set(rows))
@@ -275,40 +270,34 @@ def test_several_conditions_are_anded(coll, frame):
 def test_filter_json_is_anded_with_where(coll, frame):
     store, name = coll
     raw = '{"must": [{"key": "status", "match": {"any": ["등록", "소멸"]}}]}'
-    results = text(
-        "장치",
-        where=["application_date>=2010"],
-        filter_json=raw,
-        limit=LIMIT,
-        store=store,
-        collection=name,
-        embedder=FakeEmbedder(),
+    results = Session(collection=name, store=store, model=FakeEmbedder()).text(
+        "장치", QueryOptions(where=("application_date>=2010",), filter_json=raw, limit=LIMIT)
     )
     mask = frame["status"].isin(["등록", "소멸"]) & (frame["application_date"] >= "2010-01-01")
     assert {h.row for h in results.hits} == set(frame.index[mask])
     with pytest.raises(BadFilter, match="unknown field 'nope'"):
-        text(
-            "장치",
-            filter_json='{"must": [{"key": "nope", "match": {"value": 1}}]}',
-            store=store,
-            collection=name,
-            embedder=FakeEmbedder(),
+        Session(collection=name, store=store, model=FakeEmbedder()).text(
+            "장치", QueryOptions(filter_json='{"must": [{"key": "nope", "match": {"value": 1}}]}')
         )
     with pytest.raises(BadFilter, match="not valid JSON"):
-        text("장치", filter_json="{must", store=store, collection=name, embedder=FakeEmbedder())
+        Session(collection=name, store=store, model=FakeEmbedder()).text(
+            "장치", QueryOptions(filter_json="{must")
+        )
 
 
 @pytest.mark.parametrize("field", ["status", "applicant", "ipc", "country"])
 def test_facets_count_what_pandas_counts(coll, frame, field):
     store, name = coll
-    got = facets(field, limit=1000, store=store, collection=name)
+    got = Session(collection=name, store=store).facets(field, QueryOptions(limit=1000))
     column = frame[field].explode() if field == "ipc" else frame[field]
     expected = column.dropna().value_counts()
     assert {c.value: c.count for c in got.counts} == expected.to_dict()
     assert [c.count for c in got.counts] == sorted(expected.to_list(), reverse=True)
     assert got.total == ROWS
     # With a filter, and a limit: the most frequent values first.
-    got = facets(field, where=["application_date>=2015"], limit=3, store=store, collection=name)
+    got = Session(collection=name, store=store).facets(
+        field, QueryOptions(where=("application_date>=2015",), limit=3)
+    )
     sub = frame[frame["application_date"] >= "2015-01-01"]
     column = sub[field].explode() if field == "ipc" else sub[field]
     expected = column.dropna().value_counts()

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from patentsim.ingest.pipeline import load
-from patentsim.search import like, text
-from patentsim.search.query import group_value
+from patentsim.search import QueryOptions, like, text
+from patentsim.search.paging import group_value
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import (
     DocumentNotFound,
@@ -128,7 +128,7 @@ def assert_ranking(hits, expected: list[int], scores: np.ndarray) -> None:
 
 def test_like_row_0_is_numpy_brute_force(real):
     settings, name, vectors = real
-    results = like(0, limit=10, settings=settings, collection=name, mode="dense")
+    results = like(0, QueryOptions(limit=10, mode="dense"), settings=settings, collection=name)
     scores = cosine(vectors, vectors[0])
     order = [int(r) for r in np.argsort(-scores, kind="stable") if r != 0][:10]
     assert_ranking(results.hits, order, scores)
@@ -145,14 +145,21 @@ def test_like_other_rows_and_paging(real, ref):
     settings, name, vectors = real
     scores = cosine(vectors, vectors[ref])
     order = [int(r) for r in np.argsort(-scores, kind="stable") if r != ref]
-    first = like(str(ref), limit=5, settings=settings, collection=name, mode="dense")
-    second = like(ref, limit=5, offset=5, settings=settings, collection=name, mode="dense")
+    first = like(str(ref), QueryOptions(limit=5, mode="dense"), settings=settings, collection=name)
+    second = like(
+        ref, QueryOptions(limit=5, offset=5, mode="dense"), settings=settings, collection=name
+    )
     assert_ranking(first.hits + second.hits, order[:10], scores)
     assert [h.rank for h in second.hits] == [6, 7, 8, 9, 10]
     # --min-score: only what reaches it (cut between two scores that are not tied).
     k = next(k for k in range(4, len(order)) if scores[order[k - 1]] - scores[order[k]] > 1e-3)
     cut = float(scores[order[k - 1]] + scores[order[k]]) / 2
-    above = like(ref, limit=k + 10, min_score=cut, settings=settings, collection=name, mode="dense")
+    above = like(
+        ref,
+        QueryOptions(limit=k + 10, min_score=cut, mode="dense"),
+        settings=settings,
+        collection=name,
+    )
     assert_ranking(above.hits, order[:k], scores)
 
 
@@ -160,7 +167,11 @@ def test_text_is_numpy_brute_force(real, replay):
     settings, name, vectors = real
     query = "연삭 장치의 측정 시스템"
     results = text(
-        query, limit=10, settings=settings, collection=name, mode="dense", embedder=replay
+        query,
+        QueryOptions(limit=10, mode="dense"),
+        settings=settings,
+        model=replay,
+        collection=name,
     )
     scores = cosine(vectors, replay.encode([query], query=True)[0])
     order = [int(r) for r in np.argsort(-scores, kind="stable")][:10]
@@ -171,7 +182,13 @@ def test_text_is_numpy_brute_force(real, replay):
 def test_text_refuses_another_model(real):
     settings, name, _ = real
     with pytest.raises(ModelMismatch, match="was built with model 'sentence-transformers"):
-        text("배터리", settings=settings, collection=name, mode="dense", embedder=FakeEmbedder())
+        text(
+            "배터리",
+            QueryOptions(mode="dense"),
+            settings=settings,
+            model=FakeEmbedder(),
+            collection=name,
+        )
 
 
 def test_prior_art_is_pandas_before_the_query_date(real, frame):
@@ -179,7 +196,10 @@ def test_prior_art_is_pandas_before_the_query_date(real, frame):
     for ref in (0, 42):
         day = frame.loc[ref, "application_date"]
         results = like(
-            ref, limit=10, prior_art=True, settings=settings, collection=name, mode="dense"
+            ref,
+            QueryOptions(limit=10, prior_art=True, mode="dense"),
+            settings=settings,
+            collection=name,
         )
         scores = cosine(vectors, vectors[ref])
         earlier = frame.index[frame["application_date"] < day]
@@ -190,12 +210,9 @@ def test_prior_art_is_pandas_before_the_query_date(real, frame):
         # With a --where too: both apply.
         results = like(
             ref,
-            prior_art=True,
-            where=["status=등록"],
-            limit=10,
+            QueryOptions(prior_art=True, where=("status=등록",), limit=10, mode="dense"),
             settings=settings,
             collection=name,
-            mode="dense",
         )
         keep = set(frame.index[(frame["application_date"] < day) & (frame["status"] == "등록")])
         order = [int(r) for r in np.argsort(-scores, kind="stable") if r in keep][:10]
@@ -205,7 +222,9 @@ def test_prior_art_is_pandas_before_the_query_date(real, frame):
 def test_prior_art_of_the_oldest_document_is_empty(real, frame):
     settings, name, _ = real
     oldest = int(frame["application_date"].idxmin())
-    results = like(oldest, prior_art=True, settings=settings, collection=name, mode="dense")
+    results = like(
+        oldest, QueryOptions(prior_art=True, mode="dense"), settings=settings, collection=name
+    )
     assert results.hits == []
 
 
@@ -214,11 +233,9 @@ def test_prior_art_needs_a_date_field(real):
     with pytest.raises(UserInputError, match="'applicant' is a keyword field, not a date"):
         like(
             0,
-            prior_art=True,
-            date_field="applicant",
+            QueryOptions(prior_art=True, date_field="applicant", mode="dense"),
             settings=settings,
             collection=name,
-            mode="dense",
         )
 
 
@@ -261,12 +278,9 @@ def test_group_by_is_pandas_best_per_group(real, frame, field, limit, offset):
     scores = cosine(vectors, vectors[ref])
     results = like(
         ref,
-        limit=limit,
-        offset=offset,
-        group_by=field,
+        QueryOptions(limit=limit, offset=offset, group_by=field, mode="dense"),
         settings=settings,
         collection=name,
-        mode="dense",
     )
     df = pd.DataFrame({"score": scores, "group": _group_key(frame, field)}).drop(index=ref)
     best = df.sort_values("score", ascending=False, kind="stable").drop_duplicates("group")
@@ -284,7 +298,12 @@ def test_group_by_is_pandas_best_per_group(real, frame, field, limit, offset):
 
 def test_group_by_with_few_groups_returns_them_all(real, frame):
     settings, name, _ = real
-    results = like(0, limit=50, group_by="status", settings=settings, collection=name, mode="dense")
+    results = like(
+        0,
+        QueryOptions(limit=50, group_by="status", mode="dense"),
+        settings=settings,
+        collection=name,
+    )
     assert {h.payload["status"] for h in results.hits} == set(frame["status"])
 
 
@@ -292,18 +311,18 @@ def test_unknown_ref_says_how_many_rows(real):
     settings, name, _ = real
     for ref in ("300", "nope"):
         with pytest.raises(DocumentNotFound) as err:
-            like(ref, settings=settings, collection=name, mode="dense")
+            like(ref, QueryOptions(mode="dense"), settings=settings, collection=name)
         assert "it has 300 documents from 300 rows (rows 0 to 299)" in err.value.message
     with pytest.raises(DocumentNotFound, match="no document with key '9999'"):
-        like(9999, key=True, settings=settings, collection=name, mode="dense")
+        like(9999, QueryOptions(mode="dense"), key=True, settings=settings, collection=name)
 
 
 def test_bad_group_by_and_paging(real):
     settings, name, _ = real
     with pytest.raises(UserInputError, match="--group-by: unknown field 'aplicant'"):
-        like(0, group_by="aplicant", settings=settings, collection=name, mode="dense")
+        like(0, QueryOptions(group_by="aplicant", mode="dense"), settings=settings, collection=name)
     with pytest.raises(UserInputError, match="--limit must be at least 1"):
-        like(0, limit=0, settings=settings, collection=name, mode="dense")
+        like(0, QueryOptions(limit=0, mode="dense"), settings=settings, collection=name)
 
 
 # -- keys, and the embedded store's lock ------------------------------------------------------
@@ -324,9 +343,11 @@ def keyed(tmp_path, source):
 
 def test_ref_is_a_row_then_a_key(keyed, frame):
     first_key = str(frame.loc[0, "application_number"])
-    by_row = like(0, settings=keyed, limit=3)
-    by_key = like(first_key, settings=keyed, limit=3)  # a number that is no row: a key
-    forced = like(first_key, key=True, settings=keyed, limit=3)
+    by_row = like(0, QueryOptions(limit=3), settings=keyed)
+    by_key = like(
+        first_key, QueryOptions(limit=3), settings=keyed
+    )  # a number that is no row: a key
+    forced = like(first_key, QueryOptions(limit=3), key=True, settings=keyed)
     assert by_row.query is not None and by_row.query.key == first_key
     assert by_key.query == by_row.query == forced.query
     assert [h.key for h in by_key.hits] == [h.key for h in by_row.hits]
@@ -337,12 +358,12 @@ def test_ref_is_a_row_then_a_key(keyed, frame):
 
 
 def test_search_closes_the_collection_and_reports_a_lock(keyed):
-    like(0, settings=keyed, limit=1)
+    like(0, QueryOptions(limit=1), settings=keyed)
     holder = open_store(keyed)
     holder.open("keyed")  # works: the search above let go of it
     try:
         with pytest.raises(StoreLocked, match="in use by process"):
-            like(0, settings=keyed, limit=1)
+            like(0, QueryOptions(limit=1), settings=keyed)
     finally:
         holder.close()
-    assert like(0, settings=keyed, limit=1).hits
+    assert like(0, QueryOptions(limit=1), settings=keyed).hits

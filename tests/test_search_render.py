@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from patentsim.search.query import FacetCount, Facets, Hit, QueryDocument, Results
 from patentsim.search.render import (
     cell,
     display_width,
@@ -23,6 +22,7 @@ from patentsim.search.render import (
     table_fields,
     write_hits,
 )
+from patentsim.search.results import FacetCount, Facets, Hit, QueryDocument, Results
 from patentsim.store.errors import UserInputError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from patentsim.ingest.pipeline import load
-from patentsim.search import text
+from patentsim.search import QueryOptions, text
 from patentsim.store import StoreSettings
 
 from .conftest import EXAMPLE_XLSX, slice_xlsx
@@ -24,6 +24,6 @@ def test_text_search_on_a_chunked_collection(tmp_path):
         id_column="application_number",
     )
     assert summary.points == 12
-    results = text("배터리 모듈 냉각", settings=settings, limit=3, mode="dense")
+    results = text("배터리 모듈 냉각", QueryOptions(limit=3, mode="dense"), settings=settings)
     assert len(results.hits) == 3
     assert results.hits[0].score >= results.hits[-1].score

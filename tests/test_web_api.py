@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from patentsim.ingest.pipeline import load
-from patentsim.search import query
+from patentsim.search import query_model
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings
 from patentsim.web.app import create_app
@@ -42,7 +42,7 @@ def source(tmp_path_factory) -> Path:
 @pytest.fixture
 def fake_model(monkeypatch):
     fake = FakeEmbedder()
-    monkeypatch.setitem(query._EMBEDDERS, FAKE_MODEL_KEY, fake)
+    monkeypatch.setitem(query_model._EMBEDDERS, FAKE_MODEL_KEY, fake)
     return fake
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from patentsim.ingest.pipeline import load
-from patentsim.search import query
+from patentsim.search import QueryOptions, Session
 from patentsim.store import StoreSettings
 
 from .browser import ARGS, chromium_path, screenshot_folder, skip_or_fail
@@ -98,10 +98,14 @@ def shown_keys(page: Any) -> list[str]:
     return page.eval_on_selector_all("#hits tbody tr", "rows => rows.map(r => r.dataset.key)")
 
 
-def library(fn: Any, *args: Any, site: Any, **kwargs: Any) -> Any:
-    """The library's answer, asked on the server's own open store."""
+def library(question: str, first: str, options: QueryOptions, *, site: Any, **kwargs: Any) -> Any:
+    """The library's answer (``Session.like`` or ``Session.text``), asked on the server's
+    own open store."""
+    model = FakeEmbedder()
     return site.served.ask(
-        lambda store: fn(*args, collection="patents", store=store, **kwargs)
+        lambda store: getattr(Session(store=store, collection="patents", model=model), question)(
+            first, options, **kwargs
+        )
     ).value
 
 
@@ -109,7 +113,7 @@ def test_a_korean_query_shows_the_librarys_results(page, site, shots):
     open_page(page, site.url)
     page.fill("#q", "연삭 장치 측정")
     settled(page, lambda: page.press("#q", "Enter"))
-    expected = library(query.text, "연삭 장치 측정", limit=20, embedder=FakeEmbedder(), site=site)
+    expected = library("text", "연삭 장치 측정", QueryOptions(limit=20), site=site)
     assert shown_keys(page) == [h.key for h in expected.hits]
     titles = page.eval_on_selector_all("#hits td.title", "cells => cells.map(c => c.textContent)")
     assert titles[0] == expected.hits[0].payload["title"]
@@ -155,7 +159,7 @@ def test_a_document_shows_every_column_and_its_neighbours(page, site, source, sh
     assert fields["abstract"] == row["abstract"]
     assert fields["applicant"] == row["applicant"]
     assert {c for c in frame.columns if not pd.isna(row[c])} <= set(fields)
-    expected = library(query.like, first, key=True, limit=10, site=site)
+    expected = library("like", first, QueryOptions(limit=10), key=True, site=site)
     near = page.eval_on_selector_all("#neighbours li", "items => items.map(i => i.dataset.key)")
     assert near == [h.key for h in expected.hits]
     page.screenshot(path=str(shots / "web-document.png"))
@@ -168,7 +172,9 @@ def test_why_similar_highlights_the_shared_terms_in_both_texts(page, site, shots
     near = page.eval_on_selector_all("#neighbours li", "items => items.map(i => i.dataset.key)")
     settled(page, lambda: page.click(f'#neighbours li[data-key="{near[0]}"] button.why'))
     assert page.is_visible("#why-panel")
-    why = library(shared_terms, near[0], "0", key=True, site=site)
+    why = site.served.ask(
+        lambda store: shared_terms(near[0], "0", key=True, collection="patents", store=store)
+    ).value
     assert why.terms, "the nearest neighbour shares no term: a poor example"
     words = page.eval_on_selector_all("#why-terms .term", "ts => ts.map(t => t.firstChild.data)")
     assert words == [t.word for t in why.terms]
@@ -182,7 +188,9 @@ def test_why_similar_highlights_the_shared_terms_in_both_texts(page, site, shots
         # Each mark is the characters the analyzer found the term in (Korean morphemes
         # without their particles: 배터리 of 배터리를).
         texts = page.eval_on_selector_all(f"#why-{side} p.text", "ps => ps.map(p => p.textContent)")
-        doc = library(query.like, "0" if side == "left" else near[0], key=True, limit=1, site=site)
+        doc = library(
+            "like", "0" if side == "left" else near[0], QueryOptions(limit=1), key=True, site=site
+        )
         assert all(
             t in {v for v in doc.query.payload.values() if isinstance(v, str)} for t in texts
         )
@@ -303,7 +311,7 @@ def test_results_page_and_export_links(page, site):
     first = shown_keys(page)
     settled(page, lambda: page.click("#next"))
     second = shown_keys(page)
-    expected = library(query.like, "3", limit=20, where=["status=등록"], site=site)
+    expected = library("like", "3", QueryOptions(limit=20, where=("status=등록",)), site=site)
     assert first + second == [h.key for h in expected.hits]
     assert "offset=10" in page.url
     href = page.get_attribute("#export-csv", "href")

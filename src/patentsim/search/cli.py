@@ -1,12 +1,14 @@
 """The ``search`` command: documents like a document, like a text, and counts per value.
 
 Each command parses its options, calls one function of ``patentsim.search.query``
-and hands the result to ``render``.  Nothing heavy is imported at module level:
+and hands the result to ``render``.  The options of a similarity query reach it as one
+``QueryOptions`` (the ``query_options`` bundle).  Nothing heavy is imported at module level:
 ``search like`` and ``search facets`` never load torch or pandas.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -14,7 +16,14 @@ from typing import Any, TypeVar
 import click
 
 from .. import __version__
-from ..options import ErrorBoundary, collection_option, served_store_options, store_options
+from ..embed.retrieval import MODES
+from ..options import (
+    ErrorBoundary,
+    bundle,
+    collection_option,
+    served_store_options,
+    store_options,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,8 +61,22 @@ def filter_options(fn: F) -> F:
     )(fn)
 
 
-def hit_options(fn: F) -> F:
-    """Paging, score threshold, grouping and output of the similarity commands."""
+def query_options(fn: F) -> F:
+    """``--where``, ``--filter-json``, ``--limit``, ``--offset``, ``--mode``, ``--min-score``,
+    ``--group-by``, ``--explain``, handed to the command as one ``options`` argument (a
+    ``QueryOptions``).
+
+    Options of ``QueryOptions`` that a command declares itself (``like``'s ``--prior-art``
+    and ``--date-field``) join the same object."""
+    from .options import QueryOptions
+
+    names = QueryOptions.names()
+
+    @functools.wraps(fn)
+    def with_options(*args: Any, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(name) for name in names if name in kwargs}
+        return fn(*args, options=QueryOptions(**given), **kwargs)
+
     decorators = [
         click.option(
             "--limit",
@@ -72,7 +95,7 @@ def hit_options(fn: F) -> F:
         ),
         click.option(
             "--mode",
-            type=click.Choice(["dense", "keyword", "hybrid"]),
+            type=click.Choice(MODES),
             default=None,
             help="dense (the model's vectors), keyword (BM25 over analyzed words) or hybrid "
             "(both, fused by Qdrant). Default: the collection's default mode "
@@ -90,15 +113,19 @@ def hit_options(fn: F) -> F:
             metavar="FIELD",
             help="At most one result per value of FIELD (list fields: per first element).",
         ),
-        *output_decorators(),
+        click.option(
+            "--explain",
+            is_flag=True,
+            help="Add each result's shared terms with the query (document or text): the "
+            "analyzed words both hold, highest keyword weight first.",
+        ),
     ]
-    for d in reversed(decorators):
-        fn = d(fn)
-    return filter_options(fn)
+    return filter_options(bundle(with_options, decorators))
 
 
-def output_decorators() -> list[Callable[[F], F]]:
-    return [
+def output_options(fn: F) -> F:
+    """``--format``, ``--output`` and ``--fields`` of the commands that list hits."""
+    decorators = [
         click.option(
             "--format",
             "fmt",
@@ -120,6 +147,7 @@ def output_decorators() -> list[Callable[[F], F]]:
             "'\"a, b\",c'.",
         ),
     ]
+    return bundle(fn, decorators)
 
 
 def _fields(fields: str | None) -> list[str] | None:
@@ -172,35 +200,11 @@ class _RefCommand(click.Command):
     metavar="FIELD",
     help="The date --prior-art compares (default: the collection's date field).",
 )
-@hit_options
-@click.option(
-    "--explain",
-    is_flag=True,
-    help="Add each result's shared terms with the query document: the analyzed words both "
-    "hold, highest keyword weight first.",
-)
+@query_options
+@output_options
 @collection_option
 @store_options
-def like(
-    ref,
-    key,
-    file,
-    prior_art,
-    date_field,
-    explain,
-    where,
-    filter_json,
-    limit,
-    offset,
-    mode,
-    min_score,
-    group_by,
-    fmt,
-    output,
-    fields,
-    collection,
-    settings,
-):
+def like(ref, key, file, options, fmt, output, fields, collection, settings):
     """Documents most similar to document REF (a row number from 0, FILE:ROW, or a key).
 
     Uses the stored vector: no model is loaded.  The query document is left out of
@@ -219,30 +223,15 @@ def like(
 
     if output:
         output_format(output, fmt)
-    results = find_like(
-        ref,
-        limit=limit,
-        offset=offset,
-        where=list(where),
-        filter_json=filter_json,
-        min_score=min_score,
-        prior_art=prior_art,
-        date_field=date_field,
-        group_by=group_by,
-        key=key,
-        file=file,
-        mode=mode,
-        explain=explain,
-        collection=collection,
-        settings=settings,
-    )
+    results = find_like(ref, options, key=key, file=file, collection=collection, settings=settings)
     click.echo(query_header(results), err=True)
     emit(results, fmt, output, _fields(fields))
 
 
 @cli.command()
 @click.argument("query")
-@hit_options
+@query_options
+@output_options
 @click.option(
     "--model",
     envvar="EMBED_MODEL",
@@ -255,32 +244,9 @@ def like(
     show_default=True,
     help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps.",
 )
-@click.option(
-    "--explain",
-    is_flag=True,
-    help="Add each result's shared terms with the query text: the analyzed words both "
-    "hold, highest keyword weight first.",
-)
 @collection_option
 @store_options
-def text(
-    query,
-    where,
-    filter_json,
-    limit,
-    offset,
-    mode,
-    min_score,
-    group_by,
-    fmt,
-    output,
-    fields,
-    model,
-    device,
-    explain,
-    collection,
-    settings,
-):
+def text(query, options, fmt, output, fields, model, device, collection, settings):
     """Documents most similar to a text, embedded with the collection's own model.
 
     \b
@@ -295,19 +261,7 @@ def text(
     if output:
         output_format(output, fmt)
     results = find_text(
-        query,
-        limit=limit,
-        offset=offset,
-        where=list(where),
-        filter_json=filter_json,
-        min_score=min_score,
-        group_by=group_by,
-        mode=mode,
-        explain=explain,
-        collection=collection,
-        settings=settings,
-        model=model,
-        device=device,
+        query, options, model=model, device=device, collection=collection, settings=settings
     )
     click.echo(f"text: mode {results.mode_detail}", err=True)
     emit(results, fmt, output, _fields(fields))
@@ -451,18 +405,13 @@ def facets(field, where, filter_json, limit, fmt, output, collection, settings):
       search facets ipc --where "application_date>=2020"
     """
     from . import render
+    from .options import QueryOptions
     from .query import facets as count_facets
 
     if output:
         render.output_format(output, fmt)
-    result = count_facets(
-        field,
-        where=list(where),
-        filter_json=filter_json,
-        limit=limit,
-        collection=collection,
-        settings=settings,
-    )
+    options = QueryOptions(limit=limit, where=where, filter_json=filter_json)
+    result = count_facets(field, options, collection=collection, settings=settings)
     render.emit_facets(result, fmt, output)
 
 

@@ -43,12 +43,12 @@ from typing import TYPE_CHECKING, Any
 from ..store import StoreSettings
 from ..store.backend import Store
 from ..store.errors import UserInputError
+from .collection import OpenCollection
 from .landscape import (
     _CODE,
     Cache,
     Documents,
     ProgressFn,
-    _Opened,
     _payloads,
     cache_folder,
     cached_features,
@@ -201,7 +201,7 @@ def clusters(
 
 
 def clusters_of(
-    opened: _Opened,
+    opened: OpenCollection,
     cache: Cache,
     docs: Documents,
     *,
@@ -288,7 +288,7 @@ def _kmeans(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _summarise(
-    opened: _Opened, docs: Documents, labels: np.ndarray, order: np.ndarray, k: int
+    opened: OpenCollection, docs: Documents, labels: np.ndarray, order: np.ndarray, k: int
 ) -> dict[str, Any]:
     from ..ingest.keyword import terms_field
 
@@ -363,7 +363,7 @@ def _cluster_from(data: dict[str, Any]) -> Cluster:
 
 
 def _term_lists(
-    opened: _Opened,
+    opened: OpenCollection,
     payloads: Sequence[dict[str, Any]],
     term_fields: Sequence[str],
     text_fields: Sequence[str],
@@ -415,7 +415,7 @@ def c_tf_idf(
     return out
 
 
-def display_words(terms: Sequence[str], texts: Sequence[str], opened: _Opened) -> list[str]:
+def display_words(terms: Sequence[str], texts: Sequence[str], opened: OpenCollection) -> list[str]:
     """Each term as the texts spell it most often (lowercased): ``batteri`` → ``battery``;
     a Korean morpheme is already a word.  A term not found in the texts stays as it is."""
     analyzer = _analyzer(opened)
@@ -428,7 +428,7 @@ def display_words(terms: Sequence[str], texts: Sequence[str], opened: _Opened) -
     return [seen[t].most_common(1)[0][0] if seen[t] else t for t in terms]
 
 
-def _analyzer(opened: _Opened) -> Any:
+def _analyzer(opened: OpenCollection) -> Any:
     """The collection's analyzer (the default one for a collection made before it had one)."""
     from ..embed.analyzer import Analyzer, analyzer_for
 
@@ -441,12 +441,12 @@ def _text_of(payload: dict[str, Any], text_fields: Sequence[str]) -> str:
     return "\n".join(str(payload[f]) for f in text_fields if isinstance(payload.get(f), str))
 
 
-def _applicant_field(opened: _Opened) -> str | None:
+def _applicant_field(opened: OpenCollection) -> str | None:
     lowered = {f.lower(): f for f in opened.fields if not f.startswith("_")}
     return next((lowered[n] for n in OWNER_NAMES if n in lowered), None)
 
 
-def _class_field(opened: _Opened) -> str | None:
+def _class_field(opened: OpenCollection) -> str | None:
     """The field of IPC/CPC codes: a list field named like one, else any list field."""
     lists = [f for f, i in opened.fields.items() if i.list and not f.startswith("_")]
     for name in CLASS_NAMES:

@@ -34,16 +34,10 @@ from ..store import StoreSettings
 from ..store.backend import SparseVector, Store, StoredPoint
 from ..store.errors import PatentSimError, UserInputError
 from ..store.manifest import now
-from .query import (
-    QueryEmbedder,
-    _load_embedder,
-    _open,
-    _Opened,
-    _retrieval,
-    _runner,
-    _title_field,
-    text_runner,
-)
+from .collection import OpenCollection
+from .modes import choose_retrieval, runner, text_runner
+from .query_model import QueryEmbedder
+from .session import Session
 from .where import resolve_field
 
 LEVELS = ("subclass", "group", "full")
@@ -165,18 +159,15 @@ def evaluate(
     for mode in chosen:
         if mode not in MODES:
             raise UserInputError(f"--mode must be one of {', '.join(MODES)} or all, not {mode!r}")
-    emb = embedder
-    with _open(settings, collection, store) as opened:
+    with Session(settings, collection, store=store, model=embedder or model, device=device) as s:
+        opened = s.open()
         info = _label_field(opened, label)
         title_field = _title(opened, title)
         needs_model = title_field is not None and any(
             m != "keyword" for m in (*chosen, *(MODES if tune else ()))
         )
-        stored = dict(opened.manifest.get("model") or {})
-        name = opened.name
-    if needs_model and emb is None:
-        emb = _load_embedder(model or str(stored.get("name") or ""), stored, device, name)
-    with _open(settings, name, store) as opened:
+        emb = s.embedder() if needs_model else embedder
+        opened = s.open()
         docs = _documents(opened, info, title_field)
         labelled = [d for d in docs if d.labels]
         if len(labelled) < 2:
@@ -190,7 +181,7 @@ def evaluate(
         by_id = {d.id: d for d in docs}
         judge = _Judge(opened, by_id, levels, k, emb, title_field, progress)
         for mode in chosen:
-            retrieval = _retrieval(opened, mode)
+            retrieval = choose_retrieval(opened, mode)
             report.rows.extend(judge.measure(retrieval, picked))
         if tune:
             report.tuning = _tune(opened, judge, picked, rng, levels[0], label=info)
@@ -204,7 +195,7 @@ class _Doc:
     title: str | None
 
 
-def _label_field(opened: _Opened, label: str) -> str:
+def _label_field(opened: OpenCollection, label: str) -> str:
     try:
         info = resolve_field(label, opened.fields)
     except PatentSimError as exc:
@@ -218,16 +209,16 @@ def _label_field(opened: _Opened, label: str) -> str:
     return info.name
 
 
-def _title(opened: _Opened, title: str | None) -> str | None:
+def _title(opened: OpenCollection, title: str | None) -> str | None:
     if title is None:
-        return _title_field(opened)
+        return opened.title_field
     try:
         return resolve_field(title, opened.fields).name
     except PatentSimError as exc:
         raise UserInputError(f"--title: {exc.message}", exc.hint) from None
 
 
-def _documents(opened: _Opened, label: str, title: str | None) -> list[_Doc]:
+def _documents(opened: OpenCollection, label: str, title: str | None) -> list[_Doc]:
     wanted = [label, *([title] if title else [])]
     docs = []
     for p in opened.coll.scroll(with_payload=wanted, batch=1024):
@@ -248,7 +239,7 @@ class _Judge:
 
     def __init__(
         self,
-        opened: _Opened,
+        opened: OpenCollection,
         docs: dict[str, _Doc],
         levels: list[str],
         k: int,
@@ -274,7 +265,7 @@ class _Judge:
 
     def neighbours(self, retrieval: Retrieval, doc: _Doc) -> list[str]:
         p = self.point(doc.id)
-        run = _runner(self.opened, retrieval, p.vector, p.sparse or SparseVector((), ()))
+        run = runner(self.opened, retrieval, p.vector, p.sparse or SparseVector((), ()))
         hits = run(self.k + 1, 0, None, None)
         return [h.id for h in hits if h.id != doc.id][: self.k]
 
@@ -367,7 +358,7 @@ def candidates(has_keyword: bool) -> list[Retrieval]:
 
 
 def _tune(
-    opened: _Opened,
+    opened: OpenCollection,
     judge: _Judge,
     picked: list[_Doc],
     rng: random.Random,

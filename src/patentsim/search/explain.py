@@ -15,7 +15,7 @@ The Python API (the page's "why similar" view and ``search like/text --explain``
     why.score                      # the sum of the weights
     why.to_dict()
 
-    like(0, explain=True).hits[0].shared_terms    # the same for every hit of a query
+    like(0, QueryOptions(explain=True)).hits[0].shared_terms   # every hit of a query
 
 Terms are the collection's own analyzer's (``patentsim.embed.analyzer``): Korean
 morphemes with particles and endings left out (``배터리를`` → ``배터리``), English
@@ -43,7 +43,9 @@ from ..store.backend import SparseVector, Store, StoredPoint
 from ..store.errors import UserInputError
 from ..store.filters import Filter, Text
 from ..store.ids import point_id
-from .query import Results, _find, _Opened
+from .collection import OpenCollection
+from .documents import find_point
+from .results import Results
 
 TEXT_FIELD = "text"  # the name of a text query's one "field" in ``query_spans``
 SHOWN = 10  # shared terms in ``to_dict`` and the CLI's json/csv (all are in ``terms``)
@@ -118,7 +120,7 @@ class Explanation:
 class Explainer:
     """A collection's analyzer, text fields and document frequencies (counted once each)."""
 
-    def __init__(self, opened: _Opened) -> None:
+    def __init__(self, opened: OpenCollection) -> None:
         from ..ingest.keyword import terms_field
 
         spec = opened.manifest.get("keyword") or {}
@@ -263,7 +265,7 @@ def text_side(explainer: Explainer, query: str) -> QuerySide:
 
 
 def attach(
-    opened: _Opened,
+    opened: OpenCollection,
     results: Results,
     *,
     query: StoredPoint | None = None,
@@ -294,7 +296,7 @@ def attach(
     return out
 
 
-def _retrieve(opened: _Opened, keys: Sequence[str]) -> dict[str, StoredPoint]:
+def _retrieve(opened: OpenCollection, keys: Sequence[str]) -> dict[str, StoredPoint]:
     """The stored points (payload and vectors) of ``keys``, by key."""
     if not keys:
         return {}
@@ -322,9 +324,9 @@ def shared_terms(
         raise UserInputError("the query text is empty")
     with opened_collection(collection, settings, store) as (opened, _):
         explainer = Explainer(opened)
-        found = _find(opened, hit, key_only=key)
+        found = find_point(opened, hit, key_only=key)
         if query is not None:
-            side = document_side(explainer, _find(opened, query, key_only=key))
+            side = document_side(explainer, find_point(opened, query, key_only=key))
         else:
             side = text_side(explainer, str(text))
         return explainer.compare(side.spans, side.texts, side.weights, found, query_key=side.key)

@@ -54,7 +54,8 @@ from typing import TYPE_CHECKING, Any
 from ..store import StoreSettings
 from ..store.backend import Store
 from ..store.errors import BadFilter, PatentSimError, UserInputError
-from .query import _open, _Opened, _title_field
+from .collection import OpenCollection
+from .session import Session
 from .where import FieldInfo, resolve_field
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ def signature_of(ids: Sequence[str], payloads: Sequence[dict[str, Any]], source:
     return digest.hexdigest()
 
 
-def scan(opened: _Opened, fields: Sequence[str], *, vectors: bool = True) -> Scan:
+def scan(opened: OpenCollection, fields: Sequence[str], *, vectors: bool = True) -> Scan:
     """Every point of the collection (sorted by id) with ``fields`` of its payload and,
     with ``vectors``, its dense vector, or its keyword vector where it has none."""
     import numpy as np
@@ -229,7 +230,7 @@ def scan(opened: _Opened, fields: Sequence[str], *, vectors: bool = True) -> Sca
     )
 
 
-def _source_of(opened: _Opened) -> str:
+def _source_of(opened: OpenCollection) -> str:
     return "dense" if (opened.manifest.get("model") or {}).get("dimension") else "keyword"
 
 
@@ -456,7 +457,7 @@ def cache_folder(store: Store, collection: str, root: str | Path | None = None) 
     return cache_dir() / "analysis" / server / collection
 
 
-def state_key(opened: _Opened) -> str:
+def state_key(opened: OpenCollection) -> str:
     """The cheap check: the manifest's timestamps and state, and the point count."""
     m = opened.manifest
     parts = [m.get("created_at"), m.get("updated_at"), m.get("state"), opened.coll.count()]
@@ -549,7 +550,7 @@ class Documents:
 
 
 def documents(
-    opened: _Opened,
+    opened: OpenCollection,
     cache: Cache,
     *,
     fields: Sequence[str] = (),
@@ -561,7 +562,7 @@ def documents(
     other payloads dropped)."""
     key = state_key(opened)
     state = cache.state()
-    title = _title_field(opened)
+    title = opened.title_field
     if not refresh and state.get("key") == key and state.get("version") == CACHE_VERSION:
         meta = cache.read_json("documents.json")
         if meta and meta.get("signature") == state.get("signature"):
@@ -619,7 +620,7 @@ def _text_or_none(value: Any) -> str | None:
     return str(value)
 
 
-def vectors_for(opened: _Opened, docs: Documents) -> Scan:
+def vectors_for(opened: OpenCollection, docs: Documents) -> Scan:
     """The vectors of the documents ``docs`` lists (read again: a load may have run)."""
     found = scan(opened, [], vectors=True)
     if found.ids != docs.ids:
@@ -629,14 +630,16 @@ def vectors_for(opened: _Opened, docs: Documents) -> Scan:
     return found
 
 
-def cached_features(opened: _Opened, cache: Cache, docs: Documents) -> tuple[np.ndarray, Scan]:
+def cached_features(
+    opened: OpenCollection, cache: Cache, docs: Documents
+) -> tuple[np.ndarray, Scan]:
     """The rows to cluster and project (``features``) for the documents ``docs``."""
     found = vectors_for(opened, docs)
     return features(found), found
 
 
 def _projection(
-    opened: _Opened,
+    opened: OpenCollection,
     cache: Cache,
     docs: Documents,
     method: str,
@@ -666,7 +669,7 @@ def _projection(
 SPECIAL_COLORS = ("cluster", "year", "file")
 
 
-def color_field(opened: _Opened, color: str) -> FieldInfo | None:
+def color_field(opened: OpenCollection, color: str) -> FieldInfo | None:
     """The field ``color`` names (None for ``cluster``); ``UserInputError`` for none."""
     if color == "cluster":
         return None
@@ -714,7 +717,9 @@ def legend_of(values: Sequence[str | None], limit: int = LEGEND_MAX) -> list[Leg
     return [LegendEntry(v, n) for v, n in ordered[:limit]]
 
 
-def _colors(opened: _Opened, cache: Cache, docs: Documents, info: FieldInfo) -> list[str | None]:
+def _colors(
+    opened: OpenCollection, cache: Cache, docs: Documents, info: FieldInfo
+) -> list[str | None]:
     name = "color-" + hashlib.blake2b(info.name.encode(), digest_size=6).hexdigest() + ".json"
     cached = cache.read_json(name)
     if cached and cached.get("signature") == docs.signature and cached.get("field") == info.name:
@@ -727,7 +732,9 @@ def _colors(opened: _Opened, cache: Cache, docs: Documents, info: FieldInfo) -> 
     return values
 
 
-def _payloads(opened: _Opened, docs: Documents, fields: Sequence[str]) -> list[dict[str, Any]]:
+def _payloads(
+    opened: OpenCollection, docs: Documents, fields: Sequence[str]
+) -> list[dict[str, Any]]:
     """``fields`` of every document of ``docs``, in its order."""
     found = scan(opened, fields, vectors=False)
     if found.ids != docs.ids:
@@ -743,20 +750,10 @@ def _payloads(opened: _Opened, docs: Documents, fields: Sequence[str]) -> list[d
 @contextmanager
 def opened_collection(
     collection: str | None, settings: StoreSettings | None, store: Store | None
-) -> Iterator[tuple[_Opened, Store]]:
+) -> Iterator[tuple[OpenCollection, Store]]:
     """The collection (opened and closed as ``search.query`` does), and its store."""
-    if store is not None:
-        with _open(settings, collection, store) as opened:
-            yield opened, store
-        return
-    from ..store import open_store
-
-    own = open_store(settings or StoreSettings.resolve())
-    try:
-        with _open(settings, collection, own) as opened:
-            yield opened, own
-    finally:
-        own.close()
+    with Session(settings, collection, store=store) as session:
+        yield session.open(), session.store
 
 
 def landscape(

@@ -13,8 +13,9 @@ from typing import Any
 from ..embed.retrieval import MODES, Retrieval
 from ..store import StoreSettings
 from ..store.backend import Store
-from .query import FACET_TYPES, _open, _title_field
+from .questions import FACET_TYPES
 from .render import OWNER_NAMES
+from .session import Session
 
 
 @dataclass
@@ -52,7 +53,8 @@ def describe(
     store: Store | None = None,
 ) -> Overview:
     """The collection's overview (see the module's docstring)."""
-    with _open(settings, collection, store) as opened:
+    with Session(settings, collection, store=store) as session:
+        opened = session.open()
         manifest = opened.manifest
         public = [info for name, info in opened.fields.items() if not name.startswith("_")]
         has_keyword = opened.has_keyword()
@@ -65,7 +67,7 @@ def describe(
             points=opened.coll.count(),
             fields=[FieldSummary(i.name, i.type, i.list) for i in public],
             facet_fields=[i.name for i in public if i.type in FACET_TYPES],
-            title_field=_title_field(opened),
+            title_field=opened.title_field,
             date_field=manifest.get("date_field"),
             owner_field=owner,
             text_fields=[str(c) for c in manifest.get("text_columns") or []],

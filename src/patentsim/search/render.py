@@ -29,7 +29,7 @@ from typing import Any
 
 from ..store.errors import UserInputError
 from ..store.payload import parse_rfc3339
-from .query import Facets, Results
+from .results import Facets, Results
 
 FORMATS = ("table", "json", "csv")
 FILE_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}

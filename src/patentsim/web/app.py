@@ -30,8 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from .. import __version__
-from ..search import query as library
-from ..search import render
+from ..search import QueryOptions, Results, Session, render
 from ..search.overview import describe
 from ..store.backend import Store
 from ..store.errors import (
@@ -131,6 +130,11 @@ def create_app(
     def ask(question: Callable[[Store], Any]) -> Answer:
         return served.ask(question)
 
+    def session(store: Store) -> Session:
+        """The library's session over the store the server holds open (one per request: it
+        reads the manifest as it is now)."""
+        return Session(store=store, collection=served.name, model=served.embedder)
+
     # -- the collection ------------------------------------------------------------------
     @app.get("/api/info", summary="The collection: fields, facets, modes, size")
     def info() -> dict[str, Any]:
@@ -154,23 +158,18 @@ def create_app(
         min_score: float | None,
         group_by: str | None,
     ) -> Answer:
-        return ask(
-            lambda store: library.like(
-                ref,
-                limit=limit,
-                offset=offset,
-                where=where,
-                filter_json=filter_json,
-                min_score=min_score,
-                prior_art=prior_art,
-                date_field=date_field,
-                group_by=group_by,
-                key=key,
-                mode=mode,
-                collection=served.name,
-                store=store,
-            )
+        options = QueryOptions(
+            limit=limit,
+            offset=offset,
+            where=tuple(where),
+            filter_json=filter_json,
+            min_score=min_score,
+            group_by=group_by,
+            mode=mode,
+            prior_art=prior_art,
+            date_field=date_field,
         )
+        return ask(lambda store: session(store).like(ref, options, key=key))
 
     def text_answer(
         q: str,
@@ -182,21 +181,16 @@ def create_app(
         min_score: float | None,
         group_by: str | None,
     ) -> Answer:
-        return ask(
-            lambda store: library.text(
-                q,
-                limit=limit,
-                offset=offset,
-                where=where,
-                filter_json=filter_json,
-                min_score=min_score,
-                group_by=group_by,
-                mode=mode,
-                collection=served.name,
-                store=store,
-                embedder=served.embedder,
-            )
+        options = QueryOptions(
+            limit=limit,
+            offset=offset,
+            where=tuple(where),
+            filter_json=filter_json,
+            min_score=min_score,
+            group_by=group_by,
+            mode=mode,
         )
+        return ask(lambda store: session(store).text(q, options))
 
     @app.get("/api/like", summary="Documents most similar to a document (search like)")
     def like(
@@ -299,16 +293,8 @@ def create_app(
         filter_json: FilterJson = None,
         limit: Annotated[int, Query(description="How many values, most frequent first.")] = 10,
     ) -> dict[str, Any]:
-        answer = ask(
-            lambda store: library.facets(
-                field,
-                where=where,
-                filter_json=filter_json,
-                limit=limit,
-                collection=served.name,
-                store=store,
-            )
-        )
+        options = QueryOptions(limit=limit, where=tuple(where), filter_json=filter_json)
+        answer = ask(lambda store: session(store).facets(field, options))
         result = answer.value
         return {
             "collection": result.collection,
@@ -463,7 +449,7 @@ def _export_format(fmt: str) -> None:
         raise UserInputError(f"format must be one of {', '.join(EXPORT_TYPES)}, not {fmt!r}")
 
 
-def _export(results: library.Results, fmt: str, fields: str | None, stem: str) -> Response:
+def _export(results: Results, fmt: str, fields: str | None, stem: str) -> Response:
     """The file ``--output NAME.fmt`` writes, written by the same code."""
     with tempfile.TemporaryDirectory(prefix="patentsim-export-") as folder:
         path = Path(folder) / f"results.{fmt}"

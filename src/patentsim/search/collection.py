@@ -1,0 +1,99 @@
+"""The collection a session has open, as the read side sees it.
+
+``OpenCollection`` bundles the backend's ``Collection`` with what its manifest says that
+queries need: the payload fields and their types, the analyzer of keyword search, the title
+and date fields, the default retrieval mode.  It is read from the manifest in one go
+(``read``); ``Session`` reads it again when the manifest changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import islice
+from typing import Any
+
+from ..embed.retrieval import FUSIONS, Retrieval
+from ..store.backend import Collection
+from ..store.filters import Empty, Filter
+from ..store.payload import title_like
+from .where import FieldInfo, fields_of
+
+
+@dataclass
+class OpenCollection:
+    name: str
+    coll: Collection
+    manifest: dict[str, Any]
+    fields: dict[str, FieldInfo]
+
+    @classmethod
+    def read(cls, name: str, coll: Collection) -> OpenCollection:
+        manifest = coll.read_manifest()
+        return cls(name, coll, manifest, fields_of(manifest))
+
+    def analyze(self, text: str) -> list[str]:
+        """The collection's analyzer (none for collections made before keyword search)."""
+        from ..embed.analyzer import Analyzer
+
+        spec = self.manifest.get("keyword") or {}
+        return Analyzer.from_info(spec.get("analyzer")).terms(text)
+
+    def has_keyword(self) -> bool:
+        return bool(self.manifest.get("keyword"))
+
+    def sample(self, key: str) -> Any:
+        """One stored value of ``key`` (for examples in error messages)."""
+        flt = Filter(must_not=(Empty(key),))
+        for point in islice(self.coll.scroll(flt=flt, with_payload=[key], batch=1), 1):
+            return point.payload.get(key)
+        return None
+
+    @property
+    def state(self) -> str | None:
+        """The manifest's state: None or ``ready`` once an ingest finished."""
+        state = self.manifest.get("state")
+        return None if state is None else str(state)
+
+    @property
+    def date_field(self) -> str | None:
+        return self.manifest.get("date_field")
+
+    @property
+    def model(self) -> dict[str, Any]:
+        """The manifest's record of the collection's model."""
+        return dict(self.manifest.get("model") or {})
+
+    def default_retrieval(self) -> Retrieval:
+        """The collection's default mode; one it cannot answer falls back to what it can."""
+        chosen = Retrieval.from_manifest(self.manifest)
+        if chosen.fusion not in FUSIONS:
+            chosen = Retrieval(chosen.mode, "rrf", chosen.weights)
+        return chosen
+
+    def public_fields(self) -> list[str]:
+        """The payload fields a user sees, in the manifest's order."""
+        return [f for f in self.fields if not f.startswith("_")]
+
+    def types(self) -> dict[str, str]:
+        return {f: i.type for f, i in self.fields.items() if not f.startswith("_")}
+
+    @cached_property
+    def title_field(self) -> str | None:
+        """The field that names a document: the manifest's, a title-like column, else the
+        first short text field that is not the embedded text."""
+        title = self.manifest.get("title_field")
+        if title:
+            return str(title)
+        text_columns = set(self.manifest.get("text_columns") or [])
+        found = title_like(self.fields)
+        if found:
+            return found
+        for name, info in self.fields.items():
+            if (
+                info.type in ("text", "keyword")
+                and name not in text_columns
+                and not name.startswith("_")
+            ):
+                return name
+        return None

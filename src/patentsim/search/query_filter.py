@@ -1,0 +1,60 @@
+"""The filter of a query: its ``--where`` conditions and its raw ``--filter-json``, ANDed."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ..store.errors import BadFilter, setting
+from ..store.filters import Filter, all_of, filter_from_json, keys_in
+from .collection import OpenCollection
+from .options import QueryOptions
+from .results import is_terms
+from .where import FieldInfo, where_filter
+
+
+def build_filter(opened: OpenCollection, options: QueryOptions) -> Filter | None:
+    """The options' ``where`` conditions and ``filter_json``, ANDed (None: no filter)."""
+    analyze = opened.analyze if opened.has_keyword() else None
+    flt = where_filter(options.where, opened.fields, sample=opened.sample, analyze=analyze)
+    return all_of(flt, raw_filter(options.filter_json, opened.fields))
+
+
+def raw_filter(
+    raw: str | dict[str, Any] | Filter | None, fields: dict[str, FieldInfo]
+) -> Filter | None:
+    """A Qdrant filter from JSON text, ``@FILE``, a dict or a ``Filter``; every field it names
+    must be one of the collection's."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, Filter):
+        return raw
+    obj: Any = raw
+    if isinstance(raw, str):
+        text = raw
+        if raw.startswith("@"):
+            try:
+                text = Path(raw[1:]).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise BadFilter(
+                    f"{setting('filter_json')} {raw}: cannot read the file ({exc.strerror})"
+                ) from exc
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            raise BadFilter(
+                f"{setting('filter_json')} is not valid JSON: {exc}",
+                f"e.g. {setting('filter_json')} "
+                '\'{"must": [{"key": "country", "match": {"value": "KR"}}]}\'',
+            ) from exc
+    flt = filter_from_json(obj)
+    for key in keys_in(flt):
+        top = re.split(r"[.\[]", key, maxsplit=1)[0]
+        if top not in fields and top != "_hash" and not is_terms(key):
+            listing = ", ".join(f for f in fields if not f.startswith("_"))
+            raise BadFilter(
+                f"{setting('filter_json')}: unknown field '{key}'", f"fields: {listing}"
+            )
+    return flt

@@ -32,7 +32,6 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
-from patentsim.search import QueryOptions, Session
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import PatentSimError
 
@@ -99,6 +98,11 @@ CLI_QUESTIONS: dict[str, str] = {
     "ko_prior_art_field": "like 1 -c ko --mode keyword --prior-art --date-field opening_date "
     "--group-by applicant --format json",
     "en_prior_art": "like 30 -c en --prior-art --limit 5 --format json",
+    # shared terms
+    "ko_explain_like": "like 0 -c ko --mode keyword --explain --limit 4 --format json",
+    "ko_explain_like_dense": "like 2 -c ko --mode dense --explain --limit 3 --format json",
+    "ko_explain_text": "text '연삭 장치의 측정' -c ko --mode keyword --explain --limit 3 "
+    "--format json",
     # text without a model
     "ko_text_keyword": "text '연삭량 측정 장치' -c ko --mode keyword --limit 8 --format json",
     "en_text_default": "text 'ray tracing' -c en --format json",
@@ -206,6 +210,8 @@ def ask_cli(settings: StoreSettings, line: str) -> dict[str, Any]:
 
 
 def ask_api(settings: StoreSettings, collection: str, query: str, options: dict[str, Any]):
+    from patentsim.search import QueryOptions, Session
+
     try:
         with Session(settings, collection, model=FakeEmbedder()) as session:
             results = session.text(query, QueryOptions(**options))
@@ -293,14 +299,14 @@ def same(got: Any, want: Any, where: str = "") -> None:
         for k in want:
             if k == "lines" and want[k] and "score" in want[k][0]:
                 same_hits(got[k], want[k], f"{where}.lines")
-            elif k == "score" and isinstance(want[k], float):
-                assert close(got[k], want[k]), (where, got, want)
             else:
                 same(got[k], want[k], f"{where}.{k}")
     elif isinstance(want, list):
         assert isinstance(got, list) and len(got) == len(want), (where, got, want)
         for i, (g, w) in enumerate(zip(got, want)):
             same(g, w, f"{where}[{i}]")
+    elif isinstance(want, float) and isinstance(got, float):
+        assert close(got, want), (where, got, want)  # scores and term weights
     else:
         assert got == want, (where, got, want)
 

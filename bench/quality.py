@@ -188,7 +188,10 @@ def _latency(name: str, store_dir: Path, emb: Any) -> dict[str, Any]:
 
 
 def figure(sample: int = SAMPLE) -> dict[str, Any]:
-    from patentsim.search.eval import evaluate
+    from dataclasses import replace
+
+    from patentsim.search import Session
+    from patentsim.search.eval import EvalOptions, evaluate
     from patentsim.store import StoreSettings
 
     embedders = embed_all()
@@ -201,16 +204,9 @@ def figure(sample: int = SAMPLE) -> dict[str, Any]:
         entry: dict[str, Any] = {"label": label}
         entry["ingest"] = _ingest(name, emb, store_dir)
         settings = StoreSettings(path=str(store_dir))
-        report = evaluate(
-            label,
-            levels=("subclass", "group"),
-            sample=sample,
-            seed=SEED,
-            collection=name,
-            settings=settings,
-            embedder=emb,
-            tune=True,
-        )
+        options = EvalOptions(label, levels=("subclass", "group"), sample=sample, seed=SEED)
+        with Session(settings, name, model=emb) as session:
+            report = evaluate(replace(options, tune=True), session)
         entry["modes"] = [dict(r.to_dict(), setting=r.detail) for r in report.rows]
         t = report.tuning
         assert t is not None
@@ -222,16 +218,8 @@ def figure(sample: int = SAMPLE) -> dict[str, Any]:
             "tune_queries": t.tune_queries,
         }
         # The tuned default on the whole sample, both levels (as a user would now get it).
-        tuned = evaluate(
-            label,
-            levels=("subclass", "group"),
-            sample=sample,
-            seed=SEED,
-            collection=name,
-            settings=settings,
-            embedder=emb,
-            modes=[t.winner["default_mode"]],
-        )
+        with Session(settings, name, model=emb) as session:
+            tuned = evaluate(replace(options, modes=(t.winner["default_mode"],)), session)
         entry["tuned_default"] = [dict(r.to_dict(), setting=r.detail) for r in tuned.rows]
         entry["cost"] = _analyze_cost(name, embed_seconds, documents)
         entry["latency_ms"] = _latency(name, store_dir, emb)

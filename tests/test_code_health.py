@@ -165,3 +165,145 @@ def test_the_body_count_leaves_out_the_docstring():
         return a
 
     assert _body_lines(command) == 2
+
+
+# -- the search API: one options object -----------------------------------------------------
+
+MAX_PARAMETERS = 5  # beside a function's options object (issue 26)
+
+
+def _search_api():
+    """The public functions and methods of the search API: what ``patentsim.search`` exports,
+    ``Session``'s methods and ``search eval``'s ``evaluate``."""
+    import dataclasses
+    import inspect
+
+    import patentsim.search as search
+    from patentsim.search.eval import evaluate
+
+    yield "search.eval.evaluate", evaluate
+    for name in search.__all__:
+        obj = getattr(search, name)
+        if inspect.isfunction(obj):
+            yield f"search.{name}", obj
+        elif inspect.isclass(obj) and not dataclasses.is_dataclass(obj):
+            for attr, fn in vars(obj).items():
+                if inspect.isfunction(fn) and (attr == "__init__" or not attr.startswith("_")):
+                    yield f"search.{name}.{attr}", fn
+
+
+def _parameters(fn) -> list[str]:
+    import inspect
+
+    skip = {"self", "cls", "options"}
+    return [p for p in inspect.signature(fn).parameters if p not in skip]
+
+
+def test_no_search_function_takes_more_than_five_parameters_beside_its_options():
+    api = dict(_search_api())
+    assert {"search.like", "search.text", "search.Session.text", "search.eval.evaluate"} <= set(api)
+    wide = {name: _parameters(fn) for name, fn in api.items()}
+    assert {n: p for n, p in wide.items() if len(p) > MAX_PARAMETERS} == {}
+
+
+def test_the_parameter_rule_catches_a_wide_function():
+    def wide(ref, options, *, a, b, c, d, e):
+        return ref
+
+    assert len(_parameters(wide)) == MAX_PARAMETERS + 1
+
+
+def test_like_and_text_share_one_option_bundle():
+    """Every option of a query reaches ``like`` and ``text`` as one ``options`` argument."""
+    from patentsim.search.cli import cli
+    from patentsim.search.options import QueryOptions
+
+    params = {name: {p.name for p in cli.commands[name].params} for name in ("like", "text")}
+    shared = set(QueryOptions.names()) - {"prior_art", "date_field"}
+    assert shared <= params["like"] and shared <= params["text"]
+    assert {"prior_art", "date_field"} <= params["like"]
+    for name in ("like", "text"):
+        callback = cli.commands[name].callback
+        import inspect
+
+        assert "options" in inspect.signature(inspect.unwrap(callback)).parameters
+        assert not set(QueryOptions.names()) & set(
+            inspect.signature(inspect.unwrap(callback)).parameters
+        )
+
+
+def test_the_bundle_builds_the_options_the_command_line_names(monkeypatch):
+    import patentsim.search.query as query
+    from patentsim.search.cli import cli
+    from patentsim.search.options import QueryOptions
+    from patentsim.search.results import Results
+
+    asked = {}
+
+    def fake(name):
+        def answer(first, options, **kwargs):
+            asked[name] = (first, options, kwargs)
+            return Results("c", [])
+
+        return answer
+
+    monkeypatch.setattr(query, "like", fake("like"))
+    monkeypatch.setattr(query, "text", fake("text"))
+    common = [
+        "--where", "a=1", "-w", "b>=2", "--filter-json", "{}", "-n", "3", "--offset", "4",
+        "--mode", "keyword", "--min-score", "0.5", "--group-by", "g", "--explain",
+    ]  # fmt: skip
+    runner = CliRunner()
+    result = runner.invoke(cli, ["like", "7", *common, "--prior-art", "--date-field", "d"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["text", "battery", *common, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    want = QueryOptions(
+        limit=3,
+        offset=4,
+        where=("a=1", "b>=2"),
+        filter_json="{}",
+        min_score=0.5,
+        group_by="g",
+        mode="keyword",
+        explain=True,
+    )
+    assert asked["like"][:2] == ("7", want.replace(prior_art=True, date_field="d"))
+    assert asked["text"][:2] == ("battery", want)
+
+
+QUERY_MODULES = {
+    "collection",
+    "documents",
+    "modes",
+    "options",
+    "paging",
+    "query",
+    "query_filter",
+    "query_model",
+    "questions",
+    "results",
+    "session",
+}
+
+
+def _private_imports(path: Path) -> list[str]:
+    """``from .MODULE import _name`` of a query module in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module in QUERY_MODULES:
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            if private:
+                found.append(f"{path.name}: from .{node.module} import {', '.join(private)}")
+    return found
+
+
+def test_search_modules_import_no_private_names_of_the_query_modules():
+    """``eval.py`` and the analysis modules build on public names of the query modules."""
+    assert [f for p in sorted((SRC / "search").glob("*.py")) for f in _private_imports(p)] == []
+
+
+def test_the_import_rule_catches_a_private_name(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("from .session import Session, _warn_if_incomplete\n", encoding="utf-8")
+    assert _private_imports(path) == ["m.py: from .session import _warn_if_incomplete"]

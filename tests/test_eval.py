@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.records import clean_text
+from patentsim.search import Session
 from patentsim.search.cli import cli as search_cli
-from patentsim.search.eval import evaluate, label_codes
+from patentsim.search.eval import EvalOptions, evaluate, label_codes
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import UserInputError
 
@@ -40,7 +41,8 @@ def small(tmp_path):
 
 def test_eval_rows_and_tune_store_the_winner(small):
     settings, emb = small
-    report = evaluate("ipc", sample=12, k=3, settings=settings, embedder=emb, tune=True)
+    with Session(settings, model=emb) as session:
+        report = evaluate(EvalOptions("ipc", sample=12, k=3, tune=True), session)
     assert [(r.mode, r.level) for r in report.rows] == [
         (m, lvl) for m in ("dense", "keyword", "hybrid") for lvl in ("subclass", "group")
     ]
@@ -62,12 +64,17 @@ def test_eval_rows_and_tune_store_the_winner(small):
 
 def test_eval_refuses_bad_input(small):
     settings, emb = small
-    with pytest.raises(UserInputError, match="--level"):
-        evaluate("ipc", levels=["class"], settings=settings, embedder=emb)
-    with pytest.raises(UserInputError, match="--label"):
-        evaluate("ipcc", settings=settings, embedder=emb)
-    with pytest.raises(UserInputError, match="codes"):
-        evaluate("application_date", settings=settings, embedder=emb)
+    with Session(settings, model=emb) as session:
+        with pytest.raises(UserInputError, match="`level` must be one of"):
+            evaluate(EvalOptions("ipc", levels=("class",)), session)
+        with pytest.raises(UserInputError, match="`label`: unknown field 'ipcc'"):
+            evaluate(EvalOptions("ipcc"), session)
+        with pytest.raises(UserInputError, match="codes"):
+            evaluate(EvalOptions("application_date"), session)
+        with pytest.raises(UserInputError, match="-k must be at least 1"):
+            evaluate(EvalOptions("ipc", k=0), session)
+        with pytest.raises(UserInputError, match=r"`mode` must be one of .* or all"):
+            evaluate(EvalOptions("ipc", modes=("fuzzy",)), session)
 
 
 def test_eval_cli_json_keyword(small):
@@ -116,15 +123,15 @@ def test_eval_dense_precision_matches_numpy_on_nvidia(tmp_path):
     settings = StoreSettings(path=str(tmp_path / "store"))
     emb = FakeEmbedder(dimension=64)
     load(source, settings=settings, collection="nv", id_column="doc_id", embedder=emb)
-    report = evaluate(
+    options = EvalOptions(
         "cpc",
         levels=("subclass", "group"),
         sample=1000,  # more than there are: every labelled document is a query
-        modes=["dense"],
+        modes=("dense",),
         title=None,
-        settings=settings,
-        embedder=emb,
     )
+    with Session(settings, model=emb) as session:
+        report = evaluate(options, session)
     wb = openpyxl.load_workbook(source, read_only=True)
     rows = list(wb.active.iter_rows(values_only=True))
     header, body = list(rows[0]), rows[1:]

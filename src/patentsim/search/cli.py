@@ -346,25 +346,22 @@ def eval_cmd(
       search eval --label cpc --level group --sample 200 --mode hybrid --format json
       search eval --label ipc --tune
     """
-    from .eval import evaluate
+    from .eval import EvalOptions, evaluate
+    from .render import eval_json, eval_table
+    from .session import Session
 
-    report = evaluate(
+    options = EvalOptions(
         label,
         levels=levels or ("subclass", "group"),
         sample=sample,
         k=k,
         seed=seed,
-        modes=None if mode == "all" else [mode],
+        modes=() if mode == "all" else (mode,),
         title=title,
         tune=tune,
-        collection=collection,
-        settings=settings,
-        model=model,
-        device=device,
-        progress=lambda msg: click.echo(msg, err=True),
     )
-    from .render import eval_json, eval_table
-
+    with Session(settings, collection, model=model, device=device) as session:
+        report = evaluate(options, session, progress=lambda msg: click.echo(msg, err=True))
     click.echo(eval_json(report) if fmt == "json" else eval_table(report))
 
 

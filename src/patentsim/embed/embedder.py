@@ -207,7 +207,10 @@ class EmbedderConfig:
         if self.engine == "int8-torch":
             return "the collection was embedded with torch's int8 engine"
         if not onnxruntime_available():
-            return "onnxruntime is not installed (pip install 'patentsim[onnx]')"
+            return (
+                "onnxruntime is not installed (pip install onnxruntime: part of patentsim's "
+                "install)"
+            )
         if self.folder is None:
             return f"model '{self.model.name}' is not on this machine yet"
         from .engines import find_export
@@ -399,7 +402,7 @@ class OnnxEmbedder(_Common):
             raise ModelUnavailable(
                 f"the '{config.engine}' engine needs onnxruntime and tokenizers, which are "
                 "not installed",
-                "pip install 'patentsim[onnx]'",
+                "pip install onnxruntime tokenizers (part of patentsim's install, missing here)",
             )
         export = find_export(config.model_fingerprint())
         if export is None:

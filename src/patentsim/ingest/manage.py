@@ -18,6 +18,8 @@ class CollectionInfo:
     points: int
     manifest: dict[str, Any]
     indexes: dict[str, str]
+    store: str = ""  # the store's folder or URL
+    store_origin: str = ""  # where that came from: option, QDRANT_PATH, per-user default, ...
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,6 +65,13 @@ def list_collections(settings: StoreSettings) -> list[dict[str, Any]]:
         store.close()
 
 
+def store_origin(settings: StoreSettings) -> str:
+    """Where the store's location came from, for people."""
+    if settings.url:
+        return "option or QDRANT_URL"
+    return {"option": "option"}.get(settings.origin, settings.origin)
+
+
 def info(settings: StoreSettings, collection: str | None = None) -> CollectionInfo:
     """The manifest, counts, fields with types and index state, and where the data lives."""
     store = open_store(settings)
@@ -76,6 +85,8 @@ def info(settings: StoreSettings, collection: str | None = None) -> CollectionIn
             points=coll.count(),
             manifest=coll.read_manifest(),
             indexes=coll.indexes(),
+            store=store.location,
+            store_origin=store_origin(settings),
         )
     finally:
         store.close()

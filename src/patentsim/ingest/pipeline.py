@@ -49,6 +49,8 @@ from ..store.errors import (
 from ..store.filters import Match
 from ..store.ids import point_id
 from ..store.manifest import check_layout, check_model, new_manifest, now
+from ..store.names import NameSpec, names_field, with_name_fields
+from ..store.names import annotate as annotate_names
 from ..store.payload import RESERVED_INDEXES
 from .keyword import Keywords, backfill, terms_field
 from .read import MAX_CELL_CHARS, Table, open_table
@@ -90,6 +92,7 @@ class IngestSummary:
     unchanged: int = 0
     skipped: list[int] = field(default_factory=list)
     truncated: list[int] = field(default_factory=list)
+    window: int | None = None  # the model's window in tokens (texts beyond it are cut there)
     duplicates_dropped: list[int] = field(default_factory=list)
     pruned: int = 0
     embedded: int = 0
@@ -583,6 +586,10 @@ class _Loader:
         title = plan.fields.get(plan.title_column or "")
         self.text_fields = [plan.fields[c] for c in plan.text_columns]
         self.keywords = Keywords.for_manifest(manifest, self.text_fields, title)
+        self.names = with_name_fields(
+            NameSpec.from_manifest(manifest),
+            {plan.fields[c]: kind for c, kind in plan.name_columns.items()},
+        )
         self.sample = TextSample()  # across every file, whatever their order
         if manifest is not None:
             manifest["state"] = "loading"
@@ -669,6 +676,7 @@ class _Loader:
         sparse = dict(zip(ids, self.keywords.annotate([(r.text, r.payload) for r in records])))
         for r in records:
             self.sample.add(r.text)
+            annotate_names(r.payload, self.names.fields, self.names.aliases)
         for pid, rec in zip(ids, records):
             rec.payload["_hash"] = text_hash(self.mdl.fingerprint, rec.text)
             old = stored.get(pid)
@@ -714,6 +722,7 @@ class _Loader:
             texts = [rec.text for _, rec in need]
             encoded = embedder.encode(texts, batch_size=self.batch_size)
             window = embedder.max_seq_length
+            self.summary.window = window or None
             if window and self.mdl.long_text == "truncate":
                 for (_, rec), n in zip(need, embedder.token_counts(texts)):
                     if n > window:
@@ -837,7 +846,20 @@ class _Loader:
         for key in self.keywords.text_fields:
             if key in fields:
                 fields[key]["terms"] = terms_field(key)
+        for key in self.names.fields:
+            if key in fields:
+                fields[key]["names"] = names_field(key)
         return fields
+
+    def _field_order(self, fields: dict[str, dict[str, Any]]) -> list[str]:
+        """The fields in the files' column order (earlier loads' fields first): the order of
+        output columns.  Kept as a list, since a stored manifest's keys may come sorted."""
+        assert self.manifest is not None
+        order = [f for f in self.manifest.get("field_order") or [] if f in fields]
+        for name in [*(self.plan.fields[c] for c in self.plan.columns), *fields]:
+            if name in fields and name not in order:
+                order.append(name)
+        return order
 
     def _index(self, fields: dict[str, dict[str, Any]]) -> None:
         assert self.coll is not None
@@ -845,6 +867,8 @@ class _Loader:
             self.coll.ensure_index(key, spec["index"])
             if spec.get("terms"):
                 self.coll.ensure_index(spec["terms"], "terms")
+            if spec.get("names"):
+                self.coll.ensure_index(spec["names"], "keyword")
 
     def checkpoint(self) -> None:
         """Mid-load: the payload indexes as the rows so far call for (so the engine builds
@@ -879,6 +903,8 @@ class _Loader:
                 "loaded_at": now(),
             },
             sources=self._sources(),
+            field_order=self._field_order(fields),
+            names=self.names.to_manifest(),
             field_names={
                 **(self.manifest.get("field_names") or {}),
                 **{c: f for c, f in self.plan.fields.items() if f != c},

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 from ..store.errors import SourceError
 from ..store.ids import normalize_key
+from ..store.names import name_kind
 from ..store.payload import RESERVED, TITLE_NAMES, normalized
 from .exporters import Exporter, detect_exporter
 from .read import Row
@@ -121,6 +122,8 @@ class ColumnPlan:
     serial_dates: set[str] = field(default_factory=set)  # columns that read Excel serials
     identifiers: set[str] = field(default_factory=set)  # columns kept as text as written
     decimal_comma: bool = False  # numbers with decimal commas (a European-locale file)
+    # Columns of the names of parties (store/names.py): column -> company | person.
+    name_columns: dict[str, str] = field(default_factory=dict)
     exporter: str | None = None
     # What was decided and why, for the summary ("text: 'title' (no abstract column)").
     choices: list[str] = field(default_factory=list)
@@ -317,7 +320,27 @@ def plan_columns(
             if kind:
                 plan.number_columns[c] = kind
     _apply_file_order(plan, prof, formats, exporter)
+    _plan_names(plan, prof)
     return plan
+
+
+def _plan_names(plan: ColumnPlan, prof: Mapping[str, ColumnProfile]) -> None:
+    """Columns of applicants, assignees, owners and inventors (by their names: one rule for
+    every file, ``store.names.name_kind``) that hold text: matched by one key per name."""
+    typed = plan.date_columns | set(plan.number_columns) | plan.identifiers
+    for c in plan.columns:
+        kind = name_kind(c)
+        if kind is None or c in plan.text_columns or c == plan.id_column or c in typed:
+            continue
+        if not prof[c].strings:
+            continue
+        plan.name_columns[c] = kind
+    if plan.name_columns:
+        shown = ", ".join(f"'{c}'" for c in plan.name_columns)
+        plan.choices.append(
+            f"names in {shown}: matched, counted and grouped as one name per party (legal "
+            "forms, case, punctuation and spacing aside; 'ingest aliases' adds other names)"
+        )
 
 
 def _holds(p: ColumnProfile, sep: str) -> bool:

@@ -19,13 +19,14 @@ vectors and never load torch, sentence-transformers or pandas.
 from __future__ import annotations
 
 from .options import QueryOptions
-from .query import facets, like, text
-from .results import Document, FacetCount, Facets, Hit, QueryDocument, Results
+from .query import facet_fields, facets, like, text
+from .results import Document, FacetCount, FacetField, Facets, Hit, QueryDocument, Results
 from .session import IncompleteCollection, Session
 
 __all__ = [
     "Document",
     "FacetCount",
+    "FacetField",
     "Facets",
     "Hit",
     "IncompleteCollection",
@@ -33,6 +34,7 @@ __all__ = [
     "QueryOptions",
     "Results",
     "Session",
+    "facet_fields",
     "facets",
     "like",
     "text",

@@ -366,7 +366,7 @@ def eval_cmd(
 
 
 @cli.command()
-@click.argument("field")
+@click.argument("field", required=False)
 @filter_options
 @click.option(
     "--limit",
@@ -394,10 +394,13 @@ def eval_cmd(
 def facets(field, where, filter_json, limit, fmt, output, collection, settings):
     """How many documents hold each value of FIELD (list fields: each element).
 
-    Shows what a --where condition can select.
+    Shows what a --where condition can select.  On a field of names (applicants,
+    inventors, ...) each party counts once, however its documents write its name.
+    Without FIELD: the fields it can count, with their numbers of distinct values.
 
     \b
     Example:
+      search facets
       search facets applicant --limit 20
       search facets ipc --where "application_date>=2020"
     """
@@ -407,6 +410,13 @@ def facets(field, where, filter_json, limit, fmt, output, collection, settings):
 
     if output:
         render.output_format(output, fmt)
+    if field is None:
+        from .query import facet_fields
+
+        if where or filter_json or output:
+            raise click.UsageError("name the FIELD to count (search facets FIELD)")
+        render.emit_facet_fields(facet_fields(collection=collection, settings=settings), fmt)
+        return
     options = QueryOptions(limit=limit, where=where, filter_json=filter_json)
     result = count_facets(field, options, collection=collection, settings=settings)
     render.emit_facets(result, fmt, output)

@@ -16,6 +16,7 @@ from typing import Any
 from ..embed.retrieval import FUSIONS, Retrieval
 from ..store.backend import Collection
 from ..store.filters import Empty, Filter
+from ..store.names import NameSpec
 from ..store.payload import title_like
 from .where import FieldInfo, fields_of
 
@@ -41,6 +42,11 @@ class OpenCollection:
 
     def has_keyword(self) -> bool:
         return bool(self.manifest.get("keyword"))
+
+    @cached_property
+    def names(self) -> NameSpec:
+        """The collection's name fields and aliases (``store/names.py``)."""
+        return NameSpec.from_manifest(self.manifest)
 
     def sample(self, key: str) -> Any:
         """One stored value of ``key`` (for examples in error messages)."""

@@ -29,9 +29,13 @@ def group_field(opened: OpenCollection, name: str | None) -> FieldInfo | None:
     if name is None:
         return None
     try:
-        return resolve_field(name, opened.fields)
+        info = resolve_field(name, opened.fields)
     except BadFilter as exc:
         raise UserInputError(f"{setting('group_by')}: {exc.message}", exc.hint) from None
+    if info.names:
+        # One group per party, however its name is written.
+        return FieldInfo(info.names, "keyword", list=info.list)
+    return info
 
 
 def top_hits(

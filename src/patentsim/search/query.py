@@ -23,7 +23,7 @@ from __future__ import annotations
 from ..store import StoreSettings
 from .options import QueryOptions
 from .query_model import QueryEmbedder
-from .results import Facets, Results
+from .results import FacetField, Facets, Results
 from .session import Session
 
 
@@ -79,3 +79,12 @@ def facets(
     first: ``options.limit`` values among the documents ``where``/``filter_json`` select."""
     with Session(settings, collection) as session:
         return session.facets(field, options)
+
+
+def facet_fields(
+    *, collection: str | None = None, settings: StoreSettings | None = None
+) -> list[FacetField]:
+    """The fields ``facets`` can count (``search facets`` without a field), in the
+    collection's column order: type, distinct values, documents that hold the field."""
+    with Session(settings, collection) as session:
+        return session.facet_fields()

@@ -18,7 +18,13 @@ from .where import FieldInfo, where_filter
 def build_filter(opened: OpenCollection, options: QueryOptions) -> Filter | None:
     """The options' ``where`` conditions and ``filter_json``, ANDed (None: no filter)."""
     analyze = opened.analyze if opened.has_keyword() else None
-    flt = where_filter(options.where, opened.fields, sample=opened.sample, analyze=analyze)
+    flt = where_filter(
+        options.where,
+        opened.fields,
+        sample=opened.sample,
+        analyze=analyze,
+        name_key=opened.names.key,
+    )
     return all_of(flt, raw_filter(options.filter_json, opened.fields))
 
 

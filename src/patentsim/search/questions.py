@@ -7,6 +7,8 @@ session's business (``session.py``).
 
 from __future__ import annotations
 
+from itertools import islice
+
 from ..embed.retrieval import Retrieval
 from ..store.backend import ScoredHit, SparseVector
 from ..store.errors import (
@@ -16,7 +18,8 @@ from ..store.errors import (
     UserInputError,
     setting,
 )
-from ..store.filters import Range, all_of
+from ..store.filters import Empty, Filter, Match, Range, all_of
+from ..store.names import display_name
 from .collection import OpenCollection
 from .documents import describe, document_of, find_point, prior_art_field
 from .modes import choose_retrieval, runner, text_runner
@@ -24,8 +27,8 @@ from .options import QueryOptions
 from .paging import group_field, top_hits
 from .query_filter import build_filter
 from .query_model import QueryEmbedder
-from .results import Document, FacetCount, Facets, Hit, Results, public
-from .where import resolve_field
+from .results import Document, FacetCount, FacetField, Facets, Hit, Results, public
+from .where import FieldInfo, resolve_field
 
 FACET_TYPES = ("keyword", "integer", "bool")
 
@@ -133,15 +136,76 @@ def answer_facets(opened: OpenCollection, field: str, options: QueryOptions) -> 
             ),
         )
     flt = build_filter(opened, options)
-    counts = opened.coll.facet(info.name, flt=flt, limit=options.limit)
-    total = opened.coll.count(flt)
+    if info.names:
+        counts = name_counts(opened, info, flt, options.limit)
+    else:
+        counts = [
+            FacetCount(v, int(n))
+            for v, n in opened.coll.facet(info.name, flt=flt, limit=options.limit)
+        ]
     return Facets(
         collection=opened.name,
         field=info.name,
-        counts=[FacetCount(v, int(n)) for v, n in counts],
-        total=total,
+        counts=counts,
+        total=opened.coll.count(flt),
         filtered=flt is not None,
+        distinct=distinct_values(opened, info.names or info.name, flt),
     )
+
+
+DISTINCT_MAX = 100_000  # distinct values counted per field; beyond: "more than"
+SPELLINGS_SAMPLE = 200  # documents read per name to find its spellings
+
+
+def distinct_values(opened: OpenCollection, key: str, flt: Filter | None) -> int | None:
+    """How many distinct values ``key`` holds under a filter (None: more than DISTINCT_MAX)."""
+    n = len(opened.coll.facet(key, flt=flt, limit=DISTINCT_MAX))
+    return None if n >= DISTINCT_MAX else n
+
+
+def name_counts(
+    opened: OpenCollection, info: FieldInfo, flt: Filter | None, limit: int
+) -> list[FacetCount]:
+    """Counts per party of a name field: one entry per key, shown by the alias table's name,
+    else by its most frequent spelling without legal forms; ``spellings`` lists the
+    spellings its documents use."""
+    assert info.names is not None
+    spec = opened.names
+    kind = spec.fields.get(info.name, "company")
+    out = []
+    for key, n in opened.coll.facet(info.names, flt=flt, limit=limit):
+        seen: dict[str, int] = {}
+        holding = all_of(flt, Match(info.names, (key,)))
+        points = opened.coll.scroll(flt=holding, with_payload=[info.name], batch=64)
+        for point in islice(points, SPELLINGS_SAMPLE):
+            value = point.payload.get(info.name)
+            for name in value if isinstance(value, list) else [value]:
+                if isinstance(name, str) and spec.aliases.key(name, kind) == key:
+                    seen[name.strip()] = seen.get(name.strip(), 0) + 1
+        spellings = sorted(seen, key=lambda k: (-seen[k], k))
+        shown = spec.aliases.display(str(key), kind) or (
+            display_name(spellings[0], kind) if spellings else key
+        )
+        out.append(FacetCount(shown, int(n), key=str(key), spellings=spellings))
+    return out
+
+
+def answer_facet_fields(opened: OpenCollection) -> list[FacetField]:
+    """The fields ``facets`` can count (keyword, integer and boolean fields, and ``_file``
+    where the collection holds several files), with their distinct values, in the
+    collection's column order."""
+    out = []
+    several = len(opened.manifest.get("sources") or {}) > 1
+    for name, info in opened.fields.items():
+        usable = info.type in FACET_TYPES and not name.startswith("_")
+        if not usable and not (name == "_file" and several):
+            continue
+        documents = opened.coll.count(Filter(must_not=(Empty(name),)))
+        distinct = distinct_values(opened, info.names or name, None)
+        out.append(
+            FacetField(name, info.type, info.list, distinct, documents, names=bool(info.names))
+        )
+    return out
 
 
 def answer_document(

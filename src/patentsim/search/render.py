@@ -409,7 +409,51 @@ def emit_facets(result: Facets, fmt: str | None, output: str | None) -> None:
         click.echo(facets_csv(result))
     else:
         click.echo(facets_table(result))
-        click.echo(f"{result.total:,} matching documents", err=True)
+        click.echo(facets_footer(result), err=True)
+
+
+def facets_footer(result: Facets) -> str:
+    """How many values the table shows of how many, and the documents they count."""
+    shown = len(result.counts)
+    kind = "names" if any(c.spellings is not None for c in result.counts) else "values"
+    if result.distinct is None:
+        part = f"the {shown:,} most frequent {kind}"
+    elif result.distinct > shown:
+        part = f"{shown:,} of {result.distinct:,} {kind} (--limit {result.distinct} for all)"
+    else:
+        part = f"all {result.distinct:,} {kind}"
+    return f"{part}; {result.total:,} matching documents"
+
+
+def emit_facet_fields(fields: Sequence[Any], fmt: str | None) -> None:
+    """``search facets`` without a field: the countable fields, in ``fmt``."""
+    import click
+
+    if fmt == "json":
+        for f in fields:
+            click.echo(json.dumps(f.to_dict(), ensure_ascii=False))
+    elif fmt == "csv":
+        heads = ["field", "type", "list", "distinct", "documents", "names"]
+        click.echo(to_csv(heads, [list(f.to_dict().values()) for f in fields]))
+    else:
+        click.echo(facet_fields_table(fields))
+        click.echo("count one with: search facets FIELD", err=True)
+
+
+def facet_fields_table(fields: Sequence[Any]) -> str:
+    """``search facets`` without a field: the fields it can count."""
+    rows = [
+        [
+            f.name,
+            f.type + ("[]" if f.list else "") + (" (names)" if f.names else ""),
+            "many" if f.distinct is None else f"{f.distinct:,}",
+            f"{f.documents:,}",
+        ]
+        for f in fields
+    ]
+    return format_table(
+        ["field", "type", "distinct", "documents"], rows, right=[False, False, True, True]
+    )
 
 
 # -- messages ----------------------------------------------------------------------------------

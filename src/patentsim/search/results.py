@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..store.names import is_names_field
 from ..store.payload import RESERVED
 
 if TYPE_CHECKING:
@@ -17,8 +18,9 @@ if TYPE_CHECKING:
 
 
 def is_terms(key: str) -> bool:
-    """A field of analyzed terms (``_terms_abstract``: ingest/keyword.py)."""
-    return key.startswith("_terms_")
+    """A field ingest derives from another: analyzed terms (``_terms_abstract``:
+    ingest/keyword.py) or a name field's keys (``_name_applicant``: store/names.py)."""
+    return key.startswith("_terms_") or is_names_field(key)
 
 
 def public(payload: dict[str, Any]) -> dict[str, Any]:
@@ -126,11 +128,20 @@ class Results:
 
 @dataclass
 class FacetCount:
+    """A value and how many documents hold it.  On a name field (applicants, ...): one
+    entry per party, ``value`` its name as shown, ``key`` its matching key and
+    ``spellings`` the ways its documents write it (most frequent first)."""
+
     value: Any
     count: int
+    key: str | None = None
+    spellings: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "count": self.count}
+        out: dict[str, Any] = {"value": self.value, "count": self.count}
+        if self.spellings is not None:
+            out["spellings"] = self.spellings
+        return out
 
 
 @dataclass
@@ -140,3 +151,29 @@ class Facets:
     counts: list[FacetCount]
     total: int  # documents that match the filter
     filtered: bool = False
+    # Distinct values under the filter (on a name field: names, each party once); None
+    # where more than questions.DISTINCT_MAX.
+    distinct: int | None = None
+
+
+@dataclass
+class FacetField:
+    """A field ``facets`` can count: its type, whether it holds lists, how many distinct
+    values it has (None: more than questions.DISTINCT_MAX) and how many documents hold it."""
+
+    name: str
+    type: str
+    list: bool
+    distinct: int | None
+    documents: int
+    names: bool = False  # a name field: distinct names, each party once
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.name,
+            "type": self.type,
+            "list": self.list,
+            "distinct": self.distinct,
+            "documents": self.documents,
+            "names": self.names,
+        }

@@ -40,13 +40,14 @@ from .options import QueryOptions
 from .query_model import QueryEmbedder, cached_embedder, load_embedder
 from .questions import (
     answer_document,
+    answer_facet_fields,
     answer_facets,
     answer_like,
     answer_text,
     check_text,
     check_text_options,
 )
-from .results import Document, Facets, Results
+from .results import Document, FacetField, Facets, Results
 
 
 class IncompleteCollection(UserWarning):
@@ -110,6 +111,10 @@ class Session:
         values."""
         options = (options or QueryOptions()).validate()
         return answer_facets(self.open(), field, options)
+
+    def facet_fields(self) -> list[FacetField]:
+        """The fields ``facets`` can count, with their types and distinct values."""
+        return answer_facet_fields(self.open())
 
     def document(self, ref: int | str, *, key: bool = False, file: str | None = None) -> Document:
         """One document's key, row (and file), title, date and public payload; ``ref`` as

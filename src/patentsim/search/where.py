@@ -70,21 +70,29 @@ class FieldInfo:
     list: bool = False
     mixed: bool = False
     terms: str | None = None  # the payload path of the field's analyzed terms, if any
+    names: str | None = None  # the payload path of a name field's keys (store/names.py)
 
 
 AnalyzeFn = Callable[[str], list[str]]
+# (field, name as written) -> the name's key in that field (store.names.NameSpec.key).
+NameKeyFn = Callable[[str, str], str]
 
 
 def fields_of(manifest: Mapping[str, Any]) -> dict[str, FieldInfo]:
-    """The queryable fields of a collection: its columns, plus ``_key`` and ``_row``."""
+    """The queryable fields of a collection: its columns in the files' order (the manifest's
+    ``field_order``), plus ``_key`` and ``_row``."""
     out: dict[str, FieldInfo] = {}
-    for name, spec in (manifest.get("fields") or {}).items():
+    specs = manifest.get("fields") or {}
+    order = [f for f in manifest.get("field_order") or [] if f in specs]
+    for name in [*order, *(f for f in specs if f not in order)]:
+        spec = specs[name]
         out[name] = FieldInfo(
             name,
             str(spec.get("type") or "keyword"),
             list=bool(spec.get("list")),
             mixed=bool(spec.get("mixed")),
             terms=str(spec["terms"]) if spec.get("terms") else None,
+            names=str(spec["names"]) if spec.get("names") else None,
         )
     for name, kind in RESERVED_FIELDS.items():
         out.setdefault(name, FieldInfo(name, kind))
@@ -105,9 +113,13 @@ def where_filter(
     *,
     sample: SampleFn | None = None,
     analyze: AnalyzeFn | None = None,
+    name_key: NameKeyFn | None = None,
 ) -> Filter | None:
     """Several ``--where`` expressions ANDed into one filter (None when there are none)."""
-    conditions = tuple(parse_where(e, fields, sample=sample, analyze=analyze) for e in expressions)
+    conditions = tuple(
+        parse_where(e, fields, sample=sample, analyze=analyze, name_key=name_key)
+        for e in expressions
+    )
     return Filter(must=conditions) if conditions else None
 
 
@@ -117,12 +129,15 @@ def parse_where(
     *,
     sample: SampleFn | None = None,
     analyze: AnalyzeFn | None = None,
+    name_key: NameKeyFn | None = None,
 ) -> Condition:
     """One ``--where`` expression as a filter condition; ``BadFilter`` when it cannot work.
 
     ``sample(field)`` may return one stored value of the field: error messages then show
     an example with a real value.  ``analyze(words)``: the collection's analyzer, which
-    ``~`` applies on fields with analyzed terms.
+    ``~`` applies on fields with analyzed terms.  ``name_key(field, name)``: the key of a
+    name in a name field (the collection's aliases); ``=`` and ``!=`` on a name field
+    compare keys, so ``applicant=삼성전자`` finds ``삼성전자 주식회사`` and ``(주)삼성전자``.
     """
     field_text, op, rest = _split(expression, fields)
     info = resolve_field(field_text, fields, expression, sample=sample)
@@ -133,7 +148,7 @@ def parse_where(
     if op == "~":
         return _text(values, ctx, analyze)
     if op in ("=", "!="):
-        cond = _equals(values, ctx)
+        cond = _equals(values, ctx, name_key)
         return Filter(must_not=(cond,)) if op == "!=" else cond
     if len(values) > 1:
         raise ctx.fail(f"{op} takes one value, not a list of alternatives")
@@ -347,9 +362,12 @@ def _text(values: list[_Value], ctx: _Context, analyze: AnalyzeFn | None = None)
     return conds[0] if len(conds) == 1 else Filter(should=tuple(conds))
 
 
-def _equals(values: list[_Value], ctx: _Context) -> Condition:
+def _equals(values: list[_Value], ctx: _Context, name_key: NameKeyFn | None = None) -> Condition:
     kind = ctx.info.type
     name = ctx.info.name
+    if ctx.info.names and kind in ("keyword", "text"):
+        keys = tuple(dict.fromkeys(_key_of(name, v.text, name_key) for v in values))
+        return Match(ctx.info.names, keys)
     if kind in ("keyword", "text"):
         strings = tuple(v.text for v in values)
         if ctx.info.mixed:
@@ -382,6 +400,14 @@ def _equals(values: list[_Value], ctx: _Context) -> Condition:
         spans = [_span_range(name, _when(v, ctx)) for v in values]
         return spans[0] if len(spans) == 1 else Filter(should=tuple(spans))
     raise ctx.fail(f"fields of type {kind} cannot be compared")
+
+
+def _key_of(field: str, text: str, name_key: NameKeyFn | None) -> str:
+    if name_key is not None:
+        return name_key(field, text)
+    from ..store.names import name_key as plain_key
+
+    return plain_key(text)
 
 
 def _compare(op: str, value: _Value, ctx: _Context) -> Condition:

@@ -8,24 +8,47 @@ is given, else the embedded store in a folder.  Both ``ingest`` and
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .backend import Collection, CreateOptions, Store
 from .errors import PatentSimError, StoreError
 
-DEFAULT_PATH = "./qdrant_data"
+# The store folder of earlier versions, relative to the current folder: still used where it
+# exists and no path is given, so that nobody's collections vanish.
+LEGACY_PATH = "qdrant_data"
 SERVER_TIMEOUT_S = 30  # a server call that takes longer fails (qdrant-client's timeout)
+
+
+def default_path() -> str:
+    """The per-user store folder, by the platform's convention (platformdirs):
+    ``~/.local/share/patentsim/qdrant_data`` on Linux, ``~/Library/Application
+    Support/patentsim/qdrant_data`` on macOS, ``%LOCALAPPDATA%\\patentsim\\qdrant_data`` on
+    Windows."""
+    import platformdirs
+
+    return str(Path(platformdirs.user_data_dir("patentsim", appauthor=False)) / "qdrant_data")
+
+
+class LegacyStoreFolder(UserWarning):
+    """No store path was given and ``./qdrant_data`` exists here: it is used."""
 
 
 @dataclass(frozen=True)
 class StoreSettings:
-    """Where collections live.  Built from options, env vars, then defaults."""
+    """Where collections live.  Built from options, env vars, then defaults.
+
+    ``origin`` says where the embedded store's path came from, for ``ingest info``:
+    ``option``, ``QDRANT_PATH``, ``current folder`` (an existing ``./qdrant_data``) or
+    ``per-user default``."""
 
     url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    path: str = DEFAULT_PATH
+    path: str = field(default_factory=default_path)
     wait: float = 0.0
     timeout: int = SERVER_TIMEOUT_S
+    origin: str = "per-user default"
 
     @classmethod
     def resolve(
@@ -35,14 +58,41 @@ class StoreSettings:
         path: str | None = None,
         wait: float | None = None,
     ) -> StoreSettings:
-        """Options win over env vars (QDRANT_URL, QDRANT_API_KEY, QDRANT_PATH), then defaults."""
+        """Options win over env vars (QDRANT_URL, QDRANT_API_KEY, QDRANT_PATH), then
+        defaults: ``./qdrant_data`` where that folder exists (with a warning that says
+        so), else the per-user folder (``default_path``)."""
+        url = url or os.environ.get("QDRANT_URL") or None
+        chosen, origin = _store_path(path, quiet=bool(url))
         return cls(
-            url=url or os.environ.get("QDRANT_URL") or None,
+            url=url,
             api_key=api_key or os.environ.get("QDRANT_API_KEY") or None,
-            path=path or os.environ.get("QDRANT_PATH") or DEFAULT_PATH,
+            path=chosen,
             wait=wait or 0.0,
             timeout=SERVER_TIMEOUT_S,
+            origin=origin,
         )
+
+
+def _store_path(path: str | None, *, quiet: bool) -> tuple[str, str]:
+    if path:
+        return path, "option"
+    if os.environ.get("QDRANT_PATH"):
+        return os.environ["QDRANT_PATH"], "QDRANT_PATH"
+    default = default_path()
+    legacy = Path(LEGACY_PATH)
+    if legacy.is_dir() and legacy.resolve() != Path(default).resolve():
+        if not quiet:
+            from .errors import setting
+
+            warnings.warn(
+                f"using the store {legacy.resolve()} found in the current folder; the "
+                f"default store is now {default} (move the collections there, or set "
+                f"QDRANT_PATH or {setting('path')} to keep using this one without this note)",
+                LegacyStoreFolder,
+                stacklevel=3,
+            )
+        return str(legacy), "current folder"
+    return default, "per-user default"
 
 
 def open_store(settings: StoreSettings) -> Store:
@@ -61,7 +111,9 @@ def open_store(settings: StoreSettings) -> Store:
 
 
 def pick_collection(store: Store, name: str | None) -> str:
-    """``name``, or the store's only collection; an error listing them otherwise."""
+    """``name``, else ``QDRANT_COLLECTION``, else the store's only collection; an error
+    listing them otherwise."""
+    name = name or os.environ.get("QDRANT_COLLECTION") or None
     if name:
         return name
     names = store.list()
@@ -80,13 +132,14 @@ def pick_collection(store: Store, name: str | None) -> str:
 
 
 __all__ = [
-    "DEFAULT_PATH",
+    "LEGACY_PATH",
     "Collection",
     "CreateOptions",
     "PatentSimError",
     "Store",
     "StoreError",
     "StoreSettings",
+    "default_path",
     "open_store",
     "pick_collection",
 ]

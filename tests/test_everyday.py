@@ -296,3 +296,80 @@ def test_texts_beyond_the_window_are_said_in_words(tmp_path, fake_load):
         "tokens; --long-text chunk embeds the whole of each text (windows averaged)",
         "  embedded from their first tokens: rows 0, 2",
     ]
+
+
+# -- multi-word arguments, field case, output folders, score units, hints ---------------------
+
+
+def keys_of(result) -> list[str]:
+    return [json.loads(line)["key"] for line in result.stdout.splitlines() if line.strip()]
+
+
+def test_search_text_takes_several_words_as_one_query(two_collections):
+    args = ["-c", "patents", "--mode", "keyword", "--format", "json"]
+    unquoted = search("text", "배터리", "냉각", "장치", *args)
+    assert keys_of(unquoted) == keys_of(search("text", "배터리 냉각 장치", *args))
+    assert keys_of(unquoted)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["like", "0", "-c", "patents"],
+        ["text", "배터리", "냉각", "-c", "patents", "--mode", "keyword"],
+    ],
+)
+def test_a_where_condition_split_by_the_shell_says_to_quote_it(two_collections, command):
+    args = [*command, "--where", "applicant=삼성전자", "주식회사"]
+    result = CliRunner().invoke(search_cli, args)
+    assert result.exit_code == 2, result.output
+    assert 'quote it, --where "applicant=삼성전자 주식회사"' in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_field_in_another_case_is_matched_and_said(two_collections):
+    args = ["like", "0", "-c", "patents", "--format", "json", "--limit", "40"]
+    lower = search(*args, "--where", "status=등록")
+    upper = search(*args, "--where", "Status=등록")
+    assert keys_of(upper) == keys_of(lower) and keys_of(lower)
+    assert "field 'Status' taken as 'status'" in upper.stderr
+    assert "taken as" not in lower.stderr
+
+
+def test_output_into_a_missing_folder_fails_before_the_query(two_collections, tmp_path):
+    out = tmp_path / "missing" / "dir" / "out.xlsx"
+    result = CliRunner().invoke(search_cli, ["like", "999999", "-c", "patents", "-o", str(out)])
+    # The folder is checked first: the bad reference is never looked up.
+    assert result.exit_code == 2, result.output
+    assert f"the folder {out.parent} does not exist" in result.output
+
+
+@pytest.mark.parametrize(
+    ("mode", "kind"), [("dense", "cosine"), ("keyword", "bm25"), ("hybrid", "rrf")]
+)
+def test_the_table_names_the_kind_of_score(two_collections, mode, kind):
+    table = search("like", "0", "-c", "patents", "--mode", mode).stdout
+    assert table.splitlines()[0].split()[:3] == ["rank", "score", f"({kind})"]
+
+
+def test_the_unknown_field_hint_uses_a_frequent_term(two_collections):
+    result = CliRunner().invoke(search_cli, ["like", "0", "-c", "patents", "--where", "abstrct~x"])
+    assert result.exit_code == 2, result.output
+    (example,) = re.findall(r'e\.g\. --where "?abstract~(\S+?)"?;', result.output)
+    # A word most abstracts hold, as the analyzer keeps it: two characters or more.
+    assert len(example) >= 2 and example != "본"
+    keys = keys_of(
+        search(
+            "like",
+            "0",
+            "-c",
+            "patents",
+            "--format",
+            "json",
+            "--limit",
+            "40",
+            "--where",
+            f"abstract~{example}",
+        )
+    )
+    assert len(keys) >= 20

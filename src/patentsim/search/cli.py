@@ -161,7 +161,52 @@ def _fields(fields: str | None) -> list[str] | None:
     return [f.strip() for f in names if f.strip()]
 
 
-class _RefCommand(click.Command):
+_WHERE_FLAGS = ("--where", "-w")
+
+
+def _quote_hint(args: list[str], stray: list[str]) -> str | None:
+    """Where a word the shell split off a ``--where`` condition follows it: the condition
+    as it should have been written, quoted."""
+    for i, arg in enumerate(args[:-1]):
+        if arg in _WHERE_FLAGS and i + 2 < len(args) and args[i + 2] in stray:
+            words = [args[i + 1]]
+            for word in args[i + 2 :]:
+                if word.startswith("-") or word not in stray:
+                    break
+                words.append(word)
+            joined = " ".join(words)
+            return f'the shell split the condition at its spaces: quote it, --where "{joined}"'
+    return None
+
+
+class _QuotingCommand(click.Command):
+    """Words left over after the arguments, where a ``--where`` condition held spaces, are
+    an error that says to quote the condition."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            rest = super().parse_args(ctx, list(args))
+        except click.UsageError as exc:
+            if "unexpected extra argument" not in exc.message:
+                raise
+            stray = exc.message.split("(", 1)[-1].rstrip(")").split()
+            hint = _quote_hint(args, stray)
+            if hint is None:
+                raise
+            raise click.UsageError(f"{exc.message}: {hint}", ctx=ctx) from None
+        words = ctx.params.get("query")
+        if isinstance(words, tuple) and len(words) > 1:
+            # The query's words must stand together: a word after a --where condition's
+            # value is most likely the rest of that condition.
+            at = [i for i, a in enumerate(args) if a in words]
+            if at and at[-1] - at[0] + 1 != len(at):
+                hint = _quote_hint(args, list(words))
+                if hint:
+                    raise click.UsageError(hint, ctx=ctx)
+        return rest
+
+
+class _RefCommand(_QuotingCommand):
     """``like -1`` is a row number that does not exist, not an unknown option."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -228,8 +273,8 @@ def like(ref, key, file, options, fmt, output, fields, collection, settings):
     emit(results, fmt, output, _fields(fields))
 
 
-@cli.command()
-@click.argument("query")
+@cli.command(cls=_QuotingCommand)
+@click.argument("query", nargs=-1, required=True)
 @query_options
 @output_options
 @click.option(
@@ -249,9 +294,12 @@ def like(ref, key, file, options, fmt, output, fields, collection, settings):
 def text(query, options, fmt, output, fields, model, device, collection, settings):
     """Documents most similar to a text, embedded with the collection's own model.
 
+    QUERY may be several words, quoted or not: search text 배터리 냉각 장치.
+
     \b
     Example:
       search text "배터리 열관리 시스템" --limit 20 --format json
+      search text 배터리 냉각 장치
       search text "wafer polishing" --where "ipc=B24B 37/04"
       search text "배터리 냉각" --mode keyword --explain
     """
@@ -261,7 +309,12 @@ def text(query, options, fmt, output, fields, model, device, collection, setting
     if output:
         output_format(output, fmt)
     results = find_text(
-        query, options, model=model, device=device, collection=collection, settings=settings
+        " ".join(query),
+        options,
+        model=model,
+        device=device,
+        collection=collection,
+        settings=settings,
     )
     click.echo(f"text: mode {results.mode_detail}", err=True)
     emit(results, fmt, output, _fields(fields))

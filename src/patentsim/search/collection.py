@@ -8,6 +8,7 @@ and date fields, the default retrieval mode.  It is read from the manifest in on
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import islice
@@ -49,11 +50,31 @@ class OpenCollection:
         return NameSpec.from_manifest(self.manifest)
 
     def sample(self, key: str) -> Any:
-        """One stored value of ``key`` (for examples in error messages)."""
+        """One stored value of ``key`` (for examples in error messages); for a text field with
+        analyzed terms, one of the collection's frequent terms (a word a ``~`` example can
+        use, where a text's first word may be a meaningless fragment such as 본)."""
+        info = self.fields.get(key)
+        if info is not None and info.terms:
+            term = self.frequent_term(info.terms)
+            if term is not None:
+                return term
         flt = Filter(must_not=(Empty(key),))
         for point in islice(self.coll.scroll(flt=flt, with_payload=[key], batch=1), 1):
             return point.payload.get(key)
         return None
+
+    def frequent_term(self, terms_key: str, documents: int = 100) -> str | None:
+        """The analyzed term most of the first ``documents`` documents hold (two characters
+        or more, not a number)."""
+        counts: Counter[str] = Counter()
+        flt = Filter(must_not=(Empty(terms_key),))
+        points = self.coll.scroll(flt=flt, with_payload=[terms_key], batch=documents)
+        for point in islice(points, documents):
+            value = point.payload.get(terms_key)
+            if isinstance(value, str):
+                counts.update({t for t in value.split() if len(t) > 1 and not t.isdigit()})
+        best = counts.most_common(1)
+        return best[0][0] if best else None
 
     @property
     def state(self) -> str | None:

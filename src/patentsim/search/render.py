@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..store.errors import UserInputError
+from ..store.errors import UserInputError, setting
 from ..store.payload import parse_rfc3339
 from .results import Facets, Results
 
@@ -172,7 +172,14 @@ def hits_table(
 ) -> str:
     shown = _pick_fields(results, fields) or table_fields(results)
     explain = explained(results)
-    headers = ["rank", "score", "key", "row", *shown, *(["shared terms"] if explain else [])]
+    headers = [
+        "rank",
+        f"score ({score_kind(results)})",
+        "key",
+        "row",
+        *shown,
+        *(["shared terms"] if explain else []),
+    ]
     rows = [
         [str(h.rank), f"{h.score:.4f}", h.key, "" if h.row is None else str(h.row)]
         + [cell(h.payload.get(f), results.types.get(f)) for f in shown]
@@ -190,6 +197,16 @@ def hits_table(
         flexible=flexible,
         width=width or terminal_width(),
     )
+
+
+def score_kind(results: Results) -> str:
+    """What a hit's score is: cosine similarity (dense), BM25 (keyword), or the fusion of
+    hybrid mode (rrf or dbsf)."""
+    if results.mode == "keyword":
+        return "bm25"
+    if results.mode == "hybrid":
+        return "dbsf" if "DBSF" in results.mode_detail else "rrf"
+    return "cosine"
 
 
 def terminal_width() -> int:
@@ -305,6 +322,12 @@ def output_format(path: str | Path, fmt: str | None) -> str:
     """The format ``--output`` writes in: the file's extension decides, and a ``--format``
     given beside it must agree (``json`` with ``.jsonl``, ``csv`` with ``.csv``)."""
     kind = file_format(path)
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise UserInputError(
+            f"{setting('output')} {path}: the folder {folder} does not exist",
+            "create it first, or name a file in an existing folder",
+        )
     if fmt is not None and {"json": "jsonl"}.get(fmt, fmt) != kind:
         fits = {"json": " or name the file *.jsonl", "csv": " or name the file *.csv"}
         raise UserInputError(

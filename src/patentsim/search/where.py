@@ -32,6 +32,7 @@ import datetime as dt
 import difflib
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,10 @@ _TAKES = {
 RESERVED_FIELDS = {k: kind for k, kind in RESERVED_INDEXES.items() if k != "_hash"}
 
 SampleFn = Callable[[str], Any]
+
+
+class FieldNameCase(UserWarning):
+    """A field name written in another case than the collection's (``Applicant=``)."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +234,12 @@ def resolve_field(
         return fields[spelled[0]]
     folded = [f for f in fields if f.lower() == name.lower()]
     if len(folded) == 1:
+        warnings.warn(
+            f"{'--where ' + repr(expression) + ': ' if expression else ''}field '{name}' "
+            f"taken as '{folded[0]}' (field names match whatever their case)",
+            FieldNameCase,
+            stacklevel=2,
+        )
         return fields[folded[0]]
     where = f"--where {expression!r}: " if expression else ""
     public = [f for f in fields if not f.startswith("_")]

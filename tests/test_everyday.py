@@ -349,7 +349,7 @@ def test_output_into_a_missing_folder_fails_before_the_query(two_collections, tm
 )
 def test_the_table_names_the_kind_of_score(two_collections, mode, kind):
     table = search("like", "0", "-c", "patents", "--mode", mode).stdout
-    assert table.splitlines()[0].split()[:3] == ["rank", "score", f"({kind})"]
+    assert table.splitlines()[0].split()[:3] == ["rank", kind, "key"]
 
 
 def test_the_unknown_field_hint_uses_a_frequent_term(two_collections):

@@ -181,7 +181,7 @@ def test_load_hands_the_library_its_options_as_one_settings_object(monkeypatch, 
         long_text="chunk",
         create_options=CreateOptions(shards=2, replicas=3, quantization="binary"),
     )
-    assert settings == StoreSettings(path=str(tmp_path / "store"))
+    assert settings == StoreSettings(path=str(tmp_path / "store"), origin="option")
     calls.clear()
     assert invoke("load", "one.csv", "--format", "json").exit_code == 0
     assert calls[0][:2] == ("one.csv", LoadSettings(create_options=CreateOptions()))

@@ -70,7 +70,7 @@ def test_like_table(search):
     lines = result.stdout.splitlines()
     assert lines[0].split() == [
         "rank",
-        "score",
+        "cosine",
         "key",
         "row",
         "title",
@@ -293,7 +293,7 @@ def test_facets_refusals(search):
     result = search("facets", "application_date")
     assert result.exit_code == 2, result.output
     assert "'application_date' is a datetime field" in result.stderr
-    assert "fields to count: applicant" in result.stderr
+    assert "fields to count: application_number, applicant" in result.stderr
     result = search("facets", "aplicant")
     assert result.exit_code == 2 and "did you mean 'applicant'" in result.stderr
     result = search("facets", "status", "--where", "nope=1")

@@ -99,7 +99,7 @@ def test_hits_table_shows_title_applicant_and_date():
     lines = hits_table(r, width=200).splitlines()
     assert lines[0].split() == [
         "rank",
-        "score",
+        "cosine",
         "key",
         "row",
         "title",

@@ -174,7 +174,7 @@ def hits_table(
     explain = explained(results)
     headers = [
         "rank",
-        f"score ({score_kind(results)})",
+        score_kind(results),  # the score's name is its kind: cosine, bm25, rrf or dbsf
         "key",
         "row",
         *shown,

@@ -630,3 +630,12 @@ def test_the_keyword_only_benchmark_section_survives_a_full_report():
     assert section in rendered and rendered.count(BEGIN) == 1
     newer = keep_section(rendered, rendered, section.replace("first", "second"))
     assert "second" in newer and "first" not in newer
+
+
+def test_load_help_names_every_format_it_reads():
+    from patentsim.ingest.read import FORMATS
+
+    result = CliRunner().invoke(ingest_cli, ["load", "--help"])
+    assert result.exit_code == 0, result.output
+    missing = [suffix for suffix in FORMATS if suffix not in result.output]
+    assert not missing, f"ingest load --help does not name {missing}"

@@ -220,9 +220,11 @@ def cli() -> None:
 def load(files, quiet, fmt, create_options, settings, **options):
     """Embed files' abstracts and store them with every column as payload.
 
-    Reads .xlsx, .csv/.tsv, .jsonl and .parquet; several files (or a folder, or
-    a glob) go into one collection, keyed by --id.  Running it again embeds only
-    new or changed texts; a run that was killed finishes where it stopped.
+    Reads Excel (.xlsx, .xlsm, .xls), OpenDocument (.ods), delimited text
+    (.csv, .tsv, .txt; the delimiter is detected), .jsonl/.ndjson and .parquet;
+    several files (or a folder, or a glob) go into one collection, keyed by --id.
+    Running it again embeds only new or changed texts; a run that was killed
+    finishes where it stopped.
 
     \b
     Example:

@@ -368,6 +368,13 @@ def text(query, options, fmt, output, fields, model, device, collection, setting
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
+@click.option(
+    "--suggest",
+    is_flag=True,
+    help="Measure class suggestion (search suggest) instead: precision@1 and recall@5 of "
+    "each held-out document's suggested classes against its own, at the first --level "
+    "(default subclass).",
+)
 @click.option("--model", envvar="EMBED_MODEL", help="Where to load the collection's model from.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, mps.")
 @collection_option
@@ -381,6 +388,7 @@ def eval_cmd(
     mode,
     title,
     tune,
+    suggest,
     fmt,
     model,
     device,
@@ -398,10 +406,19 @@ def eval_cmd(
       search eval --label ipc
       search eval --label cpc --level group --sample 200 --mode hybrid --format json
       search eval --label ipc --tune
+      search eval --label cpc --suggest
     """
     from .eval import EvalOptions, evaluate
     from .render import eval_json, eval_table
     from .session import Session
+
+    if suggest:
+        if tune:
+            raise click.UsageError("--tune chooses a search mode; leave it out with --suggest")
+        _eval_suggest(
+            label, levels, sample, k, seed, mode, fmt, model, device, collection, settings
+        )
+        return
 
     options = EvalOptions(
         label,
@@ -416,6 +433,26 @@ def eval_cmd(
     with Session(settings, collection, model=model, device=device) as session:
         report = evaluate(options, session, progress=lambda msg: click.echo(msg, err=True))
     click.echo(eval_json(report) if fmt == "json" else eval_table(report))
+
+
+def _eval_suggest(label, levels, sample, k, seed, mode, fmt, model, device, collection, settings):
+    from .render_toolkit import suggest_eval_json, suggest_eval_table
+    from .session import Session
+    from .suggest import SuggestEvalOptions, evaluate_suggestions
+
+    options = SuggestEvalOptions(
+        label,
+        level=levels[0] if levels else "subclass",
+        sample=sample,
+        k=k,
+        seed=seed,
+        modes=() if mode == "all" else (mode,),
+    )
+    with Session(settings, collection, model=model, device=device) as session:
+        report = evaluate_suggestions(
+            session, options, progress=lambda msg: click.echo(msg, err=True)
+        )
+    click.echo(suggest_eval_json(report) if fmt == "json" else suggest_eval_table(report))
 
 
 @cli.command()
@@ -591,6 +628,110 @@ def clusters_cmd(k, fmt, output, refresh, collection, settings):
         k=k, refresh=refresh, collection=collection, settings=settings, progress=_progress
     )
     emit_clusters(result, fmt, output)
+
+
+@cli.command(name="suggest")
+@click.argument("text", required=False)
+@click.option("--label", required=True, metavar="FIELD", help="The field of classes (ipc, cpc).")
+@click.option(
+    "--ref",
+    metavar="REF",
+    help="Suggest for this document (a row number from 0, FILE:ROW, or a key) instead of a "
+    "text; its own classes never vote.",
+)
+@click.option(
+    "--key", "key", is_flag=True, help="Read --ref as a document key even when it is a number."
+)
+@click.option(
+    "--level",
+    type=click.Choice(["subclass", "group", "full"]),
+    default="subclass",
+    show_default=True,
+    help="Suggest subclasses (H01M), main groups (H01M 10) or full codes.",
+)
+@click.option(
+    "-k",
+    "k",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many nearest documents vote.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    help="How the voters are found. Default: the collection's default mode.",
+)
+@click.option(
+    "--where",
+    "-w",
+    "where",
+    multiple=True,
+    metavar="COND",
+    help="A condition every voter meets (as in search like). Repeat to AND them.",
+)
+@click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many classes.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    help="table (the default), json (one object per class) or csv.",
+)
+@click.option(
+    "--output", "-o", metavar="FILE", help="Write the classes to FILE (.xlsx, .csv, .jsonl)."
+)
+@click.option("--model", envvar="EMBED_MODEL", help="Where to load the collection's model from.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, mps.")
+@collection_option
+@store_options
+def suggest_cmd(
+    text,
+    label,
+    ref,
+    key,
+    level,
+    k,
+    mode,
+    where,
+    limit,
+    fmt,
+    output,
+    model,
+    device,
+    collection,
+    settings,
+):
+    """Classes for a text or a document: those its nearest documents carry, with a score.
+
+    The k nearest documents that carry a code vote for their codes, weighted by their
+    similarity; a class's score is the share of the voters' weight that carries it.
+
+    \b
+    Example:
+      search suggest --label ipc "배터리 셀 사이의 냉각판"
+      search suggest --label cpc --ref 12 --level group
+      search suggest --label ipc "battery cooling" --mode keyword --format json
+    """
+    from .render import output_format
+    from .render_toolkit import emit_suggestions
+    from .session import Session
+    from .suggest import SuggestOptions, suggest
+
+    if (text is None) == (ref is None):
+        raise click.UsageError("give a TEXT or --ref REF (one of them)")
+    if output:
+        output_format(output, fmt)
+    options = SuggestOptions(label, level, k, mode, tuple(where), limit)
+    with Session(settings, collection, model=model, device=device) as session:
+        result = suggest(session, options, text=text, ref=ref, key=key)
+    emit_suggestions(result, fmt, output)
 
 
 @cli.command()

@@ -182,7 +182,7 @@ def evaluate(
         with Session() as own:
             return evaluate(options, own, progress=progress)
     opened = session.open()
-    info = _label_field(opened, options.label)
+    info = label_field(opened, options.label)
     title_field = _title(opened, options.title)
     needs_model = title_field is not None and any(
         m != "keyword" for m in (*options.measured(), *(MODES if options.tune else ()))
@@ -217,7 +217,7 @@ class _Doc:
     title: str | None
 
 
-def _label_field(opened: OpenCollection, label: str) -> str:
+def label_field(opened: OpenCollection, label: str) -> str:
     try:
         info = resolve_field(label, opened.fields)
     except PatentSimError as exc:

@@ -51,7 +51,7 @@ from ..store.ids import point_id
 from ..store.manifest import check_layout, check_model, new_manifest, now
 from ..store.names import NameSpec, names_field, with_name_fields
 from ..store.names import annotate as annotate_names
-from ..store.payload import RESERVED_INDEXES
+from ..store.payload import DUP_FIELD, RESERVED_INDEXES
 from .keyword import Keywords, backfill, terms_field
 from .read import MAX_CELL_CHARS, Table, open_table
 from .records import (
@@ -689,7 +689,7 @@ class _Loader:
                 else:
                     s.updated += 1
                 to_embed.append((pid, rec))
-            elif old == rec.payload:
+            elif _kept_marks(old, rec.payload) == old:
                 s.unchanged += 1
             else:
                 s.payload_updated += 1
@@ -912,6 +912,14 @@ class _Loader:
             state="ready",
         )
         self.coll_write_manifest()
+
+
+def _kept_marks(old: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with the marks ``search dups --mark`` wrote into the stored one (its text
+    unchanged, a document stays in its group until the next marking)."""
+    if DUP_FIELD in old:
+        payload[DUP_FIELD] = old[DUP_FIELD]
+    return payload
 
 
 def _layout_for(options: CreateOptions, rows: int) -> CreateOptions:

@@ -630,6 +630,84 @@ def clusters_cmd(k, fmt, output, refresh, collection, settings):
     emit_clusters(result, fmt, output)
 
 
+@cli.command(name="dups")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    metavar="SIMILARITY",
+    help="How similar two documents must be to count as near-duplicates (cosine, 0-1). "
+    "Default: measured for each --source (docs: toolkit).",
+)
+@click.option(
+    "--source",
+    type=click.Choice(["dense", "keyword"]),
+    help="Compare the model's vectors (dense) or the keyword vectors. Default: dense where "
+    "the collection has them.",
+)
+@click.option(
+    "--neighbours",
+    type=click.IntRange(min=1, max=1024),
+    default=10,
+    show_default=True,
+    help="Nearest documents each document asks for first (more where all are close).",
+)
+@filter_options
+@click.option(
+    "--mark",
+    is_flag=True,
+    help="Write each grouped document's group into the payload field _dup_group, for "
+    "--where (earlier marks of the documents looked at are replaced).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    help="table (the default), json (one object per group) or csv (one line per document).",
+)
+@click.option(
+    "--output",
+    "-o",
+    metavar="FILE",
+    help="Write the groups to FILE: .xlsx or .csv (one row per document), .jsonl.",
+)
+@collection_option
+@store_options
+def dups_cmd(
+    threshold, source, neighbours, where, filter_json, mark, fmt, output, collection, settings
+):
+    """Groups of near-duplicate documents: the same text published twice, lightly edited.
+
+    Each document's nearest neighbours come from the collection's index (nothing is
+    embedded; no pair is compared outside them), linked above the threshold and joined
+    into groups.
+
+    \b
+    Example:
+      search dups
+      search dups --threshold 0.95 --output duplicates.xlsx
+      search dups --mark
+      search like 0 --where "_dup_group missing"
+    """
+    from .dups import DupOptions, find_duplicates
+    from .render import output_format
+    from .render_toolkit import emit_dups
+    from .session import Session
+
+    if output:
+        output_format(output, fmt)
+    options = DupOptions(
+        threshold=threshold,
+        source=source,
+        neighbours=neighbours,
+        where=tuple(where),
+        filter_json=filter_json,
+        mark=mark,
+    )
+    with Session(settings, collection) as session:
+        found = find_duplicates(session, options, progress=lambda m: click.echo(m, err=True))
+    emit_dups(found, fmt, output)
+
+
 @cli.command(name="suggest")
 @click.argument("text", required=False)
 @click.option("--label", required=True, metavar="FIELD", help="The field of classes (ipc, cpc).")

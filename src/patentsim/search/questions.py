@@ -20,6 +20,7 @@ from ..store.errors import (
 )
 from ..store.filters import Empty, Filter, Match, Range, all_of
 from ..store.names import display_name
+from ..store.payload import DUP_FIELD
 from .collection import OpenCollection
 from .documents import describe, document_of, find_point, prior_art_field
 from .modes import choose_retrieval, runner, text_runner
@@ -119,8 +120,11 @@ def answer_facets(opened: OpenCollection, field: str, options: QueryOptions) -> 
         info = resolve_field(field, opened.fields)
     except BadFilter as exc:
         raise UserInputError(f"facets: {exc.message}", exc.hint) from None
-    # _file counts documents per source file; the other reserved fields are one per document.
-    if info.type not in FACET_TYPES or (info.name.startswith("_") and info.name != "_file"):
+    # _file counts documents per source file, _dup_group per group of near-duplicates; the
+    # other reserved fields are one per document.
+    if info.type not in FACET_TYPES or (
+        info.name.startswith("_") and info.name not in ("_file", DUP_FIELD)
+    ):
         usable = [
             f for f, i in opened.fields.items() if i.type in FACET_TYPES and not f.startswith("_")
         ]
@@ -139,9 +143,11 @@ def answer_facets(opened: OpenCollection, field: str, options: QueryOptions) -> 
     if info.names:
         counts = name_counts(opened, info, flt, options.limit)
     else:
+        # The embedded engine's index may still list a value whose last point lost it.
         counts = [
             FacetCount(v, int(n))
             for v, n in opened.coll.facet(info.name, flt=flt, limit=options.limit)
+            if n
         ]
     return Facets(
         collection=opened.name,

@@ -1,5 +1,8 @@
-"""Output of ``search suggest``: tables, json, csv and files.
+"""Output of ``search dups`` and ``search suggest``: tables, json, csv and files.
 
+- ``emit_dups``: one row per grouped document (its group's name and size, key, row,
+  similarity, title) as a table, csv or a file (``.xlsx``, ``.csv``); json lines and
+  ``.jsonl``: one object per group with its members.
 - ``emit_suggestions``: one row per class (rank, code, score, the documents that voted
   for it) as a table, json lines, csv or a file.
 """
@@ -9,11 +12,72 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .dups import Duplicates
 from .render import format_table, terminal_width, to_csv, write_file
 from .suggest import SuggestEvalReport, Suggestions
 
+DUP_HEADERS = ["group", "size", "key", "row", "file", "score", "title"]
 SUGGEST_HEADERS = ["rank", "code", "score", "documents", "keys"]
 KEYS_SHOWN = 5  # the voting documents a table row names
+
+
+# -- near-duplicates ---------------------------------------------------------------------------
+
+
+def dup_rows(found: Duplicates) -> list[list[Any]]:
+    return [
+        [g.group, g.size, m.key, m.row, m.file, round(m.score, 6), m.title]
+        for g in found.groups
+        for m in g.members
+    ]
+
+
+def dups_jsonl(found: Duplicates) -> str:
+    return "\n".join(json.dumps(g.to_dict(), ensure_ascii=False) for g in found.groups)
+
+
+def dups_table(found: Duplicates) -> str:
+    several_files = any(m.file for g in found.groups for m in g.members)
+    headers = ["group", "size", "key", "row", *(["file"] if several_files else []), "score"]
+    rows = []
+    for g in found.groups:
+        for m in g.members:
+            row = [g.group, str(g.size), m.key, "" if m.row is None else str(m.row)]
+            if several_files:
+                row.append(m.file or "")
+            rows.append([*row, f"{m.score:.4f}", m.title or ""])
+    return format_table(
+        [*headers, "title"],
+        rows,
+        right=[False, True, False, True, *([False] if several_files else []), True],
+        flexible=len(headers),
+        width=terminal_width(),
+    )
+
+
+def emit_dups(found: Duplicates, fmt: str | None, output: str | None) -> None:
+    import click
+
+    click.echo(f"dups: {found.describe()} ({found.seconds:.1f} s)", err=True)
+    if found.marked is not None:
+        click.echo(
+            f"marked {found.marked:,} documents in '{found.field}'"
+            + (f", removed {found.unmarked:,} earlier marks" if found.unmarked else ""),
+            err=True,
+        )
+    if output:
+        write_file(output, DUP_HEADERS, dup_rows(found), dups_jsonl(found))
+        click.echo(f"wrote {len(found.groups):,} groups to {output}", err=True)
+        return
+    if not found.groups:
+        click.echo("no near-duplicates at this threshold", err=True)
+        return
+    if fmt == "json":
+        click.echo(dups_jsonl(found))
+    elif fmt == "csv":
+        click.echo(to_csv(DUP_HEADERS, dup_rows(found)))
+    else:
+        click.echo(dups_table(found))
 
 
 # -- class suggestions -------------------------------------------------------------------------

@@ -216,6 +216,14 @@ class Collection(Protocol):
 
     def overwrite_payload(self, points: Sequence[tuple[str, dict[str, Any]]]) -> None: ...
 
+    def set_payload(self, ids: Sequence[str], values: dict[str, Any]) -> None:
+        """Set ``values`` in the payload of the points ``ids``, keeping their other fields."""
+        ...
+
+    def delete_payload(self, ids: Sequence[str], keys: Sequence[str]) -> None:
+        """Remove the fields ``keys`` from the payload of the points ``ids``."""
+        ...
+
     def retrieve(
         self, ids: Sequence[str], *, with_vectors: bool = False, with_payload: bool = True
     ) -> list[StoredPoint]: ...
@@ -244,6 +252,28 @@ class Collection(Protocol):
         flt: Filter | None = None,
         score_threshold: float | None = None,
     ) -> list[ScoredHit]: ...
+
+    def neighbours(
+        self,
+        vectors: Sequence[Sequence[float]],
+        *,
+        limit: int,
+        score_threshold: float | None = None,
+        flt: Filter | None = None,
+    ) -> list[list[tuple[str, float]]]:
+        """Each stored point's nearest points (ids and scores, itself among them), for many
+        at once: one batch of dense searches planned once, without payloads."""
+        ...
+
+    def neighbours_sparse(
+        self,
+        vectors: Sequence[SparseVector],
+        *,
+        limit: int,
+        flt: Filter | None = None,
+    ) -> list[list[tuple[str, float]]]:
+        """The same on the keyword vectors (BM25 scores)."""
+        ...
 
     def query_fused(
         self,

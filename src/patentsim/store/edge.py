@@ -469,7 +469,7 @@ class EdgeCollection(PlannedQueries):
 
     def _sparse(self, vector: b.SparseVector, request: SearchRequest) -> list[b.ScoredHit]:
         query = _qe().Query.Nearest(_edge_sparse(vector), using=b.SPARSE_VECTOR)
-        return self._query(request, query)
+        return self._query(request, query, with_payload=request.with_payload)
 
     def _fused(self, fused: b.Fused, request: SearchRequest, depth: int) -> list[b.ScoredHit]:
         qe = _qe()
@@ -542,6 +542,16 @@ class EdgeCollection(PlannedQueries):
         for pid, payload in points:
             op = qe.UpdateOperation.overwrite_payload([pid], payload)
             self._engine(lambda op=op: self.shard.update(op))
+
+    def set_payload(self, ids: Sequence[str], values: dict[str, Any]) -> None:
+        if ids:
+            op = _qe().UpdateOperation.set_payload(list(ids), values)
+            self._engine(lambda: self.shard.update(op))
+
+    def delete_payload(self, ids: Sequence[str], keys: Sequence[str]) -> None:
+        if ids and keys:
+            op = _qe().UpdateOperation.delete_payload(list(ids), list(keys))
+            self._engine(lambda: self.shard.update(op))
 
     def retrieve(
         self, ids: Sequence[str], *, with_vectors: bool = False, with_payload: bool = True

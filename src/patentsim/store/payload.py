@@ -15,6 +15,8 @@ from collections.abc import Iterable
 # file, the content hash (model + text) and the file's name.
 RESERVED_INDEXES = {"_key": "keyword", "_row": "integer", "_hash": "keyword", "_file": "keyword"}
 RESERVED = tuple(RESERVED_INDEXES)
+# Written by ``search dups --mark`` (not by ingest): each near-duplicate's group name.
+DUP_FIELD = "_dup_group"
 
 # Column names of a document's title, best first (compared ``normalized``).  Ingest records
 # the title column it found in the manifest; search falls back on these names for

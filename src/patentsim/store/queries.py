@@ -200,6 +200,54 @@ class PlannedQueries(ABC):
         request = SearchRequest(flt, limit, offset, score_threshold, plan.exact, plan.hnsw_ef)
         return self._fused(fused, request, depth)
 
+    def neighbours(
+        self,
+        vectors: Sequence[Sequence[float]],
+        *,
+        limit: int,
+        score_threshold: float | None = None,
+        flt: Filter | None = None,
+    ) -> list[list[tuple[str, float]]]:
+        """Each vector's nearest points (ids and scores), for stored points' vectors: one plan
+        for the batch, no payloads.  A filter that the plan checks on candidates
+        (``hnsw+check``) is asked query by query."""
+        if not vectors:
+            return []
+        plan = self.last_plan = self._query_plan(flt, limit, False)
+        if plan.candidates:
+            return [
+                [
+                    (h.id, h.score)
+                    for h in self.query(v, limit=limit, flt=flt, score_threshold=score_threshold)
+                ]
+                for v in vectors
+            ]
+        ef = max(planning.NEIGHBOURS_EF, limit)
+        request = SearchRequest(flt, limit, 0, score_threshold, plan.exact, ef, with_payload=False)
+        return [[(h.id, h.score) for h in hits] for hits in self._dense_batch(vectors, request)]
+
+    def neighbours_sparse(
+        self,
+        vectors: Sequence[b.SparseVector],
+        *,
+        limit: int,
+        flt: Filter | None = None,
+    ) -> list[list[tuple[str, float]]]:
+        """Each keyword vector's best-scoring points (ids and BM25 scores), no payloads."""
+        request = SearchRequest(flt, limit, 0, None, with_payload=False)
+        return [[(h.id, h.score) for h in hits] for hits in self._sparse_batch(vectors, request)]
+
+    def _dense_batch(
+        self, vectors: Sequence[Sequence[float]], request: SearchRequest
+    ) -> list[list[b.ScoredHit]]:
+        """Several dense searches of one request; a backend with a batch call overrides it."""
+        return [self._dense(v, request) for v in vectors]
+
+    def _sparse_batch(
+        self, vectors: Sequence[b.SparseVector], request: SearchRequest
+    ) -> list[list[b.ScoredHit]]:
+        return [self._sparse(v, request) for v in vectors]
+
     def scroll(
         self,
         *,

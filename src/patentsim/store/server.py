@@ -517,7 +517,34 @@ class ServerCollection(PlannedQueries):
         )
 
     def _sparse(self, vector: b.SparseVector, request: SearchRequest) -> list[b.ScoredHit]:
-        return self._query(request, _model_sparse(vector), using=b.SPARSE_VECTOR)
+        return self._query(
+            request,
+            _model_sparse(vector),
+            using=b.SPARSE_VECTOR,
+            with_payload=request.with_payload,
+        )
+
+    def _dense_batch(
+        self, vectors: Sequence[Sequence[float]], request: SearchRequest
+    ) -> list[list[b.ScoredHit]]:
+        """One ``query_batch_points`` request per batch: a server answers them in one round
+        trip instead of one per vector."""
+        m = _models()
+        params = self._search_params(request)
+        requests = [
+            m.QueryRequest(
+                query=[float(x) for x in v],
+                using=self.dense_name or None,
+                limit=request.limit,
+                filter=to_models(request.flt),
+                score_threshold=request.score_threshold,
+                params=params,
+                with_payload=request.with_payload,
+            )
+            for v in vectors
+        ]
+        responses = self._call(lambda: self.client.query_batch_points(self.name, requests))
+        return [[b.ScoredHit.from_point(p) for p in r.points] for r in responses]
 
     def _fused(self, fused: b.Fused, request: SearchRequest, depth: int) -> list[b.ScoredHit]:
         m = _models()
@@ -593,6 +620,22 @@ class ServerCollection(PlannedQueries):
             if quantization != "none"
             else None,
         )
+
+    def set_payload(self, ids: Sequence[str], values: dict[str, Any]) -> None:
+        if ids:
+            self._call(
+                lambda: self.client.set_payload(
+                    self.name, payload=values, points=list(ids), wait=True
+                )
+            )
+
+    def delete_payload(self, ids: Sequence[str], keys: Sequence[str]) -> None:
+        if ids and keys:
+            self._call(
+                lambda: self.client.delete_payload(
+                    self.name, keys=list(keys), points=list(ids), wait=True
+                )
+            )
 
     def overwrite_payload(self, points: Sequence[tuple[str, dict[str, Any]]]) -> None:
         for pid, payload in points:

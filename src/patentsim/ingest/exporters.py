@@ -29,6 +29,14 @@ recognised is said in the summary; options given on the command line win.
 
 Each names its date columns too; a list column that is also a date column holds
 lists of dates (a range filter matches a document when any of them is in range).
+
+Families (``search like --collapse family``): the column that says which publications are
+one invention, the first of a profile's ``family`` columns the file has: Lens ``Simple
+Family Members``, WIPS ON ``패밀리 문헌번호``, Espacenet ``Family number``, else the priority
+numbers (Lens ``Priority Numbers``, WIPS ON ``우선권 주장번호``, KIPRIS ``우선권주장번호``);
+publications sharing a value are one family.  Google Patents' CSV names neither (its
+families are found by text).  A file of no known exporter: a column named like a family or
+priority number (``family_id``, ``패밀리``, ``priority numbers``; ``family_column``).
 Lists of a known exporter are lists whatever share of their cells hold a
 separator (13 joint applications of 600 are still lists).
 """
@@ -50,6 +58,8 @@ class Exporter:
     # A separator that makes a list of any column of short texts holding it (the tool's own
     # output joins list fields with it, whatever share of the cells hold several values).
     list_any: str | None = None
+    # Columns naming a document's family (or priority numbers), best first.
+    family: tuple[str, ...] = ()
 
 
 def _norm(name: str) -> str:
@@ -106,6 +116,7 @@ def detect_exporter(columns: Sequence[str]) -> Exporter | None:
             else None,
             lists={c: "|" for c in _having(names, lists)},
             dates=frozenset(_having(names, dates)),
+            family=tuple(_having(names, ("패밀리 문헌번호", "우선권 주장번호"))),
         )
     if "출원번호" in names and ({"발명의명칭", "발명의 명칭"} & set(names)):
         lists = ("출원인", "발명자", "ipc분류", "cpc분류", "ipc", "cpc", "우선권주장번호")
@@ -115,6 +126,9 @@ def detect_exporter(columns: Sequence[str]) -> Exporter | None:
             id_column=names["출원번호"],
             lists={c: "|" for c in _having(names, lists)},
             dates=frozenset(_having(names, dates)),
+            family=tuple(
+                _having(names, ("패밀리번호", "패밀리 번호", "우선권주장번호", "우선권 주장번호"))
+            ),
         )
     if "lens id" in names:
         lens_lists = (
@@ -140,6 +154,11 @@ def detect_exporter(columns: Sequence[str]) -> Exporter | None:
             dates=frozenset(
                 _having(names, ("publication date", "application date", "earliest priority date"))
             ),
+            family=tuple(
+                _having(
+                    names, ("simple family members", "extended family members", "priority numbers")
+                )
+            ),
         )
     espacenet = {"publication number", "earliest priority", "family number"}
     if espacenet <= set(names):
@@ -150,8 +169,43 @@ def detect_exporter(columns: Sequence[str]) -> Exporter | None:
             dates=frozenset(
                 _having(names, ("earliest priority", "publication date", "earliest publication"))
             ),
+            family=tuple(_having(names, ("family number",))),
         )
     key = next((names[k] for k in ("patent_id", "patent_number") if k in names), None)
     if key and {"patent_title", "patent_abstract", "patent_date"} & set(names):
         return Exporter("PatentsView table", id_column=key)
     return None
+
+
+# Column names (compared as ``_norm`` does) of a family, then of priority numbers, best first.
+FAMILY_NAMES = (
+    "family id",
+    "family_id",
+    "family number",
+    "family_number",
+    "family",
+    "docdb family id",
+    "inpadoc family id",
+    "simple family id",
+    "simple family members",
+    "패밀리",
+    "패밀리번호",
+    "패밀리 번호",
+    "패밀리 문헌번호",
+    "priority numbers",
+    "priority_numbers",
+    "priority number",
+    "priority_number",
+    "priority application numbers",
+    "우선권주장번호",
+    "우선권 주장번호",
+    "우선권번호",
+)
+
+
+def family_column(columns: Sequence[str], exporter: Exporter | None) -> str | None:
+    """The column that names each document's family: the exporter's, else one named so."""
+    names = {_norm(c): c for c in columns}
+    if exporter is not None and exporter.family:
+        return exporter.family[0]
+    return next((names[n] for n in FAMILY_NAMES if n in names), None)

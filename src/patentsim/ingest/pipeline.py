@@ -882,6 +882,7 @@ class _Loader:
             return
         fields = self._fields()
         title = self.plan.fields.get(self.plan.title_column or "")
+        family = self.plan.fields.get(self.plan.family_column or "")
         for key, spec in fields.items():
             if spec["mixed"] and spec["index"] != "text" and key in self.types:
                 self.summary.mixed_fields[key] = sorted(self.types[key])
@@ -894,6 +895,7 @@ class _Loader:
             fields=fields,
             text_columns=self.plan.text_columns,
             title_field=title,
+            family_field=family or self.manifest.get("family_field"),
             date_field=self.manifest.get("date_field") or _pick_date_field(date_fields),
             counts={"points": self.coll.count()},
             source={

@@ -37,7 +37,7 @@ from ..store.errors import SourceError
 from ..store.ids import normalize_key
 from ..store.names import name_kind
 from ..store.payload import RESERVED, TITLE_NAMES, normalized
-from .exporters import Exporter, detect_exporter
+from .exporters import Exporter, detect_exporter, family_column
 from .read import Row
 from .types import (
     _INT_FLOAT,
@@ -125,6 +125,7 @@ class ColumnPlan:
     # Columns of the names of parties (store/names.py): column -> company | person.
     name_columns: dict[str, str] = field(default_factory=dict)
     exporter: str | None = None
+    family_column: str | None = None  # the column naming each document's family
     # What was decided and why, for the summary ("text: 'title' (no abstract column)").
     choices: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -261,6 +262,12 @@ def plan_columns(
     plan.text_columns = list(dict.fromkeys(text)) or _detect_text(table, columns, prof, plan)
     plan.strict_dates = {c for c in dates if c not in plan.text_columns}
     plan.title_column = _find(columns, TITLE_NAMES, prof, need_values=False)
+    plan.family_column = family_column(columns, exporter)
+    if plan.family_column:
+        plan.choices.append(
+            f"family: '{plan.family_column}' (documents sharing a value are one family: "
+            "search --collapse family)"
+        )
     formats = [date_format_option(f) for f in date_formats]
     for f, (col, order, fmt) in zip(date_formats, formats):
         if col is not None:

@@ -119,6 +119,13 @@ def query_options(fn: F) -> F:
             help="Add each result's shared terms with the query (document or text): the "
             "analyzed words both hold, highest keyword weight first.",
         ),
+        click.option(
+            "--collapse",
+            metavar="family|near-dup|FIELD",
+            help="One result per family, the best-ranked, with the family's size and other "
+            "members: 'family' (the file's family or priority field, else near-duplicates), "
+            "'near-dup' (near-identical texts), or documents sharing a value of FIELD.",
+        ),
     ]
     return filter_options(bundle(with_options, decorators))
 
@@ -262,6 +269,7 @@ def like(ref, key, file, options, fmt, output, fields, collection, settings):
       search like 0 --mode hybrid
       search like 0 --explain
       search like part2.xlsx:0
+      search like 0 --collapse family
     """
     from .query import like as find_like
     from .render import emit, output_format, query_header
@@ -270,6 +278,8 @@ def like(ref, key, file, options, fmt, output, fields, collection, settings):
         output_format(output, fmt)
     results = find_like(ref, options, key=key, file=file, collection=collection, settings=settings)
     click.echo(query_header(results), err=True)
+    if results.collapse:
+        click.echo(results.collapse, err=True)
     emit(results, fmt, output, _fields(fields))
 
 
@@ -317,6 +327,8 @@ def text(query, options, fmt, output, fields, model, device, collection, setting
         settings=settings,
     )
     click.echo(f"text: mode {results.mode_detail}", err=True)
+    if results.collapse:
+        click.echo(results.collapse, err=True)
     emit(results, fmt, output, _fields(fields))
 
 
@@ -656,7 +668,7 @@ def clusters_cmd(k, fmt, output, refresh, collection, settings):
     "--mark",
     is_flag=True,
     help="Write each grouped document's group into the payload field _dup_group, for "
-    "--where (earlier marks of the documents looked at are replaced).",
+    "--where and --collapse (earlier marks of the documents looked at are replaced).",
 )
 @click.option(
     "--format",
@@ -686,7 +698,7 @@ def dups_cmd(
       search dups
       search dups --threshold 0.95 --output duplicates.xlsx
       search dups --mark
-      search like 0 --where "_dup_group missing"
+      search like 0 --collapse _dup_group
     """
     from .dups import DupOptions, find_duplicates
     from .render import output_format

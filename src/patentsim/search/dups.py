@@ -24,7 +24,7 @@ term-frequency part; a keyword-only collection has only these vectors).
 ``mark=True`` writes each grouped document's group name into the payload field
 ``_dup_group`` (``DUP_FIELD``; nothing is embedded again) and removes it from the
 documents looked at that are in no group now, so that ``--where "_dup_group exists"``
-finds the groups.  The manifest records the field and how the
+and ``--collapse _dup_group`` use the groups.  The manifest records the field and how the
 groups were found.
 """
 

@@ -37,7 +37,9 @@ class QueryOptions:
     - ``mode``: ``dense``, ``keyword`` or ``hybrid``; None is the collection's default;
     - ``prior_art``: only documents dated before the query document (``like`` only), by
       ``date_field`` (None: the collection's date field);
-    - ``explain``: each hit's ``shared_terms`` with the query (``patentsim.search.explain``).
+    - ``explain``: each hit's ``shared_terms`` with the query (``patentsim.search.explain``);
+    - ``collapse``: one hit per family, the best-ranked, with the family's size and other
+      members (``patentsim.search.collapse``): ``family``, ``near-dup`` or a field.
     """
 
     limit: int = DEFAULT_LIMIT
@@ -50,6 +52,7 @@ class QueryOptions:
     prior_art: bool = False
     date_field: str | None = None
     explain: bool = False
+    collapse: str | None = None
 
     def __post_init__(self) -> None:
         where: Any = self.where
@@ -78,10 +81,14 @@ class QueryOptions:
             raise UserInputError(f"{setting('min_score')} must be a number, not {self.min_score}")
         if not isinstance(self.where, tuple) or not all(isinstance(w, str) for w in self.where):
             raise UserInputError(f"{setting('where')} takes conditions as text, not {self.where!r}")
-        for name in ("group_by", "date_field"):
+        for name in ("group_by", "date_field", "collapse"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise UserInputError(f"{setting(name)} must name a field, not {value!r}")
+        if self.collapse is not None and self.group_by is not None:
+            raise UserInputError(
+                f"{setting('collapse')} and {setting('group_by')} both thin the list: use one"
+            )
         return self
 
     def replace(self, **changes: Any) -> QueryOptions:

@@ -21,9 +21,10 @@ from ..store.errors import (
 from ..store.filters import Empty, Filter, Match, Range, all_of
 from ..store.names import display_name
 from ..store.payload import DUP_FIELD
+from .collapse import collapse_hits, collapse_rule
 from .collection import OpenCollection
 from .documents import describe, document_of, find_point, prior_art_field
-from .modes import choose_retrieval, runner, text_runner
+from .modes import Runner, choose_retrieval, runner, text_runner
 from .options import QueryOptions
 from .paging import group_field, top_hits
 from .query_filter import build_filter
@@ -63,8 +64,7 @@ def answer_like(
             )
         flt = all_of(flt, Range(dfield, lt=before, datetime=True))
     run = runner(opened, retrieval, point.vector, point.sparse or SparseVector((), ()))
-    hits = top_hits(run, flt, options, group=group, exclude=point.id)
-    results = results_of(opened, hits, options, retrieval, filtered=flt is not None)
+    results = _ranked(opened, run, flt, options, retrieval, group, exclude=point.id)
     results.query = query
     results.prior_art_field, results.prior_art_before = dfield, before
     if options.explain:
@@ -93,7 +93,31 @@ def check_text_options(opened: OpenCollection, options: QueryOptions) -> Retriev
     retrieval = choose_retrieval(opened, options.mode)
     build_filter(opened, options)
     group_field(opened, options.group_by)
+    collapse_rule(opened, options.collapse)
     return retrieval
+
+
+def _ranked(
+    opened: OpenCollection,
+    run: Runner,
+    flt: Filter | None,
+    options: QueryOptions,
+    retrieval: Retrieval,
+    group: FieldInfo | None,
+    *,
+    exclude: str | None,
+) -> Results:
+    """The page of hits as ``Results``: one per group, or one per family, if asked."""
+    rule = collapse_rule(opened, options.collapse)
+    if rule is None:
+        hits = top_hits(run, flt, options, group=group, exclude=exclude)
+        return results_of(opened, hits, options, retrieval, filtered=flt is not None)
+    kept = collapse_hits(opened, run, flt, options, rule, exclude)
+    results = results_of(opened, [h for h, _ in kept], options, retrieval, filtered=flt is not None)
+    for hit, (_, family) in zip(results.hits, kept):
+        hit.family = family
+    results.collapse = rule.describe()
+    return results
 
 
 def answer_text(
@@ -104,8 +128,7 @@ def answer_text(
     flt = build_filter(opened, options)
     group = group_field(opened, options.group_by)
     run = text_runner(opened, retrieval, emb, query)
-    hits = top_hits(run, flt, options, group=group, exclude=None)
-    results = results_of(opened, hits, options, retrieval, filtered=flt is not None)
+    results = _ranked(opened, run, flt, options, retrieval, group, exclude=None)
     if options.explain:
         from .explain import attach
 

@@ -167,21 +167,35 @@ def shared_words(hit: Any, top: int | None = None) -> list[str]:
     return [t.word for t in (hit.shared_terms or [])[:top]]
 
 
+def collapsed(results: Results) -> bool:
+    """Whether the hits carry their families (``--collapse``)."""
+    return any(h.family is not None for h in results.hits)
+
+
+def family_note(hit: Any) -> str:
+    """The table's compact note of a hit's family: how many more publications it has."""
+    more = hit.family.size - 1 if hit.family is not None else 0
+    return f"+{more}" if more else ""
+
+
 def hits_table(
     results: Results, fields: Sequence[str] | None = None, width: int | None = None
 ) -> str:
     shown = _pick_fields(results, fields) or table_fields(results)
     explain = explained(results)
+    family = collapsed(results)
     headers = [
         "rank",
         score_kind(results),  # the score's name is its kind: cosine, bm25, rrf or dbsf
         "key",
         "row",
+        *(["family"] if family else []),
         *shown,
         *(["shared terms"] if explain else []),
     ]
     rows = [
         [str(h.rank), f"{h.score:.4f}", h.key, "" if h.row is None else str(h.row)]
+        + ([family_note(h)] if family else [])
         + [cell(h.payload.get(f), results.types.get(f)) for f in shown]
         + ([", ".join(shared_words(h, TABLE_SHARED))] if explain else [])
         for h in results.hits
@@ -189,11 +203,11 @@ def hits_table(
     flexible = None
     if shown:
         text_like = [i for i, f in enumerate(shown) if results.types.get(f) in ("text", "keyword")]
-        flexible = 4 + (text_like[0] if text_like else 0)
+        flexible = (5 if family else 4) + (text_like[0] if text_like else 0)
     return format_table(
         headers,
         rows,
-        right=[True, True, False, True],
+        right=[True, True, False, True, *([True] if family else [])],
         flexible=flexible,
         width=width or terminal_width(),
     )
@@ -241,13 +255,26 @@ def hit_rows(
 ) -> tuple[list[str], list[list[Any]]]:
     columns = _columns(results, fields)
     explain = explained(results)
+    family = collapsed(results)
     rows = [
         [h.rank, round(h.score, 6), h.key, h.row]
         + [convert(h.payload.get(c), results.types.get(c)) for c in columns]
         + (["|".join(shared_words(h, SHOWN_SHARED))] if explain else [])
+        + (_family_cells(h) if family else [])
         for h in results.hits
     ]
-    return ["rank", "score", "key", "row", *columns, *(["shared_terms"] if explain else [])], rows
+    headers = ["rank", "score", "key", "row", *columns, *(["shared_terms"] if explain else [])]
+    return [*headers, *(FAMILY_COLUMNS if family else [])], rows
+
+
+FAMILY_COLUMNS = ["family_size", "family_members"]
+
+
+def _family_cells(hit: Any) -> list[Any]:
+    """A hit's family in files and csv: its size and the other members' keys, ``|``-joined."""
+    if hit.family is None:
+        return [1, ""]
+    return [hit.family.size, "|".join(m.key for m in hit.family.members)]
 
 
 def _csv_value(value: Any, kind: str | None) -> Any:

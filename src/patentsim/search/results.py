@@ -40,6 +40,8 @@ class Hit:
     # With ``explain``: the analyzed terms it shares with the query (explain.SharedTerm),
     # highest weight first.
     shared_terms: list[Any] | None = None
+    # With ``collapse``: its family (collapse.Family): how found, its size, its other members.
+    family: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -49,6 +51,8 @@ class Hit:
             "row": self.row,
             "payload": self.payload,
         }
+        if self.family is not None:
+            out["family"] = self.family.to_dict()
         if self.shared_terms is not None:
             from .explain import SHOWN
 
@@ -100,6 +104,7 @@ class Results:
     prior_art_before: str | None = None
     mode: str = "dense"  # the mode that answered: dense, keyword or hybrid
     mode_detail: str = "dense"  # with the fusion and its weights, for people
+    collapse: str | None = None  # with ``collapse``: how the hits were made one per family
 
     def to_pandas(self) -> pd.DataFrame:
         """The hits as a DataFrame for notebooks: rank, score, key, row, then the payload

@@ -123,6 +123,16 @@ CASES = [
         "/api/text",
         {"q": "표시 장치", "group_by": "status", "fields": "title,applicant"},
     ),
+    (
+        ["like", "2", "--collapse", "status", "--limit", "3"],
+        "/api/like",
+        {"ref": "2", "collapse": "status", "limit": 3},
+    ),
+    (
+        ["text", "연삭 장치", "--collapse", "near-dup", "--offset", "1"],
+        "/api/text",
+        {"q": "연삭 장치", "collapse": "near-dup", "offset": 1},
+    ),
     (["facets", "applicant", "--limit", "5"], "/api/facets", {"field": "applicant", "limit": 5}),
     (
         ["facets", "ipc", "--where", "status=등록"],
@@ -246,6 +256,7 @@ def _xlsx_rows(data: bytes) -> list[tuple]:
         ("/api/like", {"ref": "0", "where": "application_date>=soon"}, 400, "application_date"),
         ("/api/like", {"ref": "0", "filter_json": "{not json"}, 400, "not valid JSON"),
         ("/api/like", {"ref": "0", "group_by": "nope"}, 400, "group_by: unknown field"),
+        ("/api/text", {"q": "장치", "collapse": "abstract"}, 400, "'abstract' is a text field"),
         ("/api/like", {"ref": "99999"}, 404, "no document"),
         ("/api/text", {"q": "   "}, 400, "empty"),
         ("/api/facets", {"field": "abstract"}, 400, "text field"),
@@ -346,6 +357,18 @@ def test_api_key_guards_every_request(embedded):
         assert c.get("/api/info").status_code == 200
 
 
+def test_collapse_lists_one_hit_per_family_with_its_members(client):
+    body = client.get("/api/like", params={"ref": "0", "collapse": "status"}).json()
+    statuses = [h["payload"].get("status") for h in body["hits"]]
+    assert len(statuses) == len(set(statuses)) >= 2
+    assert "'status'" in body["collapse"]
+    for hit in body["hits"]:
+        assert hit["family"]["by"] == "status"
+        assert hit["family"]["size"] == 1 + len(hit["family"]["members"])
+    exported = client.get("/api/like/export", params={"ref": "0", "collapse": "status"})
+    assert exported.status_code == 200, exported.text
+
+
 def test_openapi_describes_the_routes_in_the_clis_words(client):
     spec = client.get("/api/openapi.json").json()
     like = spec["paths"]["/api/like"]["get"]
@@ -353,6 +376,7 @@ def test_openapi_describes_the_routes_in_the_clis_words(client):
     assert {"ref", "limit", "offset", "where", "mode", "prior_art", "group_by", "min_score"} <= (
         names
     )
+    assert "collapse" in names
     assert {"/api/text", "/api/facets", "/api/doc", "/api/info"} <= set(spec["paths"])
 
 

@@ -2,8 +2,8 @@
 
 Every ``/api/...`` route takes the parameters of the command of the same name (``ref``,
 ``q``, ``limit``, ``offset``, ``where`` repeatable, ``filter_json``, ``mode``, ``min_score``,
-``group_by``, ``prior_art``, ``date_field``, ``key``, ``fields``), calls the same library
-function that command calls, and answers with the objects ``--format json`` prints
+``group_by``, ``collapse``, ``prior_art``, ``date_field``, ``key``, ``fields``), calls the
+same library function that command calls, and answers with the objects ``--format json`` prints
 (rendered by the same code).  Nothing is computed here: no query logic, no filtering.
 
 Errors are one line of JSON, ``{"error": "...", "hint": "..."}``: 400 for a bad parameter,
@@ -84,6 +84,13 @@ GroupBy = Annotated[
     str | None,
     Query(description="At most one result per value of this field (list fields: first element)."),
 ]
+Collapse = Annotated[
+    str | None,
+    Query(
+        description="One result per family: family (the file's family or priority field, "
+        "else near-duplicates), near-dup, or a field whose shared values make a family."
+    ),
+]
 Fields = Annotated[
     str | None,
     Query(description="Payload fields to return, by column name, separated by commas."),
@@ -157,6 +164,7 @@ def create_app(
         mode: str | None,
         min_score: float | None,
         group_by: str | None,
+        collapse: str | None,
     ) -> Answer:
         options = QueryOptions(
             limit=limit,
@@ -168,6 +176,7 @@ def create_app(
             mode=mode,
             prior_art=prior_art,
             date_field=date_field,
+            collapse=collapse,
         )
         return ask(lambda store: session(store).like(ref, options, key=key))
 
@@ -180,6 +189,7 @@ def create_app(
         mode: str | None,
         min_score: float | None,
         group_by: str | None,
+        collapse: str | None,
     ) -> Answer:
         options = QueryOptions(
             limit=limit,
@@ -189,6 +199,7 @@ def create_app(
             min_score=min_score,
             group_by=group_by,
             mode=mode,
+            collapse=collapse,
         )
         return ask(lambda store: session(store).text(q, options))
 
@@ -205,6 +216,7 @@ def create_app(
         mode: Mode = None,
         min_score: MinScore = None,
         group_by: GroupBy = None,
+        collapse: Collapse = None,
         fields: Fields = None,
     ) -> dict[str, Any]:
         answer = like_answer(
@@ -219,6 +231,7 @@ def create_app(
             mode,
             min_score,
             group_by,
+            collapse,
         )
         return _hits(answer, fields, limit, offset)
 
@@ -232,9 +245,12 @@ def create_app(
         mode: Mode = None,
         min_score: MinScore = None,
         group_by: GroupBy = None,
+        collapse: Collapse = None,
         fields: Fields = None,
     ) -> dict[str, Any]:
-        answer = text_answer(q, where, filter_json, limit, offset, mode, min_score, group_by)
+        answer = text_answer(
+            q, where, filter_json, limit, offset, mode, min_score, group_by, collapse
+        )
         return _hits(answer, fields, limit, offset)
 
     @app.get("/api/like/export", summary="search like --output FILE, as a download")
@@ -251,6 +267,7 @@ def create_app(
         mode: Mode = None,
         min_score: MinScore = None,
         group_by: GroupBy = None,
+        collapse: Collapse = None,
         fields: Fields = None,
     ) -> Response:
         _export_format(format)
@@ -266,6 +283,7 @@ def create_app(
             mode,
             min_score,
             group_by,
+            collapse,
         )
         return _export(answer.value, format, fields, f"like-{ref}")
 
@@ -280,10 +298,13 @@ def create_app(
         mode: Mode = None,
         min_score: MinScore = None,
         group_by: GroupBy = None,
+        collapse: Collapse = None,
         fields: Fields = None,
     ) -> Response:
         _export_format(format)
-        answer = text_answer(q, where, filter_json, limit, offset, mode, min_score, group_by)
+        answer = text_answer(
+            q, where, filter_json, limit, offset, mode, min_score, group_by, collapse
+        )
         return _export(answer.value, format, fields, "text")
 
     @app.get("/api/facets", summary="How many documents hold each value of a field")
@@ -306,7 +327,7 @@ def create_app(
 
     @app.get("/api/doc", summary="One document: every column")
     def doc(ref: Ref, key: KeyOnly = False) -> dict[str, Any]:
-        answer = like_answer(ref, key, False, None, [], None, 1, 0, None, None, None)
+        answer = like_answer(ref, key, False, None, [], None, 1, 0, None, None, None, None)
         results = answer.value
         query = results.query
         return {
@@ -435,6 +456,7 @@ def _hits(answer: Answer, fields: str | None, limit: int, offset: int) -> dict[s
         "date_field": results.date_field,
         "types": results.types,
         "filtered": results.filtered,
+        "collapse": results.collapse,
         "prior_art": None
         if results.prior_art_field is None
         else {"field": results.prior_art_field, "before": results.prior_art_before},

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from patentsim.store.manifest import ModelRecord
+
 from .common import OUT, log, nvidia_docs, save_json, summary_ms, text_key
 
 CACHE = OUT / "nvidia_minilm.npz"
@@ -115,18 +117,16 @@ class CachedEmbedder:
                 self._vectors[key] = v
                 self._tokens[key] = n
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "requested": self.name,
-            "fingerprint": self.fingerprint,
-            "dimension": self.dimension,
-            "max_seq_length": self.max_seq_length,
-            "normalize": True,
-            "backend": "torch",
-            "engine": "torch",
-            "long_text": "truncate",
-        }
+    def info(self) -> ModelRecord:
+        """The record a real ``ingest load --model minilm`` writes (fp32 torch, truncated)."""
+        return ModelRecord(
+            self.name,
+            self.fingerprint,
+            self.dimension,
+            requested=self.name,
+            max_seq_length=self.max_seq_length,
+            engine="torch",
+        )
 
     def encode(self, texts: list[str], *, batch_size: int = 32, query: bool = False) -> Any:
         return np.stack([self._vectors[t] for t in texts])
@@ -200,7 +200,7 @@ def throughput(docs: list[dict[str, Any]], *, sample: int, rounds: int) -> dict[
         rows.append(
             {
                 "backend": label,
-                "engine": loaded[label].info()["engine"],
+                "engine": loaded[label].info().engine,
                 "device": "cpu",
                 "docs_per_s": round(n * rounds / sum(wall[label]), 2),
                 "docs_per_s_range": [

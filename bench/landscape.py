@@ -143,7 +143,7 @@ def build_100k() -> Path:
     from patentsim.store.backend import CreateOptions, PointData
     from patentsim.store.edge import EdgeStore
     from patentsim.store.ids import point_id
-    from patentsim.store.manifest import new_manifest
+    from patentsim.store.manifest import FieldSpec, Manifest
 
     from .embeddings import CachedEmbedder
     from .queries import payload
@@ -165,17 +165,18 @@ def build_100k() -> Path:
     shutil.rmtree(STORE_100K, ignore_errors=True)
     store = EdgeStore(STORE_100K)
     model = CachedEmbedder([], np.zeros((0, x.shape[1]), dtype=np.float32), []).info()
-    manifest = new_manifest(
+    manifest = Manifest.new(
         name=COLLECTION_100K, model=model, text_columns=["abstract"], id_column=None
     )
-    manifest["fields"] = {
-        "title": {"type": "keyword", "index": "text"},
-        "assignee": {"type": "keyword", "index": "keyword"},
-        "cpc": {"type": "keyword", "list": True, "index": "keyword"},
-        "grant_date": {"type": "datetime", "index": "datetime"},
+    manifest.fields = {
+        "title": FieldSpec("keyword", index="text"),
+        "assignee": FieldSpec("keyword", index="keyword"),
+        "cpc": FieldSpec("keyword", list=True, index="keyword"),
+        "grant_date": FieldSpec("datetime", index="datetime"),
     }
     keywords = Keywords(analyzer, None, ["abstract"], "title")
-    manifest.update(date_field="grant_date", title_field="title", keyword=keywords.info())
+    manifest.date_field, manifest.title_field = "grant_date", "title"
+    manifest.keyword = keywords.info()
     coll = store.create(COLLECTION_100K, x.shape[1], manifest, CreateOptions())
     for lo in range(0, N_100K, 2000):
         hi = min(lo + 2000, N_100K)
@@ -188,7 +189,7 @@ def build_100k() -> Path:
             points.append(PointData(point_id(str(k)), x[k].tolist(), body))
         coll.upsert(points)
     manifest = coll.read_manifest()
-    manifest.update(state="ready", counts={"points": coll.count()})
+    manifest.state, manifest.points = "ready", coll.count()
     coll.write_manifest(manifest)
     store.close()
     save_json(marker, {"points": N_100K})

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from patentsim.store.manifest import ModelRecord
+
 from .common import DATA, OUT, log, read_xlsx, summary_ms, text_key
 
 KO_XLSX = DATA / "patents_ko.xlsx"
@@ -80,18 +82,16 @@ class LookupEmbedder:
         self.max_seq_length = 256
         self._vectors = dict(zip(texts, vectors))
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "requested": self.name,
-            "fingerprint": self.fingerprint,
-            "dimension": self.dimension,
-            "max_seq_length": self.max_seq_length,
-            "normalize": True,
-            "backend": "torch",
-            "engine": "torch",
-            "long_text": "truncate",
-        }
+    def info(self) -> ModelRecord:
+        """The record a real ``ingest load --model minilm`` writes (fp32 torch, truncated)."""
+        return ModelRecord(
+            self.name,
+            self.fingerprint,
+            self.dimension,
+            requested=self.name,
+            max_seq_length=self.max_seq_length,
+            engine="torch",
+        )
 
     def encode(self, texts: list[str], *, batch_size: int = 32, query: bool = False) -> Any:
         missing = [t for t in texts if t not in self._vectors]
@@ -240,7 +240,7 @@ def latency_at_scale(points: int = 100_000, queries: int = 50) -> dict[str, Any]
     from patentsim.store import StoreSettings, open_store
     from patentsim.store.backend import CreateOptions, PointData
     from patentsim.store.ids import point_id
-    from patentsim.store.manifest import new_manifest
+    from patentsim.store.manifest import Manifest, SearchDefaults
 
     from .queries import synthesize
 
@@ -262,12 +262,12 @@ def latency_at_scale(points: int = 100_000, queries: int = 50) -> dict[str, Any]
             bm25 = Bm25(avg_len=average_length(terms))
             sparse = [bm25.document(t) for t in terms]
             vectors, source = synthesize(a_vec, points)
-            manifest = new_manifest(
+            manifest = Manifest.new(
                 name=name, model=emb.info(), text_columns=["abstract"], id_column=None
             )
             keywords = Keywords(analyzer, bm25, ["abstract"])
-            manifest.update(keyword=keywords.info(), state="ready", fields={})
-            manifest["search"] = {"default_mode": "dense", "fusion": "rrf", "weights": [1, 1]}
+            manifest.keyword, manifest.state = keywords.info(), "ready"
+            manifest.search = SearchDefaults("dense", "rrf", (1.0, 1.0))
             began = time.perf_counter()
             coll = store.create(name, emb.dimension, manifest, CreateOptions())
             coll.ensure_index("_row", "integer")

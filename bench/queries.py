@@ -94,6 +94,7 @@ def build(
     from patentsim.store.backend import CreateOptions, PointData
     from patentsim.store.edge import EdgeStore
     from patentsim.store.ids import point_id
+    from patentsim.store.manifest import Manifest, ModelRecord
 
     n = x.shape[0]
     folder = OUT / f"store_q{n}_m{m}_efc{ef_construct}"
@@ -109,7 +110,8 @@ def build(
     shutil.rmtree(folder, ignore_errors=True)
     store = EdgeStore(folder)
     with hnsw_params(m, ef_construct):
-        coll = store.create("q", DIM, {"collection": "q"}, CreateOptions())
+        manifest = Manifest.new(name="q", model=ModelRecord(""), text_columns=[], id_column=None)
+        coll = store.create("q", DIM, manifest, CreateOptions())
     started = time.perf_counter()
     for lo in range(0, n, 2000):
         coll.upsert(

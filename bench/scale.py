@@ -131,7 +131,7 @@ def build_child(n: int, quantization: str, dim: int) -> dict[str, Any]:
     from patentsim.store.backend import LARGE_SEGMENT_POINTS, CreateOptions, PointData
     from patentsim.store.edge import EdgeStore
     from patentsim.store.ids import point_id
-    from patentsim.store.manifest import new_manifest
+    from patentsim.store.manifest import FieldSpec, Manifest
 
     from .embeddings import CachedEmbedder
 
@@ -142,14 +142,14 @@ def build_child(n: int, quantization: str, dim: int) -> dict[str, Any]:
     shutil.rmtree(folder, ignore_errors=True)
     store = EdgeStore(folder)
     model = CachedEmbedder([], np.zeros((0, dim), dtype=np.float32), []).info()
-    manifest = new_manifest(name=NAME, model=model, text_columns=["abstract"], id_column=None)
-    manifest["fields"] = {
-        "title": {"type": "keyword", "index": "text"},
-        "assignee": {"type": "keyword", "index": "keyword"},
-        "cpc": {"type": "keyword", "list": True, "index": "keyword"},
-        "grant_date": {"type": "date", "index": "datetime"},
+    manifest = Manifest.new(name=NAME, model=model, text_columns=["abstract"], id_column=None)
+    manifest.fields = {
+        "title": FieldSpec("keyword", index="text"),
+        "assignee": FieldSpec("keyword", index="keyword"),
+        "cpc": FieldSpec("keyword", list=True, index="keyword"),
+        "grant_date": FieldSpec("date", index="datetime"),
     }
-    manifest.update(date_field="grant_date", title_field="title")
+    manifest.date_field, manifest.title_field = "grant_date", "title"
     kind, large = layout_of(quantization)
     # the order the rows are written in: their own, or sorted by source document
     order = np.argsort(src, kind="stable") if quantization.endswith("-sorted") else None
@@ -186,7 +186,7 @@ def build_child(n: int, quantization: str, dim: int) -> dict[str, Any]:
     coll.optimize()
     build_s = time.perf_counter() - started
     manifest = coll.read_manifest()
-    manifest.update(state="ready", counts={"points": coll.count()})
+    manifest.state, manifest.points = "ready", coll.count()
     coll.write_manifest(manifest)
     store.close()
     return {

@@ -53,7 +53,7 @@ def nvidia_collection(
     try:
         if store.exists(COLLECTION):
             coll = store.open(COLLECTION)
-            if coll.count() == len(docs) and coll.read_manifest().get("state") == "ready":
+            if coll.count() == len(docs) and coll.read_manifest().state == "ready":
                 return folder
     finally:
         store.close()

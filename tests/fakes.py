@@ -23,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
+from patentsim.store.manifest import ModelRecord
+
 
 class FakeEmbedder:
     name = "fake-bag-of-words"
@@ -35,15 +37,14 @@ class FakeEmbedder:
         self.texts = 0
         self.query_prompt = None
 
-    def info(self) -> dict:
-        return {
-            "name": self.name,
-            "requested": self.name,
-            "fingerprint": self.fingerprint,
-            "dimension": self.dimension,
-            "max_seq_length": self.max_seq_length,
-            "normalize": True,
-        }
+    def info(self) -> ModelRecord:
+        return ModelRecord(
+            self.name,
+            self.fingerprint,
+            self.dimension,
+            requested=self.name,
+            max_seq_length=self.max_seq_length,
+        )
 
     def _one(self, text: str) -> np.ndarray:
         vec = np.zeros(self.dimension, dtype=np.float32)

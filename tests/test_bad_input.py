@@ -782,10 +782,10 @@ def test_accepted_messy_input(tmp_path, fake_embedder):
     assert [got[k]["claims"] for k in "123"] == [3, "n/a", 4.5]
     store = open_store(settings)
     try:
-        fields = store.open("mixed").read_manifest()["fields"]
+        fields = store.open("mixed").read_manifest().fields
     finally:
         store.close()
-    assert fields["claims"]["mixed"] is True
+    assert fields["claims"].mixed is True
 
 
 def test_float_written_ids_match_integer_keys(tmp_path, fake_embedder):

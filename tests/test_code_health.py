@@ -307,3 +307,66 @@ def test_the_import_rule_catches_a_private_name(tmp_path):
     path = tmp_path / "m.py"
     path.write_text("from .session import Session, _warn_if_incomplete\n", encoding="utf-8")
     assert _private_imports(path) == ["m.py: from .session import _warn_if_incomplete"]
+
+
+# -- the manifest is read in one module -------------------------------------------------------
+
+MANIFEST_MODULE = SRC / "store" / "manifest.py"
+RAW_MANIFEST = re.compile(r"manifest(\.get\(|\[)")
+
+
+def _raw_manifest_uses(path: Path) -> list[str]:
+    """Lines that read a manifest as a dict: ``manifest.get(`` or ``manifest[`` in the text,
+    and, in the syntax tree, a subscript or ``.get`` call on anything named ``*manifest*``."""
+    found = []
+    source = path.read_text(encoding="utf-8")
+    for no, line in enumerate(source.splitlines(), 1):
+        if RAW_MANIFEST.search(line):
+            found.append(f"{path.name}:{no}: {line.strip()}")
+
+    def named_manifest(node: ast.AST) -> bool:
+        name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+        return "manifest" in name.lower()
+
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Subscript) and named_manifest(node.value):
+            found.append(f"{path.name}:{node.lineno}: subscript")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("get", "setdefault", "pop", "update")
+            and named_manifest(node.func.value)
+        ):
+            found.append(f"{path.name}:{node.lineno}: .{node.func.attr}(")
+    return found
+
+
+def test_the_manifest_is_read_and_written_only_in_its_module():
+    found = [
+        use
+        for path in sorted(SRC.rglob("*.py"))
+        if path != MANIFEST_MODULE
+        for use in _raw_manifest_uses(path)
+    ]
+    assert found == []
+
+
+def test_the_manifest_rule_catches_a_dict_read(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "def f(opened, m):\n"
+        "    a = opened.manifest.get('state')\n"
+        "    b = m.manifest\\\n"
+        "        ['model']\n"
+        "    opened.manifest.update(state='ready')\n",
+        encoding="utf-8",
+    )
+    found = _raw_manifest_uses(sample)
+    # Line 2 by its text and its syntax; the subscript split over two lines and the
+    # ``.update`` call by their syntax only.
+    assert sorted(u.rsplit(": ", 1)[0] for u in found) == [
+        "sample.py:2",
+        "sample.py:2",
+        "sample.py:3",
+        "sample.py:5",
+    ]

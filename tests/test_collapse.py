@@ -140,7 +140,7 @@ def test_collapse_family_uses_the_recorded_family_field(families):
     settings, name, src, _ = families
     frame = pd.read_csv(src, dtype=str, keep_default_na=False)
     with Session(settings, name) as session:
-        assert session.open().manifest["family_field"] == "family_id"
+        assert session.open().manifest.family_field == "family_id"
         ranked = [h.key for h in session.like("P010", QueryOptions(limit=200), key=True).hits]
         got = session.like("P010", QueryOptions(limit=8, collapse="family"), key=True)
     assert as_families(got) == expected_families(ranked, frame, "family_id")[:8]
@@ -245,7 +245,7 @@ def test_exporter_profiles_name_their_family_columns(tmp_path):
         coll = name.split(".")[0]
         load(SAMPLES / name, settings=settings, collection=coll, embedder=FakeEmbedder())
         with Session(settings, coll) as session:
-            assert session.open().manifest["family_field"] == field, name
+            assert session.open().manifest.family_field == field, name
     load(SAMPLES / "google_patents.csv", settings=settings, collection="g", embedder=FakeEmbedder())
     with Session(settings, "g") as session:
-        assert session.open().manifest.get("family_field") is None
+        assert session.open().manifest.family_field is None

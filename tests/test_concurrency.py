@@ -280,7 +280,7 @@ def test_two_writers_creating_one_collection_never_corrupt(tmp_path):
     try:
         coll = store.open("k")
         tags = {p.payload["abstract"].split()[2] for p in coll.scroll()}
-        assert coll.read_manifest()["state"] == "ready"
+        assert coll.read_manifest().state == "ready"
     finally:
         store.close()
     assert len(tags) == 1, "documents of both files mixed"

@@ -19,6 +19,7 @@ from patentsim.ingest.copy import RESERVED_INDEXES, copy_collection, endpoint
 from patentsim.ingest.pipeline import load
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import ModelMismatch, StoreError, UserInputError
+from patentsim.store.manifest import Manifest
 
 from .conftest import KO_XLSX, slice_xlsx
 from .fakes import FakeEmbedder
@@ -56,7 +57,7 @@ def points(where: StoreSettings, name: str) -> dict[str, tuple[list[float], dict
         store.close()
 
 
-def manifest_and_indexes(where: StoreSettings, name: str) -> tuple[dict, dict[str, str]]:
+def manifest_and_indexes(where: StoreSettings, name: str) -> tuple[Manifest, dict[str, str]]:
     store = open_store(where)
     try:
         coll = store.open(name)
@@ -95,12 +96,13 @@ def test_embedded_to_memory_keeps_count_vectors_payload_and_search(
     src_manifest, _ = manifest_and_indexes(source, SOURCE)
     dst_manifest, _ = manifest_and_indexes(memory_target, unique_name)
     for key in ("model", "fields", "text_columns", "id_column", "title_field", "date_field"):
-        assert dst_manifest[key] == src_manifest[key], key
-    assert dst_manifest["collection"] == unique_name
-    assert dst_manifest["counts"]["points"] == ROWS
-    assert dst_manifest["state"] == "ready"
-    assert dst_manifest["copied_from"]["collection"] == SOURCE
-    assert dst_manifest["copied_from"]["store"] == "embedded"
+        assert getattr(dst_manifest, key) == getattr(src_manifest, key), key
+    assert dst_manifest.collection == unique_name
+    assert dst_manifest.points == ROWS
+    assert dst_manifest.state == "ready"
+    assert dst_manifest.copied_from is not None
+    assert dst_manifest.copied_from.collection == SOURCE
+    assert dst_manifest.copied_from.store == "embedded"
 
     # The same search on both stores gives the same answer.
     from patentsim.search import QueryOptions, like
@@ -162,7 +164,7 @@ def test_copy_is_idempotent_finishes_interrupted_copies_and_makes_indexes(
     assert (finish.points, finish.written, finish.unchanged) == (ROWS, 7, ROWS - 7)
 
     manifest, indexes = manifest_and_indexes(settings, unique_name)
-    assert manifest["state"] == "ready" and manifest["counts"]["points"] == ROWS
+    assert manifest.state == "ready" and manifest.points == ROWS
     # The keyword vectors travel with the dense ones.
     store = open_store(settings)
     try:
@@ -173,9 +175,9 @@ def test_copy_is_idempotent_finishes_interrupted_copies_and_makes_indexes(
     if settings.url == ":memory:":
         return  # qdrant-client's local mode keeps no payload indexes
     wanted = dict(RESERVED_INDEXES)
-    wanted.update({k: v["index"] for k, v in manifest["fields"].items()})
+    wanted.update({k: v.index for k, v in manifest.fields.items() if v.index})
     # Analyzed terms for ~ filters (ingest/keyword.py).
-    wanted.update({v["terms"]: "terms" for v in manifest["fields"].values() if v.get("terms")})
+    wanted.update({v.terms: "terms" for v in manifest.fields.values() if v.terms})
     assert indexes == wanted
 
 

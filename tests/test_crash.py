@@ -139,7 +139,7 @@ def stored(settings: StoreSettings, name: str = "k") -> tuple[list, dict]:
         coll = store.open(name)
         points = list(coll.scroll(with_vectors=True))
         assert coll.count() == len(points)
-        return points, coll.read_manifest()
+        return points, coll.read_manifest().to_dict()  # as stored
     finally:
         store.close()
 

@@ -20,6 +20,7 @@ from patentsim.ingest.pipeline import load
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.backend import CreateOptions
 from patentsim.store.errors import Unauthorized
+from patentsim.store.manifest import Manifest, ModelRecord
 from patentsim.store.server import MANIFEST_KEY, ServerStore
 
 from . import backends
@@ -129,9 +130,10 @@ def test_load_info_and_search_through_the_cli(server, collection, ko200, fake_em
 @pytest.mark.docker
 def test_manifest_lives_in_collection_metadata(server, collection):
     store = ServerStore(server.url, server.api_key)
-    store.create(collection, 8, {"model": {"name": "m"}}, CreateOptions(shards=2))
+    made = Manifest.new(name=collection, model=ModelRecord("m"), text_columns=[], id_column=None)
+    store.create(collection, 8, made, CreateOptions(shards=2))
     raw = store.client.get_collection(collection)
     assert raw.config.params.shard_number == 2
     manifest = json.loads(raw.config.metadata[MANIFEST_KEY])
-    assert manifest["model"] == {"name": "m"} and manifest["dimension"] == 8
-    assert store.open(collection).read_manifest() == manifest
+    assert manifest["model"]["name"] == "m" and manifest["dimension"] == 8
+    assert store.open(collection).read_manifest().to_dict() == manifest

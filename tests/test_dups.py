@@ -149,8 +149,8 @@ def test_mark_writes_the_groups_where_filters_find_them(dup_collection):
         marked = session.facets(DUP_FIELD, QueryOptions(limit=10))
         assert {c.value: c.count for c in marked.counts} == {"A": 2, "C": 2}
         manifest = session.open().manifest
-        assert manifest["duplicates"]["threshold"] == 0.9999
-        assert manifest["fields"][DUP_FIELD]["index"] == "keyword"
+        assert manifest.duplicates is not None and manifest.duplicates.threshold == 0.9999
+        assert manifest.fields[DUP_FIELD].index == "keyword"
 
 
 @pytest.mark.parametrize(
@@ -206,5 +206,5 @@ def test_cli_bad_threshold_leaves_the_collection_as_it_was(embedded_dups):
     assert bad.exit_code == 2, bad.output
     assert "threshold" in bad.stderr and "Traceback" not in bad.output
     with Session(settings, name) as session:
-        assert DUP_FIELD not in session.open().manifest["fields"]
+        assert DUP_FIELD not in session.open().manifest.fields
         assert session.open().coll.count() == 15

@@ -55,11 +55,12 @@ def test_eval_rows_and_tune_store_the_winner(small):
     assert dict(t.tried)[t.after[0].detail] == best
     store = open_store(settings)
     try:
-        manifest = store.open("s").read_manifest()
+        search = store.open("s").read_manifest().search
     finally:
         store.close()
-    assert manifest["search"]["default_mode"] == t.winner["default_mode"] == t.after[0].mode
-    assert manifest["search"]["chosen_by"].startswith("search eval --tune")
+    assert search is not None and search.chosen_by is not None
+    assert search.default_mode == t.winner["default_mode"] == t.after[0].mode
+    assert search.chosen_by.startswith("search eval --tune")
 
 
 def test_eval_refuses_bad_input(small):

@@ -72,9 +72,10 @@ def payloads(collection: str) -> dict[str, dict]:
 
 
 def manifest(collection: str) -> dict:
+    """The collection's manifest as stored."""
     store = open_store(StoreSettings.resolve())
     try:
-        return store.open(collection).read_manifest()
+        return store.open(collection).read_manifest().to_dict()
     finally:
         store.close()
 

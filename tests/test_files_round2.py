@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
 from patentsim.search.cli import cli as search_cli
+from patentsim.store.manifest import Vectors
 
 from .fakes import FakeEmbedder
 from .test_exports import (
@@ -525,7 +526,7 @@ def test_a_keyword_only_collection_answers_and_later_gets_dense_vectors(settings
         manifest = store.open(name).read_manifest()
     finally:
         store.close()
-    assert manifest["vectors"] == {"dense": None, "sparse": "keyword"} and not manifest["model"]
+    assert manifest.vectors == Vectors(dense=None, sparse="keyword") and manifest.model is None
 
     again = load(DATA / "wipson.xlsx", settings=settings, collection=name)  # still no model
     assert again.keyword_only and again.unchanged == 8
@@ -547,7 +548,8 @@ def test_a_keyword_only_collection_answers_and_later_gets_dense_vectors(settings
         manifest = store.open(name).read_manifest()
     finally:
         store.close()
-    assert manifest["vectors"]["dense"] == "dense" and manifest["model"]["name"] == emb.name
+    assert manifest.vectors.dense == "dense"
+    assert manifest.model is not None and manifest.model.name == emb.name
     unchanged = load(DATA / "wipson.xlsx", settings=settings, collection=name, embedder=emb)
     assert unchanged.unchanged == 8 and unchanged.embedded == 0
 

@@ -34,6 +34,7 @@ from click.testing import CliRunner
 from patentsim.ingest.pipeline import load
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import PatentSimError
+from patentsim.store.manifest import SearchDefaults
 
 from .conftest import BACKENDS, EN_XLSX, KO_XLSX, SAMPLES, slice_xlsx
 from .fakes import FakeEmbedder
@@ -191,7 +192,7 @@ def build(settings: StoreSettings, folder: Path) -> None:
         for name, search in defaults.items():
             coll = store.open(name)
             manifest = coll.read_manifest()
-            manifest["search"] = search
+            manifest.search = SearchDefaults.from_dict(search)
             coll.write_manifest(manifest)
     finally:
         store.close()

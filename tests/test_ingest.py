@@ -180,7 +180,7 @@ def test_manifest_and_indexes(settings, ko200, unique_name):
 
     load(ko200, settings=settings, collection=unique_name, embedder=FakeEmbedder())
     result = info(settings, unique_name)
-    m = result.manifest
+    m = result.manifest.to_dict()  # as stored
     assert m["state"] == "ready"
     assert m["model"]["name"] == "fake-bag-of-words"
     assert m["dimension"] == 32
@@ -264,4 +264,4 @@ def test_a_column_whose_type_changes_between_runs_is_marked_mixed(settings, tmp_
         "id,abstract,grade\n1,battery cooling,11\n2,wafer polishing,22\n", encoding="utf-8"
     )
     load(src, settings=settings, collection=unique_name, embedder=FakeEmbedder(), id_column="id")
-    assert info(settings, unique_name).manifest["fields"]["grade"]["mixed"] is True
+    assert info(settings, unique_name).manifest.fields["grade"].mixed is True

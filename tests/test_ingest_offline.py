@@ -43,9 +43,9 @@ def test_real_offline_model_ingest(ko200, offline_embedder, tmp_path):
     store = open_store(settings)
     try:
         coll = store.open("ko")
-        manifest = coll.read_manifest()
-        assert manifest["model"]["name"] == "sentence-transformers/all-MiniLM-L6-v2"
-        assert manifest["model"]["dimension"] == 384
+        model = coll.read_manifest().model
+        assert model.name == "sentence-transformers/all-MiniLM-L6-v2"
+        assert model.dimension == 384
         p = next(iter(coll.scroll(with_vectors=True, batch=1)))
         assert len(p.vector) == 384
         assert sum(x * x for x in p.vector) == pytest.approx(1.0, abs=1e-4)

@@ -30,6 +30,7 @@ from patentsim.embed.model import (
     split_windows,
 )
 from patentsim.store.errors import UserInputError
+from patentsim.store.manifest import Manifest, ModelRecord
 
 from .fakes import FakeEmbedder
 
@@ -111,7 +112,7 @@ def test_multi_device_embedder_puts_rows_back_in_input_order():
     try:
         got = multi.encode(texts, batch_size=4)
         assert multi.dimension == 16
-        assert multi.info()["devices"] == ["cpu", "cpu"]
+        assert multi.info().devices == ("cpu", "cpu")
         assert multi.token_counts(["a b"]) == [4]
         assert multi.encode([]).shape == (0, 16)
     finally:
@@ -157,10 +158,12 @@ def test_the_int8_engine_is_the_manifests_not_whatever_is_installed():
     assert engine_for("int8") == "int8-onnx"
     assert engine_for("torch") == "torch"
     # A collection keeps the engine its manifest records, even one no longer offered.
-    assert engine_for("int8", {"backend": "int8", "engine": "int8-torch"}) == "int8-torch"
-    assert engine_for("onnx", {"backend": "onnx", "engine": "onnx"}) == "onnx"
+    assert engine_for("int8", ModelRecord("m", backend="int8", engine="int8-torch")) == "int8-torch"
+    assert engine_for("onnx", ModelRecord("m", backend="onnx", engine="onnx")) == "onnx"
     # Another backend than the stored one starts from that backend's engine.
-    assert engine_for("int8", {"backend": "torch", "engine": "torch"}) == "int8-onnx"
+    assert engine_for("int8", ModelRecord("m", backend="torch", engine="torch")) == "int8-onnx"
+    # A collection made before backends were chosen is torch's (the manifest's upgrade says so).
+    assert engine_for("torch", Manifest.from_dict({"model": {"name": "m"}}).model) == "torch"
 
 
 # -- long texts -------------------------------------------------------------------------------
@@ -213,7 +216,7 @@ def test_the_onnx_tokenizer_cuts_the_same_windows(tokenizer):
 def test_chunk_averages_windows_and_leaves_short_texts_alone(offline_embedder):
     chunked = EmbedderConfig(offline_embedder.spec, long_text="chunk", device="cpu").load()
     assert chunked.fingerprint == offline_embedder.fingerprint + "+chunk"
-    assert chunked.info()["long_text"] == "chunk"
+    assert chunked.info().long_text == "chunk"
     short = "A battery pack with a liquid cooling plate."
     long = " ".join(["A graphics processing unit schedules ray tracing work."] * 80)
     got = chunked.encode([short, long])
@@ -251,7 +254,7 @@ def test_int8_without_onnxruntime_is_an_error_not_another_engine(offline_embedde
 def test_legacy_int8_torch_collections_still_embed(offline_embedder):
     q = EmbedderConfig(offline_embedder.spec, "int8-torch", device="cpu").load()
     assert q.fingerprint == offline_embedder.fingerprint + "+int8-torch"
-    assert q.info()["engine"] == "int8-torch" and q.info()["backend"] == "int8"
+    assert q.info().engine == "int8-torch" and q.info().backend == "int8"
     cos = (q.encode(TEXTS) * offline_embedder.encode(TEXTS)).sum(1)
     assert cos.min() > 0.95
 
@@ -265,7 +268,7 @@ def test_onnx_int8_is_cached_and_agrees_with_fp32(offline_embedder, tmp_path, mo
     monkeypatch.setenv("PATENTSIM_CACHE", str(tmp_path / "cache"))
     config = EmbedderConfig.choose("minilm", backend="int8", device="cpu")
     q = config.load()
-    assert q.info()["engine"] == "int8-onnx" and q.info()["backend"] == "int8"
+    assert q.info().engine == "int8-onnx" and q.info().backend == "int8"
     assert q.fingerprint == offline_embedder.fingerprint + "+int8-onnx"
     fp32_graph, int8_graph = onnx_paths(offline_embedder.fingerprint)
     assert fp32_graph.is_file() and int8_graph.is_file()
@@ -324,10 +327,10 @@ def test_ingest_refuses_to_mix_backends_and_keeps_the_stored_one(tmp_path):
     settings = StoreSettings(path=str(tmp_path / "store"))
     first = load(src, settings=settings, embedder=FakeEmbedder())
     assert first.added == 2
-    with pytest.raises(ModelMismatch, match="--backend torch, not int8") as err:
+    with pytest.raises(ModelMismatch, match="`backend` torch, not int8") as err:
         load(src, settings=settings, embedder=FakeEmbedder(), backend="int8")
-    assert "--recreate" in (err.value.hint or "")
-    with pytest.raises(ModelMismatch, match="--long-text truncate, not chunk"):
+    assert "`recreate`" in (err.value.hint or "")  # the CLI shows --recreate
+    with pytest.raises(ModelMismatch, match="`long_text` truncate, not chunk"):
         load(src, settings=settings, embedder=FakeEmbedder(), long_text="chunk")
     again = load(src, settings=settings, embedder=FakeEmbedder())
     assert again.unchanged == 2 and again.embedded == 0

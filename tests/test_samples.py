@@ -53,7 +53,7 @@ def test_english_grants_are_typed_like_the_real_file(grants):
     rows = _sheet(EN_XLSX)
     assert (summary.rows, summary.added, summary.points) == (60, 60, 60)
     assert summary.skipped == []
-    manifest = info(settings, "grants").manifest
+    manifest = info(settings, "grants").manifest.to_dict()  # as stored
     assert manifest["date_field"] == "grant_date"
     assert manifest["title_field"] == "title"
     assert manifest["text_columns"] == ["abstract"]
@@ -149,6 +149,6 @@ def test_the_real_korean_file_where_it_is_present(tmp_path):
     )
     assert summary.rows == 1488
     assert summary.points == summary.rows - len(summary.skipped)
-    fields = info(settings, "ko").manifest["fields"]
-    assert fields["application_date"]["type"] == "datetime"
-    assert fields["ipc"]["list"] is True
+    fields = info(settings, "ko").manifest.fields
+    assert fields["application_date"].type == "datetime"
+    assert fields["ipc"].list is True

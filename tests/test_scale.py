@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +34,15 @@ from patentsim.store import plan as planning
 from patentsim.store.backend import CreateOptions
 from patentsim.store.errors import LayoutMismatch, UserInputError
 from patentsim.store.filters import Filter, Range
+from patentsim.store.manifest import Manifest, ModelRecord
 from patentsim.store.plan import plan_search
 
 from .conftest import EXAMPLE_XLSX, slice_xlsx
 from .fakes import FakeEmbedder
+
+
+def _manifest(name: str) -> Manifest:
+    return Manifest.new(name=name, model=ModelRecord("m"), text_columns=[], id_column=None)
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +104,9 @@ def test_quantized_like_equals_exact_cosine(quantized, kind):
     store = open_store(quantized)
     try:
         coll = store.open(kind)
-        manifest = coll.read_manifest()
-        assert manifest["quantization"] == kind
-        assert manifest["on_disk"] is True
+        layout = coll.read_manifest().layout
+        assert layout.quantization == kind
+        assert layout.on_disk is True
         info = coll.shard.info()
         keys, rows, x = stored_vectors(coll)
         assert info.points_count == len(keys) > 90
@@ -196,7 +202,7 @@ def test_info_shows_quantization_and_copy_keeps_it(quantized, tmp_path):
     assert summary.points > 90
     store = open_store(copied)
     try:
-        assert store.open("binary").read_manifest()["quantization"] == "binary"
+        assert store.open("binary").read_manifest().layout.quantization == "binary"
     finally:
         store.close()
     result = runner.invoke(ingest_cli, ["info", "--path", str(tmp_path / "copy")], env={})
@@ -461,7 +467,7 @@ def test_server_plans_from_its_estimates(monkeypatch, unique_name):
     rows = [{"id": f"k{i}", "abstract": f"text {i}", "g": "a" if i < 3 else "b"} for i in range(40)]
     store = open_store(settings)
     try:
-        coll = store.create(unique_name, 8, {"collection": unique_name}, CreateOptions())
+        coll = store.create(unique_name, 8, _manifest(unique_name), CreateOptions())
         from patentsim.store.backend import PointData
         from patentsim.store.ids import point_id
 
@@ -501,7 +507,7 @@ def test_checked_candidates_give_the_exact_answer_on_both_backends(
     settings = StoreSettings(path=str(tmp_path / "s")) if backend == "embedded" else None
     store = open_store(settings or StoreSettings(url=":memory:"))
     try:
-        coll = store.create(unique_name, 8, {"collection": unique_name}, CreateOptions())
+        coll = store.create(unique_name, 8, _manifest(unique_name), CreateOptions())
         coll.upsert(
             [
                 PointData(ids[i], x[i].tolist(), {"g": groups[i]}, SparseVector((i,), (1.0,)))
@@ -579,9 +585,9 @@ def test_large_collection_is_written_in_segments_with_the_same_answers(large_and
     store = open_store(settings)
     try:
         large, plain = store.open("large"), store.open("plain")
-        manifest = large.read_manifest()
-        assert manifest["indexes_on_disk"] is True and manifest["on_disk"] is True
-        assert "indexes_on_disk" not in plain.read_manifest()
+        layout = large.read_manifest().layout
+        assert layout.indexes_on_disk is True and layout.on_disk is True
+        assert plain.read_manifest().layout.indexes_on_disk is False
         # Both loads checkpoint every 30 points written; only the large one reopens its shard.
         assert checkpoints[:3] == [30, 60, 90] and len(checkpoints) == 6
         n = plain.count()
@@ -746,7 +752,7 @@ def test_large_collection_shows_in_info_and_its_copy_is_large(
     store = open_store(copied)
     try:
         coll = store.open("large")
-        assert coll.read_manifest()["indexes_on_disk"] is True
+        assert coll.read_manifest().layout.indexes_on_disk is True
         got = Session(collection="large", store=store).like(3, QueryOptions(limit=10, mode="dense"))
     finally:
         store.close()
@@ -784,9 +790,9 @@ def test_large_quantized_collection_maps_its_quantized_vectors(large_and_plain, 
     store = open_store(copied)
     try:
         large8, plain8 = store.open("large8"), store.open("plain8")
-        assert large8.read_manifest()["quantized_memory"] == "page cache"
+        assert large8.read_manifest().layout.quantized_memory == "page cache"
         large8_points = large8.count()
-        assert "quantized_memory" not in plain8.read_manifest()
+        assert plain8.read_manifest().layout.quantized_memory is None
         large_cfg = _segment_quantization(Path(store.collection_location("large8")))
         plain_cfg = _segment_quantization(Path(store.collection_location("plain8")))
         assert large_cfg and all(
@@ -842,7 +848,7 @@ def test_large_quantized_collection_maps_its_quantized_vectors(large_and_plain, 
             EdgeCollection,
             "write_manifest",
             lambda self, m: real_write(
-                self, {k: v for k, v in m.items() if k != "quantized_memory"}
+                self, replace(m, layout=replace(m.layout, quantized_memory=None))
             ),
         )
         copy_collection(
@@ -856,7 +862,7 @@ def test_large_quantized_collection_maps_its_quantized_vectors(large_and_plain, 
     store = open_store(copied)
     try:
         old8 = store.open("old8")
-        assert old8.indexes_on_disk and "quantized_memory" not in old8.read_manifest()
+        assert old8.indexes_on_disk and old8.read_manifest().layout.quantized_memory is None
         old8.checkpoint()
         old8.optimize()
         shard_config = json.loads(

@@ -48,7 +48,7 @@ class Replay:
         self.max_seq_length = inner.max_seq_length
         self.cache: dict[tuple[str, bool], np.ndarray] = {}
 
-    def info(self) -> dict:
+    def info(self):
         return self.inner.info()
 
     def encode(self, texts, *, batch_size: int = 32, query: bool = False):

@@ -51,9 +51,9 @@ def test_text_search_on_a_chunked_collection(tmp_path, offline_embedder):
         points = sorted(coll.scroll(with_vectors=True), key=lambda p: p.payload["_row"])
     finally:
         store.close()
-    assert manifest["model"]["long_text"] == "chunk"
-    assert manifest["model"]["fingerprint"] == offline_embedder.fingerprint + "+chunk"
-    (column,) = manifest["text_columns"]
+    assert manifest.model is not None and manifest.model.long_text == "chunk"
+    assert manifest.model.fingerprint == offline_embedder.fingerprint + "+chunk"
+    (column,) = manifest.text_columns
     texts = [str(p.payload[column]) for p in points]
     stored = np.array([p.vector for p in points], dtype=np.float64)
     windows = np.bincount(offline_embedder.windows(texts)[1], minlength=len(texts))

@@ -20,6 +20,7 @@ from patentsim.ingest.cli import cli
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.backend import CreateOptions
 from patentsim.store.errors import StoreError, StoreUnreachable, Unauthorized
+from patentsim.store.manifest import Manifest, ModelRecord
 from patentsim.store.server import (
     InsecureApiKeyWarning,
     MemoryStore,
@@ -199,6 +200,10 @@ def test_the_key_is_not_in_the_store_settings_repr_of_messages(fake_qdrant):
 # -- shards and replicas ------------------------------------------------------------------
 
 
+def _manifest(name: str) -> Manifest:
+    return Manifest.new(name=name, model=ModelRecord("m"), text_columns=[], id_column=None)
+
+
 def test_shards_and_replicas_reach_create_collection(monkeypatch, unique_name):
     store = MemoryStore()  # the in-process stand-in: creates like a server
     calls: list[dict] = []
@@ -210,10 +215,10 @@ def test_shards_and_replicas_reach_create_collection(monkeypatch, unique_name):
 
     monkeypatch.setattr(store.client, "create_collection", spy)
     try:
-        store.create(unique_name, 8, {"model": {}}, CreateOptions(shards=3, replicas=2))
+        store.create(unique_name, 8, _manifest(unique_name), CreateOptions(shards=3, replicas=2))
         assert calls[0]["shard_number"] == 3
         assert calls[0]["replication_factor"] == 2
-        store.create(unique_name + "_d", 8, {"model": {}}, CreateOptions())
+        store.create(unique_name + "_d", 8, _manifest(unique_name + "_d"), CreateOptions())
         assert calls[1]["shard_number"] is None and calls[1]["replication_factor"] is None
     finally:
         for name in (unique_name, unique_name + "_d"):

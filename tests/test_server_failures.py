@@ -207,10 +207,10 @@ def test_a_failing_upsert_mid_run_is_named_and_not_reported_as_done(
     store = open_store(MEMORY)
     coll = store.open(name)
     assert coll.count() <= 60
-    assert coll.read_manifest()["state"] != "ready"
+    assert coll.read_manifest().state != "ready"
     summary = load(file, settings=MEMORY, collection=name, embedder=fake, id_column="id")
     assert summary.points == 60
-    assert store.open(name).read_manifest()["state"] == "ready"
+    assert store.open(name).read_manifest().state == "ready"
 
 
 def test_a_collection_deleted_mid_run(tmp_path, name, memory_client, monkeypatch):

@@ -14,6 +14,7 @@ from patentsim.search.where import (
 )
 from patentsim.store.errors import BadFilter, UserInputError
 from patentsim.store.filters import Empty, Filter, Match, Range, Text
+from patentsim.store.manifest import Manifest
 
 MANIFEST = {
     "fields": {
@@ -28,7 +29,7 @@ MANIFEST = {
         "발명의 명칭": {"type": "text", "list": False, "mixed": False},
     }
 }
-FIELDS = fields_of(MANIFEST)
+FIELDS = fields_of(Manifest.from_dict(MANIFEST))
 
 
 def w(expr: str):

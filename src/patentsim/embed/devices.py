@@ -12,12 +12,14 @@ tests replace with a fake.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from ..store.errors import UserInputError
+from ..store.manifest import ModelRecord
 
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -162,12 +164,12 @@ class MultiDeviceEmbedder:
             )
             for d in self.devices
         ]
-        info = self._call(0, "info")
-        self._info: dict[str, Any] = dict(info, devices=self.devices)
-        self.name = str(info["name"])
-        self.fingerprint = str(info["fingerprint"])
-        self.dimension = int(info["dimension"])
-        self.max_seq_length = int(info.get("max_seq_length") or 0)
+        info: ModelRecord = self._call(0, "info")
+        self._info = dataclasses.replace(info, devices=tuple(self.devices))
+        self.name = info.name
+        self.fingerprint = info.fingerprint
+        self.dimension = int(info.dimension or 0)
+        self.max_seq_length = int(info.max_seq_length or 0)
         self.query_prompt = None
 
     def _submit(self, i: int, method: str, *args: Any, **kwargs: Any) -> Future[Any]:
@@ -176,8 +178,8 @@ class MultiDeviceEmbedder:
     def _call(self, i: int, method: str, *args: Any, **kwargs: Any) -> Any:
         return self._submit(i, method, *args, **kwargs).result()
 
-    def info(self) -> dict[str, Any]:
-        return dict(self._info)
+    def info(self) -> ModelRecord:
+        return self._info
 
     def encode(self, texts: list[str], *, batch_size: int = 32, query: bool = False) -> Any:
         import numpy as np

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..store.errors import ModelUnavailable
+from ..store.manifest import DEFAULT_BACKEND, DEFAULT_LONG_TEXT, ModelRecord
 from .model import (
     BadOption,
     ModelSpec,
@@ -54,7 +55,7 @@ class Embedder(Protocol):
     dimension: int
     max_seq_length: int
 
-    def info(self) -> dict[str, Any]: ...
+    def info(self) -> ModelRecord: ...
 
     def encode(self, texts: list[str], *, batch_size: int = 32, query: bool = False) -> Any: ...
 
@@ -74,8 +75,8 @@ class EmbedderConfig:
     """What decides an embedder's vectors, and where it runs."""
 
     model: ModelSpec
-    engine: str = "torch"
-    long_text: str = "truncate"
+    engine: str = DEFAULT_BACKEND  # the torch backend's engine is torch
+    long_text: str = DEFAULT_LONG_TEXT
     device: str = "auto"
 
     @classmethod
@@ -86,17 +87,16 @@ class EmbedderConfig:
         backend: str | None = None,
         long_text: str | None = None,
         device: str = "auto",
-        stored: dict[str, Any] | None = None,
+        stored: ModelRecord | None = None,
         allow_fallback: bool = True,
     ) -> EmbedderConfig:
-        """The config for a model name, the options, and a collection's manifest (``model``).
+        """The config for a model name, the options, and a collection's model record.
 
-        Options left out take the manifest's values, then the defaults (torch,
-        truncate); the engine is the manifest's when the backend is its own.
+        Options left out take the record's values, then the defaults (torch,
+        truncate); the engine is the record's when the backend is its own.
         """
-        stored = stored or {}
-        backend = backend or str(stored.get("backend") or "torch")
-        long_text = long_text or str(stored.get("long_text") or "truncate")
+        backend = backend or (stored.backend if stored else DEFAULT_BACKEND)
+        long_text = long_text or (stored.long_text if stored else DEFAULT_LONG_TEXT)
         check_options(backend, long_text)
         engine = engine_for(backend, stored)
         if engine != "torch" and device not in {"auto", "cpu"}:
@@ -238,20 +238,20 @@ class _Common:
     max_seq_length: int
     engine: str
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> ModelRecord:
         """What the manifest records about the model."""
         spec = self.config.model
-        return {
-            "name": spec.name,
-            "requested": spec.fallback_from or spec.name,
-            "fingerprint": self.fingerprint,
-            "dimension": self.dimension,
-            "max_seq_length": self.max_seq_length,
-            "normalize": True,
-            "backend": self.config.backend,
-            "engine": self.config.engine,
-            "long_text": self.config.long_text,
-        }
+        return ModelRecord(
+            name=spec.name,
+            requested=spec.fallback_from or spec.name,
+            fingerprint=self.fingerprint,
+            dimension=self.dimension,
+            max_seq_length=self.max_seq_length,
+            normalize=True,
+            backend=self.config.backend,
+            engine=self.config.engine,
+            long_text=self.config.long_text,
+        )
 
     @property
     def spec(self) -> ModelSpec:

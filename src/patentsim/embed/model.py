@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..store.errors import ModelUnavailable, UserInputError
+from ..store.manifest import DEFAULT_BACKEND, DEFAULT_LONG_TEXT, ModelRecord
 
 DEFAULT_MODEL = "jhgan/ko-sroberta-multitask"
 OFFLINE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -197,8 +198,8 @@ def _quiet_libraries() -> None:
         pass
 
 
-BACKENDS = ("torch", "int8")
-LONG_TEXT_MODES = ("truncate", "chunk")
+BACKENDS = (DEFAULT_BACKEND, "int8")
+LONG_TEXT_MODES = (DEFAULT_LONG_TEXT, "chunk")
 # What computes the vectors, recorded in the manifest.  ``--backend int8`` means ONNX
 # Runtime's int8 engine; ``onnx`` (fp32 ONNX Runtime) and ``int8-torch`` stay readable
 # for collections made before they were dropped as choices (neither paid: BENCHMARKS.md).
@@ -220,20 +221,19 @@ class BadOption(UserInputError):
     """A model option (``--backend``, ``--long-text``) that cannot be used."""
 
 
-def engine_for(backend: str, stored: dict[str, Any] | None = None) -> str:
+def engine_for(backend: str, stored: ModelRecord | None = None) -> str:
     """The engine of ``backend``: the one a collection's manifest records, else the backend's.
 
     A collection keeps the engine it was made with, whatever is installed here
     (an engine that cannot run here is an error, not a silent switch).
     """
-    stored = stored or {}
-    if stored.get("engine") in ENGINES and (stored.get("backend") or "torch") == backend:
-        return str(stored["engine"])
+    if stored is not None and stored.engine in ENGINES and stored.backend == backend:
+        return stored.engine
     return _ENGINE_OF_BACKEND[backend]
 
 
 def embedding_fingerprint(
-    model_print: str, engine: str = "torch", long_text: str = "truncate"
+    model_print: str, engine: str = DEFAULT_BACKEND, long_text: str = DEFAULT_LONG_TEXT
 ) -> str:
     """The fingerprint of the vectors: the model's, plus the engine and long-text mode.
 
@@ -241,8 +241,8 @@ def embedding_fingerprint(
     made before these options existed stay compatible; any other engine or
     ``chunk`` gives another fingerprint, so vectors of two kinds never mix.
     """
-    suffix = "" if engine == "torch" else f"+{engine}"
-    suffix += "" if long_text == "truncate" else f"+{long_text}"
+    suffix = "" if engine == DEFAULT_BACKEND else f"+{engine}"
+    suffix += "" if long_text == DEFAULT_LONG_TEXT else f"+{long_text}"
     return model_print + suffix
 
 

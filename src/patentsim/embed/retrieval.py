@@ -10,7 +10,8 @@ eval --tune`` replaces it with the winner on the collection's own labels.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from ..store.manifest import SearchDefaults
 
 MODES = ("dense", "keyword", "hybrid")
 FUSIONS = ("rrf", "dbsf")
@@ -31,17 +32,12 @@ class Retrieval:
     weights: tuple[float, float] = (1.0, 1.0)  # dense, keyword (RRF only)
 
     @classmethod
-    def from_manifest(cls, manifest: dict[str, Any]) -> Retrieval:
-        spec = manifest.get("search") or {}
-        weights = spec.get("weights") or (1.0, 1.0)
-        mode = str(spec.get("default_mode") or "dense")
-        if mode not in MODES:
-            mode = "dense"
-        return cls(
-            mode=mode,
-            fusion=str(spec.get("fusion") or "rrf"),
-            weights=(float(weights[0]), float(weights[1])),
-        )
+    def from_manifest(cls, search: SearchDefaults | None) -> Retrieval:
+        """A collection's default (``Manifest.search``; None: dense)."""
+        if search is None:
+            return cls()
+        mode = search.default_mode if search.default_mode in MODES else "dense"
+        return cls(mode=mode, fusion=search.fusion, weights=search.weights)
 
     def with_mode(self, mode: str | None) -> Retrieval:
         return (
@@ -58,13 +54,8 @@ class Retrieval:
         dense, keyword = self.weights
         return f"hybrid (RRF, weights dense {dense:g} / keyword {keyword:g})"
 
-    def to_manifest(self, chosen_by: str) -> dict[str, Any]:
-        return {
-            "default_mode": self.mode,
-            "fusion": self.fusion,
-            "weights": list(self.weights),
-            "chosen_by": chosen_by,
-        }
+    def to_manifest(self, chosen_by: str) -> SearchDefaults:
+        return SearchDefaults(self.mode, self.fusion, self.weights, chosen_by)
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,12 @@ name fields here too (found by their names, as a load finds them).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..store import StoreSettings, open_store, pick_collection
 from ..store.errors import UserInputError
-from ..store.manifest import now
 from ..store.names import Aliases, NameSpec, annotate, name_kind, names_field
 
 BATCH = 256
@@ -47,12 +46,12 @@ def apply_aliases(
         name = pick_collection(store, collection)
         coll = store.open(name)
         manifest = coll.read_manifest()
-        fields = dict(manifest.get("fields") or {})
+        fields = dict(manifest.fields)
         spec = NameSpec.from_manifest(manifest)
         found = spec.fields or {
             f: kind
             for f, info in fields.items()
-            if (kind := name_kind(f)) and info.get("type") == "keyword"
+            if (kind := name_kind(f)) and info.type == "keyword"
         }
         if not found:
             raise UserInputError(
@@ -85,11 +84,11 @@ def apply_aliases(
         for f in found:
             coll.ensure_index(names_field(f), "keyword")
             if f in fields:
-                fields[f] = {**fields[f], "names": names_field(f)}
+                fields[f] = replace(fields[f], names=names_field(f))
             result.distinct[f] = (len(before[f]), len(after[f]))
-        manifest["fields"] = fields
-        manifest["names"] = new.to_manifest()
-        manifest["updated_at"] = now()
+        manifest.fields = fields
+        manifest.names = new.to_manifest()
+        manifest.touch()
         coll.write_manifest(manifest)
         return result
     finally:

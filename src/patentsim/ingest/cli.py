@@ -12,6 +12,7 @@ from .. import __version__
 from ..embed.model import DEFAULT_MODEL
 from ..options import ErrorBoundary, bundle, collection_option, store_options, with_progress
 from ..store.backend import LARGE_MAX_SEGMENT_POINTS, LARGE_QUANTIZED_MEMORY, CreateOptions
+from ..store.manifest import ModelRecord
 from .manage import CollectionInfo
 
 
@@ -354,20 +355,20 @@ def _cut_note(count: int, window: int | None) -> str:
     )
 
 
-def _layout(manifest):
+def _layout(layout):
     """How the vectors are stored: quantization, and where the originals live."""
-    kind = manifest.get("quantization") or "none"
-    where = "on disk" if manifest.get("on_disk") else "in RAM"
+    kind = layout.quantization
+    where = "on disk" if layout.on_disk else "in RAM"
     large = (
         "; large collection: payload and keyword indexes on disk, segments of at most "
         f"{LARGE_MAX_SEGMENT_POINTS:,} points"
-        if manifest.get("indexes_on_disk")
+        if layout.indexes_on_disk
         else ""
     )
     if kind == "none":
         return f"float32, not quantized ({where}){large}"
     ratio = {"int8": 4, "binary": 16}.get(kind, "?")
-    mapped = manifest.get("quantized_memory") == LARGE_QUANTIZED_MEMORY
+    mapped = layout.quantized_memory == LARGE_QUANTIZED_MEMORY
     held = ", memory-mapped" if mapped else " in RAM"
     return (
         f"{kind} quantized{held} ({ratio}x smaller), float32 originals {where} for rescoring{large}"
@@ -420,43 +421,42 @@ def _info_text(result: CollectionInfo) -> str:
     """``ingest info`` for people: the manifest, counts, fields with types and indexes."""
     out: list[str] = []
     m = result.manifest
-    model = m.get("model") or {}
+    model = m.model or ModelRecord("")  # keyword-only: no model, the defaults shown
     out.append(f"collection  {result.collection}")
     out.append(f"store       {result.store} ({result.store_origin})")
     out.append(f"backend     {result.backend} ({result.location})")
     out.append(f"points      {result.points:,}")
-    out.append(f"state       {m.get('state')}")
-    if not model.get("name"):
+    out.append(f"state       {m.state}")
+    if not model.name:
         out.append("model       none: keyword-only (a load with --model NAME adds dense vectors)")
     else:
         out.append(
-            f"model       {model.get('name')} ({model.get('dimension')}-d, window "
-            f"{model.get('max_seq_length')} tokens, fingerprint {model.get('fingerprint')})"
+            f"model       {model.name} ({model.dimension}-d, window "
+            f"{model.max_seq_length} tokens, fingerprint {model.fingerprint})"
         )
-    if model.get("requested") and model.get("requested") != model.get("name"):
-        out.append(f"            (requested {model.get('requested')}; it was unavailable)")
+    if model.requested and model.requested != model.name:
+        out.append(f"            (requested {model.requested}; it was unavailable)")
+    out.append(f"embedding   backend {_backend(model)}, long texts {model.long_text}")
+    out.append(f"vectors     {_layout(m.layout)}")
+    out.append(f"text        {', '.join(m.text_columns)}")
+    out.append(f"id          {m.id_column or '(row number)'}")
+    src = m.source
     out.append(
-        f"embedding   backend {_backend(model)}, long texts {model.get('long_text') or 'truncate'}"
+        f"source      {src.file} ({src.rows} rows, loaded {src.loaded_at})"
+        if src
+        else "source      None (None rows, loaded None)"
     )
-    out.append(f"vectors     {_layout(m)}")
-    out.append(f"text        {', '.join(m.get('text_columns') or [])}")
-    out.append(f"id          {m.get('id_column') or '(row number)'}")
-    src = m.get("source") or {}
-    out.append(
-        f"source      {src.get('file')} ({src.get('rows')} rows, loaded {src.get('loaded_at')})"
-    )
-    sources = m.get("sources") or {}
-    if len(sources) > 1:
-        out.append(f"files       {len(sources)} (field _file):")
-        for name, entry in sorted(sources.items()):
+    if len(m.sources) > 1:
+        out.append(f"files       {len(m.sources)} (field _file):")
+        for name, entry in sorted(m.sources.items()):
             out.append(
-                f"  {name}: {entry.get('rows')} rows, header row {entry.get('header_row')}, "
-                f"loaded {entry.get('loaded_at')}"
+                f"  {name}: {entry.rows} rows, header row {entry.header_row}, "
+                f"loaded {entry.loaded_at}"
             )
-    out.append(f"dates       {m.get('date_field') or '-'} (used by --prior-art)")
-    keyword = m.get("keyword") or {}
+    out.append(f"dates       {m.date_field or '-'} (used by --prior-art)")
+    keyword = m.keyword
     if keyword:
-        analyzer = keyword.get("analyzer") or {}
+        analyzer = keyword.analyzer
         out.append(
             f"keyword     BM25 over {analyzer.get('name')} v{analyzer.get('version')} terms "
             f"({analyzer.get('korean')}, {analyzer.get('language')})"
@@ -465,17 +465,17 @@ def _info_text(result: CollectionInfo) -> str:
         out.append("keyword     none yet: run the same 'ingest load' again to add it")
     from ..embed.retrieval import Retrieval
 
-    mode = Retrieval.from_manifest(m) if keyword else Retrieval("dense")
-    chosen = (m.get("search") or {}).get("chosen_by")
+    mode = Retrieval.from_manifest(m.search) if keyword else Retrieval("dense")
+    chosen = m.search.chosen_by if m.search else None
     out.append(f"search mode {mode.describe()}" + (f" (chosen by {chosen})" if chosen else ""))
     out.append("fields:")
-    for name, spec in sorted((m.get("fields") or {}).items()):
-        kind = spec.get("type") + ("[]" if spec.get("list") else "")
+    for name, spec in sorted(m.fields.items()):
+        kind = spec.type + ("[]" if spec.list else "")
         indexed = result.indexes.get(name)
         state = f"index {indexed}" if indexed else "no index"
         if result.backend == "server" and not result.indexes:
-            state = "index " + spec.get("index", "?") + " (requested)"
-        mixed = "  (mixed types)" if spec.get("mixed") else ""
+            state = "index " + (spec.index or "?") + " (requested)"
+        mixed = "  (mixed types)" if spec.mixed else ""
         out.append(f"  {name:<24} {kind:<12} {state}{mixed}")
     return "\n".join(out)
 
@@ -628,8 +628,7 @@ def copy_(
     )
 
 
-def _backend(model: dict) -> str:
+def _backend(model: ModelRecord) -> str:
     """``int8 (int8-onnx)``: the backend, and the engine where it says more."""
-    backend = model.get("backend") or "torch"
-    engine = model.get("engine") or backend
-    return backend if engine == backend else f"{backend} ({engine})"
+    engine = model.engine or model.backend
+    return model.backend if engine == model.backend else f"{model.backend} ({engine})"

@@ -31,16 +31,13 @@ from ..store.backend import (
     PointData,
     Store,
     StoredPoint,
-    dense_vector_name,
 )
 from ..store.errors import StoreError, UserInputError
-from ..store.manifest import check_layout, check_model, now
+from ..store.manifest import CopiedFrom, Manifest, ModelRecord, check_layout, check_model, now
 from ..store.payload import RESERVED_INDEXES
 from .writer import ProgressFn, WriteBehind
 
 DEFAULT_BATCH = 256
-# Manifest entries that describe the target's own layout, not the data.
-_LAYOUT_KEYS = ("dimension", "on_disk", "quantization", "indexes_on_disk", "quantized_memory")
 
 
 @dataclass
@@ -152,10 +149,10 @@ def _same_place(a: StoreSettings, b: StoreSettings) -> bool:
     return Path(a.path).resolve() == Path(b.path).resolve()
 
 
-def _dimension(manifest: dict[str, Any], name: str) -> int:
-    if dense_vector_name(manifest) is None:
+def _dimension(manifest: Manifest, name: str) -> int:
+    if manifest.vectors.dense is None:
         return 0  # keyword-only: no dense vector
-    dimension = manifest.get("dimension") or (manifest.get("model") or {}).get("dimension")
+    dimension = manifest.dimension
     if not dimension:
         raise StoreError(
             f"the manifest of '{name}' names no vector dimension",
@@ -167,7 +164,7 @@ def _dimension(manifest: dict[str, Any], name: str) -> int:
 def _target_collection(
     store: Store,
     name: str,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     dimension: int,
     options: CreateOptions,
     summary: CopySummary,
@@ -176,35 +173,42 @@ def _target_collection(
     if store.exists(name):
         coll = store.open(name)
         existing = coll.read_manifest()
-        check_model(existing, manifest.get("model") or {}, name)
+        _check_same_model(existing, manifest, name)
         check_layout(existing, options.quantization, name)
-        existing.update(state="copying", updated_at=now())
+        existing.state = "copying"
+        existing.touch()
         coll.write_manifest(existing)
         return coll
-    fresh = {k: v for k, v in manifest.items() if k not in _LAYOUT_KEYS}
-    fresh.update(collection=name, state="copying", updated_at=now())
+    # The layout is the target store's own (``Store.create`` sets it).
+    fresh = replace(manifest, collection=name, state="copying", updated_at=now())
     # The copy keeps the source's quantization unless --quantization says otherwise; a large
     # collection (or one as large as a file that makes one) makes a large copy.
-    points = int((manifest.get("counts") or {}).get("points") or 0)
+    layout = manifest.layout
     options = replace(
         options,
-        quantization=options.quantization or manifest.get("quantization"),
-        large=options.large or bool(manifest.get("indexes_on_disk")) or points >= LARGE_LOAD_ROWS,
+        quantization=options.quantization or layout.quantization,
+        large=options.large or layout.indexes_on_disk or manifest.points >= LARGE_LOAD_ROWS,
     )
     coll = store.create(name, dimension, fresh, options)
     summary.created = True
     return coll
 
 
-def _make_indexes(coll: Collection, manifest: dict[str, Any]) -> list[str]:
+def _check_same_model(target: Manifest, source: Manifest, name: str) -> None:
+    """The collections' models must be the same (two keyword-only ones have none)."""
+    if target.model is None and source.model is None:
+        return
+    check_model(target.model or ModelRecord(""), source.model or ModelRecord(""), name, use="copy")
+
+
+def _make_indexes(coll: Collection, manifest: Manifest) -> list[str]:
     """The reserved indexes and one per manifest field, by the field's ``index`` type."""
     wanted = dict(RESERVED_INDEXES)
-    for key, spec in (manifest.get("fields") or {}).items():
-        kind = spec.get("index") if isinstance(spec, dict) else None
-        if kind in INDEX_TYPES:  # anything else was not made by `ingest load`: no index
-            wanted[key] = kind
-        if isinstance(spec, dict) and spec.get("terms"):
-            wanted[str(spec["terms"])] = "terms"  # analyzed terms for ~ filters
+    for key, spec in manifest.fields.items():
+        if spec.index in INDEX_TYPES:  # anything else was not made by `ingest load`: no index
+            wanted[key] = spec.index
+        if spec.terms:
+            wanted[spec.terms] = "terms"  # analyzed terms for ~ filters
     for key, kind in wanted.items():
         coll.ensure_index(key, kind)
     return sorted(wanted)
@@ -251,29 +255,23 @@ def _copy_points(
 
 
 def _target_manifest(
-    source_manifest: dict[str, Any],
-    target_manifest: dict[str, Any],
+    source_manifest: Manifest,
+    target_manifest: Manifest,
     summary: CopySummary,
     source: StoreSettings,
-) -> dict[str, Any]:
+) -> Manifest:
     """The source's manifest, with the target's own layout, name, count and provenance."""
-    out = dict(source_manifest)
-    for key in _LAYOUT_KEYS:
-        if key in target_manifest:
-            out[key] = target_manifest[key]
-        else:
-            out.pop(key, None)
     stamp = now()
-    out.update(
+    return replace(
+        source_manifest,
+        layout=target_manifest.layout,
         collection=summary.to_collection,
-        counts=dict(source_manifest.get("counts") or {}, points=summary.points),
-        state=source_manifest.get("state") or "ready",
+        points=summary.points,
         updated_at=stamp,
-        copied_from={
-            "store": "server" if source.url else "embedded",
-            "location": summary.source,
-            "collection": summary.collection,
-            "copied_at": stamp,
-        },
+        copied_from=CopiedFrom(
+            store="server" if source.url else "embedded",
+            location=summary.source,
+            collection=summary.collection,
+            copied_at=stamp,
+        ),
     )
-    return out

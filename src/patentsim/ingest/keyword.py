@@ -23,6 +23,7 @@ from typing import Any
 from ..embed.analyzer import Analyzer, analyzer_for, joined
 from ..embed.sparse import VECTOR_NAME, Bm25, average_length
 from ..store.backend import Collection, SparseVector
+from ..store.manifest import KeywordSpec
 from .writer import ProgressFn
 
 TERMS_PREFIX = "_terms_"  # payload keys are flat (store/paths.py): _terms_abstract, ...
@@ -55,30 +56,30 @@ class Keywords:
 
     @classmethod
     def for_manifest(
-        cls, manifest: dict[str, Any] | None, text_fields: Sequence[str], title: str | None
+        cls, spec: KeywordSpec | None, text_fields: Sequence[str], title: str | None
     ) -> Keywords:
-        spec = (manifest or {}).get("keyword") or {}
-        if spec:
+        """The keywords of a collection (``Manifest.keyword``; None: new ones)."""
+        if spec is not None:
             # A collection keeps what its vectors were made of: the analyzer, BM25's
             # parameters, and whether the title counts.
             return cls(
-                Analyzer.from_info(spec.get("analyzer")),
-                Bm25.from_info(spec.get("bm25")),
+                Analyzer.from_info(spec.analyzer),
+                Bm25.from_info(spec.bm25),
                 text_fields,
-                spec.get("title"),
+                spec.title,
             )
         return cls(analyzer_for(), None, text_fields, title)
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> KeywordSpec:
         bm25 = self.bm25 or Bm25()
-        return {
-            "vector": VECTOR_NAME,
-            "analyzer": self.analyzer.info(),
-            "bm25": bm25.info(),
-            "terms_prefix": TERMS_PREFIX,
-            "fields": self.text_fields,
-            "title": self.title,  # the title's terms count in the vector too
-        }
+        return KeywordSpec(
+            vector=VECTOR_NAME,
+            analyzer=self.analyzer.info(),
+            bm25=bm25.info(),
+            terms_prefix=TERMS_PREFIX,
+            fields=tuple(self.text_fields),
+            title=self.title,
+        )
 
     def annotate(self, items: Sequence[tuple[str, dict[str, Any]]]) -> list[SparseVector]:
         """For (text, payload) pairs: set each payload's ``_terms``, return the sparse vectors."""

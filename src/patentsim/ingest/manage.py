@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from ..store import StoreSettings, open_store, pick_collection
-from ..store.backend import dense_vector_name
 from ..store.errors import StoreLocked
+from ..store.manifest import Manifest
 
 
 @dataclass
@@ -16,13 +16,21 @@ class CollectionInfo:
     backend: str
     location: str
     points: int
-    manifest: dict[str, Any]
+    manifest: Manifest
     indexes: dict[str, str]
     store: str = ""  # the store's folder or URL
     store_origin: str = ""  # where that came from: option, QDRANT_PATH, per-user default, ...
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """With the manifest as it is stored."""
+        return {
+            "collection": self.collection,
+            "backend": self.backend,
+            "location": self.location,
+            "points": self.points,
+            "manifest": self.manifest.to_dict(),
+            "indexes": dict(self.indexes),
+        }
 
 
 def list_collections(settings: StoreSettings) -> list[dict[str, Any]]:
@@ -54,10 +62,10 @@ def list_collections(settings: StoreSettings) -> list[dict[str, Any]]:
                 {
                     "collection": name,
                     "points": points,
-                    "model": (manifest.get("model") or {}).get("name")
-                    or ("none (keyword-only)" if dense_vector_name(manifest) is None else None),
-                    "state": manifest.get("state"),
-                    "updated_at": manifest.get("updated_at"),
+                    "model": (manifest.model.name if manifest.model else None)
+                    or ("none (keyword-only)" if manifest.vectors.dense is None else None),
+                    "state": manifest.state,
+                    "updated_at": manifest.updated_at,
                 }
             )
         return out

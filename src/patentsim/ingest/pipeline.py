@@ -37,7 +37,6 @@ from ..store.backend import (
     CreateOptions,
     PointData,
     Store,
-    dense_vector_name,
 )
 from ..store.errors import (
     ModelMismatch,
@@ -48,7 +47,18 @@ from ..store.errors import (
 )
 from ..store.filters import Match
 from ..store.ids import point_id
-from ..store.manifest import check_layout, check_model, new_manifest, now
+from ..store.manifest import (
+    DEFAULT_BACKEND,
+    DEFAULT_LONG_TEXT,
+    FieldSpec,
+    Manifest,
+    ModelRecord,
+    SourceEntry,
+    Vectors,
+    check_layout,
+    check_model,
+    now,
+)
 from ..store.names import NameSpec, names_field, with_name_fields
 from ..store.names import annotate as annotate_names
 from ..store.payload import DUP_FIELD, RESERVED_INDEXES
@@ -131,8 +141,8 @@ class _Model:
         self,
         config: EmbedderConfig | None,
         embedder: Embedder | None,
-        backend: str = "torch",
-        long_text: str = "truncate",
+        backend: str = DEFAULT_BACKEND,
+        long_text: str = DEFAULT_LONG_TEXT,
     ) -> None:
         self.config = config
         self.backend = backend
@@ -163,8 +173,15 @@ class _Model:
         """What embedded this run's texts (None when nothing was embedded)."""
         if self._embedder is None:
             return None
-        engine = getattr(self._embedder, "engine", None) or self._embedder.info().get("engine")
+        engine = getattr(self._embedder, "engine", None) or self._embedder.info().engine
         return str(engine) if engine else None
+
+    def record(self) -> ModelRecord:
+        """What this run would embed with, as a collection's model record says it (the
+        dimension is not known before the model loads)."""
+        return ModelRecord(
+            self.name, self.fingerprint, backend=self.backend, long_text=self.long_text
+        )
 
 
 class _NoModel:
@@ -173,8 +190,8 @@ class _NoModel:
     name: str | None = None
     fingerprint = KEYWORD_ONLY
     fallback_from: str | None = None
-    backend = "torch"
-    long_text = "truncate"
+    backend = DEFAULT_BACKEND
+    long_text = DEFAULT_LONG_TEXT
     loaded = False
     engine: str | None = None
 
@@ -241,7 +258,7 @@ def load(
     store = store or open_store(settings or StoreSettings.resolve())
     try:
         coll: Collection | None = None
-        manifest: dict[str, Any] | None = None
+        manifest: Manifest | None = None
         try:
             if store.exists(name) and not recreate:
                 coll = store.open(name)
@@ -254,11 +271,12 @@ def load(
             tables, manifest, text, id_column, lists, dates, date_formats, on_duplicate
         )
         store.check_writable()  # before the model loads and the first chunk is embedded
-        stored_dense = dense_vector_name(manifest) if manifest is not None else ""
+        stored_dense = manifest.vectors.dense if manifest is not None else ""
+        stored = manifest.model if manifest is not None else None
         if keyword_only and stored_dense is not None and manifest is not None:
             raise ModelMismatch(
                 f"collection '{name}' holds dense vectors of model "
-                f"'{(manifest.get('model') or {}).get('name')}': {setting('keyword_only')} "
+                f"'{stored.name if stored else None}': {setting('keyword_only')} "
                 "applies to new collections",
                 f"leave out {setting('keyword_only')}, or {setting('recreate')}, or another "
                 f"{setting('collection')}",
@@ -266,17 +284,15 @@ def load(
         # A keyword-only collection stays one until a load names a model.
         keyword = keyword_only or (stored_dense is None and model is None and embedder is None)
         adding_dense = manifest is not None and stored_dense is None and not keyword
-        # Without --model, a collection keeps the model it was built with.
-        stored_model = ((manifest or {}).get("model") or {}).get("name")
-        # Likewise its backend (--backend) and long-text mode (--long-text).
-        stored = (manifest or {}).get("model") or {}
-        backend = backend or stored.get("backend") or "torch"
-        long_text = long_text or stored.get("long_text") or "truncate"
+        # Without --model, a collection keeps the model it was built with; likewise its
+        # backend (--backend) and long-text mode (--long-text).
+        backend = backend or (stored.backend if stored else DEFAULT_BACKEND)
+        long_text = long_text or (stored.long_text if stored else DEFAULT_LONG_TEXT)
         check_options(backend, long_text)
         config = None
         if embedder is None and not keyword:
             config = EmbedderConfig.choose(
-                model or stored_model or DEFAULT_MODEL,
+                model or (stored.name if stored else None) or DEFAULT_MODEL,
                 backend=backend,
                 long_text=long_text,
                 device=device,
@@ -371,7 +387,7 @@ def load(
 
 def _plan(
     tables: list[Table],
-    manifest: dict[str, Any] | None,
+    manifest: Manifest | None,
     text: Sequence[str],
     id_column: str | None,
     lists: Sequence[str],
@@ -384,9 +400,9 @@ def _plan(
 
     columns = list(dict.fromkeys(c for t in tables for c in t.columns))
     detect_id = id_column is None and manifest is None
-    if id_column is None and manifest is not None and manifest.get("state") != "creating":
+    if id_column is None and manifest is not None and manifest.state != "creating":
         # An existing collection keeps its key column (or its row-number keys).
-        id_column = manifest.get("id_column")
+        id_column = manifest.id_column
         if id_column is not None and id_column not in columns:
             raise SourceError(
                 f"{tables[0].where()}: the collection is keyed by column '{id_column}', "
@@ -470,13 +486,13 @@ def reader_warnings(tables: Sequence[Table], plan: ColumnPlan) -> list[str]:
     return out
 
 
-def _known_fields(manifest: dict[str, Any] | None, columns: list[str]) -> dict[str, str]:
+def _known_fields(manifest: Manifest | None, columns: list[str]) -> dict[str, str]:
     """Field names a collection already uses for these columns (where they differ from
     the names ``field_name`` gives): kept, so documents of earlier runs stay comparable."""
-    if not manifest:
+    if manifest is None:
         return {}
-    known = dict(manifest.get("field_names") or {})
-    fields = manifest.get("fields") or {}
+    known = dict(manifest.field_names)
+    fields = manifest.fields
     for c in columns:
         # Collections built before column names were kept as written stored dots as '_'.
         old = c.strip().replace(".", "_")
@@ -485,37 +501,38 @@ def _known_fields(manifest: dict[str, Any] | None, columns: list[str]) -> dict[s
     return {c: f for c, f in known.items() if c in columns}
 
 
-def _column_summary(plan: ColumnPlan, manifest: dict[str, Any] | None) -> list[dict[str, Any]]:
-    fields = (manifest or {}).get("fields") or {}
+def _column_summary(plan: ColumnPlan, manifest: Manifest | None) -> list[dict[str, Any]]:
+    fields = manifest.fields if manifest is not None else {}
     out = []
     for c in plan.columns:
         f = plan.fields[c]
-        spec = fields.get(f) or {}
+        spec = fields.get(f)
         out.append(
             {
                 "column": c,
                 "field": f,
                 "planned": plan.describe(c),
-                "type": (spec.get("type") or "empty") + ("[]" if spec.get("list") else ""),
-                "mixed": bool(spec.get("mixed")),
+                "type": (spec.type + ("[]" if spec.list else "")) if spec else "empty",
+                "mixed": bool(spec and spec.mixed),
             }
         )
     return out
 
 
 def _check_compatible(
-    manifest: dict[str, Any],
+    manifest: Manifest,
     mdl: _Model | _NoModel,
     plan: ColumnPlan,
     name: str,
     *,
     check_model_too: bool = True,
 ) -> None:
-    if check_model_too and not isinstance(mdl, _NoModel):
+    """This run's model and key column against the collection's."""
+    if check_model_too and isinstance(mdl, _Model) and manifest.model is not None:
         # (a keyword-only collection: any model may add its dense vectors)
-        _check_model(manifest, mdl, name)
-    stored_id = manifest.get("id_column")
-    if manifest.get("state") != "creating" and stored_id != plan.id_column:
+        check_model(manifest.model, mdl.record(), name, use="load", fallback_from=mdl.fallback_from)
+    stored_id = manifest.id_column
+    if manifest.state != "creating" and stored_id != plan.id_column:
         raise ModelMismatch(
             f"collection '{name}' is keyed by "
             f"{'column ' + repr(stored_id) if stored_id else 'row number'}, "
@@ -524,42 +541,13 @@ def _check_compatible(
         )
 
 
-def _check_model(manifest: dict[str, Any], mdl: _Model, name: str) -> None:
-    stored_name = (manifest.get("model") or {}).get("name")
-    if mdl.fallback_from and stored_name != mdl.name:
-        raise ModelUnavailable(
-            f"collection '{name}' was built with model '{stored_name}', which is not cached "
-            "here, and the Hugging Face Hub cannot be reached",
-            "run once with network access to cache it, or --recreate to rebuild the "
-            "collection with the offline model",
-        )
-    stored = manifest.get("model") or {}
-    for option, have in (("backend", mdl.backend), ("long_text", mdl.long_text)):
-        was = stored.get(option) or ("torch" if option == "backend" else "truncate")
-        flag = "--" + option.replace("_", "-")
-        if was != have and stored.get("name") == mdl.name:
-            raise ModelMismatch(
-                f"collection '{name}' was embedded with {flag} {was}, not {have}",
-                f"use {flag} {was}, or --recreate, or another --collection",
-            )
-    check_model(
-        manifest,
-        {
-            "name": mdl.name,
-            "fingerprint": mdl.fingerprint,
-            "dimension": (manifest.get("model") or {}).get("dimension"),
-        },
-        name,
-    )
-
-
 class _Loader:
     def __init__(
         self,
         store: Store,
         name: str,
         coll: Collection | None,
-        manifest: dict[str, Any] | None,
+        manifest: Manifest | None,
         mdl: _Model | _NoModel,
         plan: ColumnPlan,
         tables: list[Table],
@@ -585,43 +573,41 @@ class _Loader:
         self.lists: set[str] = set()
         title = plan.fields.get(plan.title_column or "")
         self.text_fields = [plan.fields[c] for c in plan.text_columns]
-        self.keywords = Keywords.for_manifest(manifest, self.text_fields, title)
+        self.keywords = Keywords.for_manifest(
+            manifest.keyword if manifest is not None else None, self.text_fields, title
+        )
         self.names = with_name_fields(
             NameSpec.from_manifest(manifest),
             {plan.fields[c]: kind for c, kind in plan.name_columns.items()},
         )
         self.sample = TextSample()  # across every file, whatever their order
         if manifest is not None:
-            manifest["state"] = "loading"
+            manifest.state = "loading"
             self.coll_write_manifest()
-            if coll is not None and (not manifest.get("keyword") or not coll.has_sparse()):
-                # Made before keyword search: analyze what is stored, keep every dense vector.
-                stored_fields = [
-                    _field_of(c) for c in manifest.get("text_columns") or plan.text_columns
-                ]
+            if coll is not None and (manifest.keyword is None or not coll.has_sparse()):
+                # No keyword vectors yet: analyze what is stored, keep every dense vector.
+                stored_fields = [_field_of(c) for c in manifest.text_columns or plan.text_columns]
                 summary.keyword_backfilled = backfill(coll, self.keywords, stored_fields)
-                manifest["keyword"] = self.keywords.info()
+                manifest.keyword = self.keywords.info()
                 self.coll_write_manifest()
             if adding_dense and coll is not None:
                 self._add_dense(coll, manifest)
 
-    def _add_dense(self, coll: Collection, manifest: dict[str, Any]) -> None:
+    def _add_dense(self, coll: Collection, manifest: Manifest) -> None:
         """A keyword-only collection gets its dense vector: this load embeds every text (the
         keyword vectors and payload stay), and the default mode is decided again."""
         embedder = self.mdl.get()
         vector = coll.add_dense(embedder.dimension)
-        manifest.update(
-            model=embedder.info(),
-            dimension=embedder.dimension,
-            vectors={"dense": vector, "sparse": SPARSE_VECTOR},
-        )
-        if (manifest.get("search") or {}).get("chosen_by") == MEASURED_DEFAULTS:
-            manifest.pop("search", None)  # decided without dense vectors: decide again
+        manifest.model = embedder.info()
+        manifest.layout = replace(manifest.layout, dimension=embedder.dimension)
+        manifest.vectors = Vectors(dense=vector, sparse=SPARSE_VECTOR)
+        if manifest.search is not None and manifest.search.chosen_by == MEASURED_DEFAULTS:
+            manifest.search = None  # decided without dense vectors: decide again
         self.coll_write_manifest()
 
     def coll_write_manifest(self) -> None:
         assert self.coll is not None and self.manifest is not None
-        self.manifest["updated_at"] = now()
+        self.manifest.touch()
         self.coll.write_manifest(self.manifest)
 
     # -- the load pass -----------------------------------------------------------
@@ -723,7 +709,7 @@ class _Loader:
             encoded = embedder.encode(texts, batch_size=self.batch_size)
             window = embedder.max_seq_length
             self.summary.window = window or None
-            if window and self.mdl.long_text == "truncate":
+            if window and self.mdl.long_text == DEFAULT_LONG_TEXT:
                 for (_, rec), n in zip(need, embedder.token_counts(texts)):
                     if n > window:
                         self.summary.truncated.append(rec.row)
@@ -740,17 +726,16 @@ class _Loader:
     def _collection(self) -> Collection:
         if self.coll is None:
             embedder = None if self.keyword_only else self.mdl.get()
-            manifest = new_manifest(
+            manifest = Manifest.new(
                 name=self.name,
                 model=embedder.info() if embedder is not None else None,
                 text_columns=self.plan.text_columns,
                 id_column=self.plan.id_column,
             )
-            manifest["keyword"] = self.keywords.info()
-            manifest["vectors"] = {
-                "dense": "" if embedder is not None else None,
-                "sparse": SPARSE_VECTOR,
-            }
+            manifest.keyword = self.keywords.info()
+            manifest.vectors = Vectors(
+                dense="" if embedder is not None else None, sparse=SPARSE_VECTOR
+            )
             self.coll = self.store.create(
                 self.name, embedder.dimension if embedder else 0, manifest, self.create_options
             )
@@ -758,7 +743,7 @@ class _Loader:
             self.summary.created = True
             for key, kind in RESERVED_INDEXES.items():
                 self.coll.ensure_index(key, kind)
-            self.manifest["state"] = "loading"
+            self.manifest.state = "loading"
             self.coll_write_manifest()
         return self.coll
 
@@ -776,7 +761,8 @@ class _Loader:
         manifest names as the collection's source."""
         if self.coll is None:
             return 0
-        old_source = Path(((self.manifest or {}).get("source") or {}).get("file") or "").name
+        source = self.manifest.source if self.manifest is not None else None
+        old_source = Path(source.file or "").name if source is not None else ""
         gone = [
             p.id
             for p in self.coll.scroll(with_payload=["_key", "_file"])
@@ -786,10 +772,10 @@ class _Loader:
             self.coll.delete(gone[i : i + 1000])
         return len(gone)
 
-    def _sources(self) -> dict[str, Any]:
+    def _sources(self) -> dict[str, SourceEntry]:
         """Every file loaded into the collection (by name, the ``_file`` of its documents)."""
         assert self.manifest is not None
-        out = dict(self.manifest.get("sources") or {})
+        out = dict(self.manifest.sources)
         for table, entry in zip(self.tables, self.summary.files):
             out[table.path.name] = _sources_entry(table, entry["rows"], entry["skipped"])
         return out
@@ -800,15 +786,14 @@ class _Loader:
     def _default_mode(self) -> None:
         """Keep a tuned or stored default mode; set one for a new collection, as measured."""
         assert self.manifest is not None
-        if not (self.manifest.get("search") or {}).get("default_mode"):
+        if self.manifest.search is None:
             chosen, reason, warning = default_mode(self.mode_evidence())
             if warning:
                 self.summary.warnings.append(warning)
-            self.manifest["search"] = chosen.to_manifest(MEASURED_DEFAULTS)
-            self.manifest["search"]["measured"] = reason
+            self.manifest.search = replace(chosen.to_manifest(MEASURED_DEFAULTS), measured=reason)
             self.summary.mode_reason = reason
-        self.manifest["keyword"] = self.keywords.info()
-        self.summary.default_mode = Retrieval.from_manifest(self.manifest).mode
+        self.manifest.keyword = self.keywords.info()
+        self.summary.default_mode = Retrieval.from_manifest(self.manifest.search).mode
 
     def mode_evidence(self) -> ModeEvidence:
         """The sample's language share, and how the model's tokenizer reads it."""
@@ -824,51 +809,51 @@ class _Loader:
             poor = measure(texts, pieces, getattr(embedder, "unk_token", None)).poor_share
         return ModeEvidence(self.mdl.name, len(texts), language_share(texts), poor)
 
-    def _fields(self) -> dict[str, dict[str, Any]]:
+    def _fields(self) -> dict[str, FieldSpec]:
         """Each payload field's type and index, from the values written so far."""
         assert self.manifest is not None
-        fields = dict(self.manifest.get("fields") or {})
+        fields = dict(self.manifest.fields)
         text_fields = {self.plan.fields[c] for c in self.plan.text_columns}
         title = self.plan.fields.get(self.plan.title_column or "")
         for key, kinds in self.types.items():
-            old = fields.get(key, {})
-            earlier = {old["value_type"]} if old.get("value_type") else set()
+            old = fields.get(key)
+            earlier = {old.value_type} if old is not None and old.value_type else set()
             kind = merge_types(kinds | earlier)
             index = "text" if key in text_fields or key == title else kind
-            fields[key] = {
-                "type": "text" if index == "text" else kind,
-                "value_type": kind,
-                "list": key in self.lists,
+            fields[key] = FieldSpec(
+                type="text" if index == "text" else kind,
+                value_type=kind,
+                list=key in self.lists,
                 # Earlier runs count too: their values may still be stored.
-                "mixed": len(kinds | earlier) > 1 and not kinds | earlier <= {"integer", "float"},
-                "index": index,
-            }
+                mixed=len(kinds | earlier) > 1 and not kinds | earlier <= {"integer", "float"},
+                index=index,
+            )
         for key in self.keywords.text_fields:
             if key in fields:
-                fields[key]["terms"] = terms_field(key)
+                fields[key] = replace(fields[key], terms=terms_field(key))
         for key in self.names.fields:
             if key in fields:
-                fields[key]["names"] = names_field(key)
+                fields[key] = replace(fields[key], names=names_field(key))
         return fields
 
-    def _field_order(self, fields: dict[str, dict[str, Any]]) -> list[str]:
-        """The fields in the files' column order (earlier loads' fields first): the order of
-        output columns.  Kept as a list, since a stored manifest's keys may come sorted."""
+    def _field_order(self, fields: dict[str, FieldSpec]) -> list[str]:
+        """The fields in the files' column order (earlier loads' fields first)."""
         assert self.manifest is not None
-        order = [f for f in self.manifest.get("field_order") or [] if f in fields]
+        order = [f for f in self.manifest.field_order if f in fields]
         for name in [*(self.plan.fields[c] for c in self.plan.columns), *fields]:
             if name in fields and name not in order:
                 order.append(name)
         return order
 
-    def _index(self, fields: dict[str, dict[str, Any]]) -> None:
+    def _index(self, fields: dict[str, FieldSpec]) -> None:
         assert self.coll is not None
         for key, spec in fields.items():
-            self.coll.ensure_index(key, spec["index"])
-            if spec.get("terms"):
-                self.coll.ensure_index(spec["terms"], "terms")
-            if spec.get("names"):
-                self.coll.ensure_index(spec["names"], "keyword")
+            if spec.index is not None:
+                self.coll.ensure_index(key, spec.index)
+            if spec.terms:
+                self.coll.ensure_index(spec.terms, "terms")
+            if spec.names:
+                self.coll.ensure_index(spec.names, "keyword")
 
     def checkpoint(self) -> None:
         """Mid-load: the payload indexes as the rows so far call for (so the engine builds
@@ -884,35 +869,31 @@ class _Loader:
         title = self.plan.fields.get(self.plan.title_column or "")
         family = self.plan.fields.get(self.plan.family_column or "")
         for key, spec in fields.items():
-            if spec["mixed"] and spec["index"] != "text" and key in self.types:
+            if spec.mixed and spec.index != "text" and key in self.types:
                 self.summary.mixed_fields[key] = sorted(self.types[key])
         self._index(fields)
         self._default_mode()
         self.coll.ensure_index("_file", "keyword")  # collections made before _file existed
         self.coll.optimize()
-        date_fields = [k for k, v in fields.items() if v["type"] == "datetime"]
-        self.manifest.update(
-            fields=fields,
-            text_columns=self.plan.text_columns,
-            title_field=title,
-            family_field=family or self.manifest.get("family_field"),
-            date_field=self.manifest.get("date_field") or _pick_date_field(date_fields),
-            counts={"points": self.coll.count()},
-            source={
-                "file": str(self.tables[0].path.resolve()),
-                "sheet": self.tables[0].sheet,
-                "rows": self.summary.rows,
-                "loaded_at": now(),
-            },
-            sources=self._sources(),
-            field_order=self._field_order(fields),
-            names=self.names.to_manifest(),
-            field_names={
-                **(self.manifest.get("field_names") or {}),
-                **{c: f for c, f in self.plan.fields.items() if f != c},
-            },
-            state="ready",
+        date_fields = [k for k, v in fields.items() if v.type == "datetime"]
+        m = self.manifest
+        m.fields = fields
+        m.text_columns = list(self.plan.text_columns)
+        m.title_field = title
+        m.family_field = family or m.family_field
+        m.date_field = m.date_field or _pick_date_field(date_fields)
+        m.points = self.coll.count()
+        m.source = SourceEntry(
+            file=str(self.tables[0].path.resolve()),
+            sheet=self.tables[0].sheet,
+            rows=self.summary.rows,
+            loaded_at=now(),
         )
+        m.sources = self._sources()
+        m.field_order = self._field_order(fields)
+        m.names = self.names.to_manifest()
+        m.field_names = {**m.field_names, **{c: f for c, f in self.plan.fields.items() if f != c}}
+        m.state = "ready"
         self.coll_write_manifest()
 
 
@@ -935,16 +916,16 @@ def _field_of(column: str) -> str:
     return field_name(column)
 
 
-def _sources_entry(table: Table, rows: int, skipped: list[int]) -> dict[str, Any]:
-    return {
-        "file": str(table.path.resolve()),
-        "sheet": table.sheet,
-        "header_row": table.header_row,
-        "rows": rows,
+def _sources_entry(table: Table, rows: int, skipped: list[int]) -> SourceEntry:
+    return SourceEntry(
+        file=str(table.path.resolve()),
+        sheet=table.sheet,
+        header_row=table.header_row,
+        rows=rows,
         # Rows left out for empty text, so that a search naming one can say so.
-        "skipped": skipped[:SKIPPED_KEPT],
-        "loaded_at": now(),
-    }
+        skipped=tuple(skipped[:SKIPPED_KEPT]),
+        loaded_at=now(),
+    )
 
 
 def _match_hashes(hashes: tuple[str, ...]) -> Any:

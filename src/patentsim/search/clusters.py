@@ -292,12 +292,12 @@ def _summarise(
 ) -> dict[str, Any]:
     from ..ingest.keyword import terms_field
 
-    spec = opened.manifest.get("keyword") or {}
-    text_fields = [str(f) for f in spec.get("fields") or opened.manifest.get("text_columns") or []]
+    spec = opened.manifest.keyword
+    text_fields = list((spec.fields if spec else ()) or opened.manifest.text_columns)
     term_fields = [terms_field(f) for f in text_fields] if spec else []
     applicant = _applicant_field(opened)
     classes = _class_field(opened)
-    date = opened.manifest.get("date_field")
+    date = opened.manifest.date_field
     # The texts themselves only where no terms were stored (they are analyzed here).
     texts_needed = [] if term_fields else text_fields
     wanted = [f for f in (*term_fields, *texts_needed, applicant, classes, date) if f]
@@ -432,8 +432,8 @@ def _analyzer(opened: OpenCollection) -> Any:
     """The collection's analyzer (the default one for a collection made before it had one)."""
     from ..embed.analyzer import Analyzer, analyzer_for
 
-    spec = opened.manifest.get("keyword") or {}
-    language = Analyzer.from_info(spec.get("analyzer")).language if spec else None
+    spec = opened.manifest.keyword
+    language = Analyzer.from_info(spec.analyzer).language if spec else None
     return analyzer_for(language) if language else analyzer_for()
 
 

@@ -90,18 +90,12 @@ class Family:
         return {"by": self.by, "size": self.size, "members": [m.to_dict() for m in self.members]}
 
 
-def family_field_of(manifest: dict[str, Any]) -> str | None:
-    """The field the collection's file names families by (recorded at ingest), if any."""
-    value = manifest.get("family_field")
-    return str(value) if value else None
-
-
 def collapse_rule(opened: OpenCollection, asked: str | None) -> FamilyRule | None:
     """The rule ``QueryOptions.collapse`` names on this collection (None: no collapsing)."""
     if asked is None:
         return None
     if asked == FAMILY:
-        name = family_field_of(opened.manifest)
+        name = opened.manifest.family_field
         if name and name in opened.fields:
             return FamilyRule(asked, field=opened.fields[name])
         return _near_dup(opened, asked)

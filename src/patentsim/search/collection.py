@@ -17,6 +17,7 @@ from typing import Any
 from ..embed.retrieval import FUSIONS, Retrieval
 from ..store.backend import Collection
 from ..store.filters import Empty, Filter
+from ..store.manifest import Manifest, ModelRecord
 from ..store.names import NameSpec
 from ..store.payload import title_like
 from .where import FieldInfo, fields_of
@@ -26,7 +27,7 @@ from .where import FieldInfo, fields_of
 class OpenCollection:
     name: str
     coll: Collection
-    manifest: dict[str, Any]
+    manifest: Manifest
     fields: dict[str, FieldInfo]
 
     @classmethod
@@ -38,11 +39,11 @@ class OpenCollection:
         """The collection's analyzer (none for collections made before keyword search)."""
         from ..embed.analyzer import Analyzer
 
-        spec = self.manifest.get("keyword") or {}
-        return Analyzer.from_info(spec.get("analyzer")).terms(text)
+        spec = self.manifest.keyword
+        return Analyzer.from_info(spec.analyzer if spec else None).terms(text)
 
     def has_keyword(self) -> bool:
-        return bool(self.manifest.get("keyword"))
+        return self.manifest.keyword is not None
 
     @cached_property
     def names(self) -> NameSpec:
@@ -78,22 +79,26 @@ class OpenCollection:
 
     @property
     def state(self) -> str | None:
-        """The manifest's state: None or ``ready`` once an ingest finished."""
-        state = self.manifest.get("state")
-        return None if state is None else str(state)
+        """The manifest's state: ``ready`` once an ingest finished."""
+        return self.manifest.state
 
     @property
     def date_field(self) -> str | None:
-        return self.manifest.get("date_field")
+        return self.manifest.date_field
 
     @property
-    def model(self) -> dict[str, Any]:
-        """The manifest's record of the collection's model."""
-        return dict(self.manifest.get("model") or {})
+    def model(self) -> ModelRecord | None:
+        """The manifest's record of the collection's model (None: keyword-only)."""
+        return self.manifest.model
+
+    @property
+    def dense(self) -> bool:
+        """Whether the collection holds dense vectors (a keyword-only one does not)."""
+        return self.manifest.vectors.dense is not None
 
     def default_retrieval(self) -> Retrieval:
         """The collection's default mode; one it cannot answer falls back to what it can."""
-        chosen = Retrieval.from_manifest(self.manifest)
+        chosen = Retrieval.from_manifest(self.manifest.search)
         if chosen.fusion not in FUSIONS:
             chosen = Retrieval(chosen.mode, "rrf", chosen.weights)
         return chosen
@@ -109,10 +114,10 @@ class OpenCollection:
     def title_field(self) -> str | None:
         """The field that names a document: the manifest's, a title-like column, else the
         first short text field that is not the embedded text."""
-        title = self.manifest.get("title_field")
+        title = self.manifest.title_field
         if title:
-            return str(title)
-        text_columns = set(self.manifest.get("text_columns") or [])
+            return title
+        text_columns = set(self.manifest.text_columns)
         found = title_like(self.fields)
         if found:
             return found

@@ -36,28 +36,29 @@ def find_point(
         found = opened.coll.retrieve([point_id(text)], with_vectors=True)
         if found:
             return found[0]
-    sources = opened.manifest.get("sources") or {}
+    sources = opened.manifest.sources
     if wanted.row is not None:
         for name, entry in sources.items():
             if wanted.file not in (None, name):
                 continue
-            if wanted.row in (entry.get("skipped") or ()):
+            if wanted.row in (entry.skipped or ()):
                 raise DocumentNotFound(
                     f"row {wanted.row} of {name} is not in collection '{opened.name}': ingest "
                     "skipped it because its text was empty",
                     "give another row, or fill in its text and load the file again",
                 )
         if wanted.file and (wanted.file in sources or not wanted.file_row):
-            entry = sources.get(wanted.file) or {}
+            held = sources.get(wanted.file)
             raise DocumentNotFound(
                 f"no row {wanted.row} of file '{wanted.file}' in collection '{opened.name}'"
-                + (f" (it has {entry['rows']:,} rows)" if entry.get("rows") else ""),
+                + (f" (it has {held.rows:,} rows)" if held and held.rows else ""),
                 "files of this collection: " + (", ".join(sorted(sources)) or "none named"),
             )
     count = opened.coll.count()
-    rows = ((opened.manifest.get("source") or {}).get("rows")) or count
+    source = opened.manifest.source
+    rows = (source.rows if source else None) or count
     what = f"key '{text}'" if key_only else f"row number or key '{text}'"
-    by = opened.manifest.get("id_column")
+    by = opened.manifest.id_column
     several = len(sources) > 1
     raise DocumentNotFound(
         f"no document with {what} in collection '{opened.name}': it has {count:,} documents "
@@ -104,7 +105,7 @@ def document_of(opened: OpenCollection, point: StoredPoint) -> Document:
         date=str(date) if date is not None else None,
         payload=public(payload),
         file=str(payload["_file"])
-        if len(opened.manifest.get("sources") or {}) > 1 and payload.get("_file")
+        if len(opened.manifest.sources) > 1 and payload.get("_file")
         else None,
     )
 

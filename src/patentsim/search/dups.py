@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from ..store.backend import SparseVector
 from ..store.errors import UserInputError, setting
 from ..store.filters import Filter
-from ..store.manifest import now
+from ..store.manifest import DuplicateMarks, FieldSpec, now
 from ..store.payload import DUP_FIELD
 from .collection import OpenCollection
 from .options import QueryOptions
@@ -261,9 +261,9 @@ def choose_source(opened: OpenCollection, source: str | None) -> str:
 
 def check_markable(opened: OpenCollection) -> None:
     """``_dup_group`` must not be a field that the collection's files brought."""
-    spec = (opened.manifest.get("fields") or {}).get(DUP_FIELD)
-    marks = opened.manifest.get("duplicates") or {}
-    if spec is not None and marks.get("field") != DUP_FIELD:
+    spec = opened.manifest.fields.get(DUP_FIELD)
+    marks = opened.manifest.duplicates
+    if spec is not None and (marks is None or marks.field != DUP_FIELD):
         raise UserInputError(
             f"collection '{opened.name}' has a field '{DUP_FIELD}' of its own: marking the "
             "groups would overwrite it",
@@ -519,24 +519,19 @@ def _mark(opened: OpenCollection, found: Duplicates, docs: _Docs) -> None:
         coll.set_payload([m.id for m in g.members], {DUP_FIELD: g.group})
     coll.ensure_index(DUP_FIELD, "keyword")
     manifest = coll.read_manifest()
-    fields = dict(manifest.get("fields") or {})
-    fields[DUP_FIELD] = {
-        "type": "keyword",
-        "value_type": "keyword",
-        "list": False,
-        "mixed": False,
-        "index": "keyword",
+    manifest.fields = {
+        **manifest.fields,
+        DUP_FIELD: FieldSpec("keyword", "keyword", list=False, mixed=False, index="keyword"),
     }
-    manifest["fields"] = fields
-    manifest["duplicates"] = {
-        "field": DUP_FIELD,
-        "source": found.source,
-        "threshold": found.threshold,
-        "groups": len(found.groups),
-        "documents": found.documents,
-        "filtered": found.filtered,
-        "marked_at": now(),
-    }
+    manifest.duplicates = DuplicateMarks(
+        field=DUP_FIELD,
+        source=found.source,
+        threshold=found.threshold,
+        groups=len(found.groups),
+        documents=found.documents,
+        filtered=found.filtered,
+        marked_at=now(),
+    )
     coll.write_manifest(manifest)
     found.marked = found.grouped
     found.unmarked = sum(1 for pid in stale if pid not in group_of)

@@ -32,7 +32,6 @@ from typing import Any
 from ..embed.retrieval import MODES, Retrieval
 from ..store.backend import SparseVector, StoredPoint
 from ..store.errors import PatentSimError, UserInputError, setting
-from ..store.manifest import now
 from .collection import OpenCollection
 from .modes import choose_retrieval, runner, text_runner
 from .options import QueryOptions
@@ -407,7 +406,7 @@ def _tune(
             best = (score, i, cand)
     assert best is not None
     winner = best[2]
-    previous = Retrieval.from_manifest(opened.manifest)
+    previous = Retrieval.from_manifest(opened.manifest.search)
     if previous.mode != "dense" and not opened.has_keyword():
         previous = Retrieval("dense")
     saved_levels = judge.levels
@@ -418,10 +417,10 @@ def _tune(
     finally:
         judge.levels = saved_levels
     manifest = opened.coll.read_manifest()
-    manifest["search"] = winner.to_manifest(
+    manifest.search = winner.to_manifest(
         f"search eval --tune: P@{judge.k} {level} of '{label}' on {len(tune_half)} documents"
     )
-    manifest["updated_at"] = now()
+    manifest.touch()
     opened.coll.write_manifest(manifest)
     opened.manifest = manifest
-    return Tuning(tried, before, after, manifest["search"], len(tune_half))
+    return Tuning(tried, before, after, manifest.search.to_dict(), len(tune_half))

@@ -123,8 +123,8 @@ class Explainer:
     def __init__(self, opened: OpenCollection) -> None:
         from ..ingest.keyword import terms_field
 
-        spec = opened.manifest.get("keyword") or {}
-        if not spec:
+        spec = opened.manifest.keyword
+        if spec is None:
             raise UserInputError(
                 f"collection '{opened.name}' has no analyzed terms yet (it was built before "
                 "keyword search), so shared terms cannot be weighed",
@@ -132,8 +132,8 @@ class Explainer:
             )
         self.opened = opened
         # The shared analyzer of that language: its word cache outlives this query.
-        self.analyzer = analyzer_for(Analyzer.from_info(spec.get("analyzer")).language)
-        self.fields = [str(f) for f in spec.get("fields") or []]
+        self.analyzer = analyzer_for(Analyzer.from_info(spec.analyzer).language)
+        self.fields = list(spec.fields)
         self._terms_fields = [terms_field(f) for f in self.fields]
         self.total = opened.coll.count()
         self._df: dict[str, int] = {}

@@ -231,7 +231,8 @@ def scan(opened: OpenCollection, fields: Sequence[str], *, vectors: bool = True)
 
 
 def _source_of(opened: OpenCollection) -> str:
-    return "dense" if (opened.manifest.get("model") or {}).get("dimension") else "keyword"
+    model = opened.manifest.model
+    return "dense" if model is not None and model.dimension else "keyword"
 
 
 def _sparse_matrix(vectors: Sequence[Any]) -> Any:
@@ -460,7 +461,7 @@ def cache_folder(store: Store, collection: str, root: str | Path | None = None) 
 def state_key(opened: OpenCollection) -> str:
     """The cheap check: the manifest's timestamps and state, and the point count."""
     m = opened.manifest
-    parts = [m.get("created_at"), m.get("updated_at"), m.get("state"), opened.coll.count()]
+    parts = [m.created_at, m.updated_at, m.state, opened.coll.count()]
     return json.dumps(parts, default=str)
 
 
@@ -676,7 +677,7 @@ def color_field(opened: OpenCollection, color: str) -> FieldInfo | None:
     if color == "file":
         return resolve_field("_file", opened.fields)
     if color == "year" and "year" not in opened.fields:
-        date = opened.manifest.get("date_field")
+        date = opened.manifest.date_field
         if not date:
             raise UserInputError(
                 f"collection '{opened.name}' has no date field to take the year of",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..embed.retrieval import MODES, Retrieval
-from ..store.backend import Fused, ScoredHit, SparseVector, dense_vector_name
+from ..store.backend import Fused, ScoredHit, SparseVector
 from ..store.errors import PatentSimError, UserInputError, setting
 from ..store.filters import Filter
 from .collection import OpenCollection
@@ -27,7 +27,7 @@ def choose_retrieval(opened: OpenCollection, mode: str | None) -> Retrieval:
     if mode is not None and mode not in MODES:
         raise UserInputError(f"{setting('mode')} must be one of {', '.join(MODES)}, not {mode!r}")
     chosen = opened.default_retrieval().with_mode(mode)
-    if dense_vector_name(opened.manifest) is None:
+    if not opened.dense:
         if mode in ("dense", "hybrid"):
             raise UserInputError(
                 f"collection '{opened.name}' has no dense vectors (it was loaded keyword-only), "

@@ -60,7 +60,7 @@ def describe(
         has_keyword = opened.has_keyword()
         lowered = {info.name.lower(): info.name for info in public}
         owner = next((lowered[n] for n in OWNER_NAMES if n in lowered), None)
-        model = (manifest.get("model") or {}).get("name")
+        model = manifest.model.name if manifest.model else None
         return Overview(
             collection=opened.name,
             backend=_backend(store, settings),
@@ -68,13 +68,13 @@ def describe(
             fields=[FieldSummary(i.name, i.type, i.list) for i in public],
             facet_fields=[i.name for i in public if i.type in FACET_TYPES],
             title_field=opened.title_field,
-            date_field=manifest.get("date_field"),
+            date_field=manifest.date_field,
             owner_field=owner,
-            text_fields=[str(c) for c in manifest.get("text_columns") or []],
-            default_mode=Retrieval.from_manifest(manifest).mode if has_keyword else "dense",
+            text_fields=list(manifest.text_columns),
+            default_mode=Retrieval.from_manifest(manifest.search).mode if has_keyword else "dense",
             modes=list(MODES) if has_keyword else ["dense"],
             model=str(model) if model else None,
-            state=manifest.get("state"),
+            state=manifest.state,
         )
 
 

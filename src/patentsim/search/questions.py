@@ -224,7 +224,7 @@ def answer_facet_fields(opened: OpenCollection) -> list[FacetField]:
     where the collection holds several files), with their distinct values, in the
     collection's column order."""
     out = []
-    several = len(opened.manifest.get("sources") or {}) > 1
+    several = len(opened.manifest.sources) > 1
     for name, info in opened.fields.items():
         usable = info.type in FACET_TYPES and not name.startswith("_")
         if not usable and not (name == "_file" and several):

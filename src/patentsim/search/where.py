@@ -39,6 +39,7 @@ from typing import Any
 
 from ..store.errors import BadFilter
 from ..store.filters import Condition, Empty, Filter, Match, Range, Text
+from ..store.manifest import Manifest
 from ..store.payload import RESERVED_INDEXES, parse_rfc3339, rfc3339
 
 OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "~")
@@ -83,21 +84,16 @@ AnalyzeFn = Callable[[str], list[str]]
 NameKeyFn = Callable[[str, str], str]
 
 
-def fields_of(manifest: Mapping[str, Any]) -> dict[str, FieldInfo]:
+def fields_of(manifest: Manifest) -> dict[str, FieldInfo]:
     """The queryable fields of a collection: its columns in the files' order (the manifest's
     ``field_order``), plus ``_key`` and ``_row``."""
     out: dict[str, FieldInfo] = {}
-    specs = manifest.get("fields") or {}
-    order = [f for f in manifest.get("field_order") or [] if f in specs]
+    specs = manifest.fields
+    order = [f for f in manifest.field_order if f in specs]
     for name in [*order, *(f for f in specs if f not in order)]:
         spec = specs[name]
         out[name] = FieldInfo(
-            name,
-            str(spec.get("type") or "keyword"),
-            list=bool(spec.get("list")),
-            mixed=bool(spec.get("mixed")),
-            terms=str(spec["terms"]) if spec.get("terms") else None,
-            names=str(spec["names"]) if spec.get("names") else None,
+            name, spec.type, list=spec.list, mixed=spec.mixed, terms=spec.terms, names=spec.names
         )
     for name, kind in RESERVED_FIELDS.items():
         out.setdefault(name, FieldInfo(name, kind))

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import UserInputError
 from .filters import Filter
+
+if TYPE_CHECKING:
+    from .manifest import Manifest
 
 # Payload index types, by the names both backends understand.
 # "terms": analyzed terms separated by spaces (a text index on whitespace tokens).
@@ -79,18 +82,8 @@ RANKS_UNRESCORED = frozenset({"int8"})
 SPARSE_VECTOR = "keyword"
 # The dense vector of a collection created without one (``ingest load --keyword-only``) and
 # given one later: a named vector (a server creates vectors on an existing collection by
-# name only).  The manifest's ``vectors`` says which exist: {"dense": "" | "dense" | None}.
+# name only).  The manifest's ``vectors`` says which exist (``Manifest.vectors``).
 ADDED_DENSE_VECTOR = "dense"
-
-
-def dense_vector_name(manifest: dict[str, Any]) -> str | None:
-    """The name of a collection's dense vector ("" unnamed), None for a keyword-only one."""
-    vectors = manifest.get("vectors")
-    if not isinstance(vectors, dict) or "dense" not in vectors:
-        return ""  # collections made before keyword-only ones: the unnamed vector
-    name = vectors.get("dense")
-    return None if name is None else str(name)
-
 
 FUSIONS = ("rrf", "dbsf")
 RRF_K = 60
@@ -324,9 +317,9 @@ class Collection(Protocol):
         holds it, so that a load's memory does not grow with its rows."""
         ...
 
-    def read_manifest(self) -> dict[str, Any]: ...
+    def read_manifest(self) -> Manifest: ...
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None: ...
+    def write_manifest(self, manifest: Manifest) -> None: ...
 
 
 class Store(Protocol):
@@ -338,9 +331,10 @@ class Store(Protocol):
     def exists(self, name: str) -> bool: ...
 
     def create(
-        self, name: str, dimension: int, manifest: dict[str, Any], options: CreateOptions
+        self, name: str, dimension: int, manifest: Manifest, options: CreateOptions
     ) -> Collection:
-        """A new collection; ``dimension`` 0: no dense vector (keyword-only)."""
+        """A new collection with ``manifest``, its layout (``Manifest.layout``) set from
+        ``dimension`` (0: no dense vector, keyword-only) and ``options``."""
         ...
 
     def open(self, name: str) -> Collection: ...

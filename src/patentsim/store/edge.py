@@ -15,6 +15,7 @@ operating-system file lock on every platform, dropped with the process.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -27,7 +28,7 @@ from . import backend as b
 from .errors import CollectionExists, CollectionNotFound, StoreError, StoreLocked, setting
 from .filters import Filter, Range, Scalar, translate
 from .lockfile import LOCK_FILE, Busy, FolderLock, LockUnavailable
-from .manifest import write_json_atomic
+from .manifest import Layout, Manifest, write_json_atomic
 from .paths import json_path, key_of
 from .plan import SearchPlan
 from .queries import PlannedQueries, SearchRequest
@@ -104,7 +105,7 @@ class EdgeStore:
             )
 
     def create(
-        self, name: str, dimension: int, manifest: dict[str, Any], options: b.CreateOptions
+        self, name: str, dimension: int, manifest: Manifest, options: b.CreateOptions
     ) -> EdgeCollection:
         folder = self._dir(name)
         if self.exists(name):
@@ -128,14 +129,19 @@ class EdgeStore:
             # A folder left by a crash before the manifest existed holds nothing of value.
             shutil.rmtree(folder / "shard", ignore_errors=True)
             quantization, on_disk = options.layout()
-            manifest = dict(
-                manifest, dimension=dimension, on_disk=on_disk, quantization=quantization
-            )
-            if options.large:
-                manifest["indexes_on_disk"] = True
-                if quantization != "none":
+            manifest = dataclasses.replace(
+                manifest,
+                layout=Layout(
+                    dimension,
+                    on_disk,
+                    quantization,
+                    indexes_on_disk=options.large,
                     # The placement of its quantized vectors (`_config`); `ingest info` says it.
-                    manifest["quantized_memory"] = b.LARGE_QUANTIZED_MEMORY
+                    quantized_memory=b.LARGE_QUANTIZED_MEMORY
+                    if options.large and quantization != "none"
+                    else None,
+                ),
+            )
             coll.write_manifest(manifest)
             coll.create_shard(dimension, on_disk=on_disk, quantization=quantization)
         except BaseException:
@@ -299,23 +305,20 @@ class EdgeCollection(PlannedQueries):
         shard_dir = self.folder / "shard"
         if not (shard_dir / "edge_config.json").is_file():
             # Killed between writing the manifest and creating the shard: finish the job.
-            manifest = self.read_manifest()
+            layout = self.read_manifest().layout
             self.create_shard(
-                int(manifest["dimension"]),
-                on_disk=bool(manifest.get("on_disk")),
-                quantization=manifest.get("quantization") or "none",
+                _dimension(layout, self.name),
+                on_disk=layout.on_disk,
+                quantization=layout.quantization,
             )
             return
         if self.indexes_on_disk:
             preread(shard_dir)
         config = None
         if segment_points is not None:
-            manifest = self.read_manifest()
+            layout = self.read_manifest().layout
             config = self._config(
-                int(manifest["dimension"]),
-                bool(manifest.get("on_disk")),
-                manifest.get("quantization") or "none",
-                segment_points,
+                _dimension(layout, self.name), layout.on_disk, layout.quantization, segment_points
             )
         self._shard = self._engine(lambda: qe.EdgeShard.load(str(shard_dir), config))
 
@@ -357,7 +360,7 @@ class EdgeCollection(PlannedQueries):
     def indexes_on_disk(self) -> bool:
         """Payload and keyword indexes memory-mapped from disk (a large collection)."""
         if self._indexes_on_disk is None:
-            self._indexes_on_disk = bool(self.read_manifest().get("indexes_on_disk"))
+            self._indexes_on_disk = self.read_manifest().layout.indexes_on_disk
         return self._indexes_on_disk
 
     def _large(self) -> bool:
@@ -367,7 +370,7 @@ class EdgeCollection(PlannedQueries):
     def quantized_mapped(self) -> bool:
         """Quantized vectors memory-mapped, as the manifest records (large collections made
         before this placement keep theirs in RAM, also when they grow)."""
-        return self.read_manifest().get("quantized_memory") == b.LARGE_QUANTIZED_MEMORY
+        return self.read_manifest().layout.quantized_memory == b.LARGE_QUANTIZED_MEMORY
 
     @property
     def shard(self) -> Any:
@@ -376,10 +379,10 @@ class EdgeCollection(PlannedQueries):
         return self._shard
 
     # -- manifest ----------------------------------------------------------------
-    def read_manifest(self) -> dict[str, Any]:
+    def read_manifest(self) -> Manifest:
         path = self.folder / "manifest.json"
         try:
-            return dict(json.loads(path.read_text(encoding="utf-8")))
+            return Manifest.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError as exc:
             raise CollectionNotFound(
                 f"no collection '{self.name}' in {self.folder.parent}"
@@ -390,9 +393,9 @@ class EdgeCollection(PlannedQueries):
                 "restore it from a backup, or drop the collection and ingest again",
             ) from exc
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
+    def write_manifest(self, manifest: Manifest) -> None:
         try:
-            write_json_atomic(self.folder / "manifest.json", manifest)
+            write_json_atomic(self.folder / "manifest.json", manifest.to_dict())
         except OSError as exc:
             raise StoreError(f"cannot write the manifest of '{self.name}': {exc.strerror}") from exc
 
@@ -565,7 +568,7 @@ class EdgeCollection(PlannedQueries):
         """Rescoring with the original vectors, with oversampling, on a quantized collection."""
         if self._quantization is None:
             try:
-                self._quantization = self.read_manifest().get("quantization") or "none"
+                self._quantization = self.read_manifest().layout.quantization
             except StoreError:
                 self._quantization = "none"
         if self._quantization == "none":
@@ -699,6 +702,15 @@ def preread(shard_dir: Path) -> int:
             except OSError:
                 continue
     return done
+
+
+def _dimension(layout: Layout, name: str) -> int:
+    if layout.dimension is None:
+        raise StoreError(
+            f"the manifest of '{name}' names no vector dimension",
+            "restore it from a backup, or drop the collection and ingest again",
+        )
+    return layout.dimension
 
 
 def _edge_sparse(sv: b.SparseVector | None) -> Any:

@@ -25,9 +25,12 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import UserInputError
+
+if TYPE_CHECKING:
+    from .manifest import Manifest
 from .payload import normalized
 
 NAMES_PREFIX = "_name_"  # payload keys are flat (store/paths.py): _name_applicant, ...
@@ -406,8 +409,8 @@ class NameSpec:
     version: int = NAME_KEY_VERSION
 
     @classmethod
-    def from_manifest(cls, manifest: Mapping[str, Any] | None) -> NameSpec:
-        spec = (manifest or {}).get("names") or {}
+    def from_manifest(cls, manifest: Manifest | None) -> NameSpec:
+        spec = manifest.names if manifest is not None else {}
         fields = spec.get("fields") or {}
         return cls(
             {str(f): str(k) for f, k in fields.items()} if isinstance(fields, dict) else {},

@@ -30,6 +30,7 @@ from typing import Any
 from . import backend as b
 from . import plan as planning
 from .filters import Filter, HasId, all_of
+from .manifest import Manifest
 from .plan import SearchPlan, plan_search
 
 
@@ -60,12 +61,12 @@ class PlannedQueries(ABC):
     def dense_name(self) -> str | None:
         """The dense vector's name ("" unnamed), None in a keyword-only collection."""
         if not self._dense_known:
-            self._dense_name = b.dense_vector_name(self.read_manifest())
+            self._dense_name = self.read_manifest().vectors.dense
             self._dense_known = True
         return self._dense_name
 
     @abstractmethod
-    def read_manifest(self) -> dict[str, Any]: ...
+    def read_manifest(self) -> Manifest: ...
 
     # -- the engine's calls ------------------------------------------------------------------
     @abstractmethod

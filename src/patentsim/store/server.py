@@ -14,8 +14,8 @@ retries.  The API key is sent as a header and never appears in a message.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import ipaddress
-import json
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +32,7 @@ from .errors import (
     setting,
 )
 from .filters import Filter, Range, Scalar, translate
+from .manifest import Layout, Manifest
 from .paths import json_path, key_of
 from .plan import SearchPlan
 from .queries import PlannedQueries, SearchRequest
@@ -252,13 +253,13 @@ class ServerStore:
         return bool(self.call(lambda: self.client.collection_exists(name), name))
 
     def create(
-        self, name: str, dimension: int, manifest: dict[str, Any], options: b.CreateOptions
+        self, name: str, dimension: int, manifest: Manifest, options: b.CreateOptions
     ) -> ServerCollection:
         m = _models()
         if self.exists(name):
             raise CollectionExists(f"collection '{name}' already exists on {self.location}")
         quantization, on_disk = options.layout()
-        manifest = dict(manifest, dimension=dimension, on_disk=on_disk, quantization=quantization)
+        manifest = dataclasses.replace(manifest, layout=Layout(dimension, on_disk, quantization))
         vectors: Any = {}  # dimension 0: keyword-only, no dense vector
         if dimension:
             vectors = m.VectorParams(
@@ -275,7 +276,7 @@ class ServerStore:
                 quantization_config=_quantization_config(quantization),
                 shard_number=options.shards,
                 replication_factor=options.replicas,
-                metadata={MANIFEST_KEY: json.dumps(manifest, ensure_ascii=False)},
+                metadata={MANIFEST_KEY: manifest.to_json()},
             ),
             name,
         )
@@ -416,7 +417,7 @@ class ServerCollection(PlannedQueries):
     def _call(self, fn: Any) -> Any:
         return self.store.call(fn, self.name)
 
-    def read_manifest(self) -> dict[str, Any]:
+    def read_manifest(self) -> Manifest:
         info = self._call(lambda: self.client.get_collection(self.name))
         meta = info.config.metadata or {}
         raw = meta.get(MANIFEST_KEY)
@@ -425,10 +426,17 @@ class ServerCollection(PlannedQueries):
                 f"collection '{self.name}' on {self.store.location} has no patentsim manifest",
                 f"it was not made by 'ingest load': use another {setting('collection')}",
             )
-        return dict(json.loads(raw) if isinstance(raw, str) else raw)
+        try:
+            return Manifest.from_json(raw) if isinstance(raw, str) else Manifest.from_dict(raw)
+        except ValueError as exc:
+            raise StoreError(
+                f"the manifest of collection '{self.name}' on {self.store.location} cannot be "
+                f"read: {exc}",
+                "drop the collection and ingest again",
+            ) from exc
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        payload = json.dumps(manifest, ensure_ascii=False)
+    def write_manifest(self, manifest: Manifest) -> None:
+        payload = manifest.to_json()
         self._call(
             lambda: self.client.update_collection(self.name, metadata={MANIFEST_KEY: payload})
         )
@@ -659,7 +667,7 @@ class ServerCollection(PlannedQueries):
 
     def _search_quantization(self) -> str:
         if self._quantization is None:
-            self._quantization = str(self.read_manifest().get("quantization") or "none")
+            self._quantization = self.read_manifest().layout.quantization
         return self._quantization
 
     def count(self, flt: Filter | None = None) -> int:

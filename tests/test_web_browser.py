@@ -321,3 +321,18 @@ def test_results_page_and_export_links(page, site):
     assert download.value.suggested_filename == "like-3.xlsx"
     body = json.loads(page.evaluate("fetch('/api/info').then(r => r.text())"))
     assert body["collection"] == "patents"
+
+
+def test_one_per_family_shows_the_librarys_collapsed_list(page, site):
+    open_page(page, site.url + "?like=3")
+    settled(page, lambda: page.select_option("#collapse", "near-dup"))
+    expected = library("like", "3", QueryOptions(limit=20, collapse="near-dup"), site=site)
+    assert shown_keys(page) == [h.key for h in expected.hits]
+    assert "collapse=near-dup" in page.url
+    # a field's families (the URL may name any field): each hit's note says how many more
+    open_page(page, site.url + "?like=3&collapse=status")
+    expected = library("like", "3", QueryOptions(limit=20, collapse="status"), site=site)
+    assert shown_keys(page) == [h.key for h in expected.hits]
+    notes = page.eval_on_selector_all("#hits span.family", "s => s.map(x => x.textContent)")
+    assert notes == [f" +{h.family.size - 1}" for h in expected.hits if h.family.size > 1]
+    assert notes, "status families hold several documents each"

@@ -6,7 +6,7 @@
 
 const $ = (id) => document.getElementById(id);
 const MULTI = ["where"];
-const KEYS = ["q", "like", "key", "mode", "where", "prior_art", "group_by", "min_score",
+const KEYS = ["q", "like", "key", "mode", "where", "prior_art", "group_by", "collapse", "min_score",
   "limit", "offset", "doc", "why", "map", "color"];
 const MAX_SELECTED = 500; // points a box selection may turn into a filter
 const RETRY_MS = 2000; // while another process holds the collection
@@ -92,7 +92,7 @@ function searchParams(extra) {
     params.set("q", state.q);
   }
   for (const w of state.where || []) params.append("where", w);
-  for (const name of ["mode", "group_by", "min_score"]) {
+  for (const name of ["mode", "group_by", "collapse", "min_score"]) {
     if (state[name] !== undefined) params.set(name, state[name]);
   }
   params.set("limit", state.limit || "20");
@@ -181,6 +181,7 @@ function drawForm() {
   $("prior-art").checked = !!state.prior_art;
   $("prior-art-box").hidden = state.like === undefined;
   $("group-by").value = state.group_by || "";
+  $("collapse").value = state.collapse || "";
   $("min-score").value = state.min_score || "";
   $("limit").value = state.limit || "20";
   $("color").value = state.color || defaultColor();
@@ -257,7 +258,7 @@ async function drawResults(load) {
     tbody.append(el("tr", { "data-key": hit.key, class: state.doc === hit.key ? "selected" : null },
       el("td", { class: "num" }, hit.rank),
       el("td", { class: "num" }, hit.score.toFixed(4)),
-      el("td", {}, hit.key),
+      el("td", {}, hit.key, familyNote(hit.family)),
       el("td", { class: "title" },
         el("a", { href: "#", onclick: (ev) => { ev.preventDefault(); update({ doc: hit.key }); } },
           cell(p[fields.title]) || "(untitled)")),
@@ -281,6 +282,13 @@ async function drawResults(load) {
   if (!performance.getEntriesByName("results-drawn").length) performance.mark("results-drawn");
   status(answer.hits.length ? "" : "no matching documents" +
     (answer.filtered ? " (loosen the filters)" : ""));
+}
+
+// With "one per family": how many more publications the hit's family has, and which.
+function familyNote(family) {
+  if (!family || family.size < 2) return null;
+  return el("span", { class: "muted family", title: family.members.map((m) => m.key).join(", ") },
+    " +" + (family.size - 1));
 }
 
 function columnsOf(answer) {
@@ -550,6 +558,7 @@ function wire() {
   $("prior-art").addEventListener("change", () =>
     update({ prior_art: $("prior-art").checked ? "1" : undefined, offset: undefined }));
   $("group-by").addEventListener("change", () => update({ group_by: $("group-by").value, offset: undefined }));
+  $("collapse").addEventListener("change", () => update({ collapse: $("collapse").value, offset: undefined }));
   $("min-score").addEventListener("change", () => update({ min_score: $("min-score").value, offset: undefined }));
   $("limit").addEventListener("change", () => update({ limit: $("limit").value, offset: undefined }));
   $("prev").addEventListener("click", () => {

@@ -280,6 +280,7 @@ def _finish(
 
         target = ROOT / "BENCHMARKS.md"
         old = target.read_text(encoding="utf-8") if target.is_file() else ""
+        from . import toolkit
         from .keyword_only import keep_section as keep_keyword_only
         from .web import keep_web_section
 
@@ -287,6 +288,7 @@ def _finish(
         text = keep_keyword_only(old, text)
         text = landscape.keep_section(old, text)
         text = keep_web_section(old, text)
+        text = toolkit.keep_section(old, text)
         target.write_text(text, encoding="utf-8")
         page = ROOT / "docs" / "benchmarks.md"
         page.write_text(replace_summary(page.read_text(encoding="utf-8"), text), encoding="utf-8")

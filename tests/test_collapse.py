@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
 from patentsim.search import QueryOptions, Session
+from patentsim.search import collapse as collapse_module
 from patentsim.search import dups as dups_module
 from patentsim.search.cli import cli
 from patentsim.store import StoreSettings, open_store
@@ -164,8 +165,10 @@ def test_pages_continue_after_the_families_of_the_page_before(families):
     assert [h.rank for p in pages for h in p.hits] == list(range(1, 13))
 
 
-def test_near_duplicate_families_are_the_hand_made_groups(tmp_path, monkeypatch):
-    monkeypatch.setitem(dups_module.DEFAULT_THRESHOLD, "dense", 0.7)
+@pytest.mark.parametrize("source", ["keyword", "dense"])
+def test_near_duplicate_families_are_the_hand_made_groups(tmp_path, monkeypatch, source):
+    monkeypatch.setitem(dups_module.DEFAULT_THRESHOLD, source, 0.7)
+    monkeypatch.setattr(collapse_module, "NEAR_DUP_SOURCES", (source,))
     settings = StoreSettings(path=str(tmp_path / "store"))
     load_fixture(settings, "dups", tmp_path)
     hand = {key: group for group in HAND_GROUPS for key in group}
@@ -186,6 +189,7 @@ def test_near_duplicate_families_are_the_hand_made_groups(tmp_path, monkeypatch)
         assert hit.family.size == len(group)
         assert all(0.7 <= m.score <= 1 + 1e-6 for m in hit.family.members)
     assert "near-duplicates" in got.collapse
+    assert ("keyword vectors" in got.collapse) == (source == "keyword")
 
 
 def test_collapse_refusals(families):

@@ -73,6 +73,15 @@ EXPECTED: dict[str, dict[str, int]] = {
         "search text": 1,
         "python": 1,
     },
+    "docs/toolkit.md": {
+        "search like": 2,
+        "search text": 1,
+        "search dups": 3,
+        "search suggest": 2,
+        "search facets": 1,
+        "search eval": 1,
+        "python": 1,
+    },
     "docs/server.md": {"ingest copy": 1},
     "docs/web.md": {},  # search serve runs until stopped: tests/test_web_*.py test it
     "docs/scaling.md": {},  # its commands need a server or take hours: shown only

@@ -8,8 +8,9 @@ invention, with the family's size and its other members.
   claiming one priority do); a document without the field is a family of its own;
 - ``family``: the field the collection's file names a family by (an exporter's family or
   priority column, recorded at ingest: ``ingest info`` shows it), else ``near-dup``;
-- ``near-dup``: documents at least as similar to the hit as ``dups.DEFAULT_THRESHOLD`` (the
-  stored vectors; keyword vectors in a keyword-only collection), found with the index.
+- ``near-dup``: documents at least as similar to the hit as ``dups.DEFAULT_THRESHOLD``, found
+  with the index: the stored keyword vectors (candidates by BM25, compared by the cosine of
+  their weights), the model's vectors where the collection has no keyword vectors.
 
 Walking the ranked hits, each hit that belongs to no family kept so far starts a family; the
 hits that belong to a kept family are folded into it.  The families come in the order of
@@ -37,6 +38,10 @@ MEMBERS_LISTED = 100  # a family's other members listed with its hit (its size c
 _FIRST_PAGE = 32
 _LARGEST_PAGE = 4096
 _COLLAPSIBLE = ("keyword", "integer", "bool")  # fields whose values a filter can match
+# The vectors near-duplicate families compare, first the collection has: keyword vectors held
+# one hit per invention in more collapsed lists of planted families than the offline model's
+# (BENCHMARKS.md, "Analyst toolkit").
+NEAR_DUP_SOURCES = ("keyword", "dense")
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,8 @@ def collapse_rule(opened: OpenCollection, asked: str | None) -> FamilyRule | Non
 
 
 def _near_dup(opened: OpenCollection, asked: str) -> FamilyRule:
-    source = "dense" if opened.coll.dense_name is not None else "keyword"
+    has = {"keyword": opened.has_keyword(), "dense": opened.coll.dense_name is not None}
+    source = next((s for s in NEAR_DUP_SOURCES if has[s]), "dense")
     return FamilyRule(asked, source=source, threshold=DEFAULT_THRESHOLD[source])
 
 

@@ -51,10 +51,9 @@ if TYPE_CHECKING:
     from .session import Session
 
 SOURCES = ("dense", "keyword")
-# The thresholds at which near-duplicates are told from related documents, per source:
-# measured on the families fixture (BENCHMARKS.md, "Near-duplicates"), where the
-# offline model's vectors of one invention's lightly edited publications score above it
-# and distinct inventions below.
+# The thresholds at which near-duplicates are told from related documents, per source: the
+# lowest with a precision of 0.95 on the tuning half of the families fixture, offline model
+# (bench/toolkit.py; BENCHMARKS.md, "Analyst toolkit").
 DEFAULT_THRESHOLD = {"dense": 0.9, "keyword": 0.8}
 DEFAULT_NEIGHBOURS = 10  # asked per document; a document whose answer is full asks again
 MAX_NEIGHBOURS = 1_024

@@ -105,9 +105,9 @@ SMALL_COLLECTION_POINTS = 100_000
 SMALL_COLLECTION_EF = 128
 # Free-text queries walk this many times the beam of a stored point (see above).
 TEXT_EF_FACTOR = 4
-# The beam of ``neighbours`` (near-duplicate search: each stored point's closest few, far
-# closer than a query's top-10): it found the same close pairs as a beam of 128 at a third of
-# the cost (BENCHMARKS.md, "Near-duplicates").
+# The beam of ``neighbours`` (near-duplicate search): each stored point asks for its closest
+# few, far closer than a query's top-10, so a narrower beam than a query's suffices (a full
+# answer asks again with a larger limit, and the beam grows with the limit).
 NEIGHBOURS_EF = 32
 
 Hit = TypeVar("Hit")

@@ -1,0 +1,523 @@
+"""The analyst toolkit (issue 30): near-duplicates, one hit per family, class suggestion.
+
+    BENCH_DATA=../shared/data python -m bench.toolkit            # every figure
+    python -m bench.toolkit --only families,suggest,scale        # some of them
+    python -m bench.toolkit --render                             # the section from the JSON
+
+- ``families``: the fixture of ``bench/families.py`` (real nvidia abstracts published two to
+  four times, lightly edited), in two seeded halves loaded with the offline model.  On the
+  first half ``search dups`` is run at a grid of thresholds and the default is the lowest
+  threshold whose pairs reach ``PRECISION_TARGET`` (dense and keyword vectors); on the
+  second half the pairs found at that threshold are reported against the planted ones
+  (precision, recall), and ``--collapse`` (by the priority field, and by near-duplicates) is
+  judged on ``QUERIES`` seeded ``search like`` queries: the share of collapsed lists with one
+  hit per invention, and the recall of distinct inventions (the first ``LIMIT`` inventions
+  of the full ranking found in the collapsed top ``LIMIT``).
+- ``suggest``: ``search eval --suggest`` on held-out documents of ``patents_nvidia.xlsx``
+  (CPC subclass) and ``patents_ko.xlsx`` (IPC subclass) per mode, with each held-out
+  document's own near-copies (voters scoring at least ``COPY_SCORE``) left out too.
+- ``scale``: ``search dups`` over the scale benchmark's 100,000 points
+  (``bench/out/scale/store_100000_none``, built by ``python -m bench --scale 100k``).
+
+The JSON report goes to stdout and ``bench/out/toolkit.json``; its section replaces the part
+between the ``toolkit`` markers of BENCHMARKS.md and of docs/toolkit.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import sys
+import time
+from dataclasses import replace
+from typing import Any
+
+from .common import OUT, ROOT, log, machine, save_json
+
+REPORT = OUT / "toolkit.json"
+BEGIN = "<!-- toolkit:begin -->"
+END = "<!-- toolkit:end -->"
+FIGURES = ("families", "suggest", "scale")
+THRESHOLDS = {
+    "dense": (0.80, 0.82, 0.84, 0.86, 0.88, 0.90, 0.92, 0.94, 0.96),
+    "keyword": (0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90),
+}
+PRECISION_TARGET = 0.95
+QUERIES = 200
+LIMIT = 10
+COPY_SCORE = 0.9  # a voter this similar to a held-out document is a copy of it
+SUGGEST_SAMPLE = 500
+SCALE_STORE = OUT / "scale" / "store_100000_none"
+SCALE_COLLECTION = "scale"
+
+
+# -- families and near-duplicates --------------------------------------------------------------
+
+
+def _fixture_halves() -> tuple[Any, Any, Any]:
+    from . import families
+    from .embeddings import nvidia_embeddings_limited
+
+    docs, vectors, _ = nvidia_embeddings_limited()
+    inventions = families.distinct_inventions(docs, vectors)
+    tune, held = families.halves(inventions)
+    return (
+        families.build(docs, tune, families.SEED),
+        families.build(docs, held, families.SEED + 1),
+        (docs, vectors),
+    )
+
+
+def _load_fixture(fixture: Any, name: str, cached: tuple[Any, Any]) -> tuple[Any, float]:
+    """The fixture's rows as a CSV, loaded with the offline model (the original abstracts'
+    vectors from the embedding cache, the edited ones embedded here)."""
+    from patentsim.ingest.pipeline import load
+    from patentsim.store import StoreSettings, open_store
+
+    from .quality import LookupEmbedder
+
+    docs, vectors = cached
+    folder = OUT / f"store_{name}"
+    settings = StoreSettings(path=str(folder))
+    store = open_store(settings)
+    try:  # the fixture is the same on every run: a complete earlier load is kept
+        if store.exists(name):
+            coll = store.open(name)
+            if coll.count() == len(fixture.rows) and coll.read_manifest().state == "ready":
+                return settings, 0.0
+    finally:
+        store.close()
+    shutil.rmtree(folder, ignore_errors=True)
+    src = OUT / f"{name}.csv"
+    with src.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(fixture.rows[0]))
+        writer.writeheader()
+        writer.writerows(fixture.rows)
+    from patentsim.ingest.records import clean_text
+
+    spellings = [
+        [clean_text(str(d["abstract"])).strip() for d in docs],
+        [" ".join(str(d["abstract"]).split()) for d in docs],
+    ]
+    emb = LookupEmbedder([t for s in spellings for t in s], _twice(vectors))
+    started = time.perf_counter()
+    load(src, settings=settings, collection=name, id_column="publication_number", embedder=emb)
+    return settings, time.perf_counter() - started
+
+
+def _twice(vectors: Any) -> Any:
+    import numpy as np
+
+    return np.concatenate([vectors, vectors])
+
+
+def _pairs_of(found: Any) -> set[tuple[str, str]]:
+    out = set()
+    for g in found.groups:
+        keys = sorted(m.key for m in g.members)
+        out.update((a, b) for i, a in enumerate(keys) for b in keys[i + 1 :])
+    return out
+
+
+def _score_pairs(got: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dict[str, Any]:
+    hit = len(got & truth)
+    return {
+        "pairs_found": len(got),
+        "pairs_planted": len(truth),
+        "precision": round(hit / len(got), 4) if got else 1.0,
+        "recall": round(hit / len(truth), 4) if truth else 1.0,
+    }
+
+
+def _dups_at(settings: Any, name: str, source: str, threshold: float) -> Any:
+    from patentsim.search import Session
+    from patentsim.search.dups import DupOptions, find_duplicates
+
+    with Session(settings, name) as session:
+        return find_duplicates(session, DupOptions(threshold=threshold, source=source))
+
+
+def _collapse_quality(settings: Any, name: str, fixture: Any, collapse: str) -> dict[str, Any]:
+    """Over seeded like queries: lists holding one hit per invention, recall of distinct
+    inventions against the full ranking, and the time per collapsed query."""
+    from patentsim.search import QueryOptions, Session
+
+    keys = sorted(fixture.family_of)
+    picked = random.Random(7).sample(keys, min(QUERIES, len(keys)))
+    pure = 0
+    recall = 0.0
+    seconds = 0.0
+    with Session(settings, name) as session:
+        for key in picked:
+            full = session.like(key, QueryOptions(limit=200), key=True).hits
+            own = fixture.family_of[key]
+            wanted: list[int] = []
+            for h in full:
+                inv = fixture.family_of[h.key]
+                if inv != own and inv not in wanted:
+                    wanted.append(inv)
+            wanted = wanted[:LIMIT]
+            started = time.perf_counter()
+            got = session.like(key, QueryOptions(limit=LIMIT + 1, collapse=collapse), key=True)
+            seconds += time.perf_counter() - started
+            # the query's own family (its other publications) takes one place of the list
+            listed = [fixture.family_of[h.key] for h in got.hits]
+            pure += len(listed) == len(set(listed))
+            others = [inv for inv in listed if inv != own][:LIMIT]
+            recall += len(set(others) & set(wanted)) / len(wanted) if wanted else 1.0
+    n = len(picked)
+    return {
+        "collapse": collapse,
+        "queries": n,
+        "one_hit_per_invention": round(pure / n, 4),
+        "recall_of_distinct_inventions": round(recall / n, 4),
+        "ms_per_query": round(1000 * seconds / n, 1),
+    }
+
+
+def families_figure() -> dict[str, Any]:
+    from patentsim.search.dups import DEFAULT_THRESHOLD
+
+    tune, held, cached = _fixture_halves()
+    out: dict[str, Any] = {"halves": {}}
+    loaded = {}
+    for name, fixture in (("families_tune", tune), ("families_report", held)):
+        settings, seconds = _load_fixture(fixture, name, cached)
+        loaded[name] = settings
+        out["halves"][name] = {
+            "documents": len(fixture.rows),
+            "families": fixture.families,
+            "singles": fixture.singles,
+            "planted_pairs": len(fixture.pairs()),
+        }
+        log(f"{name}: {len(fixture.rows):,} documents ({seconds:.0f} s to load)")
+    out["sources"] = {}
+    for source, grid in THRESHOLDS.items():
+        sweep = []
+        for t in grid:
+            found = _dups_at(loaded["families_tune"], "families_tune", source, t)
+            sweep.append(dict(_score_pairs(_pairs_of(found), tune.pairs()), threshold=t))
+        good = [s for s in sweep if s["precision"] >= PRECISION_TARGET]
+        chosen = min(good, key=lambda s: s["threshold"])["threshold"] if good else grid[-1]
+        found = _dups_at(loaded["families_report"], "families_report", source, chosen)
+        report = _score_pairs(_pairs_of(found), held.pairs())
+        at_default = _dups_at(
+            loaded["families_report"], "families_report", source, DEFAULT_THRESHOLD[source]
+        )
+        out["sources"][source] = {
+            "sweep_on_tune_half": sweep,
+            "chosen_threshold": chosen,
+            "report_half": dict(report, seconds=round(found.seconds, 2)),
+            "default_threshold": DEFAULT_THRESHOLD[source],
+            "report_half_at_default": _score_pairs(_pairs_of(at_default), held.pairs()),
+        }
+        log(f"dups {source}: threshold {chosen} -> {report}")
+    from patentsim.search import collapse
+
+    out["collapse"] = []
+    for how, vectors in (
+        ("priority_numbers", None),
+        ("near-dup", ("keyword",)),
+        ("near-dup", ("dense",)),
+    ):
+        chosen_sources = collapse.NEAR_DUP_SOURCES
+        collapse.NEAR_DUP_SOURCES = vectors or chosen_sources  # the vectors compared
+        try:
+            row = _collapse_quality(loaded["families_report"], "families_report", held, how)
+        finally:
+            collapse.NEAR_DUP_SOURCES = chosen_sources
+        row["vectors"] = vectors[0] if vectors else None
+        row["default"] = vectors is None or vectors[0] == chosen_sources[0]
+        out["collapse"].append(row)
+    log(f"collapse: {out['collapse']}")
+    return out
+
+
+# -- class suggestion -------------------------------------------------------------------------
+
+
+def _ko_collection() -> Any:
+    """patents_ko.xlsx loaded with the offline model (abstracts' vectors cached in bench/out)."""
+    from patentsim.ingest.pipeline import load
+    from patentsim.store import StoreSettings, open_store
+
+    from .quality import KO_XLSX, LookupEmbedder, _texts, cached_vectors
+
+    folder = OUT / "store_ko_toolkit"
+    settings = StoreSettings(path=str(folder))
+    store = open_store(settings)
+    try:
+        if store.exists("ko") and store.open("ko").read_manifest().state == "ready":
+            return settings
+    finally:
+        store.close()
+    texts = _texts(KO_XLSX, "abstract")
+    vectors, _ = cached_vectors("patents_ko", texts, "abstracts")
+    load(
+        KO_XLSX,
+        settings=settings,
+        collection="ko",
+        id_column="application_number",
+        embedder=LookupEmbedder(texts, vectors),
+        recreate=True,
+    )
+    return settings
+
+
+def _suggest_rows(
+    settings: Any, name: str, label: str, copies: float | None
+) -> list[dict[str, Any]]:
+    from patentsim.embed.retrieval import MODES
+    from patentsim.search import Session
+    from patentsim.search.suggest import SuggestEvalOptions, held_out, measure
+
+    options = SuggestEvalOptions(label, sample=SUGGEST_SAMPLE)
+    rows = []
+    with Session(settings, name, model="minilm") as session:
+        held = held_out(session, label, options)
+        for mode in MODES:
+            for k in (5, 10, 20):
+                for below in (None,) if copies is None else (None, copies):
+                    if below is not None and mode != "dense":
+                        continue  # a copy's score is a cosine only in dense mode
+                    row = measure(session, label, held, replace(options, k=k), mode, below=below)
+                    d = row.to_dict()
+                    d["near_copies_left_out"] = below is not None
+                    rows.append(d)
+                    log(f"suggest {name} {mode} k={k} below={below}: {d}")
+    return rows
+
+
+def suggest_figure() -> dict[str, Any]:
+    from .embeddings import nvidia_embeddings_limited
+    from .startup import COLLECTION, nvidia_collection
+
+    docs, vectors, meta = nvidia_embeddings_limited()
+    nvidia = nvidia_collection(docs, vectors, meta["tokens"])
+    from patentsim.store import StoreSettings
+
+    return {
+        "patents_nvidia": {
+            "label": "cpc",
+            "rows": _suggest_rows(StoreSettings(path=str(nvidia)), COLLECTION, "cpc", COPY_SCORE),
+        },
+        # The English offline model scores Korean texts close to each other (its tokenizer
+        # splits Hangul into jamo): a cosine of COPY_SCORE tells no copy there.
+        "patents_ko": {
+            "label": "ipc",
+            "rows": _suggest_rows(_ko_collection(), "ko", "ipc", None),
+        },
+    }
+
+
+# -- search dups at 100,000 points -------------------------------------------------------------
+
+
+def scale_figure() -> dict[str, Any]:
+    from patentsim.search import Session
+    from patentsim.search.dups import DupOptions, find_duplicates
+    from patentsim.store import StoreSettings
+
+    if not (SCALE_STORE / SCALE_COLLECTION).is_dir():
+        raise FileNotFoundError(f"{SCALE_STORE}: run `python -m bench --scale 100k` first")
+    out = {}
+    for source in ("dense",):
+        started = time.perf_counter()
+        cpu = time.process_time()
+        with Session(StoreSettings(path=str(SCALE_STORE)), SCALE_COLLECTION) as session:
+            found = find_duplicates(session, DupOptions(source=source), progress=lambda m: log(m))
+        out[source] = {
+            "documents": found.documents,
+            "groups": len(found.groups),
+            "grouped": found.grouped,
+            "threshold": found.threshold,
+            "searches": found.searches,
+            "library_s": round(found.seconds, 1),
+            "wall_s": round(time.perf_counter() - started, 1),
+            "cpu_s": round(time.process_time() - cpu, 1),
+            "load_average": _load(),
+        }
+        log(f"dups at 100k ({source}): {out[source]}")
+    return out
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def section(report: dict[str, Any]) -> str:
+    """The Markdown section (BENCHMARKS.md and docs/toolkit.md) from the JSON report."""
+    f = report["figures"]
+    m = report["machine"]
+    lines = [
+        BEGIN,
+        "## Analyst toolkit: near-duplicates, `--collapse`, `search suggest`",
+        "",
+        f"Measured {report['measured_at']} by `python -m bench.toolkit` on {m.get('cpu', '?')} "
+        f"({m.get('cores', '?')} cores, shared with other developers' work: load average "
+        f"{report['load_before']} before, {report['load_after']} after); offline model "
+        "(all-MiniLM-L6-v2).",
+        "",
+    ]
+    fam = f.get("families")
+    if fam:
+        halves = fam["halves"]
+        t, r = halves["families_tune"], halves["families_report"]
+        lines += [
+            "### Near-duplicates and families (planted fixture, `bench/families.py`)",
+            "",
+            f"Real nvidia abstracts, each invention once, in two seeded halves; in each, "
+            f"{r['families']} inventions published 2-4 times (grant with words reworded, EP "
+            "filing in British spelling with another opening, a translation stand-in with "
+            "phrases reworded, articles dropped and sentences moved), the others once. "
+            f"Tuning half: {t['documents']:,} documents, {t['planted_pairs']:,} planted pairs; "
+            f"report half: {r['documents']:,} documents, {r['planted_pairs']:,} pairs.",
+            "",
+            "| `search dups --source` | threshold (lowest with precision ≥ 0.95 on the "
+            "tuning half) | precision | recall | seconds | default | precision / recall at "
+            "the default |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for source, s in fam["sources"].items():
+            rep, dflt = s["report_half"], s["report_half_at_default"]
+            lines.append(
+                f"| {source} | {s['chosen_threshold']} | {rep['precision']:.3f} | "
+                f"{rep['recall']:.3f} | {rep['seconds']} | {s['default_threshold']} | "
+                f"{dflt['precision']:.3f} / {dflt['recall']:.3f} |"
+            )
+        lines += [
+            "",
+            f"`search like --collapse` on {fam['collapse'][0]['queries']} seeded queries of "
+            f"the report half (targets: one hit per family, recall of distinct families ≥ "
+            "0.95):",
+            "",
+            "| `--collapse` | lists with one hit per invention | recall of distinct "
+            "inventions (top 10) | ms per query |",
+            "|---|---|---|---|",
+        ]
+        for c in fam["collapse"]:
+            how = c["collapse"]
+            if c.get("vectors"):
+                how += f" ({c['vectors']} vectors{', the default' if c['default'] else ''})"
+            lines.append(
+                f"| {how} | {c['one_hit_per_invention']:.3f} | "
+                f"{c['recall_of_distinct_inventions']:.3f} | {c['ms_per_query']} |"
+            )
+        lines.append("")
+    sc = f.get("scale")
+    if sc:
+        d = sc["dense"]
+        lines += [
+            "### `search dups` at 100,000 points (target ≤ 2 minutes)",
+            "",
+            f"The scale benchmark's 100,000 points (384-d, HNSW): {d['wall_s']} s wall, "
+            f"{d.get('cpu_s', '?')} s CPU in this process (load average "
+            f"{d.get('load_average', '?')} at the end), {d['searches']:,} neighbour searches; "
+            f"{d['groups']:,} groups holding {d['grouped']:,} documents at the dense default "
+            f"threshold {d['threshold']}. These vectors are mixtures of the nvidia embeddings, "
+            "far more crowded than real abstracts: a document whose ten nearest all score above "
+            f"the threshold asks again for more ({d['searches'] - d['documents']:,} searches "
+            "beyond one per document).",
+            "",
+        ]
+    sg = f.get("suggest")
+    if sg:
+        lines += [
+            "### `search suggest`: held-out documents (target: nvidia CPC subclass "
+            "precision@1 ≥ 0.75)",
+            "",
+            'Each held-out document\'s own codes never vote. "copies out": voters scoring '
+            f"≥ {COPY_SCORE} (the document's continuations and re-filings, which a new text "
+            "would not have) left out too.",
+            "",
+            "| set (label) | mode | k | copies out | documents | precision@1 | recall@5 |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, s in sg.items():
+            for row in s["rows"]:
+                lines.append(
+                    f"| {name} ({s['label']}) | {row['mode']} | {row['k']} | "
+                    f"{'yes' if row['near_copies_left_out'] else 'no'} | {row['queries']} | "
+                    f"{row['precision_at_1']:.3f} | {row['recall_at_5']:.3f} |"
+                )
+        lines.append("")
+    if report.get("errors"):
+        lines += [f"Not measured: {', '.join(sorted(report['errors']))} (see the JSON).", ""]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def keep_section(old: str, new: str, fresh: str | None = None) -> str:
+    """``new`` with this benchmark's section: ``fresh``, else the one ``old`` holds."""
+    kept = fresh
+    if kept is None and BEGIN in old and END in old:
+        kept = BEGIN + old.split(BEGIN, 1)[1].split(END, 1)[0] + END
+    if kept is None:
+        return new
+    if BEGIN in new and END in new:
+        head, rest = new.split(BEGIN, 1)
+        return head + kept + rest.split(END, 1)[1]
+    marker = "\n## Scale"
+    if marker in new:
+        head, tail = new.split(marker, 1)
+        return head.rstrip("\n") + "\n\n" + kept + "\n" + marker + tail
+    return new.rstrip("\n") + "\n\n" + kept + "\n"
+
+
+def write_section(text: str) -> None:
+    for path in (ROOT / "BENCHMARKS.md", ROOT / "docs" / "toolkit.md"):
+        if path.is_file():
+            old = path.read_text(encoding="utf-8")
+            path.write_text(keep_section(old, old, text), encoding="utf-8")
+    log("wrote the toolkit section of BENCHMARKS.md and docs/toolkit.md")
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.toolkit", description=__doc__)
+    ap.add_argument("--only", help="comma-separated: " + ",".join(FIGURES))
+    ap.add_argument("--render", action="store_true", help="the section from the last JSON")
+    ap.add_argument("--no-write", action="store_true", help="leave the Markdown files alone")
+    args = ap.parse_args(argv)
+    if args.render:
+        write_section(section(json.loads(REPORT.read_text(encoding="utf-8"))))
+        return 0
+    wanted = (args.only or ",".join(FIGURES)).split(",")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    OUT.mkdir(parents=True, exist_ok=True)
+    old: dict[str, Any] = json.loads(REPORT.read_text(encoding="utf-8")) if REPORT.is_file() else {}
+    report: dict[str, Any] = {
+        "command": "python -m bench.toolkit" + (f" --only {args.only}" if args.only else ""),
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
+        "load_before": _load(),
+        "figures": dict(old.get("figures") or {}),  # figures not asked for are kept
+        "errors": {},
+    }
+    run = {"families": families_figure, "suggest": suggest_figure, "scale": scale_figure}
+    for name in wanted:
+        started = time.perf_counter()
+        try:
+            report["figures"][name] = run[name]()
+        except Exception as exc:  # one failing figure must not hide the others
+            import traceback
+
+            log(f"{name}: FAILED: {exc}")
+            report["errors"][name] = "".join(traceback.format_exception(exc))[-3000:]
+        log(f"{name}: {time.perf_counter() - started:.0f} s")
+    report["load_after"] = _load()
+    save_json(REPORT, report)
+    print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    if not args.no_write:
+        write_section(section(report))
+    return 1 if report["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
 from patentsim.search import QueryOptions, Session
 from patentsim.search import collapse as collapse_module
@@ -140,6 +141,10 @@ def test_collapse_by_a_family_field_equals_pandas_grouping(families, column):
 def test_collapse_family_uses_the_recorded_family_field(families):
     settings, name, src, _ = families
     frame = pd.read_csv(src, dtype=str, keep_default_na=False)
+    if settings.url is None:  # embedded (the in-memory server lives in this process only)
+        args = ["info", "--path", settings.path, "--collection", name]
+        shown = CliRunner().invoke(ingest_cli, args)
+        assert "families    family_id (used by --collapse family)" in shown.stdout, shown.output
     with Session(settings, name) as session:
         assert session.open().manifest.family_field == "family_id"
         ranked = [h.key for h in session.like("P010", QueryOptions(limit=200), key=True).hits]

@@ -208,3 +208,20 @@ def test_cli_bad_threshold_leaves_the_collection_as_it_was(embedded_dups):
     with Session(settings, name) as session:
         assert DUP_FIELD not in session.open().manifest.fields
         assert session.open().coll.count() == 15
+
+
+def test_ingest_info_names_the_families_and_the_marks(embedded_dups):
+    from patentsim.ingest.cli import cli as ingest_cli
+
+    settings, name = embedded_dups
+    runner = CliRunner()
+    base = ["--path", settings.path, "--collection", name]
+    before = runner.invoke(ingest_cli, ["info", *base])
+    assert before.exit_code == 0, before.output
+    assert "families    - (--collapse family groups near-duplicates)" in before.stdout
+    assert "duplicates  " not in before.stdout
+    marked = runner.invoke(cli, ["dups", "--threshold", "0.7", "--mark", *base])
+    assert marked.exit_code == 0, marked.output
+    after = runner.invoke(ingest_cli, ["info", *base])
+    assert "duplicates  4 groups marked in _dup_group by search dups --mark" in after.stdout
+    assert "(dense vectors, threshold 0.7," in after.stdout

@@ -454,6 +454,18 @@ def _info_text(result: CollectionInfo) -> str:
                 f"loaded {entry.loaded_at}"
             )
     out.append(f"dates       {m.date_field or '-'} (used by --prior-art)")
+    out.append(
+        f"families    {m.family_field} (used by --collapse family)"
+        if m.family_field
+        else "families    - (--collapse family groups near-duplicates)"
+    )
+    if m.duplicates:
+        d = m.duplicates
+        how = f"{d.source or '?'} vectors, threshold {d.threshold}"
+        out.append(
+            f"duplicates  {d.groups:,} groups marked in {d.field} by search dups --mark "
+            f"({how}, {d.marked_at})"
+        )
     keyword = m.keyword
     if keyword:
         analyzer = keyword.analyzer

@@ -97,6 +97,25 @@ def test_the_default_mode_is_decided_by_what_the_tokenizer_does_not_by_the_name(
     assert mode.mode == "keyword" and warning is None
 
 
+def test_measured_labels_decide_over_the_tokenizer():
+    from patentsim.embed.retrieval import Measured, ModeEvidence
+
+    poor = ModeEvidence("any-name", 300, 0.9, 0.95)
+    measured = Measured("ipc", 200, 10, ("subclass", "group"), {"dense": 0.3, "keyword": 0.5})
+    mode, why, warning = default_mode(poor, measured)
+    assert mode.mode == "keyword" and warning  # the tokenizer's warning stays
+    assert why.startswith(
+        "keyword (P@10 (subclass and group, averaged) of 'ipc' on 200 sampled documents: "
+        "dense 0.300, keyword 0.500; 300 sampled texts"
+    )
+    tie = Measured("ipc", 200, 10, ("subclass",), {"dense": 0.7, "keyword": 0.5, "hybrid": 0.7})
+    assert default_mode(poor, tie)[0].mode == "dense"  # a tie: the earlier mode
+    skipped = Measured("ipc", 0, 10, ("subclass",), {}, "12 labelled documents: too few")
+    mode, why, _ = default_mode(ModeEvidence("m", 300, 0.0, 0.01), skipped)
+    assert mode.mode == "dense"
+    assert why.endswith("; not measured on labels: 12 labelled documents: too few)")
+
+
 # -- ingest and queries on every backend -------------------------------------------------------
 
 

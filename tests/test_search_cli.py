@@ -65,7 +65,8 @@ def json_lines(text: str) -> list[dict]:
 
 
 def test_like_table(search):
-    result = search("like", "0")
+    # Dense, so the score column is the cosine (the fixture's measured default may be keyword).
+    result = search("like", "0", "--mode", "dense")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split() == [
@@ -104,9 +105,21 @@ def test_like_json_lines_are_the_api_results(search, store_path):
 
 
 def test_like_fields_offset_and_min_score(search):
-    full = json_lines(search("like", "3", "-n", "6", "--format", "json").stdout)
+    # Dense: cosine scores (the collection's measured default may be another mode).
+    dense = ("--mode", "dense")
+    full = json_lines(search("like", "3", "-n", "6", "--format", "json", *dense).stdout)
     page = search(
-        "like", "3", "-n", "3", "--offset", "3", "--format", "json", "--fields", "title,ipc"
+        "like",
+        "3",
+        "-n",
+        "3",
+        "--offset",
+        "3",
+        "--format",
+        "json",
+        "--fields",
+        "title,ipc",
+        *dense,
     )
     assert page.exit_code == 0, page.output
     rows = json_lines(page.stdout)
@@ -114,7 +127,9 @@ def test_like_fields_offset_and_min_score(search):
     assert [r["rank"] for r in rows] == [4, 5, 6]
     assert all(set(r["payload"]) <= {"title", "ipc"} for r in rows)
     cut = full[1]["score"] - 1e-9
-    above = json_lines(search("like", "3", "--min-score", str(cut), "--format", "json").stdout)
+    above = json_lines(
+        search("like", "3", "--min-score", str(cut), "--format", "json", *dense).stdout
+    )
     assert [r["key"] for r in above] == [r["key"] for r in full[:2]]
 
 
@@ -239,8 +254,8 @@ def test_filter_json_from_a_file(search, tmp_path):
 
 
 def test_text_with_a_model_that_cannot_load(search):
-    # The collection's model is the test's fake: nothing can load it.
-    result = search("text", "연삭 장치")
+    # The collection's model is the test's fake: nothing can load it (dense needs it).
+    result = search("text", "연삭 장치", "--mode", "dense")
     assert result.exit_code == 1, result.output
     assert "fake-bag-of-words" in result.stderr
     assert "Traceback" not in result.output

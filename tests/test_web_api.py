@@ -192,7 +192,12 @@ def test_like_answer_names_its_query_document_and_mode(client):
     body = client.get("/api/like", params={"ref": "0", "limit": 3}).json()
     assert body["query"]["key"] == "0" and body["query"]["row"] == 0
     assert body["query"]["title"].startswith("연삭 장치의 연삭량 측정 시스템")
-    assert body["mode"] == "dense" and [h["rank"] for h in body["hits"]] == [1, 2, 3]
+    # The collection's default (measured on its ipc labels at load), as /api/info names it.
+    default = client.get("/api/info").json()["default_mode"]
+    assert default in ("dense", "keyword", "hybrid")
+    assert body["mode"] == default and [h["rank"] for h in body["hits"]] == [1, 2, 3]
+    dense = client.get("/api/like", params={"ref": "0", "limit": 3, "mode": "dense"}).json()
+    assert dense["mode"] == "dense"
     assert "0" not in [h["key"] for h in body["hits"]]
 
 

@@ -175,8 +175,9 @@ def _show_warning(
 class Progress:
     """Rows, rows/s and ETA on stderr, redrawn in place; silent when not a terminal."""
 
-    def __init__(self, label: str, *, enabled: bool | None = None) -> None:
+    def __init__(self, label: str, *, enabled: bool | None = None, unit: str = "rows") -> None:
         self.label = label
+        self.unit = unit
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.started = time.monotonic()
         self.last = 0.0
@@ -193,7 +194,8 @@ class Progress:
         rate = done / elapsed
         eta = (total - done) / rate if rate > 0 else 0
         sys.stderr.write(
-            f"\r{self.label}: {done:,}/{total:,} rows  {rate:,.1f} rows/s  ETA {_duration(eta)}   "
+            f"\r{self.label}: {done:,}/{total:,} {self.unit}  {rate:,.1f} {self.unit}/s  "
+            f"ETA {_duration(eta)}   "
         )
         sys.stderr.flush()
         self.drawn = True

@@ -82,24 +82,53 @@ class ModeEvidence:
         return text
 
 
-def default_mode(evidence: ModeEvidence) -> tuple[Retrieval, str, str | None]:
-    """The default mode of a new collection, why (a sentence), and a warning where the model
-    does not read the collection's text.  One place decides: a quick evaluation on the
-    collection's own labels may be added here."""
+@dataclass(frozen=True)
+class Measured:
+    """P@k of each mode on a sample of a collection's labelled documents (levels averaged),
+    from its stored vectors right after a load (``search.eval.measure_modes``)."""
+
+    label: str | None
+    queries: int
+    k: int
+    levels: tuple[str, ...]
+    scores: dict[str, float]  # mode -> mean P@k over the levels
+    skipped: str = ""  # why nothing was measured
+
+    def describe(self) -> str:
+        shown = ", ".join(f"{m} {v:.3f}" for m, v in self.scores.items())
+        return (
+            f"P@{self.k} ({' and '.join(self.levels)}, averaged) of '{self.label}' on "
+            f"{self.queries} sampled documents: {shown}"
+        )
+
+
+def default_mode(
+    evidence: ModeEvidence, measured: Measured | None = None
+) -> tuple[Retrieval, str, str | None]:
+    """The default mode of a collection, why (a sentence), and a warning where the model
+    does not read the collection's text.  One place decides: where the collection's own
+    labels were measured (``measured``: P@10 of each mode), the best mode wins; otherwise
+    what the model's tokenizer makes of the texts decides (keyword where it reads them
+    poorly, else dense)."""
     if not evidence.dense:
         return KEYWORD_DEFAULT, "keyword (the collection has no dense vectors)", None
-    measured = evidence.describe()
+    about = evidence.describe()
+    warning = None
     if evidence.poor_share is not None and evidence.poor_share >= POOR_SHARE:
         warning = (
             f"the model '{evidence.model}' reads {evidence.poor_share:.0%} of the letters of "
             "these texts poorly (unknown pieces, or single letters): its vectors barely tell "
-            "the documents apart, so this collection answers by keyword (BM25 over the "
-            "analyzer's terms) unless you ask for --mode dense|hybrid; a model trained on "
-            "the collection's language (for Korean: --model jhgan/ko-sroberta-multitask) "
-            "makes dense and hybrid search useful"
+            "the documents apart, so dense search is weak here; a model trained on the "
+            "collection's language (for Korean: --model jhgan/ko-sroberta-multitask) makes "
+            "dense and hybrid search useful"
         )
-        return KEYWORD_DEFAULT, f"keyword ({measured})", warning
-    return DENSE_DEFAULT, f"dense ({measured})", None
+    if measured is not None and measured.scores:
+        best = max(measured.scores, key=lambda m: (measured.scores[m], -MODES.index(m)))
+        return Retrieval(best), f"{best} ({measured.describe()}; {about})", warning
+    unmeasured = f"; not measured on labels: {measured.skipped}" if measured else ""
+    if warning:
+        return KEYWORD_DEFAULT, f"keyword ({about}{unmeasured})", warning
+    return DENSE_DEFAULT, f"dense ({about}{unmeasured})", None
 
 
 KEYWORD_DEFAULT = Retrieval("keyword")

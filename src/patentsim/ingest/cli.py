@@ -321,7 +321,12 @@ def _print_summary(s, prune) -> None:
     if s.default_mode:
         click.echo(f"  default search mode: {s.default_mode} (search --mode dense|keyword|hybrid)")
     if s.mode_reason:
-        click.echo(f"  chose the default mode {s.mode_reason}", err=True)
+        took = (
+            f" (labels measured in {s.default_mode_seconds:.1f} s)"
+            if s.default_mode_seconds
+            else ""
+        )
+        click.echo(f"  chose the default mode {s.mode_reason}{took}", err=True)
     for f in s.files:
         prefix = f"  {Path(f['file']).name}: " if several else "  "
         if f["skipped"]:
@@ -644,3 +649,337 @@ def _backend(model: ModelRecord) -> str:
     """``int8 (int8-onnx)``: the backend, and the engine where it says more."""
     engine = model.engine or model.backend
     return model.backend if engine == model.backend else f"{model.backend} ({engine})"
+
+
+def reading_options(fn):
+    """``--text``, ``--id``, ``--sheet``: how to read FILE, as ``ingest load`` reads it,
+    handed to the command as one ``reading`` (a ``Reading``)."""
+
+    @functools.wraps(fn)
+    def with_reading(*args, text=(), id_column=None, sheet=None, **kwargs):
+        from ..fit.documents import Reading
+
+        return fn(*args, reading=Reading(tuple(text), id_column, sheet), **kwargs)
+
+    decorators = [
+        click.option(
+            "--text", "text", multiple=True, metavar="COL", help="Column(s) of the text, joined."
+        ),
+        click.option("--id", "id_column", metavar="COL", help="Column of each document's key."),
+        click.option("--sheet", help="Sheet of an .xlsx file (default: the first)."),
+    ]
+    return bundle(with_reading, decorators)
+
+
+def tune_options(fn):
+    """The choices of a tuning run, handed to the command as one ``options`` (``TuneOptions``,
+    whose fields the options are named after)."""
+    names = (
+        "level", "loss", "epochs", "batch_size", "max_seq_length", "seed", "holdout", "margin",
+        "learning_rate", "device", "precision",
+    )  # fmt: skip
+
+    @functools.wraps(fn)
+    def with_options(*args, **kwargs):
+        from ..fit.tune import TuneOptions
+
+        chosen = {name: kwargs.pop(name) for name in names}
+        return fn(*args, options=TuneOptions(**chosen), **kwargs)
+
+    decorators = [
+        click.option(
+            "--level",
+            type=click.Choice(["subclass", "group", "full"]),
+            default="group",
+            show_default=True,
+            help="Positives share a code at this level (negatives share none at all).",
+        ),
+        click.option(
+            "--loss",
+            type=click.Choice(["triplet", "mnrl"]),
+            default="triplet",
+            show_default=True,
+            help="triplet: one semi-hard negative per anchor, mined each epoch (TripletLoss); "
+            "mnrl: in-batch negatives (MultipleNegativesRankingLoss).",
+        ),
+        click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True),
+        click.option(
+            "--batch-size",
+            type=click.IntRange(min=2),
+            default=32,
+            show_default=True,
+            help="Examples per training step.",
+        ),
+        click.option(
+            "--max-seq-length",
+            type=click.IntRange(min=8),
+            metavar="TOKENS",
+            help="Window of the training and of the tuned model (default: the base model's).",
+        ),
+        click.option(
+            "--seed",
+            type=int,
+            default=0,
+            show_default=True,
+            help="Seed of the split, the examples and the training.",
+        ),
+        click.option(
+            "--holdout",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=0.2,
+            show_default=True,
+            help="Share of the documents held out of training, measured before and after.",
+        ),
+        click.option(
+            "--margin",
+            type=click.FloatRange(0, 2, min_open=True, max_open=True),
+            default=0.2,
+            show_default=True,
+            help="Triplet margin in cosine distance (also the semi-hard band).",
+        ),
+        click.option(
+            "--learning-rate",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=5e-5,
+            show_default=True,
+        ),
+        click.option(
+            "--device",
+            default="auto",
+            show_default=True,
+            help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps.",
+        ),
+        click.option(
+            "--precision",
+            type=click.Choice(["auto", "fp32", "fp16", "bf16"]),
+            default="auto",
+            show_default=True,
+            help="auto: mixed precision on CUDA (bf16 where the GPU has it, else fp16), fp32 "
+            "elsewhere.",
+        ),
+    ]
+    return bundle(with_options, decorators)
+
+
+def _say(quiet):
+    """Progress messages on stderr (none with --quiet)."""
+    return None if quiet else (lambda msg: click.echo(msg, err=True))
+
+
+def _source(files):
+    """FILE... as the library takes it: None (the collection), one path, or a list."""
+    if not files:
+        return None
+    return files[0] if len(files) == 1 else list(files)
+
+
+@cli.group()
+def models() -> None:
+    """Compare embedding models on your own labelled documents.
+
+    \b
+    Example:
+      ingest models compare patents.xlsx --label cpc --model minilm --model models/my-model
+    """
+
+
+@models.command(name="compare")
+@click.argument("files", nargs=-1, metavar="[FILE...]")
+@click.option(
+    "--label",
+    required=True,
+    metavar="COL",
+    help="The column (field) whose codes say which documents are related (e.g. ipc, cpc).",
+)
+@click.option(
+    "--model",
+    "candidates",
+    multiple=True,
+    required=True,
+    metavar="MODEL",
+    help="A candidate: sentence-transformers name or folder ('minilm' = the offline model). "
+    "Repeat for several.",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=2),
+    default=500,
+    show_default=True,
+    help="How many seeded documents each model embeds; each is a query among the others.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample.")
+@click.option(
+    "--level",
+    "levels",
+    type=click.Choice(["subclass", "group", "full"]),
+    multiple=True,
+    help="Compare codes by subclass, main group or in full; repeat for several. "
+    "[default: subclass and group]",
+)
+@click.option(
+    "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Neighbours judged."
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["dense", "keyword", "hybrid", "all"]),
+    default="all",
+    show_default=True,
+    help="The mode to measure, or all.",
+)
+@reading_options
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, mps.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Texts per embedding batch.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@collection_option
+@store_options
+def compare(
+    files,
+    label,
+    candidates,
+    sample,
+    seed,
+    levels,
+    k,
+    mode,
+    reading,
+    device,
+    batch_size,
+    quiet,
+    fmt,
+    collection,
+    settings,
+):
+    """Embed the same seeded sample with each model; measure P@k and MRR@10 per mode.
+
+    FILE is read as 'ingest load' reads it; without FILE, the collection's documents.
+    P@k: the share of a sampled document's k nearest other sampled documents that share
+    a code with it; MRR@10: its title as a text query, the rank of the document itself.
+
+    \b
+    Example:
+      ingest models compare patents.xlsx --label ipc --model minilm --model models/my-model
+      ingest models compare --collection patents --label cpc --model minilm --format json
+    """
+    from ..fit.compare import compare_models
+    from .render_fit import comparison_json, comparison_table
+
+    report = compare_models(
+        label,
+        list(candidates),
+        source=_source(files),
+        collection=collection,
+        sample=sample,
+        seed=seed,
+        levels=levels or ("subclass", "group"),
+        k=k,
+        modes=None if mode == "all" else [mode],
+        reading=reading,
+        device=device,
+        batch_size=batch_size,
+        settings=settings,
+        log=_say(quiet),
+    )
+    click.echo(comparison_json(report) if fmt == "json" else comparison_table(report))
+
+
+@cli.command(name="tune")
+@click.argument("files", nargs=-1, metavar="[FILE...]")
+@click.option(
+    "--label",
+    required=True,
+    metavar="COL",
+    help="The column (field) whose codes say which documents are related (e.g. ipc, cpc).",
+)
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Folder for the tuned model (a sentence-transformers folder with its model card).",
+)
+@click.option(
+    "--base",
+    metavar="MODEL",
+    help=f"The model to start from (default: the collection's model; with FILE: {DEFAULT_MODEL}).",
+)
+@tune_options
+@click.option("--overwrite", is_flag=True, help="Replace the --output folder if it holds files.")
+@reading_options
+@click.option("--quiet", "-q", is_flag=True, help="No progress.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@collection_option
+@store_options
+def tune_cmd(
+    files, label, output, base, options, overwrite, reading, quiet, fmt, collection, settings
+):
+    """Fine-tune a model on the documents' labels; measure it on held-out documents.
+
+    Positives share a label at --level; a seeded --holdout share of the documents is never
+    trained on, and the base and the tuned model are measured on it alone.  The result is
+    an ordinary sentence-transformers folder with a model card: embed with it into a new
+    collection (the old one stays until 'ingest drop').
+
+    \b
+    Example:
+      ingest tune patents.xlsx --label cpc --base minilm --output models/my-model
+      ingest tune --collection patents --label ipc --epochs 3 -o models/ipc
+      ingest load patents.xlsx --model models/my-model --collection patents-tuned
+    """
+    from ..fit.tune import tune
+    from .render_fit import tune_text
+
+    report = training_progress(quiet)(
+        lambda progress: tune(
+            label,
+            output=output,
+            source=_source(files),
+            collection=collection,
+            base=base,
+            options=options,
+            overwrite=overwrite,
+            reading=reading,
+            settings=settings,
+            progress=progress,
+            log=_say(quiet),
+        )
+    )
+    click.echo(
+        json.dumps(report.to_dict(), ensure_ascii=False) if fmt == "json" else tune_text(report)
+    )
+
+
+def training_progress(quiet):
+    """Run ``fn(progress)`` with an examples/s and ETA line on stderr; the clock starts when
+    training does (the library calls ``progress(0, total)``), not while the base is measured."""
+
+    def run(fn):
+        import time
+
+        from ..options import Progress
+
+        bar = Progress("training", enabled=False if quiet else None, unit="examples")
+
+        def progress(done: int, total: int) -> None:
+            if done == 0:
+                bar.started = time.monotonic()
+                return
+            bar(done, total)
+
+        try:
+            return fn(progress)
+        finally:
+            bar.close()
+
+    return run

@@ -118,6 +118,7 @@ class IngestSummary:
     default_mode: str | None = None  # the collection's default search mode after the load
     # Why a new collection got its default mode: what was measured (None: the mode was kept).
     mode_reason: str | None = None
+    default_mode_seconds: float = 0.0  # measuring the modes on the labels took
     seconds: float = 0.0
     # What was read and decided: per file (header row, lines above it, exporter, columns),
     # per column (field, type), the choices made without options, and warnings.
@@ -601,7 +602,9 @@ class _Loader:
         manifest.model = embedder.info()
         manifest.layout = replace(manifest.layout, dimension=embedder.dimension)
         manifest.vectors = Vectors(dense=vector, sparse=SPARSE_VECTOR)
-        if manifest.search is not None and manifest.search.chosen_by == MEASURED_DEFAULTS:
+        if manifest.search is not None and (manifest.search.chosen_by or "").startswith(
+            MEASURED_DEFAULTS
+        ):
             manifest.search = None  # decided without dense vectors: decide again
         self.coll_write_manifest()
 
@@ -783,14 +786,27 @@ class _Loader:
     def count(self) -> int:
         return self.coll.count() if self.coll is not None else 0
 
-    def _default_mode(self) -> None:
-        """Keep a tuned or stored default mode; set one for a new collection, as measured."""
-        assert self.manifest is not None
+    def _default_mode(self, fields: dict[str, FieldSpec]) -> None:
+        """Keep a tuned or stored default mode; set one for a new collection, as measured:
+        on the collection's own labels where it has an IPC/CPC field (its stored vectors, a
+        seeded sample: seconds), else by what the model's tokenizer makes of the texts."""
+        assert self.manifest is not None and self.coll is not None
         if self.manifest.search is None:
-            chosen, reason, warning = default_mode(self.mode_evidence())
+            evidence = self.mode_evidence()
+            measured = None
+            if evidence.dense:
+                from ..search.eval import measure_modes
+
+                began = time.perf_counter()
+                view = replace(self.manifest, fields=fields, keyword=self.keywords.info())
+                measured = measure_modes(self.coll, view, name=self.name)
+                self.summary.default_mode_seconds = round(time.perf_counter() - began, 3)
+            chosen, reason, warning = default_mode(evidence, measured)
             if warning:
                 self.summary.warnings.append(warning)
-            self.manifest.search = replace(chosen.to_manifest(MEASURED_DEFAULTS), measured=reason)
+            self.manifest.search = replace(
+                chosen.to_manifest(f"{MEASURED_DEFAULTS}: {reason}"), measured=reason
+            )
             self.summary.mode_reason = reason
         self.manifest.keyword = self.keywords.info()
         self.summary.default_mode = Retrieval.from_manifest(self.manifest.search).mode
@@ -872,9 +888,9 @@ class _Loader:
             if spec.mixed and spec.index != "text" and key in self.types:
                 self.summary.mixed_fields[key] = sorted(self.types[key])
         self._index(fields)
-        self._default_mode()
         self.coll.ensure_index("_file", "keyword")  # collections made before _file existed
         self.coll.optimize()
+        self._default_mode(fields)
         date_fields = [k for k, v in fields.items() if v.type == "datetime"]
         m = self.manifest
         m.fields = fields
@@ -943,3 +959,27 @@ def _pick_date_field(names: list[str]) -> str | None:
         if "filing" in name or "application" in name or "출원" in name:
             return name
     return names[0] if names else None
+
+
+def read_records(
+    source: str | Path | Sequence[str | Path],
+    *,
+    text: Sequence[str] = (),
+    id_column: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    header_row: int | None = None,
+    lists: Sequence[str] = (),
+    on_duplicate: str = "first",
+) -> tuple[ColumnPlan, list[Record]]:
+    """The records ``load`` would store from ``source``, read and typed the same way,
+    without a store or a model (for measuring and tuning models on a file)."""
+    paths = expand_sources(source)
+    tables = [open_table(p, sheet=sheet, encoding=encoding, header_row=header_row) for p in paths]
+    plan, _, res = _plan(tables, None, text, id_column, lists, (), (), on_duplicate)
+    records = []
+    for table, wanted in zip(tables, res.winners):
+        for row_no, row in table.rows():
+            if row_no in wanted:
+                records.append(build_record(row_no, row, plan, table, source=table.path.name))
+    return plan, records

@@ -27,11 +27,13 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from typing import Any
 
-from ..embed.retrieval import MODES, Retrieval
+from ..embed.retrieval import MODES, Measured, Retrieval
 from ..store.backend import SparseVector, StoredPoint
 from ..store.errors import PatentSimError, UserInputError, setting
+from ..store.manifest import FieldSpec, Manifest
 from .collection import OpenCollection
 from .modes import choose_retrieval, runner, text_runner
 from .options import QueryOptions
@@ -60,6 +62,12 @@ def reciprocal_rank(hits: Sequence[Any], target: str) -> float:
     above = sum(1 for h in hits if float(h.score) > score + TIE_TOLERANCE)
     tied = sum(1 for h in hits if abs(float(h.score) - score) <= TIE_TOLERANCE)
     return sum(1.0 / (above + k) for k in range(1, tied + 1)) / tied
+
+
+def precision_at_k(labels: frozenset[str], neighbours: Sequence[frozenset[str]], k: int) -> float:
+    """P@k of one query: the share of its ``k`` nearest others (their labels, best first)
+    that share at least one code with it (fewer than ``k`` neighbours count as misses)."""
+    return sum(1 for other in neighbours[:k] if other & labels) / k
 
 
 ProgressFn = Callable[[str], None]
@@ -240,10 +248,12 @@ def _title(opened: OpenCollection, title: str | None) -> str | None:
         raise UserInputError(f"{setting('title')}: {exc.message}", exc.hint) from None
 
 
-def _documents(opened: OpenCollection, label: str, title: str | None) -> list[_Doc]:
+def _documents(
+    opened: OpenCollection, label: str, title: str | None, *, limit: int | None = None
+) -> list[_Doc]:
     wanted = [label, *([title] if title else [])]
     docs = []
-    for p in opened.coll.scroll(with_payload=wanted, batch=1024):
+    for p in islice(opened.coll.scroll(with_payload=wanted, batch=1024), limit):
         value = p.payload.get(label)
         labels = {lvl: label_codes(value, lvl) for lvl in LEVELS}
         name = _str(p.payload.get(title)) if title else None
@@ -292,14 +302,19 @@ class _Judge:
         return [h.id for h in hits]
 
     def precision(self, retrieval: Retrieval, sample: Sequence[_Doc], level: str) -> float:
-        total = 0.0
+        return self.precisions(retrieval, sample, [level])[level]
+
+    def precisions(
+        self, retrieval: Retrieval, sample: Sequence[_Doc], levels: Sequence[str]
+    ) -> dict[str, float]:
+        """Mean P@k per level (one query per document for all the levels)."""
+        total = dict.fromkeys(levels, 0.0)
         for doc in sample:
-            got = self.neighbours(retrieval, doc)
-            same = sum(
-                1 for pid in got if self.docs[pid].labels.get(level, _NONE) & doc.labels[level]
-            )
-            total += same / self.k
-        return round(total / len(sample), 4) if sample else 0.0
+            got = [self.docs[pid].labels for pid in self.neighbours(retrieval, doc)]
+            for level in levels:
+                near = [labels.get(level, _NONE) for labels in got]
+                total[level] += precision_at_k(doc.labels[level], near, self.k)
+        return {lvl: round(v / len(sample), 4) if sample else 0.0 for lvl, v in total.items()}
 
     def mrr(self, retrieval: Retrieval, sample: Sequence[_Doc]) -> float | None:
         titled = [d for d in sample if d.title]
@@ -343,13 +358,14 @@ class _Judge:
         if self.progress:
             self.progress(f"eval: {retrieval.describe()} on {len(sample)} documents")
         mrr = self.mrr(retrieval, sample) if self.title_field else None
+        found = self.precisions(retrieval, sample, self.levels)
         return [
             EvalRow(
                 retrieval.mode,
                 level,
                 self.k,
                 len(sample),
-                self.precision(retrieval, sample, level),
+                found[level],
                 mrr,
                 retrieval.describe(),
             )
@@ -424,3 +440,101 @@ def _tune(
     opened.coll.write_manifest(manifest)
     opened.manifest = manifest
     return Tuning(tried, before, after, manifest.search.to_dict(), len(tune_half))
+
+
+# -- the measured default mode of a new collection ---------------------------------------------
+
+MEASURE_SAMPLE = 200  # query documents of the measurement after a load
+MEASURE_MIN = 50  # fewer labelled documents than this: nothing is measured
+# The sample is drawn from the first points in id order (point ids are hashes of the keys, so
+# these are documents in no particular order); others' labels are read when a query finds them.
+MEASURE_POOL = 5000
+# A code that looks like an IPC/CPC symbol (section, class, subclass): "B24B", "G06F9/30".
+CLASSIFICATION = re.compile(r"^[A-HY]\d\d[A-Z]")
+
+
+def classification_field(coll: Any, fields: dict[str, FieldSpec]) -> str | None:
+    """The collection's label field: a keyword field whose values are IPC/CPC codes (80% of
+    the codes of its first documents) in at least half of them; a name with ipc/cpc first."""
+    candidates = [
+        name
+        for name, spec in fields.items()
+        if not name.startswith("_") and (spec.value_type or spec.type) == "keyword"
+    ]
+    if not candidates:
+        return None
+    seen = 0
+    have = dict.fromkeys(candidates, 0)
+    codes_ok = dict.fromkeys(candidates, 0)
+    codes_all = dict.fromkeys(candidates, 0)
+    for point in islice(coll.scroll(with_payload=candidates, batch=256), 300):
+        seen += 1
+        for name in candidates:
+            codes = label_codes(point.payload.get(name), "full")
+            if codes:
+                have[name] += 1
+                codes_all[name] += len(codes)
+                codes_ok[name] += sum(1 for c in codes if CLASSIFICATION.match(c))
+    good = [
+        n
+        for n in candidates
+        if seen and have[n] >= 0.5 * seen and codes_ok[n] >= 0.8 * max(codes_all[n], 1)
+    ]
+    if not good:
+        return None
+    return max(good, key=lambda n: ("ipc" in n.lower() or "cpc" in n.lower(), have[n]))
+
+
+class _LabelsOnDemand(dict[str, _Doc]):
+    """Documents by id; one not read yet is read from the store when first asked for."""
+
+    def __init__(self, coll: Any, label: str) -> None:
+        super().__init__()
+        self.coll = coll
+        self.label = label
+
+    def __missing__(self, pid: str) -> _Doc:
+        value = None
+        for p in self.coll.retrieve([pid], with_payload=True):
+            value = p.payload.get(self.label)
+        labels = {lvl: label_codes(value, lvl) for lvl in LEVELS}
+        doc = _Doc(pid, labels if labels["full"] else {}, None)
+        self[pid] = doc
+        return doc
+
+
+def measure_modes(
+    coll: Any,
+    manifest: Manifest,
+    *,
+    name: str = "",
+    sample: int = MEASURE_SAMPLE,
+    seed: int = 0,
+    k: int = DEFAULT_K,
+) -> Measured:
+    """P@k of each mode (subclass and main group averaged) on a seeded sample of the
+    collection's labelled documents, from the stored vectors (nothing is embedded): what
+    ``ingest load`` decides the default mode by."""
+    from .where import fields_of
+
+    levels = ("subclass", "group")
+    label = classification_field(coll, manifest.fields)
+    if label is None:
+        return Measured(None, 0, k, levels, {}, "no label field (IPC/CPC codes)")
+    opened = OpenCollection(name or manifest.collection, coll, manifest, fields_of(manifest))
+    docs = _documents(opened, label, None, limit=MEASURE_POOL)
+    labelled = [d for d in docs if d.labels]
+    if len(labelled) < MEASURE_MIN:
+        return Measured(label, 0, k, levels, {}, f"{len(labelled)} labelled documents: too few")
+    picked = random.Random(seed).sample(labelled, min(sample, len(labelled)))
+    known = _LabelsOnDemand(coll, label)
+    known.update({d.id: d for d in docs})
+    judge = _Judge(opened, known, list(levels), k, None, None, None)
+    modes = [Retrieval("dense")]
+    if opened.has_keyword():
+        modes += [Retrieval("keyword"), Retrieval("hybrid")]
+    scores = {}
+    for retrieval in modes:
+        found = judge.precisions(retrieval, picked, levels)
+        scores[retrieval.mode] = round(sum(found.values()) / len(found), 4)
+    return Measured(label, len(picked), k, levels, scores)

@@ -327,6 +327,9 @@ def _print_summary(s, prune) -> None:
             else ""
         )
         click.echo(f"  chose the default mode {s.mode_reason}{took}", err=True)
+    if s.paths_recorded:
+        click.echo(f"  {s.paths_recorded:,} stored documents now record their file's folder")
+    _print_provenance(s)
     for f in s.files:
         prefix = f"  {Path(f['file']).name}: " if several else "  "
         if f["skipped"]:
@@ -358,6 +361,39 @@ def _cut_note(count: int, window: int | None) -> str:
         f"{texts} longer than the model's window and embedded from their first {tokens}; "
         "--long-text chunk embeds the whole of each text (windows averaged)"
     )
+
+
+def _print_provenance(s) -> None:
+    """Keys other files hold too, and what --prune kept (stderr)."""
+    if s.shared_count:
+        shown = s.shared_keys[:10]
+        for item in shown:
+            click.echo(
+                f"warning: key '{item['key']}' of {item['file']} was stored from {item['other']}: "
+                "this file's version replaces it (--prune of either file keeps it while the "
+                "other holds it)",
+                err=True,
+            )
+        if s.shared_count > len(shown):
+            click.echo(
+                f"warning: ... and {s.shared_count - len(shown):,} more keys held by other "
+                "files (--format json lists the first 100)",
+                err=True,
+            )
+    if s.prune_kept_shared:
+        click.echo(
+            f"  prune kept {s.prune_kept_shared:,} documents that other files also hold "
+            "(now theirs; load those files again to store their own versions)"
+        )
+    if s.prune_kept_unsure:
+        owners = ", ".join(f"{n} (recorded: {p})" for n, p in s.prune_unsure_owner.items())
+        click.echo(
+            f"warning: prune kept {s.prune_kept_unsure:,} documents stored before patentsim "
+            "recorded folders whose file name matches but whose file is not known for sure"
+            + (f": {owners}" if owners else "")
+            + "; load the file that holds them with --prune, or rebuild with --recreate",
+            err=True,
+        )
 
 
 def _layout(layout):

@@ -62,6 +62,7 @@ from ..store.manifest import (
 from ..store.names import NameSpec, names_field, with_name_fields
 from ..store.names import annotate as annotate_names
 from ..store.payload import DUP_FIELD, RESERVED_INDEXES
+from . import provenance
 from .keyword import Keywords, backfill, terms_field
 from .read import MAX_CELL_CHARS, Table, open_table
 from .records import (
@@ -83,6 +84,7 @@ DUPLICATE_POLICIES = ("error", "first", "last")
 KEYWORD_ONLY = "keyword-only"
 MEASURED_DEFAULTS = "ingest (measured defaults)"
 SKIPPED_KEPT = 10_000  # skipped rows a manifest names per file (beyond: "no document")
+SHARED_KEPT = 100  # keys held by another file that a summary names (beyond: a count)
 # Points written between two ``Collection.checkpoint`` calls: the embedded store indexes a
 # large collection's new segment and lets go of its memory, so a load's memory stays flat as
 # files grow (docs/scaling.md).
@@ -105,6 +107,15 @@ class IngestSummary:
     window: int | None = None  # the model's window in tokens (texts beyond it are cut there)
     duplicates_dropped: list[int] = field(default_factory=list)
     pruned: int = 0
+    # --prune kept documents another file holds too, and old ones it cannot attribute.
+    prune_kept_shared: int = 0
+    prune_kept_unsure: int = 0
+    prune_unsure_owner: dict[str, str] = field(default_factory=dict)
+    # Keys this run stored that another file loaded earlier also holds: key, file, other.
+    shared_keys: list[dict[str, str]] = field(default_factory=list)
+    shared_count: int = 0
+    # Stored documents that now record their file's path (stored before paths were).
+    paths_recorded: int = 0
     embedded: int = 0
     reused: int = 0
     engine: str | None = None  # what embedded this run's texts (None: nothing was embedded)
@@ -373,7 +384,7 @@ def load(
         loader.run(res.winners, chunk_size or max(256, 8 * batch_size), progress, scan.total)
         if prune:
             keep = {k for w in res.winners for k in w.values()}
-            summary.pruned = loader.prune(keep, {t.path.name for t in tables})
+            loader.prune(keep)
         loader.finish()
         summary.points = loader.count()
         summary.columns = _column_summary(plan, loader.manifest)
@@ -582,6 +593,7 @@ class _Loader:
             {plan.fields[c]: kind for c, kind in plan.name_columns.items()},
         )
         self.sample = TextSample()  # across every file, whatever their order
+        self.legacy = _legacy(coll, manifest, tables)
         if manifest is not None:
             manifest.state = "loading"
             self.coll_write_manifest()
@@ -635,6 +647,7 @@ class _Loader:
                 rows_read += 1
                 if row_no in wanted:
                     rec = build_record(row_no, row, self.plan, table, source=table.path.name)
+                    rec.payload[provenance.PATH] = provenance.source_path(table.path)
                     self._track_types(rec.payload)
                     batch.append(rec)
                 if len(batch) >= size:
@@ -669,6 +682,9 @@ class _Loader:
         for pid, rec in zip(ids, records):
             rec.payload["_hash"] = text_hash(self.mdl.fingerprint, rec.text)
             old = stored.get(pid)
+            held = provenance.claim(rec.payload, old, rec.payload[provenance.PATH], self.legacy)
+            if held.status == "shared":
+                self._shared(rec, held.other)
             if old is None:
                 s.added += 1
                 to_embed.append((pid, rec))
@@ -680,6 +696,10 @@ class _Loader:
                 to_embed.append((pid, rec))
             elif _kept_marks(old, rec.payload) == old:
                 s.unchanged += 1
+            elif held.status == "upgraded" and old == _without_path(rec.payload):
+                s.unchanged += 1
+                s.paths_recorded += 1
+                points.append(PointData(pid, None, rec.payload))
             else:
                 s.payload_updated += 1
                 points.append(PointData(pid, None, rec.payload))
@@ -750,37 +770,50 @@ class _Loader:
             self.coll_write_manifest()
         return self.coll
 
+    def _shared(self, rec: Record, other: str | None) -> None:
+        """A key another file loaded earlier holds too: this run's version replaces it."""
+        self.summary.shared_count += 1
+        if len(self.summary.shared_keys) < SHARED_KEPT:
+            self.summary.shared_keys.append(
+                {"key": rec.key, "file": rec.payload[provenance.PATH], "other": other or "?"}
+            )
+
     # -- after the load ----------------------------------------------------------------
     def _file_summary(self, rec: Record) -> dict[str, Any]:
-        name = rec.payload.get("_file")
+        path = rec.payload.get(provenance.PATH)
         for entry in self.summary.files:
-            if Path(entry["file"]).name == name:
+            if provenance.source_path(entry["file"]) == path:
                 return entry
         return self.summary.files[0]
 
-    def prune(self, keep: set[str], files: set[str]) -> int:
-        """Delete the documents of ``files`` whose keys are not in ``keep``; documents of
-        other files stay.  Documents stored before ``_file`` existed belong to the file the
-        manifest names as the collection's source."""
+    def prune(self, keep: set[str]) -> None:
+        """Delete the documents of this run's files whose keys are not in ``keep``; documents
+        that other files hold (too) stay (``provenance``)."""
         if self.coll is None:
-            return 0
-        source = self.manifest.source if self.manifest is not None else None
-        old_source = Path(source.file or "").name if source is not None else ""
-        gone = [
-            p.id
-            for p in self.coll.scroll(with_payload=["_key", "_file"])
-            if p.payload.get("_key") not in keep and p.payload.get("_file", old_source) in files
-        ]
-        for i in range(0, len(gone), 1000):
-            self.coll.delete(gone[i : i + 1000])
-        return len(gone)
+            return
+        fields = ["_key", provenance.FILE, provenance.PATH, provenance.ALSO]
+        s = self.summary
+        for table in self.tables:
+            points = ((p.id, p.payload) for p in self.coll.scroll(with_payload=fields))
+            path = provenance.source_path(table.path)
+            plan = provenance.plan_prune(points, keep, path, self.legacy)
+            provenance.apply_prune(self.coll, plan)
+            s.pruned += len(plan.delete)
+            s.prune_kept_shared += plan.kept_shared
+            s.prune_kept_unsure += plan.kept_unsure
+            s.prune_unsure_owner.update(plan.unsure_owner)
 
     def _sources(self) -> dict[str, SourceEntry]:
-        """Every file loaded into the collection (by name, the ``_file`` of its documents)."""
+        """Every file loaded into the collection, by resolved path (the ``_path`` of its
+        documents); entries of older manifests, by name, give way to their file's path."""
         assert self.manifest is not None
         out = dict(self.manifest.sources)
         for table, entry in zip(self.tables, self.summary.files):
-            out[table.path.name] = _sources_entry(table, entry["rows"], entry["skipped"])
+            path = provenance.source_path(table.path)
+            for key in [k for k in out if provenance.is_bare_name(k)]:
+                if out[key].file == path:
+                    del out[key]
+            out[path] = _sources_entry(table, entry["rows"], entry["skipped"])
         return out
 
     def count(self) -> int:
@@ -919,6 +952,26 @@ def _kept_marks(old: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     if DUP_FIELD in old:
         payload[DUP_FIELD] = old[DUP_FIELD]
     return payload
+
+
+def _legacy(
+    coll: Collection | None, manifest: Manifest | None, tables: list[Table]
+) -> provenance.Legacy:
+    """What the manifest says about stored documents that record only their file's name."""
+    if coll is None or manifest is None:
+        return provenance.Legacy()
+    legacy = provenance.Legacy.from_manifest(manifest.sources, manifest.source)
+    names = {t.path.name for t in tables} & {n for n in legacy.owners if n is not None}
+    wanted: list[str | None] = [*sorted(names)]
+    if None in legacy.owners:
+        wanted.append(None)
+    for name, stored in provenance.legacy_names(coll, wanted).items():
+        legacy.note_count(name, stored)
+    return legacy
+
+
+def _without_path(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k != provenance.PATH}
 
 
 def _layout_for(options: CreateOptions, rows: int) -> CreateOptions:

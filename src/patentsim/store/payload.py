@@ -14,7 +14,9 @@ from collections.abc import Iterable
 # The tool's own fields and the index each gets: the document key, the 0-based row in its
 # file, the content hash (model + text) and the file's name.
 RESERVED_INDEXES = {"_key": "keyword", "_row": "integer", "_hash": "keyword", "_file": "keyword"}
-RESERVED = tuple(RESERVED_INDEXES)
+# Without an index: the file's resolved path, and other files holding the same key
+# (patentsim.ingest.provenance).
+RESERVED = (*RESERVED_INDEXES, "_path", "_also")
 # Written by ``search dups --mark`` (not by ingest): each near-duplicate's group name.
 DUP_FIELD = "_dup_group"
 

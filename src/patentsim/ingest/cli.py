@@ -533,6 +533,47 @@ def _info_text(result: CollectionInfo) -> str:
     return "\n".join(out)
 
 
+@cli.command(name="check")
+@collection_option
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1, max=1_000_000),
+    default=1000,
+    show_default=True,
+    help="Points whose vectors are read (the payload of every point is read).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@store_options
+def check(collection, sample, fmt, settings):
+    """Verify a collection: its files, counts, payload, vectors and indexes.
+
+    Says what is wrong and how to recover (load its files again with --recreate, or
+    restore a copy made with 'ingest copy'); exit 1 when it is damaged.
+
+    \b
+    Example:
+      ingest check -c patents
+    """
+    from .check import check as check_collection
+
+    report = check_collection(settings, collection, sample=sample)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(f"collection '{report.collection}' in {report.location} ({report.backend})")
+        for line in report.passed:
+            click.echo(f"  ok       {line}")
+        for line in report.notes:
+            click.echo(f"  note     {line}")
+        for line in report.problems:
+            click.echo(f"  DAMAGED  {line}")
+    if not report.healthy:
+        raise report.error()
+    click.echo(f"collection '{report.collection}' is healthy", err=True)
+
+
 @cli.command(name="list")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -558,8 +599,10 @@ def list_(fmt, settings):
         click.echo("no collections (run 'ingest load FILE')", err=True)
         return
     for row in rows:
-        points = "?" if row["points"] is None else f"{row['points']:,}"
-        click.echo(f"{row['collection']}\t{points} points\t{row['model']}\t{row['state']}")
+        if row["points"] is None:  # in use by another process, or damaged
+            click.echo(f"{row['collection']}\t{row['state']}")
+            continue
+        click.echo(f"{row['collection']}\t{row['points']:,} points\t{row['model']}\t{row['state']}")
 
 
 @cli.command()

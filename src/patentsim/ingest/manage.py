@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..store import StoreSettings, open_store, pick_collection
-from ..store.errors import StoreLocked
+from ..store.errors import CollectionDamaged, StoreLocked
 from ..store.manifest import Manifest
 
 
@@ -43,15 +43,10 @@ def list_collections(settings: StoreSettings) -> list[dict[str, Any]]:
                 coll = store.open(name)
             except StoreLocked as exc:
                 # Another process is loading it: list it anyway, without a count.
-                out.append(
-                    {
-                        "collection": name,
-                        "points": None,
-                        "model": None,
-                        "state": exc.state,
-                        "updated_at": None,
-                    }
-                )
+                out.append(_unopened(name, exc.state))
+                continue
+            except CollectionDamaged as exc:
+                out.append(_unopened(name, "damaged: " + exc.message.split(" is damaged: ")[-1]))
                 continue
             try:
                 manifest = coll.read_manifest()
@@ -78,6 +73,11 @@ def store_origin(settings: StoreSettings) -> str:
     if settings.url:
         return "option or QDRANT_URL"
     return {"option": "option"}.get(settings.origin, settings.origin)
+
+
+def _unopened(name: str, state: str) -> dict[str, Any]:
+    """A listing's row for a collection that could not be opened: no count, no model."""
+    return {"collection": name, "points": None, "model": None, "state": state, "updated_at": None}
 
 
 def info(settings: StoreSettings, collection: str | None = None) -> CollectionInfo:

@@ -20,12 +20,21 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import backend as b
-from .errors import CollectionExists, CollectionNotFound, StoreError, StoreLocked, setting
+from . import health
+from .errors import (
+    CollectionDamaged,
+    CollectionExists,
+    CollectionNotFound,
+    DiskFull,
+    StoreError,
+    StoreLocked,
+    setting,
+)
 from .filters import Filter, Range, Scalar, translate
 from .lockfile import LOCK_FILE, Busy, FolderLock, LockUnavailable
 from .manifest import Layout, Manifest, write_json_atomic
@@ -150,7 +159,9 @@ class EdgeStore:
         self._open[name] = coll
         return coll
 
-    def open(self, name: str) -> EdgeCollection:
+    def open(self, name: str, *, verify: bool = True) -> EdgeCollection:
+        """The collection, opened; ``verify``: refuse a damaged one (``health``), as every
+        command does (``ingest check`` opens it to say what is wrong)."""
         if name in self._open:
             return self._open[name]
         if not self.exists(name):
@@ -160,7 +171,16 @@ class EdgeStore:
             )
         coll = EdgeCollection(name, self._dir(name), wait=self.wait)
         try:
-            coll.load_shard()
+            try:
+                coll.load_shard(verify=verify)
+            except (StoreLocked, CollectionDamaged, DiskFull, CollectionNotFound):
+                raise
+            except StoreError as exc:
+                # The engine cannot open files that a finished command left: they are damaged.
+                why = f"the engine cannot open it ({_short(exc.__cause__)})"
+                raise coll.damaged([why]) from exc
+            if verify:
+                coll.verify()
         except BaseException:
             coll.close()
             raise
@@ -297,12 +317,17 @@ class EdgeCollection(PlannedQueries):
             self._segment_points = points
         return qe.EdgeOptimizersConfig(**options) if options else None
 
-    def load_shard(self, segment_points: int | None = None) -> None:
+    def load_shard(self, segment_points: int | None = None, *, verify: bool = False) -> None:
         """Open the shard; ``segment_points``: merge segments up to this many points from now
-        on (a large collection's setting, kept by the engine)."""
+        on (a large collection's setting, kept by the engine); ``verify``: check its files
+        first (``health.check_files``)."""
         qe = _qe()
         self.lock()
         shard_dir = self.folder / "shard"
+        if verify and (shard_dir / "edge_config.json").is_file():
+            problems = health.check_files(shard_dir, health.expected_points(self.read_manifest()))
+            if problems:
+                raise self.damaged(problems)
         if not (shard_dir / "edge_config.json").is_file():
             # Killed between writing the manifest and creating the shard: finish the job.
             layout = self.read_manifest().layout
@@ -321,6 +346,39 @@ class EdgeCollection(PlannedQueries):
                 _dimension(layout, self.name), layout.on_disk, layout.quantization, segment_points
             )
         self._shard = self._engine(lambda: qe.EdgeShard.load(str(shard_dir), config))
+
+    def verify(self) -> None:
+        """Refuse an open collection that disagrees with its manifest (``health``)."""
+        problems = health.check_open(self, health.expected_points(self.read_manifest()))
+        if problems:
+            raise self.damaged(problems)
+
+    def damaged(self, problems: list[str]) -> CollectionDamaged:
+        try:
+            sources = health.source_files(self.read_manifest())
+        except StoreError:
+            sources = []
+        return health.damaged(self.name, str(self.folder.parent), problems, sources)
+
+    def point_count(self) -> int:
+        """The points the engine holds (its own count, no filter)."""
+        return int(self._engine(lambda: self.shard.info()).points_count)
+
+    def sample_vectors(self, n: int) -> list[tuple[str, float]]:
+        """(key, norm) of the dense vectors of the first ``n`` points, in id order."""
+        import math
+
+        req = _qe().ScrollRequest(limit=n, with_payload=["_key"], with_vector=True)
+        with quiet_stderr():  # a damaged payload file panics here: our message says it
+            records, _ = self._engine(lambda: self.shard.scroll(req))
+        out = []
+        for r in records:
+            point = b.StoredPoint.from_record(r)
+            vector = point.vector or []
+            out.append(
+                (str(point.payload.get("_key", point.id)), math.sqrt(sum(x * x for x in vector)))
+            )
+        return out
 
     def close_shard(self) -> None:
         if self._shard is not None:
@@ -341,8 +399,13 @@ class EdgeCollection(PlannedQueries):
         """Run an engine call, folding its errors into ours."""
         try:
             return fn()
-        except Exception as exc:  # the engine raises bare Exception
+        except BaseException as exc:  # the engine raises bare Exception, or panics
+            if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+                raise
             text = str(exc)
+            if not isinstance(exc, Exception):
+                # A Rust panic: the engine met a file it cannot read.
+                raise self.damaged([f"the engine failed reading it ({_short(exc)})"]) from None
             if "WouldBlock" in text:
                 raise StoreLocked(
                     f"collection '{self.name}' in {self.folder.parent} is in use by another "
@@ -350,7 +413,7 @@ class EdgeCollection(PlannedQueries):
                     "wait for it to finish, or stop that process",
                 ) from exc
             if "No space left" in text or "os error 28" in text:
-                raise StoreError(
+                raise DiskFull(
                     f"the disk holding {self.folder} is full",
                     "free some space and run the command again; stored data is kept",
                 ) from exc
@@ -754,6 +817,39 @@ def _quantization_config(kind: str, *, mapped: bool = False) -> Any:
             query_encoding=qe.BinaryQuantizationQueryEncoding.Scalar8Bits,
         )
     return None
+
+
+def _short(exc: BaseException | None) -> str:
+    """An engine error in a line: without its repeated "Service runtime error" prefixes,
+    a segment named by its folder's name."""
+    text = " ".join(str(exc or "").split())
+    for prefix in ("Service runtime error: ", "Service internal error: "):
+        text = text.replace(prefix, "")
+    text = re.sub(r"failed to load segment \S*?segments/([0-9a-f-]+):", r"segment \1:", text)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Standard error (the file descriptor) sent nowhere meanwhile: a Rust panic prints its
+    message there before it becomes ``PanicException``, which we report in our words."""
+    import sys
+
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def _plain(value: Any) -> Any:

@@ -105,3 +105,11 @@ class Unauthorized(StoreError):
 
 class DocumentNotFound(PatentSimError):
     """A document reference (row number or key) that the collection does not hold."""
+
+
+class CollectionDamaged(StoreError):
+    """An embedded collection whose files are damaged: it cannot be trusted to answer."""
+
+
+class DiskFull(StoreError):
+    """The disk holding the store has no room for what a command must write."""

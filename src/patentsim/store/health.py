@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import CollectionDamaged
+from .errors import CollectionDamaged, setting
 
 if TYPE_CHECKING:
     from .manifest import Manifest
@@ -117,10 +117,10 @@ def damaged(name: str, location: str, problems: list[str], sources: list[str]) -
 def recovery(name: str, sources: list[str]) -> str:
     """How to get a damaged collection back."""
     files = " ".join(_quote(s) for s in sources[:3]) + (" ..." if len(sources) > 3 else "")
-    reload = f"ingest load {files} -c {name} --recreate" if files else "ingest load FILE --recreate"
+    reload = f"ingest load {files or 'FILE'} {setting('collection')} {name} {setting('recreate')}"
     return (
         f"load its files again ({reload}), or drop it and restore a copy made with 'ingest copy'; "
-        f"'ingest check -c {name}' says what is wrong"
+        f"'ingest check {setting('collection')} {name}' says what is wrong"
     )
 
 

@@ -442,20 +442,21 @@ def _xlsx_bytes(
 
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("results")
-    ws.append([_xlsx_cell(ws, h, keep_formulas) for h in headers])
+    ws.append([_xlsx_cell(h, ws, keep_formulas) for h in headers])
     for row in rows:
-        ws.append([_xlsx_cell(ws, v, keep_formulas) for v in row])
+        ws.append([_xlsx_cell(v, ws, keep_formulas) for v in row])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
 
 
-def _xlsx_cell(ws: Any, value: Any, keep_formulas: bool = False) -> Any:
+def _xlsx_cell(value: Any, ws: Any = None, keep_formulas: bool = False) -> Any:
+    """A value as a write-only sheet ``ws`` takes it; a string beginning with '=' as text."""
     if isinstance(value, (dict, list)):
         value = json.dumps(value, ensure_ascii=False)
     if isinstance(value, str) and len(value) > 32_000:
         value = value[:32_000]  # Excel's cell limit is 32,767 characters
-    if isinstance(value, str) and value.startswith("=") and not keep_formulas:
+    if isinstance(value, str) and value.startswith("=") and ws is not None and not keep_formulas:
         # openpyxl writes a string beginning with '=' as a formula: typed text, it is shown.
         from openpyxl.cell import WriteOnlyCell
 

@@ -183,11 +183,11 @@ def write_clusters(path: str, result: Clusters) -> None:
             sheet = wb.create_sheet("clusters")
             sheet.append(CLUSTER_HEADERS)
             for row in cluster_rows(result, join="\n"):
-                sheet.append([_xlsx_cell(v) for v in row])
+                sheet.append([_xlsx_cell(v, sheet) for v in row])
             docs = wb.create_sheet("documents")
             docs.append(DOCUMENT_HEADERS)
             for a in result.assignments():
-                docs.append([_xlsx_cell(a[h]) for h in DOCUMENT_HEADERS])
+                docs.append([_xlsx_cell(a[h], docs) for h in DOCUMENT_HEADERS])
             wb.save(fh)
     except OSError as exc:
         raise UserInputError(f"--output {path}: cannot write ({exc.strerror})") from exc

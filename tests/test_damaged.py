@@ -166,7 +166,8 @@ def assert_one_line(result: subprocess.CompletedProcess, damage: str, store: Pat
     assert lines[-2].startswith(f"Error: collection 'k' in {store} is damaged: "), out
     assert damage in lines[-2], out
     assert lines[-1].startswith("  hint: load its files again (ingest load "), out
-    assert "--collection k --recreate), or drop it and restore a copy made with 'ingest copy'" in out
+    recover = "--collection k --recreate), or drop it and restore a copy made with 'ingest copy'"
+    assert recover in out
 
 
 @pytest.mark.parametrize("case", list(CASES))

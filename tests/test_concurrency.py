@@ -43,20 +43,20 @@ from .fakes import FakeEmbedder
 
 
 class MeetingEmbedder(FakeEmbedder):
-    """A fake embedder whose first batch waits for the other run's: both then create the
-    collection at the same moment."""
+    """A fake embedder that waits for the other run's when the collection is about to be
+    made (its model record is read): both then create the collection at the same moment."""
 
     def __init__(self, barrier: threading.Barrier) -> None:
         super().__init__()
         self.barrier = barrier
         self.first = True
 
-    def encode(self, texts, *, batch_size=32, query=False):
+    def info(self):
         if self.first:
             self.first = False
             with contextlib.suppress(threading.BrokenBarrierError):
                 self.barrier.wait(10)
-        return super().encode(texts, batch_size=batch_size, query=query)
+        return super().info()
 
 
 def _xlsx(path: Path, n: int, tag: str = "") -> Path:
@@ -247,6 +247,7 @@ def test_two_writers_creating_one_collection_never_corrupt(tmp_path):
     files = [_xlsx(tmp_path / f"{t}.xlsx", 50, t) for t in ("a", "b")]
     barrier = threading.Barrier(2)
     outcomes: list[object] = []
+    embedders: dict[Path, MeetingEmbedder] = {f: MeetingEmbedder(barrier) for f in files}
 
     def run(file: Path) -> None:
         try:
@@ -256,7 +257,7 @@ def test_two_writers_creating_one_collection_never_corrupt(tmp_path):
                     settings=settings,
                     collection="k",
                     chunk_size=5,
-                    embedder=MeetingEmbedder(barrier),
+                    embedder=embedders[file],
                     id_column="id",
                 )
             )
@@ -274,6 +275,8 @@ def test_two_writers_creating_one_collection_never_corrupt(tmp_path):
     for exc in refused:
         assert isinstance(exc, (StoreLocked, CollectionExists)), repr(exc)
         assert "process ?" not in str(exc)
+    # The refused load was told before it embedded anything (issue 24).
+    assert sorted(e.texts for e in embedders.values()) == [0, 50] if refused else True
     count, hashes = _state(settings)
     assert count == 50 == len(hashes)
     store = open_store(settings)

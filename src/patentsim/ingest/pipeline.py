@@ -630,6 +630,10 @@ class _Loader:
         self, winners: list[dict[int, str]], chunk: int, progress: ProgressFn | None, total: int
     ) -> None:
         done = 0
+        if self.coll is None and any(winners):
+            # Made (and, embedded, locked) before the first text is embedded: a second load
+            # creating the same collection is refused now, not after embedding everything.
+            self._collection()
         with WriteBehind("upsert", checkpoint=self.checkpoint, every=CHECKPOINT_POINTS) as writer:
             for records, rows_read in self._chunks(winners, chunk):
                 writer.write(self._diff_and_embed(records), self._collection)

@@ -24,6 +24,7 @@ from ..options import (
     served_store_options,
     store_options,
 )
+from ..store.queries import MAX_PAGE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,14 +82,14 @@ def query_options(fn: F) -> F:
         click.option(
             "--limit",
             "-n",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=MAX_PAGE),
             default=10,
             show_default=True,
             help="How many results.",
         ),
         click.option(
             "--offset",
-            type=click.IntRange(min=0),
+            type=click.IntRange(min=0, max=MAX_PAGE),
             default=0,
             show_default=True,
             help="Skip this many results first (the next page).",
@@ -355,13 +356,18 @@ def text(query, options, fmt, output, keep_formulas, fields, model, device, coll
 )
 @click.option(
     "--sample",
-    type=click.IntRange(min=2),
+    type=click.IntRange(min=2, max=MAX_PAGE),
     default=500,
     show_default=True,
     help="How many seeded query documents.",
 )
 @click.option(
-    "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Neighbours judged."
+    "-k",
+    "k",
+    type=click.IntRange(min=1, max=MAX_PAGE),
+    default=10,
+    show_default=True,
+    help="Neighbours judged.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample.")
 @click.option(
@@ -479,7 +485,7 @@ def _eval_suggest(label, levels, sample, k, seed, mode, fmt, model, device, coll
 @click.option(
     "--limit",
     "-n",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_PAGE),
     default=10,
     show_default=True,
     help="How many values, most frequent first.",

@@ -8,6 +8,7 @@ of several files, or a document key; a number that is no row is tried as a key, 
 from __future__ import annotations
 
 from itertools import islice
+from pathlib import PurePath
 
 from ..store.backend import StoredPoint
 from ..store.errors import DocumentNotFound, UserInputError, setting
@@ -36,25 +37,36 @@ def find_point(
         found = opened.coll.retrieve([point_id(text)], with_vectors=True)
         if found:
             return found[0]
-    sources = opened.manifest.sources
+    # The manifest keys files by path; references name them by file name (shown by path
+    # only where two folders hold files of one name).
+    paths = opened.manifest.sources
+    names = [PurePath(p).name for p in paths]
+    sources = {(n if names.count(n) == 1 else p): e for n, (p, e) in zip(names, paths.items())}
     if wanted.row is not None:
-        for name, entry in sources.items():
-            if wanted.file not in (None, name):
+        for shown, entry in sources.items():
+            if wanted.file not in (None, PurePath(shown).name):
                 continue
             if wanted.row in (entry.skipped or ()):
                 raise DocumentNotFound(
-                    f"row {wanted.row} of {name} is not in collection '{opened.name}': ingest "
+                    f"row {wanted.row} of {shown} is not in collection '{opened.name}': ingest "
                     "skipped it because its text was empty",
                     "give another row, or fill in its text and load the file again",
                 )
-        if wanted.file and (wanted.file in sources or not wanted.file_row):
-            held = sources.get(wanted.file)
+        if wanted.file and (wanted.file in names or not wanted.file_row):
+            held = next((e for n, e in zip(names, paths.values()) if n == wanted.file), None)
             raise DocumentNotFound(
                 f"no row {wanted.row} of file '{wanted.file}' in collection '{opened.name}'"
                 + (f" (it has {held.rows:,} rows)" if held and held.rows else ""),
                 "files of this collection: " + (", ".join(sorted(sources)) or "none named"),
             )
     count = opened.coll.count()
+    state = opened.manifest.state
+    if count == 0:
+        raise DocumentNotFound(
+            f"collection '{opened.name}' holds no documents yet"
+            + (f" (state {state}: its first load has not finished)" if state != "ready" else ""),
+            "wait for the load to finish, or run the same 'ingest load' again to finish it",
+        )
     source = opened.manifest.source
     rows = (source.rows if source else None) or count
     what = f"key '{text}'" if key_only else f"row number or key '{text}'"
@@ -80,12 +92,15 @@ def _find_row(opened: OpenCollection, row: int, file: str | None) -> StoredPoint
     if file:
         must.append(Match("_file", (file,)))
     flt = Filter(must=tuple(must))
-    hits = list(islice(opened.coll.scroll(flt=flt, with_payload=["_file"]), _ROW_SCAN))
+    hits = list(islice(opened.coll.scroll(flt=flt, with_payload=["_file", "_path"]), _ROW_SCAN))
     if not hits:
         return None
-    files = {str(p.payload.get("_file") or "") for p in hits}
-    if file is None and len(files) > 1:
-        raise ambiguous(row, [f or "(no file name)" for f in files], opened.name)
+    # Files of one name in two folders are two files (their paths tell them apart).
+    files = {str(p.payload.get("_path") or p.payload.get("_file") or "") for p in hits}
+    if len(files) > 1:
+        names = {PurePath(f).name for f in files}
+        shown = names if len(names) == len(files) else files  # paths only where names repeat
+        raise ambiguous(row, [f or "(no file name)" for f in shown], opened.name)
     found = opened.coll.retrieve([hits[0].id], with_vectors=True)
     return found[0] if found else None
 

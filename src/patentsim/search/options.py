@@ -20,6 +20,7 @@ from typing import Any
 from ..embed.retrieval import MODES
 from ..store.errors import UserInputError, setting
 from ..store.filters import Filter
+from ..store.queries import MAX_PAGE
 
 DEFAULT_LIMIT = 10
 
@@ -69,6 +70,12 @@ class QueryOptions:
             raise UserInputError(f"{setting('limit')} must be at least 1, not {self.limit}")
         if not _integer(self.offset) or self.offset < 0:
             raise UserInputError(f"{setting('offset')} must be 0 or more, not {self.offset}")
+        for name in ("limit", "offset"):
+            # The engines read limit + offset as a 64-bit count; Python hands them any integer.
+            if getattr(self, name) > MAX_PAGE:
+                raise UserInputError(
+                    f"{setting(name)} must be at most {MAX_PAGE:,}, not {getattr(self, name)}"
+                )
         if self.mode is not None and self.mode not in MODES:
             raise UserInputError(
                 f"{setting('mode')} must be one of {', '.join(MODES)}, not {self.mode!r}"

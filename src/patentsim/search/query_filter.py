@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 from ..store.errors import BadFilter, setting
-from ..store.filters import Filter, all_of, filter_from_json, keys_in
+from ..store.filters import Filter, all_of, filter_from_json, filter_json_text, keys_in
 from .collection import OpenCollection
 from .options import QueryOptions
 from .results import is_terms
@@ -37,24 +35,7 @@ def raw_filter(
         return None
     if isinstance(raw, Filter):
         return raw
-    obj: Any = raw
-    if isinstance(raw, str):
-        text = raw
-        if raw.startswith("@"):
-            try:
-                text = Path(raw[1:]).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise BadFilter(
-                    f"{setting('filter_json')} {raw}: cannot read the file ({exc.strerror})"
-                ) from exc
-        try:
-            obj = json.loads(text)
-        except ValueError as exc:
-            raise BadFilter(
-                f"{setting('filter_json')} is not valid JSON: {exc}",
-                f"e.g. {setting('filter_json')} "
-                '\'{"must": [{"key": "country", "match": {"value": "KR"}}]}\'',
-            ) from exc
+    obj: Any = filter_json_text(raw) if isinstance(raw, str) else raw
     flt = filter_from_json(obj)
     for key in keys_in(flt):
         top = re.split(r"[.\[]", key, maxsplit=1)[0]

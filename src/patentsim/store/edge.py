@@ -323,6 +323,13 @@ class EdgeCollection(PlannedQueries):
         first (``health.check_files``)."""
         qe = _qe()
         self.lock()
+        if not (self.folder / "manifest.json").is_file():
+            # Dropped by another process while this one waited for it (--wait).
+            raise CollectionNotFound(
+                f"collection '{self.name}' in {self.folder.parent} was dropped while this "
+                "command waited for it",
+                "run the command again ('ingest load' makes it anew)",
+            )
         shard_dir = self.folder / "shard"
         if verify and (shard_dir / "edge_config.json").is_file():
             problems = health.check_files(shard_dir, health.expected_points(self.read_manifest()))

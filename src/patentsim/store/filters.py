@@ -14,6 +14,7 @@ on the server.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import uuid
 from collections.abc import Sequence
@@ -24,6 +25,12 @@ from .errors import BadFilter, setting
 from .paths import json_path, key_of
 
 Scalar = str | int | bool
+MAX_FILTER_BYTES = 1 << 20  # a filter read from a file (--filter-json @FILE)
+MAX_FILTER_DEPTH = 32  # filters nested in filters
+_JSON_EXAMPLE = (
+    f"e.g. {setting('filter_json')} "
+    '\'{"must": [{"key": "country", "match": {"value": "KR"}}]}\''
+)
 
 
 @dataclass(frozen=True)
@@ -177,6 +184,11 @@ class _JsonReader:
     def filter(self, obj: Any) -> Filter:
         if not isinstance(obj, dict):
             raise self.fail("expected an object")
+        if len(self.path) > MAX_FILTER_DEPTH:
+            raise BadFilter(
+                f"{setting('filter_json')}: nested more than {MAX_FILTER_DEPTH} levels deep",
+                _JSON_EXAMPLE,
+            )
         unknown = set(obj) - {"must", "should", "must_not"}
         if unknown:
             raise self.fail(f"unsupported key(s) {sorted(unknown)}")
@@ -291,6 +303,43 @@ def _is_id(value: Any) -> bool:
 def filter_from_json(obj: Any) -> Filter:
     """A ``Filter`` from Qdrant's JSON filter syntax; ``BadFilter`` when unusable."""
     return _JsonReader().filter(obj)
+
+
+def filter_json_text(raw: str) -> Any:
+    """The JSON value of a ``filter_json`` setting: JSON text, or ``@FILE`` to read it from a
+    file (at most ``MAX_FILTER_BYTES``: ``@/dev/zero`` ends at once)."""
+    text = raw
+    if raw.startswith("@"):
+        try:
+            with open(raw[1:], "rb") as fh:
+                data = fh.read(MAX_FILTER_BYTES + 1)
+        except OSError as exc:
+            raise BadFilter(
+                f"{setting('filter_json')} {raw}: cannot read the file ({exc.strerror})"
+            ) from None
+        if len(data) > MAX_FILTER_BYTES:
+            raise BadFilter(
+                f"{setting('filter_json')} {raw}: the file is larger than "
+                f"{MAX_FILTER_BYTES // 1024:,} KB, which no filter is",
+                "name the file that holds the filter",
+            )
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise BadFilter(
+                f"{setting('filter_json')} {raw}: the file is not UTF-8 text", _JSON_EXAMPLE
+            ) from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise BadFilter(
+            f"{setting('filter_json')}: nested more than {MAX_FILTER_DEPTH} levels deep",
+            _JSON_EXAMPLE,
+        ) from None
+    except ValueError as exc:
+        raise BadFilter(
+            f"{setting('filter_json')} is not valid JSON: {exc}", _JSON_EXAMPLE
+        ) from None
 
 
 def keys_in(flt: Filter | Condition | None) -> Sequence[str]:

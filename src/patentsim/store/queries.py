@@ -33,6 +33,10 @@ from .filters import Filter, HasId, all_of
 from .manifest import Manifest
 from .plan import SearchPlan, plan_search
 
+# The largest page a query takes (--limit, --offset): the engines read limit + offset as a
+# 64-bit count, and Python hands them any integer.
+MAX_PAGE = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class SearchRequest:

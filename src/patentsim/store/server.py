@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import ipaddress
+import json
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -43,8 +44,14 @@ _MEMORY_CLIENTS: dict[str, Any] = {}
 # qdrant-client's local mode is not thread-safe, and the pipeline writes one chunk while it
 # reads the next: calls to the in-memory stand-in take turns.
 _MEMORY_LOCK = threading.RLock()
-# The probe's limit per step: an unreachable server is answered within 5 seconds.
+# The probe's limit per step, and for the whole probe: a server that does not answer, or
+# answers a byte at a time, is reported within 5 seconds.
 PROBE_TIMEOUT_S = 4.0
+PROBE_DEADLINE_S = 4.5
+PROBE_MAX_BYTES = 1 << 20  # the probe's answers are small JSON objects
+# A call after the probe may take this many times the client's timeout in all (each read
+# has the timeout; a server answering a byte at a time is cut off here).
+CALL_DEADLINE_FACTOR = 4
 DEFAULT_PORT = 6333  # what qdrant-client assumes when the URL names no port
 MIN_SERVER_VERSION = (1, 16)  # collection metadata, where the manifest lives
 START_HINT = (
@@ -61,7 +68,11 @@ def _models() -> Any:
 
 def redact(url: str) -> str:
     """The URL without credentials, for messages."""
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018 (a malformed port raises here)
+    except ValueError:
+        return url.split("@")[-1] if "@" in url else url
     if parsed.password or parsed.username:
         host = parsed.hostname or ""
         if ":" in host:
@@ -105,8 +116,18 @@ class ServerStore:
         self.location = redact(url)
         self._api_key = api_key or None
         self.probe_timeout = probe_timeout
+        # Longer than one step's timeout, so that a server that sends nothing is reported
+        # as such ("no answer within 4 s"), and one that sends slowly at the deadline.
+        self.probe_deadline = probe_timeout + PROBE_DEADLINE_S - PROBE_TIMEOUT_S
+        self.timeout = timeout
         self._checked = False
-        parsed = urlparse(url)
+        try:
+            parsed = urlparse(url)
+        except ValueError as exc:  # 'http://[::1' and other malformed addresses
+            raise StoreError(
+                f"invalid Qdrant URL {self.location!r} ({exc})",
+                "use http://host:6333 or https://host:6333",
+            ) from None
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise StoreError(
                 f"invalid Qdrant URL {self.location!r}",
@@ -128,54 +149,79 @@ class ServerStore:
                 InsecureApiKeyWarning,
                 stacklevel=2,
             )
-        from qdrant_client import QdrantClient
+        self._client: Any = None
 
-        with warnings.catch_warnings():
-            # Ours above is the useful version (silent for a server on this machine).
-            warnings.filterwarnings("ignore", message="Api key is used with an insecure")
-            self.client = QdrantClient(
-                url=url,
-                api_key=self._api_key,
-                timeout=timeout,
-                prefer_grpc=False,
-                # The probe checks the version itself, within its time limit.
-                check_compatibility=False,
-            )
+    @property
+    def client(self) -> Any:
+        """qdrant-client's client, made at its first use: after the probe, which needs only
+        httpx, so that a server that does not answer is reported without importing it."""
+        if self._client is None:
+            from qdrant_client import QdrantClient
+
+            with warnings.catch_warnings():
+                # Ours (__init__) is the useful version (silent for a server on this machine).
+                warnings.filterwarnings("ignore", message="Api key is used with an insecure")
+                self._client = QdrantClient(
+                    url=self.url,
+                    api_key=self._api_key,
+                    timeout=self.timeout,
+                    prefer_grpc=False,
+                    # The probe checks the version itself, within its time limit.
+                    check_compatibility=False,
+                )
+        return self._client
 
     # -- the first contact -----------------------------------------------------------
     def probe(self) -> str:
         """Check once that a Qdrant server answers and accepts the key; its version.
 
         Raises ``StoreUnreachable``, ``Unauthorized`` or ``StoreError`` within
-        about ``probe_timeout`` seconds per step.
+        ``probe_deadline`` seconds in all, however slowly the server answers.
         """
+        stop = threading.Event()
+        version = _within(
+            lambda: self._probe(stop),
+            self.probe_deadline,
+            stop,
+            lambda: StoreUnreachable(
+                f"the Qdrant server at {self.location} did not answer within "
+                f"{self.probe_deadline:g} s (it accepted the connection but its answer did "
+                "not arrive in time)",
+                START_HINT,
+            ),
+        )
+        self._checked = True
+        return str(version)
+
+    def _probe(self, stop: threading.Event) -> str:
+        """The probe's two requests; gives up between the pieces of an answer once ``stop``
+        is set (the caller has reported the server as not answering)."""
         import httpx
 
         headers = {"api-key": self._api_key} if self._api_key else {}
         try:
             with httpx.Client(timeout=httpx.Timeout(self.probe_timeout), headers=headers) as http:
-                root = http.get(self.rest_uri + "/")
-                if root.status_code in (401, 403):
-                    raise self._unauthorized(root.status_code)
-                version = _version_of(root)
+                status, body = _get(http, self.rest_uri + "/", stop)
+                if status in (401, 403):
+                    raise self._unauthorized(status)
+                version = _version_of(status, body)
                 if version is None:
                     raise StoreError(
-                        f"{self.location} answered HTTP {root.status_code}, "
+                        f"{self.location} answered HTTP {status}, "
                         "but it does not look like a Qdrant server",
                         f"check {setting('url')} / QDRANT_URL (Qdrant's REST port is 6333)",
                     )
                 _check_version(version, self.location)
-                listing = http.get(self.rest_uri + "/collections")
-                if listing.status_code in (401, 403):
-                    raise self._unauthorized(listing.status_code)
-                if listing.status_code != 200:
+                status, body = _get(http, self.rest_uri + "/collections", stop)
+                if status in (401, 403):
+                    raise self._unauthorized(status)
+                if status != 200:
                     raise StoreError(
                         f"the Qdrant server at {self.location} answered HTTP "
-                        f"{listing.status_code}: {self._scrub(_short(listing.content))}"
+                        f"{status}: {self._scrub(_short(body))}"
                     )
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from None
-        self._checked = True
         return version
 
     def _unauthorized(self, status: int) -> Unauthorized:
@@ -190,8 +236,8 @@ class ServerStore:
             f"pass {setting('api_key')} or set QDRANT_API_KEY",
         )
 
-    def _unreachable(self, exc: BaseException) -> StoreUnreachable:
-        reason = _reason(exc, self.probe_timeout)
+    def _unreachable(self, exc: BaseException, timeout: float | None = None) -> StoreUnreachable:
+        reason = _reason(exc, self.probe_timeout if timeout is None else timeout)
         if "CERTIFICATE_VERIFY_FAILED" in reason or "SSL" in reason:
             return StoreUnreachable(
                 f"the TLS handshake with {self.location} failed ({self._scrub(reason)})",
@@ -219,7 +265,16 @@ class ServerStore:
             raise self._fold(exc, collection) from exc
 
     def _run(self, fn: Any) -> Any:
-        return fn()
+        limit = self.timeout * CALL_DEADLINE_FACTOR
+        return _within(
+            fn,
+            limit,
+            threading.Event(),
+            lambda: StoreUnreachable(
+                f"the Qdrant server at {self.location} did not finish answering within {limit:g} s",
+                "check that the server is not overloaded, or try again",
+            ),
+        )
 
     def _fold(self, exc: Exception, collection: str | None) -> Exception:
         from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
@@ -236,7 +291,7 @@ class ServerStore:
                 f"{self._scrub(_short(exc.content))}"
             )
         if _is_connect_error(exc):
-            return self._unreachable(exc)
+            return self._unreachable(exc, self.timeout)
         if isinstance(exc, ResponseHandlingException):
             return StoreError(
                 f"unexpected answer from the Qdrant server at {self.location}: {text}"
@@ -309,8 +364,9 @@ class ServerStore:
         return self.location
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.client.close()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
 
 
 def _short(content: Any) -> str:
@@ -362,15 +418,54 @@ def _reason(exc: BaseException, timeout: float) -> str:
     return text.splitlines()[0][:200]
 
 
-def _version_of(response: Any) -> str | None:
+def _within(
+    fn: Callable[[], Any],
+    seconds: float,
+    stop: threading.Event,
+    late: Callable[[], Exception],
+) -> Any:
+    """``fn()``, or ``late()`` raised once ``seconds`` have passed: ``fn`` runs in a thread of
+    its own, told to give up through ``stop`` (a read in progress ends within its timeout)."""
+    done: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            done["value"] = fn()
+        except BaseException as exc:  # handed to the caller's thread
+            done["error"] = exc
+
+    worker = threading.Thread(target=run, name="qdrant-call", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        stop.set()
+        raise late()
+    if "error" in done:
+        raise done["error"]
+    return done.get("value")
+
+
+def _get(http: Any, url: str, stop: threading.Event) -> tuple[int, bytes]:
+    """GET ``url``: the status and at most ``PROBE_MAX_BYTES`` of the body, read piece by
+    piece so that ``stop`` ends a slow answer."""
+    with http.stream("GET", url) as response:
+        body = bytearray()
+        for piece in response.iter_bytes():
+            body += piece
+            if stop.is_set() or len(body) > PROBE_MAX_BYTES:
+                break
+        return int(response.status_code), bytes(body)
+
+
+def _version_of(status: int, body: bytes) -> str | None:
     """The version in a Qdrant server's root answer, or None for anything else."""
-    if response.status_code != 200:
+    if status != 200:
         return None
     try:
-        body = response.json()
+        data = json.loads(body)
     except ValueError:
         return None
-    version = body.get("version") if isinstance(body, dict) else None
+    version = data.get("version") if isinstance(data, dict) else None
     return str(version) if version else None
 
 
@@ -857,7 +952,8 @@ class MemoryStore(ServerStore):
             from qdrant_client import QdrantClient
 
             _MEMORY_CLIENTS[MEMORY_URL] = QdrantClient(MEMORY_URL)
-        self.client = _MEMORY_CLIENTS[MEMORY_URL]
+        self._client = _MEMORY_CLIENTS[MEMORY_URL]
+        self.timeout = 30
 
     def _collection(self, name: str) -> ServerCollection:
         return MemoryCollection(self, name)

@@ -13,6 +13,7 @@ from ..embed.model import DEFAULT_MODEL
 from ..options import ErrorBoundary, bundle, collection_option, store_options, with_progress
 from ..store.backend import LARGE_MAX_SEGMENT_POINTS, LARGE_QUANTIZED_MEMORY, CreateOptions
 from ..store.manifest import ModelRecord
+from .indexing import MAX_FIELD_INDEXES
 from .manage import CollectionInfo
 
 
@@ -292,6 +293,13 @@ def _print_summary(s, prune) -> None:
             click.echo(f"  {name}  {c['type']:<12} {c['planned']}{field}{mixed}", err=True)
     for w in s.warnings:
         click.echo(f"warning: {w}", err=True)
+    if s.unindexed:
+        click.echo(
+            f"note: {len(s.unindexed):,} fields have no payload index (a collection indexes "
+            f"at most {MAX_FIELD_INDEXES}; 'ingest info' lists them): filters on them read "
+            "each document's payload, slower on a large collection",
+            err=True,
+        )
     click.echo(f"collection '{s.collection}' in {s.store}: {s.points:,} points (model {s.model})")
     if s.keyword_only:
         click.echo(
@@ -527,7 +535,8 @@ def _info_text(result: CollectionInfo) -> str:
         indexed = result.indexes.get(name)
         state = f"index {indexed}" if indexed else "no index"
         if result.backend == "server" and not result.indexes:
-            state = "index " + (spec.index or "?") + " (requested)"
+            wanted = spec.index
+            state = f"index {wanted} (requested)" if wanted else "no index"
         mixed = "  (mixed types)" if spec.mixed else ""
         out.append(f"  {name:<24} {kind:<12} {state}{mixed}")
     return "\n".join(out)

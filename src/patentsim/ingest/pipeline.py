@@ -63,6 +63,7 @@ from ..store.names import NameSpec, names_field, with_name_fields
 from ..store.names import annotate as annotate_names
 from ..store.payload import DUP_FIELD, RESERVED_INDEXES
 from . import provenance
+from .indexing import choose_indexes
 from .keyword import Keywords, backfill, terms_field
 from .read import MAX_CELL_CHARS, Table, open_table
 from .records import (
@@ -116,6 +117,8 @@ class IngestSummary:
     shared_count: int = 0
     # Stored documents that now record their file's path (stored before paths were).
     paths_recorded: int = 0
+    # Fields left without a payload index (ingest/indexing.py).
+    unindexed: list[str] = field(default_factory=list)
     embedded: int = 0
     reused: int = 0
     engine: str | None = None  # what embedded this run's texts (None: nothing was embedded)
@@ -887,6 +890,7 @@ class _Loader:
         for key in self.names.fields:
             if key in fields:
                 fields[key] = replace(fields[key], names=names_field(key))
+        self._limit_indexes(fields)
         return fields
 
     def _field_order(self, fields: dict[str, FieldSpec]) -> list[str]:
@@ -897,6 +901,21 @@ class _Loader:
             if name in fields and name not in order:
                 order.append(name)
         return order
+
+    def _limit_indexes(self, fields: dict[str, FieldSpec]) -> None:
+        """At most ``indexing.MAX_FIELD_INDEXES`` fields keep an index (``indexing``); the
+        others record ``index`` None and are filtered without one."""
+        assert self.coll is not None
+        wanted = {
+            key: spec.index or ("text" if spec.type == "text" else spec.value_type or spec.type)
+            for key, spec in fields.items()
+        }
+        lists = self.lists | {k for k, spec in fields.items() if spec.list}
+        order = [self.plan.fields[c] for c in self.plan.columns if c in self.plan.fields]
+        existing = set(self.coll.indexes()) & set(fields)
+        chosen = choose_indexes(wanted, lists, order, existing)
+        for key, spec in fields.items():
+            fields[key] = replace(spec, index=wanted[key] if key in chosen else None)
 
     def _index(self, fields: dict[str, FieldSpec]) -> None:
         assert self.coll is not None
@@ -925,6 +944,7 @@ class _Loader:
             if spec.mixed and spec.index != "text" and key in self.types:
                 self.summary.mixed_fields[key] = sorted(self.types[key])
         self._index(fields)
+        self.summary.unindexed = sorted(k for k, spec in fields.items() if not spec.index)
         self.coll.ensure_index("_file", "keyword")  # collections made before _file existed
         self.coll.optimize()
         self._default_mode(fields)

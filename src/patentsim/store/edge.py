@@ -655,6 +655,8 @@ class EdgeCollection(PlannedQueries):
     def facet(
         self, key: str, *, flt: Filter | None = None, limit: int = 10
     ) -> list[tuple[Any, int]]:
+        if key not in self.indexes():  # a field left without an index (ingest/indexing.py)
+            return self.facet_by_scan(key, flt, limit)
         qe = _qe()
         req = qe.FacetRequest(json_path(key), limit=limit, exact=True, filter=to_edge(flt))
         hits = self._engine(lambda: self.shard.facet(req)).hits

@@ -253,6 +253,22 @@ class PlannedQueries(ABC):
     ) -> list[list[b.ScoredHit]]:
         return [self._sparse(v, request) for v in vectors]
 
+    def facet_by_scan(
+        self, key: str, flt: Filter | None = None, limit: int = 10
+    ) -> list[tuple[Any, int]]:
+        """Counts per value of ``key`` (list elements each), most first, read from the
+        payload: for a field without an index, which the engines' facets need."""
+        from collections import Counter
+
+        counts: Counter[tuple[str, Any]] = Counter()
+        for point in self.scroll(flt=flt, with_payload=[key], batch=1024):
+            value = point.payload.get(key)
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, (str, int)):  # bool is an int; kept apart by its type
+                    counts[(type(item).__name__, item)] += 1
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1]))
+        return [(value, n) for (_, value), n in ranked[:limit]]
+
     def scroll(
         self,
         *,

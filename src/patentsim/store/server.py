@@ -774,6 +774,8 @@ class ServerCollection(PlannedQueries):
     def facet(
         self, key: str, *, flt: Filter | None = None, limit: int = 10
     ) -> list[tuple[Any, int]]:
+        if self._unindexed(key):  # a field left without an index (ingest/indexing.py)
+            return self.facet_by_scan(key, flt, limit)
         res = self._call(
             lambda: self.client.facet(
                 self.name,
@@ -841,6 +843,11 @@ class ServerCollection(PlannedQueries):
                 self.name, field_name=json_path(key), field_schema=schema, wait=True
             )
         )
+
+    def _unindexed(self, key: str) -> bool:
+        """A field the manifest leaves without an index (an older manifest indexes all)."""
+        spec = self.read_manifest().fields.get(key)
+        return spec is not None and spec.index is None
 
     def indexes(self) -> dict[str, str]:
         info = self._call(lambda: self.client.get_collection(self.name))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..store import StoreSettings, open_store, pick_collection
-from ..store.errors import CollectionDamaged, StoreLocked
+from ..store.errors import CollectionDamaged, DiskFull, StoreLocked
 from ..store.manifest import Manifest
 
 
@@ -47,6 +47,9 @@ def list_collections(settings: StoreSettings) -> list[dict[str, Any]]:
                 continue
             except CollectionDamaged as exc:
                 out.append(_unopened(name, "damaged: " + exc.message.split(" is damaged: ")[-1]))
+                continue
+            except DiskFull:
+                out.append(_unopened(name, "not opened: its disk is full"))
                 continue
             try:
                 manifest = coll.read_manifest()

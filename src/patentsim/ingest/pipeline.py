@@ -18,6 +18,7 @@ the chunks in flight; the next run stores the rest, with no duplicates.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -39,8 +40,10 @@ from ..store.backend import (
     Store,
 )
 from ..store.errors import (
+    DiskFull,
     ModelMismatch,
     ModelUnavailable,
+    PatentSimError,
     SourceError,
     StoreUnreachable,
     setting,
@@ -62,7 +65,7 @@ from ..store.manifest import (
 from ..store.names import NameSpec, names_field, with_name_fields
 from ..store.names import annotate as annotate_names
 from ..store.payload import DUP_FIELD, RESERVED_INDEXES
-from . import provenance
+from . import indexing, provenance
 from .indexing import choose_indexes
 from .keyword import Keywords, backfill, terms_field
 from .read import MAX_CELL_CHARS, Table, open_table
@@ -86,6 +89,7 @@ KEYWORD_ONLY = "keyword-only"
 MEASURED_DEFAULTS = "ingest (measured defaults)"
 SKIPPED_KEPT = 10_000  # skipped rows a manifest names per file (beyond: "no document")
 SHARED_KEPT = 100  # keys held by another file that a summary names (beyond: a count)
+XLSX_EXPANSION = 4  # an .xlsx file's cells take about this many times its bytes
 # Points written between two ``Collection.checkpoint`` calls: the embedded store indexes a
 # large collection's new segment and lets go of its memory, so a load's memory stays flat as
 # files grow (docs/scaling.md).
@@ -633,16 +637,76 @@ class _Loader:
         self, winners: list[dict[int, str]], chunk: int, progress: ProgressFn | None, total: int
     ) -> None:
         done = 0
+        rows = sum(len(w) for w in winners)
+        if self.coll is not None:
+            self._check_room(self._new_rows(winners), rows)
         if self.coll is None and any(winners):
             # Made (and, embedded, locked) before the first text is embedded: a second load
             # creating the same collection is refused now, not after embedding everything.
-            self._collection()
+            self._check_room(rows, rows)
+            try:
+                self._collection()
+            except DiskFull:
+                self._drop_unfinished()
+                raise
         with WriteBehind("upsert", checkpoint=self.checkpoint, every=CHECKPOINT_POINTS) as writer:
             for records, rows_read in self._chunks(winners, chunk):
                 writer.write(self._diff_and_embed(records), self._collection)
                 done += rows_read
                 if progress:
                     progress(done, total)
+
+    def _drop_unfinished(self) -> None:
+        """A new collection that could not be made whole before its first point: it holds
+        nothing, so it goes, rather than stay listed as "loading"."""
+        if self.coll is None and not self.store.exists(self.name):
+            return
+        with contextlib.suppress(PatentSimError):
+            if self.coll is None or self.coll.count() == 0:
+                self.coll = None
+                self.store.drop(self.name)
+
+    def _new_rows(self, winners: list[dict[int, str]]) -> int:
+        """How many of the rows to load have no document yet."""
+        assert self.coll is not None
+        keys = [k for w in winners for k in w.values()]
+        stored = 0
+        for i in range(0, len(keys), 1024):
+            ids = [point_id(k) for k in keys[i : i + 1024]]
+            stored += len(self.coll.retrieve(ids, with_payload=False))
+        return len(keys) - stored
+
+    def _check_room(self, rows: int, total: int) -> None:
+        """Refuse a load whose new documents the disk cannot hold before anything is
+        embedded (the store checks each write again; ``store.space``)."""
+        room_for_load = getattr(self.store, "room_for_load", None)
+        if room_for_load is None or rows == 0:
+            return  # a server looks after its own disk
+        if self.coll is not None:
+            dimension = (self.manifest.dimension if self.manifest is not None else None) or 0
+        else:
+            dimension = 0 if self.keyword_only else self.mdl.get().dimension
+        # The files' bytes stand for their cells; an .xlsx holds them compressed.
+        cells = sum(
+            t.path.stat().st_size * (XLSX_EXPANSION if t.path.suffix.lower() == ".xlsx" else 1)
+            for t in self.tables
+        )
+        cells = cells * rows // max(total, 1)  # the new rows' share
+        # The word indexes of the text (and title), and of their analyzed terms.
+        texts = len(self.text_fields) + (1 if self.plan.title_column else 0)
+        fields = min(len(self.plan.columns), indexing.MAX_FIELD_INDEXES)
+        if self.coll is not None:
+            texts = fields = 0  # made already (new fields' are checked as they are made)
+        new = self.coll is None
+        room_for_load(
+            self.name,
+            rows,
+            int(dimension or 0),
+            cells,
+            indexes=len(RESERVED_INDEXES) + fields if new else 0,
+            text_indexes=2 * texts,
+            new=new,
+        )
 
     def _chunks(
         self, winners: list[dict[int, str]], size: int

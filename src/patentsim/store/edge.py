@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import backend as b
-from . import health
+from . import health, space
 from .errors import (
     CollectionDamaged,
     CollectionExists,
@@ -187,6 +188,27 @@ class EdgeStore:
         self._open[name] = coll
         return coll
 
+    def room_for_load(
+        self,
+        name: str,
+        rows: int,
+        dimension: int,
+        cells_bytes: int,
+        indexes: int = 0,
+        text_indexes: int = 0,
+        new: bool = True,
+    ) -> None:
+        """Refuse (``DiskFull``) a load that the disk cannot hold (about: ``rows`` new
+        documents, ``space.rows_bytes``, and a ``new`` collection's files and payload
+        indexes), before its first text is embedded."""
+        c = space.costs(self.root)
+        need = space.rows_bytes(rows, dimension, cells_bytes)
+        need += indexes * c.index + text_indexes * c.text_index + (c.base if new else 0)
+        what = f"{rows:,} rows of {dimension}-d vectors and their cells"
+        space.ensure(
+            self.root, need, f"collection '{name}' ({what})" if new else f"this load ({what})"
+        )
+
     def drop(self, name: str) -> None:
         if not self.exists(name) and not self._dir(name).is_dir():
             raise CollectionNotFound(f"no collection '{name}' in {self.location}")
@@ -245,6 +267,8 @@ class EdgeCollection(PlannedQueries):
         self._quantization: str | None = None
         self._indexes_on_disk: bool | None = None
         self._segment_points: int | None = None  # a large collection's merge limit, if set
+        self._costs: space.Costs | None = None
+        self._written = 0  # bytes of vectors written since the shard opened (optimize's copy)
         self.last_plan: SearchPlan | None = None  # how the last query was answered
 
     # -- locking and lifecycle -------------------------------------------------
@@ -273,6 +297,7 @@ class EdgeCollection(PlannedQueries):
     ) -> None:
         qe = _qe()
         self.lock()
+        self.room(self.costs.base, f"a new collection '{self.name}'")
         config = self._config(dimension, on_disk, quantization)
         self._shard = self._engine(lambda: qe.EdgeShard.create(str(self.folder / "shard"), config))
         self._quantization = quantization
@@ -352,7 +377,23 @@ class EdgeCollection(PlannedQueries):
             config = self._config(
                 _dimension(layout, self.name), layout.on_disk, layout.quantization, segment_points
             )
+        # Opening writes the shard's configuration (and, on tmpfs, reads allocate).
+        self.room(self.costs.open, f"opening collection '{self.name}'")
         self._shard = self._engine(lambda: qe.EdgeShard.load(str(shard_dir), config))
+
+    @property
+    def costs(self) -> space.Costs:
+        if self._costs is None:
+            self._costs = space.costs(self.folder)
+        return self._costs
+
+    def room(self, need: int, what: str) -> None:
+        """Refuse (``DiskFull``) a write of about ``need`` bytes the disk has no room for;
+        on tmpfs, where the engine's reads allocate too, the collection's unallocated
+        files count as well (``space``)."""
+        if self.costs.reads_allocate:
+            need += space.holes(self.folder / "shard", skip=space.NOT_READ_IN_FULL)
+        space.ensure(self.folder, need, what)
 
     def verify(self) -> None:
         """Refuse an open collection that disagrees with its manifest (``health``)."""
@@ -467,11 +508,20 @@ class EdgeCollection(PlannedQueries):
         try:
             write_json_atomic(self.folder / "manifest.json", manifest.to_dict())
         except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise DiskFull(
+                    f"the disk holding {self.folder} is full: cannot write the manifest of "
+                    f"'{self.name}' ({exc.strerror})",
+                    "free some space and run the command again; stored data is kept",
+                ) from exc
             raise StoreError(f"cannot write the manifest of '{self.name}': {exc.strerror}") from exc
 
     # -- data ----------------------------------------------------------------------
     def upsert(self, points: Sequence[b.PointData]) -> None:
         qe = _qe()
+        need = space.points_bytes(points)
+        self.room(need, f"writing {len(points):,} documents")
+        self._written += sum(4 * len(p.vector) for p in points if p.vector is not None)
         with_vectors = [p for p in points if p.vector is not None or p.sparse_only]
         payload_only = [(p.id, p.payload) for p in points if p.vector is None and not p.sparse_only]
         if with_vectors:
@@ -522,6 +572,7 @@ class EdgeCollection(PlannedQueries):
         if not points:
             return
         qe = _qe()
+        self.room(space.POINT_BYTES * len(points), f"keyword vectors of {len(points):,} documents")
         vectors = [
             qe.PointVectors(pid, {b.SPARSE_VECTOR: _edge_sparse(sv)}) for pid, sv, _ in points
         ]
@@ -612,6 +663,8 @@ class EdgeCollection(PlannedQueries):
 
     def overwrite_payload(self, points: Sequence[tuple[str, dict[str, Any]]]) -> None:
         qe = _qe()
+        need = sum(space.PAYLOAD_FACTOR * len(json.dumps(p, ensure_ascii=False)) for _, p in points)
+        self.room(need, f"rewriting the payload of {len(points):,} documents")
         for pid, payload in points:
             op = qe.UpdateOperation.overwrite_payload([pid], payload)
             self._engine(lambda op=op: self.shard.update(op))
@@ -694,6 +747,8 @@ class EdgeCollection(PlannedQueries):
         current = self.indexes()
         if current.get(key) == index_type:
             return
+        text = index_type in ("text", "terms")
+        self.room(self.costs.text_index if text else self.costs.index, f"an index of '{key}'")
         if key in current:
             self._engine(
                 lambda: self.shard.update(qe.UpdateOperation.delete_field_index(json_path(key)))
@@ -736,6 +791,8 @@ class EdgeCollection(PlannedQueries):
         return out
 
     def optimize(self) -> None:
+        # The optimizer writes an indexed copy of the segments it rebuilds beside them.
+        self.room(space.OPTIMIZE_FACTOR * self._written, "indexing the documents written")
         if self.indexes_on_disk:
             # The end of a load: the segments it wrote may now merge, up to their full size.
             self.close_shard()
@@ -750,6 +807,7 @@ class EdgeCollection(PlannedQueries):
         folder stays locked."""
         if not self.indexes_on_disk:
             return  # held in RAM anyway: reopening would only read it all again
+        self.room(space.OPTIMIZE_FACTOR * self._written, "indexing the documents written")
         if self._segment_points != b.LARGE_SEGMENT_POINTS:
             self.close_shard()
             self.load_shard(b.LARGE_SEGMENT_POINTS)

@@ -289,6 +289,9 @@ def _finish(
         text = landscape.keep_section(old, text)
         text = keep_web_section(old, text)
         text = toolkit.keep_section(old, text)
+        from .reliability import keep_section as keep_reliability
+
+        text = keep_reliability(old, text)
         target.write_text(text, encoding="utf-8")
         page = ROOT / "docs" / "benchmarks.md"
         page.write_text(replace_summary(page.read_text(encoding="utf-8"), text), encoding="utf-8")

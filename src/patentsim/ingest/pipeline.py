@@ -639,7 +639,10 @@ class _Loader:
         done = 0
         rows = sum(len(w) for w in winners)
         if self.coll is not None:
-            self._check_room(self._new_rows(winners), rows)
+            try:
+                self._check_room(rows, rows)  # every row new: the most this load can need
+            except DiskFull:
+                self._check_room(self._new_rows(winners), rows)
         if self.coll is None and any(winners):
             # Made (and, embedded, locked) before the first text is embedded: a second load
             # creating the same collection is refused now, not after embedding everything.

@@ -281,3 +281,23 @@ def test_the_id_tracker_layout_is_the_engines(pristine):
     (count,) = struct.unpack("<Q", path.read_bytes()[:8])
     assert count == ROWS
     assert path.stat().st_size == 8 + count * 21
+
+
+def test_check_of_a_server_collection(tmp_path):
+    """The in-memory stand-in for a server: no files to check; the rest runs the same."""
+    from click.testing import CliRunner
+
+    from patentsim.ingest.cli import cli as ingest_cli
+    from patentsim.store import open_store
+
+    memory = StoreSettings(url=":memory:")
+    load(_xlsx(tmp_path / "p.xlsx"), settings=memory, collection="chk", embedder=FakeEmbedder(),
+         id_column="id")  # fmt: skip
+    try:
+        result = CliRunner().invoke(ingest_cli, ["check", "-c", "chk", "--url", ":memory:"])
+        assert result.exit_code == 0, result.output
+        assert f"ok       points: {ROWS}, as the manifest says" in result.output
+        assert "ok       payload: every point has its key and hash" in result.output
+    finally:
+        store = open_store(memory)
+        store.drop("chk")

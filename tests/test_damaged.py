@@ -301,3 +301,20 @@ def test_check_of_a_server_collection(tmp_path):
     finally:
         store = open_store(memory)
         store.drop("chk")
+
+
+def test_a_keyword_only_collection_is_healthy(tmp_path):
+    """No dense vectors is how it was made, not damage."""
+    from click.testing import CliRunner
+
+    from patentsim.ingest.cli import cli as ingest_cli
+    from patentsim.search.cli import cli as search_cli
+
+    settings = StoreSettings.resolve()
+    load(_xlsx(tmp_path / "p.xlsx"), settings=settings, collection="kw", id_column="id",
+         keyword_only=True)  # fmt: skip
+    result = CliRunner().invoke(ingest_cli, ["check", "-c", "kw"])
+    assert result.exit_code == 0, result.output
+    assert "note     a keyword-only collection: no dense vectors to check" in result.output
+    found = CliRunner().invoke(search_cli, ["like", "0", "-c", "kw", "--format", "json"])
+    assert found.exit_code == 0, found.output

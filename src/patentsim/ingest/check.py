@@ -215,13 +215,19 @@ def _contents(coll: Any, report: CheckReport, sample: int) -> None:
     if seen == held and not missing:
         report.passed.append("payload: every point has its key and hash")
     points = list(islice(coll.scroll(with_vectors=True, batch=256), sample))
-    _vectors(points, manifest, report)
+    _vectors(points, manifest, report, dense=coll.dense_name is not None)
     if points:
         _indexes(coll, points[0], manifest, report)
 
 
-def _vectors(points: list[Any], manifest: Manifest, report: CheckReport) -> None:
+def _vectors(
+    points: list[Any], manifest: Manifest, report: CheckReport, dense: bool = True
+) -> None:
     if not points:
+        return
+    if not dense:
+        report.notes.append("a keyword-only collection: no dense vectors to check")
+        _keyword_vectors(points, manifest, report)
         return
     no_vector = [p for p in points if not p.vector]
     zero = [p for p in points if p.vector and not any(p.vector)]
@@ -248,6 +254,10 @@ def _vectors(points: list[Any], manifest: Manifest, report: CheckReport) -> None
         )
     if not (no_vector or zero or odd):
         report.passed.append(f"vectors: {len(points):,} sampled, present, normalised")
+    _keyword_vectors(points, manifest, report)
+
+
+def _keyword_vectors(points: list[Any], manifest: Manifest, report: CheckReport) -> None:
     if manifest.keyword is not None:
         if all(p.sparse is None or not p.sparse.indices for p in points):
             report.problems.append(f"none of {len(points):,} sampled points has a keyword vector")

@@ -416,12 +416,15 @@ class EdgeCollection(PlannedQueries):
         """(key, norm) of the dense vectors of the first ``n`` points, in id order."""
         import math
 
+        dense = self.dense_name
+        if dense is None:
+            return []  # a keyword-only collection: no dense vectors to read
         req = _qe().ScrollRequest(limit=n, with_payload=["_key"], with_vector=True)
         with quiet_stderr():  # a damaged payload file panics here: our message says it
             records, _ = self._engine(lambda: self.shard.scroll(req))
         out = []
         for r in records:
-            point = b.StoredPoint.from_record(r)
+            point = b.StoredPoint.from_record(r, dense)
             vector = point.vector or []
             out.append(
                 (str(point.payload.get("_key", point.id)), math.sqrt(sum(x * x for x in vector)))

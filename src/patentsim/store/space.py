@@ -109,7 +109,7 @@ def holes(folder: Path, skip: tuple[str, ...] = ()) -> int:
         dirs[:] = [d for d in dirs if d not in skip]
         for name in files:
             try:
-                st = os.stat(os.path.join(dirpath, name))
+                st = (Path(dirpath) / name).stat()
             except OSError:
                 continue
             total += max(0, st.st_size - st.st_blocks * 512)

@@ -24,7 +24,8 @@ from click.testing import CliRunner
 from patentsim.ingest import indexing, pipeline
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
-from patentsim.search.query import facets, like
+from patentsim.search import QueryOptions, Session
+from patentsim.search.query import facets
 from patentsim.store import StoreSettings, open_store
 from patentsim.store import edge as edge_mod
 
@@ -162,6 +163,7 @@ def test_filters_on_fields_without_an_index_equal_pandas(tmp_path, monkeypatch):
     load(path, settings=settings, collection="w", embedder=FakeEmbedder(), id_column="id")
     df = pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None)
     store = open_store(settings)
+    session = Session(settings, "w", store=store)
     try:
         manifest = store.open("w").read_manifest()
         unindexed = {k for k, spec in manifest["fields"].items() if spec["index"] is None}
@@ -169,7 +171,7 @@ def test_filters_on_fields_without_an_index_equal_pandas(tmp_path, monkeypatch):
         checked = 0
         for name in [c for c in df.columns if c not in ("id", "abstract")]:
             for where, mask in _conditions(df, name):
-                hits = like("0", key=True, where=[where], limit=ROWS, collection="w", store=store)
+                hits = session.like("0", QueryOptions(where=(where,), limit=ROWS), key=True)
                 got = {h.key for h in hits.hits}
                 want = {str(k) for k in df.loc[mask.fillna(False).astype(bool), "id"]} - {"0"}
                 assert got == want, (where, name in unindexed)
@@ -187,7 +189,7 @@ def test_facets_of_a_field_without_an_index_count_what_an_index_would(tmp_path, 
         settings = StoreSettings.resolve()
         load(path, settings=settings, collection=name, embedder=FakeEmbedder(), id_column="id")
         counts[name] = {
-            field: facets(field, limit=10, collection=name, settings=settings).counts
+            field: facets(field, QueryOptions(limit=10), collection=name, settings=settings).counts
             for field in ("word_3", "list_4", "int_0", "bool_5")
         }
     assert counts["bare"] == counts["indexed"]

@@ -82,14 +82,14 @@ def query_options(fn: F) -> F:
         click.option(
             "--limit",
             "-n",
-            type=click.IntRange(min=1, max=MAX_PAGE),
+            type=click.IntRange(min=1),
             default=10,
             show_default=True,
             help="How many results.",
         ),
         click.option(
             "--offset",
-            type=click.IntRange(min=0, max=MAX_PAGE),
+            type=click.IntRange(min=0),
             default=0,
             show_default=True,
             help="Skip this many results first (the next page).",

@@ -90,17 +90,17 @@ def opening(points: int = 5000, rounds: int = 40) -> dict[str, Any]:
     from patentsim.store.backend import CreateOptions, PointData
     from patentsim.store.edge import EdgeStore
     from patentsim.store.ids import point_id
-    from patentsim.store.manifest import new_manifest
+    from patentsim.store.manifest import Manifest, ModelRecord
 
     folder = Path(tempfile.mkdtemp(dir=OUT, prefix="open-"))
     store = open_store(StoreSettings(path=str(folder)))
     rng = np.random.default_rng(0)
     try:
-        model = {"name": "bench", "fingerprint": "b", "dimension": 384}
+        model = ModelRecord(name="bench", fingerprint="b", dimension=384)
         coll = store.create(
             "o",
             384,
-            new_manifest(name="o", model=model, text_columns=["t"], id_column=None),
+            Manifest.new(name="o", model=model, text_columns=["t"], id_column=None),
             CreateOptions(),
         )
         vectors = rng.normal(size=(points, 384)).astype("float32")

@@ -163,7 +163,7 @@ def test_copy_is_idempotent_finishes_interrupted_copies_and_makes_indexes(
         assert coll.count() == ROWS - 7
         # As an interrupted copy leaves it (a finished one's count is checked on opening).
         manifest = coll.read_manifest()
-        manifest["state"] = "copying"
+        manifest.state = "copying"
         coll.write_manifest(manifest)
     finally:
         store.close()

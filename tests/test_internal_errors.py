@@ -20,7 +20,7 @@ from patentsim.ingest.pipeline import load
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.backend import CreateOptions
-from patentsim.store.manifest import new_manifest
+from patentsim.store.manifest import Manifest
 
 from .conftest import ROOT
 from .fakes import FakeEmbedder
@@ -91,7 +91,7 @@ def test_a_collection_still_being_created(tmp_path):
     settings = StoreSettings.resolve()
     store = open_store(settings)
     try:
-        manifest = new_manifest(
+        manifest = Manifest.new(
             name="k", model=FakeEmbedder().info(), text_columns=["abstract"], id_column=None
         )
         store.create("k", 32, manifest, CreateOptions())

@@ -73,7 +73,7 @@ def stored(collection: str = "k") -> dict[str, dict]:
 def manifest(collection: str = "k") -> dict:
     store = open_store(StoreSettings.resolve())
     try:
-        return store.open(collection).read_manifest()
+        return store.open(collection).read_manifest().to_dict()
     finally:
         store.close()
 
@@ -170,10 +170,10 @@ def make_legacy(last: Path | None = None, collection: str = "k") -> None:
             ]
         )
         m = coll.read_manifest()
-        by_name: dict[str, dict] = {}
-        for path, entry in sorted(m["sources"].items(), key=lambda kv: kv[0] == str(last)):
+        by_name = {}
+        for path, entry in sorted(m.sources.items(), key=lambda kv: kv[0] == str(last)):
             by_name[Path(path).name] = entry
-        m["sources"] = by_name
+        m.sources = by_name
         coll.write_manifest(m)
     finally:
         store.close()

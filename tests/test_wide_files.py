@@ -100,11 +100,11 @@ def test_a_300_column_file_makes_at_most_the_budget_of_indexes(tmp_path, counted
         coll = store.open("w")
         manifest = coll.read_manifest()
         # Dates first (more date columns than the budget here), in the file's order.
-        dates = [k for k, spec in manifest["fields"].items() if spec["type"] == "datetime"]
+        dates = [k for k, spec in manifest.fields.items() if spec.type == "datetime"]
         dates.sort(key=lambda k: int(k.split("_")[1]))
         assert sorted(fields) == sorted(["abstract", *dates[: indexing.MAX_FIELD_INDEXES - 1]])
-        assert manifest["state"] == "ready" and coll.count() == 3
-        unindexed = [k for k, spec in manifest["fields"].items() if spec["index"] is None]
+        assert manifest.state == "ready" and coll.count() == 3
+        unindexed = [k for k, spec in manifest.fields.items() if spec.index is None]
         assert len(unindexed) == 300 - indexing.MAX_FIELD_INDEXES
         assert set(coll.indexes()) >= set(fields)
     finally:
@@ -130,7 +130,7 @@ def test_10000_columns_finish(tmp_path):
     with open(path, encoding="utf-8", newline="") as fh:
         header, *rows = list(csv.reader(fh))
     filled = [name for i, name in enumerate(header) if any(row[i] for row in rows)]
-    assert manifest["state"] == "ready" and sorted(manifest["fields"]) == sorted(filled)
+    assert manifest.state == "ready" and sorted(manifest.fields) == sorted(filled)
 
 
 def _conditions(df: pd.DataFrame, name: str) -> list[tuple[str, pd.Series]]:
@@ -166,7 +166,7 @@ def test_filters_on_fields_without_an_index_equal_pandas(tmp_path, monkeypatch):
     session = Session(settings, "w", store=store)
     try:
         manifest = store.open("w").read_manifest()
-        unindexed = {k for k, spec in manifest["fields"].items() if spec["index"] is None}
+        unindexed = {k for k, spec in manifest.fields.items() if spec.index is None}
         assert {k.split("_")[0] for k in unindexed} - {"id"} == set(KINDS)
         checked = 0
         for name in [c for c in df.columns if c not in ("id", "abstract")]:

@@ -79,6 +79,10 @@ def check_name(name: str) -> str:
     return name
 
 
+class EngineError(StoreError):
+    """The engine refused a call (its own error, not one of ours about the collection)."""
+
+
 class EdgeStore:
     kind = "embedded"
 
@@ -174,9 +178,7 @@ class EdgeStore:
         try:
             try:
                 coll.load_shard(verify=verify)
-            except (StoreLocked, CollectionDamaged, DiskFull, CollectionNotFound):
-                raise
-            except StoreError as exc:
+            except EngineError as exc:
                 # The engine cannot open files that a finished command left: they are damaged.
                 why = f"the engine cannot open it ({_short(exc.__cause__)})"
                 raise coll.damaged([why]) from exc
@@ -468,7 +470,7 @@ class EdgeCollection(PlannedQueries):
                     f"the disk holding {self.folder} is full",
                     "free some space and run the command again; stored data is kept",
                 ) from exc
-            raise StoreError(f"embedded store error in '{self.name}': {text}") from exc
+            raise EngineError(f"embedded store error in '{self.name}': {text}") from exc
 
     @property
     def indexes_on_disk(self) -> bool:

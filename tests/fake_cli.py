@@ -76,7 +76,7 @@ def install(point: str) -> None:
         real_write = EdgeCollection.write_manifest
 
         def write(self: Any, manifest: dict[str, Any]) -> None:
-            if manifest.get("state") == "ready" and reached():
+            if manifest.state == "ready" and reached():
                 _kill()
             real_write(self, manifest)
 

@@ -117,7 +117,7 @@ def opening(points: int = 5000, rounds: int = 40) -> dict[str, Any]:
                 ]
             )
         manifest = coll.read_manifest()
-        manifest.update(state="ready", counts={"points": points})
+        manifest.state, manifest.points = "ready", points
         coll.write_manifest(manifest)
         coll.optimize()
     finally:

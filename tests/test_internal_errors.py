@@ -126,3 +126,33 @@ def test_a_collection_dropped_while_a_load_waits_for_it(collection, tmp_path):
     assert "collection 'k' in" in result.output
     assert "was dropped while this command waited for it" in result.output
     assert "hint: run the command again" in result.output
+
+
+def _edit_manifest(settings: StoreSettings, **changes) -> None:
+    """The stored manifest with some keys replaced, as a hand edit would leave it."""
+    import json
+    from pathlib import Path
+
+    path = Path(settings.path or "") / "k" / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(dict(data, **changes)), encoding="utf-8")
+
+
+def test_an_unknown_default_mode_is_named_not_ignored(collection):
+    _edit_manifest(collection, search={"default_mode": "bogus", "fusion": "rrf"})
+    result = search("like", "0", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: collection 'k': its manifest names an unknown default search mode 'bogus'; "
+        "searching dense instead (give --mode, or load the collection's files again"
+    ) in result.output
+    chosen = search("like", "0", "--format", "json", "--mode", "dense")
+    assert chosen.exit_code == 0 and "warning" not in chosen.output, chosen.output
+
+
+def test_a_manifest_whose_fields_is_a_list_is_one_line(collection):
+    _edit_manifest(collection, fields=["abstract"])
+    for result in (search("like", "0"), CliRunner().invoke(ingest_cli, ["info", "-c", "k"])):
+        assert result.exit_code == 1, result.output
+        assert "Error: " in result.output and "manifest" in result.output, result.output
+        assert "internal error" not in result.output and "Traceback" not in result.output

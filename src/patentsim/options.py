@@ -198,7 +198,8 @@ def option_of(setting: str) -> str:
 def _show_warning(
     message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
 ) -> None:
-    click.echo(f"warning: {message}", err=True)
+    # Library warnings name settings as the library spells them: here, as options.
+    click.echo(f"warning: {name_settings(str(message), option_of)}", err=True)
 
 
 class Progress:

@@ -8,19 +8,25 @@ and date fields, the default retrieval mode.  It is read from the manifest in on
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import islice
 from typing import Any
 
-from ..embed.retrieval import FUSIONS, Retrieval
+from ..embed.retrieval import FUSIONS, MODES, Retrieval
 from ..store.backend import Collection
+from ..store.errors import setting
 from ..store.filters import Empty, Filter
 from ..store.manifest import Manifest, ModelRecord
 from ..store.names import NameSpec
 from ..store.payload import title_like
 from .where import FieldInfo, fields_of
+
+
+class UnknownSearchDefault(UserWarning):
+    """A manifest names a default mode or fusion this version does not know."""
 
 
 @dataclass
@@ -96,11 +102,26 @@ class OpenCollection:
         """Whether the collection holds dense vectors (a keyword-only one does not)."""
         return self.manifest.vectors.dense is not None
 
-    def default_retrieval(self) -> Retrieval:
-        """The collection's default mode; one it cannot answer falls back to what it can."""
-        chosen = Retrieval.from_manifest(self.manifest.search)
-        if chosen.fusion not in FUSIONS:
+    def default_retrieval(self, *, warn: bool = True) -> Retrieval:
+        """The collection's default mode; one it cannot answer falls back to what it can, and
+        one this version does not know (a hand-edited manifest) is named in a warning
+        (``warn``: where the default is what answers)."""
+        search = self.manifest.search
+        chosen = Retrieval.from_manifest(search)
+        unknown = []
+        if search is not None and search.default_mode not in MODES:
+            unknown.append(f"default search mode '{search.default_mode}'")
+        if search is not None and search.fusion not in FUSIONS:
+            unknown.append(f"fusion '{search.fusion}'")
             chosen = Retrieval(chosen.mode, "rrf", chosen.weights)
+        if unknown and warn:
+            warnings.warn(
+                f"collection '{self.name}': its manifest names an unknown "
+                f"{' and '.join(unknown)}; searching {chosen.describe()} instead (give "
+                f"{setting('mode')}, or load the collection's files again to choose it anew)",
+                UnknownSearchDefault,
+                stacklevel=2,
+            )
         return chosen
 
     def public_fields(self) -> list[str]:

@@ -26,7 +26,7 @@ def choose_retrieval(opened: OpenCollection, mode: str | None) -> Retrieval:
     """The mode asked for, or the collection's default; keyword needs keyword vectors."""
     if mode is not None and mode not in MODES:
         raise UserInputError(f"{setting('mode')} must be one of {', '.join(MODES)}, not {mode!r}")
-    chosen = opened.default_retrieval().with_mode(mode)
+    chosen = opened.default_retrieval(warn=mode is None).with_mode(mode)
     if not opened.dense:
         if mode in ("dense", "hybrid"):
             raise UserInputError(

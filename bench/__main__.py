@@ -280,7 +280,7 @@ def _finish(
 
         target = ROOT / "BENCHMARKS.md"
         old = target.read_text(encoding="utf-8") if target.is_file() else ""
-        from . import toolkit
+        from . import modelfit_report, toolkit
         from .keyword_only import keep_section as keep_keyword_only
         from .web import keep_web_section
 
@@ -292,6 +292,7 @@ def _finish(
         from .reliability import keep_section as keep_reliability
 
         text = keep_reliability(old, text)
+        text = modelfit_report.keep_section(old, text)
         target.write_text(text, encoding="utf-8")
         page = ROOT / "docs" / "benchmarks.md"
         page.write_text(replace_summary(page.read_text(encoding="utf-8"), text), encoding="utf-8")

@@ -188,6 +188,19 @@ def section(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def keep_section(old: str, new: str) -> str:
+    """``new`` (a full bench run's page) with the section ``old`` holds: tuning runs take
+    hours, so a full run keeps their figures rather than dropping them."""
+    if BEGIN not in old or END not in old or (BEGIN in new and END in new):
+        return new
+    kept = BEGIN + old.split(BEGIN, 1)[1].split(END, 1)[0] + END
+    marker = "<!-- scale:"
+    if marker in new:
+        head, tail = new.split(marker, 1)
+        return head + kept + "\n\n" + marker + tail
+    return new.rstrip("\n") + "\n\n" + kept + "\n"
+
+
 def write_section(runs: list[dict[str, Any]]) -> None:
     path = ROOT / "BENCHMARKS.md"
     text = path.read_text(encoding="utf-8")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.modelfit_report import BEGIN, END, section, targets
+from bench.modelfit_report import BEGIN, END, keep_section, section, targets
 
 
 def _rows(dense: tuple[float, float], hybrid: tuple[float, float]) -> list[dict]:
@@ -75,3 +75,12 @@ def test_targets_say_met_and_missed():
     text = section(runs)
     assert text.startswith(BEGIN) and text.endswith(END)
     assert "| en-a | nvidia | mnrl | group | 1 | 128 | 5e-05 | 100 / 100 | 10 min" in text
+
+
+def test_a_full_bench_run_keeps_the_section():
+    old = f"# B\n\n## 1. x\n\n{BEGIN}\nmeasured\n{END}\n\n<!-- scale: y -->\n## Scale\n"
+    new = "# B\n\n## 1. y\n\n<!-- scale: y -->\n## Scale\n"
+    kept = keep_section(old, new)
+    assert kept.count(BEGIN) == 1 and "measured" in kept and "## 1. y" in kept
+    assert kept.index(END) < kept.index("## Scale")
+    assert keep_section("# B\n", new) == new

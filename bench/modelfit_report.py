@@ -65,12 +65,14 @@ def tune_rows(runs: list[dict[str, Any]]) -> list[str]:
         b, a = rep["before"], rep["after"]
         minutes = rep["train_seconds"] / 60
         load = run["machine"].get("load_average_at_start")
+        end = run.get("load_average_at_end")
+        loads = f"{load[0]:.1f}" + (f" → {end[0]:.1f}" if end else "")
         lines.append(
             f"| {run['name']} | {run['data']} | {o['loss']} | {o['level']} | {o['epochs']} "
             f"| {o['max_seq_length']} | {o['learning_rate']:g} "
             f"| {s['train']:,} / {s['held_out']:,} "
             f"| {minutes:.0f} min ({rep['train_texts_per_second']:.1f} texts/s; "
-            f"load {load[0]:.1f}) "
+            f"load {loads}) "
             + " ".join(
                 f"| {_f(_p(b, m, lvl))} → **{_f(_p(a, m, lvl))}**"
                 for m, lvl in (
@@ -133,9 +135,12 @@ def compare_rows(runs: list[dict[str, Any]]) -> list[str]:
         rep = run.get("report") or {}
         if "costs" not in rep:
             continue
+        start = (run.get("machine") or {}).get("load_average_at_start") or [0.0]
+        end = run.get("load_average_at_end") or start
         lines.append(
-            f"`{run['name']}`: {rep['sample']:,} documents of {rep['source']} "
-            f"(seed {rep['seed']}), label `{rep['label']}`:"
+            f"`{run['name']}` (`python -m bench.modelfit compare`): {rep['sample']:,} documents "
+            f"of {rep['source']} (seed {rep['seed']}), label `{rep['label']}`, each a query "
+            f"among the other sampled documents; load {start[0]:.1f} → {end[0]:.1f}:"
         )
         lines.append("")
         lines.append(
@@ -163,8 +168,8 @@ def section(runs: list[dict[str, Any]]) -> str:
         "## Fit the model to the data: `ingest tune` and `ingest models compare`",
         "",
         f"- Machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores **shared with "
-        "about 7 other developers' jobs** (the load average at the start of each run is in the "
-        "table: above 2 means the run got a fraction of the cores), GPU: "
+        "about 7 other developers' jobs** (the 1-minute load average at the start and the end "
+        "of each run is in the table: above 2 means the run got a fraction of the cores), GPU: "
         f"{machine.get('gpu') or 'none (not measured here)'}; torch "
         f"{(machine.get('versions') or {}).get('torch')}, sentence-transformers "
         f"{(machine.get('versions') or {}).get('sentence_transformers')}.",

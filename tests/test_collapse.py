@@ -258,3 +258,20 @@ def test_exporter_profiles_name_their_family_columns(tmp_path):
     load(SAMPLES / "google_patents.csv", settings=settings, collection="g", embedder=FakeEmbedder())
     with Session(settings, "g") as session:
         assert session.open().manifest.family_field is None
+
+
+def test_family_uses_the_marked_groups_where_the_file_names_no_family(tmp_path):
+    from patentsim.search.dups import DupOptions, find_duplicates
+
+    settings = StoreSettings(path=str(tmp_path / "store"))
+    load_fixture(settings, "dups", tmp_path)
+    hand = {key: group for group in HAND_GROUPS for key in group}
+    with Session(settings, "dups", model=FakeEmbedder(dimension=256)) as session:
+        find_duplicates(session, DupOptions(threshold=0.7, mark=True))
+    with Session(settings, "dups", model=FakeEmbedder(dimension=256)) as session:
+        got = session.text("battery cooling plate", QueryOptions(limit=20, collapse="family"))
+    assert "'_dup_group'" in got.collapse
+    assert len(got.hits) == 8
+    for hit in got.hits:
+        assert hit.family.by == "_dup_group"
+        assert {hit.key, *(m.key for m in hit.family.members)} == hand.get(hit.key, {hit.key})

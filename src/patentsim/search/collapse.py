@@ -7,7 +7,8 @@ invention, with the family's size and its other members.
   sharing a value of it are one family (a list field: sharing any element, as publications
   claiming one priority do); a document without the field is a family of its own;
 - ``family``: the field the collection's file names a family by (an exporter's family or
-  priority column, recorded at ingest: ``ingest info`` shows it), else ``near-dup``;
+  priority column, recorded at ingest: ``ingest info`` shows it), else the groups
+  ``search dups --mark`` wrote (``_dup_group``), else ``near-dup``;
 - ``near-dup``: documents at least as similar to the hit as ``dups.DEFAULT_THRESHOLD``, found
   with the index: the stored keyword vectors (candidates by BM25, compared by the cosine of
   their weights), the model's vectors where the collection has no keyword vectors.
@@ -103,6 +104,9 @@ def collapse_rule(opened: OpenCollection, asked: str | None) -> FamilyRule | Non
         name = opened.manifest.family_field
         if name and name in opened.fields:
             return FamilyRule(asked, field=opened.fields[name])
+        marks = opened.manifest.duplicates  # the groups search dups --mark wrote, if any
+        if marks is not None and marks.field in opened.fields:
+            return FamilyRule(asked, field=opened.fields[marks.field])
         return _near_dup(opened, asked)
     if asked == NEAR_DUP:
         return _near_dup(opened, asked)

@@ -339,13 +339,3 @@ def test_evict_page_cache_walks_the_folder(tmp_path):
     (tmp_path / "y.dat").write_bytes(b"2" * 2**19)
     assert evict_page_cache(tmp_path) == 1.5
     assert (tmp_path / "a" / "x.dat").read_bytes() == b"1" * 2**20  # the data stays
-
-
-def test_a_full_bench_run_keeps_the_toolkit_section():
-    from bench import toolkit
-
-    old = f"# B\n\n## 1. x\n\n{toolkit.BEGIN}\nmeasured\n{toolkit.END}\n\n## Scale\n"
-    new = "# B\n\n## 1. y\n\n## Scale\n"
-    kept = toolkit.keep_section(old, new)
-    assert kept.count(toolkit.BEGIN) == 1 and "measured" in kept and "## 1. y" in kept
-    assert kept.index(toolkit.END) < kept.index("## Scale")

@@ -156,6 +156,7 @@ def ingest_vs_encode_in_process(rows: int) -> dict[str, Any]:
 
     from patentsim.ingest.pipeline import load
     from patentsim.ingest.records import clean_text
+    from patentsim.ingest.settings import LoadSettings
     from patentsim.store import StoreSettings
 
     from .common import read_xlsx
@@ -181,9 +182,9 @@ def ingest_vs_encode_in_process(rows: int) -> dict[str, Any]:
     started, cpu0 = time.perf_counter(), time.process_time()
     summary = load(
         src,
-        settings=StoreSettings(path=str(store)),
-        collection="inproc",
-        id_column="doc_id",
+        LoadSettings(
+            store_settings=StoreSettings(path=str(store)), collection="inproc", id_column="doc_id"
+        ),
         embedder=emb,
     )
     pipe_s = time.perf_counter() - started

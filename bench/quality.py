@@ -121,12 +121,17 @@ def embed_all() -> dict[str, Any]:
 
 def _ingest(name: str, emb: Any, store_dir: Path) -> dict[str, Any]:
     from patentsim.ingest.pipeline import load
+    from patentsim.ingest.settings import LoadSettings
     from patentsim.store import StoreSettings
 
     path, _, id_column = SETS[name]
     settings = StoreSettings(path=str(store_dir))
     started = time.perf_counter()
-    summary = load(path, settings=settings, collection=name, id_column=id_column, embedder=emb)
+    summary = load(
+        path,
+        LoadSettings(store_settings=settings, collection=name, id_column=id_column),
+        embedder=emb,
+    )
     return {
         "points": summary.points,
         "seconds": round(time.perf_counter() - started, 2),

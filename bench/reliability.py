@@ -51,6 +51,7 @@ def _wide_csv(path: Path, columns: int, rows: int = 3) -> Path:
 def _load_seconds(path: Path, budget: int | None) -> float:
     from patentsim.ingest import indexing
     from patentsim.ingest.pipeline import load
+    from patentsim.ingest.settings import LoadSettings
     from patentsim.store import StoreSettings
 
     store = Path(tempfile.mkdtemp(dir=OUT, prefix="wide-"))
@@ -61,10 +62,12 @@ def _load_seconds(path: Path, budget: int | None) -> float:
         started = time.perf_counter()
         load(
             path,
-            settings=StoreSettings(path=str(store)),
-            collection="w",
-            id_column="id",
-            keyword_only=True,
+            LoadSettings(
+                store_settings=StoreSettings(path=str(store)),
+                collection="w",
+                id_column="id",
+                keyword_only=True,
+            ),
         )
         return round(time.perf_counter() - started, 2)
     finally:
@@ -171,6 +174,7 @@ def _mount(kind: str, size: int) -> Path | None:
 def disk(rows: int = 2000) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     from patentsim.ingest.pipeline import load
+    from patentsim.ingest.settings import LoadSettings
     from patentsim.store import StoreSettings, space
     from tests.fakes import FakeEmbedder
 
@@ -220,10 +224,12 @@ def disk(rows: int = 2000) -> dict[str, Any]:
             try:
                 load(
                     source,
-                    settings=StoreSettings(path=str(target / "s")),
-                    collection="k",
+                    LoadSettings(
+                        store_settings=StoreSettings(path=str(target / "s")),
+                        collection="k",
+                        id_column="id",
+                    ),
                     embedder=FakeEmbedder(384),
-                    id_column="id",
                 )
             finally:
                 space.ensure = real

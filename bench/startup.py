@@ -58,16 +58,16 @@ def nvidia_collection(
     finally:
         store.close()
     from patentsim.ingest.pipeline import load
+    from patentsim.ingest.settings import LoadSettings
 
     log("building the nvidia collection from cached embeddings (once)")
     embedder = CachedEmbedder([d["abstract"] for d in docs], vectors, tokens)
     load(
         source,
-        settings=settings,
-        collection=COLLECTION,
-        id_column="doc_id",
+        LoadSettings(
+            store_settings=settings, collection=COLLECTION, id_column="doc_id", recreate=True
+        ),
         embedder=embedder,
-        recreate=True,
     )
     return folder
 

@@ -76,6 +76,7 @@ def _load_fixture(fixture: Any, name: str, cached: tuple[Any, Any]) -> tuple[Any
     """The fixture's rows as a CSV, loaded with the offline model (the original abstracts'
     vectors from the embedding cache, the edited ones embedded here)."""
     from patentsim.ingest.pipeline import load
+    from patentsim.ingest.settings import LoadSettings
     from patentsim.store import StoreSettings, open_store
 
     from .quality import LookupEmbedder
@@ -105,7 +106,11 @@ def _load_fixture(fixture: Any, name: str, cached: tuple[Any, Any]) -> tuple[Any
     ]
     emb = LookupEmbedder([t for s in spellings for t in s], _twice(vectors))
     started = time.perf_counter()
-    load(src, settings=settings, collection=name, id_column="publication_number", embedder=emb)
+    load(
+        src,
+        LoadSettings(store_settings=settings, collection=name, id_column="publication_number"),
+        embedder=emb,
+    )
     return settings, time.perf_counter() - started
 
 
@@ -335,6 +340,7 @@ def real_families_figure() -> dict[str, Any]:
 def _ko_collection() -> Any:
     """patents_ko.xlsx loaded with the offline model (abstracts' vectors cached in bench/out)."""
     from patentsim.ingest.pipeline import load
+    from patentsim.ingest.settings import LoadSettings
     from patentsim.store import StoreSettings, open_store
 
     from .quality import KO_XLSX, LookupEmbedder, _texts, cached_vectors
@@ -351,11 +357,10 @@ def _ko_collection() -> Any:
     vectors, _ = cached_vectors("patents_ko", texts, "abstracts")
     load(
         KO_XLSX,
-        settings=settings,
-        collection="ko",
-        id_column="application_number",
+        LoadSettings(
+            store_settings=settings, collection="ko", id_column="application_number", recreate=True
+        ),
         embedder=LookupEmbedder(texts, vectors),
-        recreate=True,
     )
     return settings
 

@@ -133,6 +133,7 @@ def first_page(repeats: int) -> dict[str, Any]:
 
     from patentsim.embed.embedder import EmbedderConfig
     from patentsim.ingest.pipeline import load
+    from patentsim.ingest.settings import LoadSettings
     from patentsim.store import StoreSettings
     from patentsim.web.server import start
 
@@ -146,9 +147,9 @@ def first_page(repeats: int) -> dict[str, Any]:
         embedder = EmbedderConfig.choose("minilm", device="cpu").load()
         load(
             EXAMPLE,
-            settings=settings,
-            collection="example",
-            id_column="application_number",
+            LoadSettings(
+                store_settings=settings, collection="example", id_column="application_number"
+            ),
             embedder=embedder,
         )
     running = start(settings, "example")

@@ -17,7 +17,6 @@ types) is checked at the end: it must load, typed as documented.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
@@ -30,9 +29,10 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from patentsim.ingest import pipeline
+from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
 
 from .fakes import FakeEmbedder
@@ -131,27 +131,32 @@ def template(tmp_path_factory):
     good = write_xlsx(root / "good.xlsx", [HEADER, *good_rows()])
     settings = StoreSettings(path=str(root / "store"))
     summary = load(
-        good, settings=settings, collection=COLLECTION, embedder=FakeEmbedder(), id_column="id"
+        good,
+        LoadSettings(store_settings=settings, collection=COLLECTION, id_column="id"),
+        embedder=FakeEmbedder(),
     )
     assert summary.points == 24
     return root, snapshot(settings)
 
 
 @pytest.fixture
-def baseline(template, tmp_path, private_store, monkeypatch):
-    """A loaded collection in this test's store, and CLI loads that use the fake embedder."""
+def baseline(template, tmp_path, private_store):
+    """A loaded collection in this test's store (CLI loads pass ``obj=FAKE``)."""
     source, before = template
     shutil.copytree(source / "store", private_store, copy_function=copy_sparse)
     root = tmp_path / "cases"
     root.mkdir()
     good = Path(shutil.copy(source / "good.xlsx", root / "good.xlsx"))
     settings = StoreSettings(path=str(private_store))
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
     return Workdir(root, good, private_store), settings, before
 
 
-def invoke(cli, args: list[str]):
-    return CliRunner().invoke(cli, args, catch_exceptions=True)
+# The command line's loads with the fake embedder (click's obj: ingest.cli.Seams).
+FAKE = Seams(embedder=FakeEmbedder())
+
+
+def invoke(cli, args: list[str], obj: Seams | None = None):
+    return CliRunner().invoke(cli, args, catch_exceptions=True, obj=obj)
 
 
 def assert_refused(result, code: int, fragments: tuple[str, ...]) -> None:
@@ -565,11 +570,9 @@ INGEST_CASES = [
 
 
 @pytest.mark.parametrize("case", INGEST_CASES, ids=[c.id for c in INGEST_CASES])
-def test_ingest_refuses_bad_input(case: Case, baseline, monkeypatch):
+def test_ingest_refuses_bad_input(case: Case, baseline):
     work, settings, before = baseline
-    if case.real_model:
-        monkeypatch.setattr(pipeline, "load", load)
-    result = invoke(ingest_cli, case.args(work))
+    result = invoke(ingest_cli, case.args(work), obj=None if case.real_model else FAKE)
     assert_refused(result, case.code, case.fragments)
     assert snapshot(settings) == before, "the stored collection changed"
 
@@ -589,9 +592,9 @@ def test_store_folder_without_write_permission(baseline):
     folder.mkdir()
     folder.chmod(0o500)
     try:
-        result = invoke(ingest_cli, _load("--path", str(folder / "store"), str(work.good)))
+        result = invoke(ingest_cli, _load("--path", str(folder / "store"), str(work.good)), FAKE)
         assert_refused(result, 1, ("readonly",))
-        result = invoke(ingest_cli, _load("--path", str(folder), str(work.good)))
+        result = invoke(ingest_cli, _load("--path", str(folder), str(work.good)), FAKE)
         assert_refused(result, 1, ("readonly", "not writable"))
     finally:
         folder.chmod(0o700)
@@ -716,11 +719,8 @@ def test_duplicates_first_or_last(tmp_path, fake_embedder, policy, kept, dropped
     settings = StoreSettings(path=str(tmp_path / "store"))
     summary = load(
         path,
-        settings=settings,
-        collection="d",
+        LoadSettings(store_settings=settings, collection="d", id_column="id", on_duplicate=policy),
         embedder=fake_embedder,
-        id_column="id",
-        on_duplicate=policy,
     )
     assert summary.points == 3
     assert summary.duplicates_dropped == dropped
@@ -733,10 +733,10 @@ def test_duplicates_first_or_last(tmp_path, fake_embedder, policy, kept, dropped
     assert by_key["1"]["abstract"] == kept
 
 
-def test_duplicates_policy_through_the_cli(tmp_path, monkeypatch, fake_embedder):
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=fake_embedder))
+def test_duplicates_policy_through_the_cli(tmp_path, fake_embedder):
     path = write_xlsx(tmp_path / "dups.xlsx", DUPLICATES)
-    result = invoke(ingest_cli, ["load", "--id", "id", "--on-duplicate", "last", str(path)])
+    args = ["load", "--id", "id", "--on-duplicate", "last", str(path)]
+    result = invoke(ingest_cli, args, Seams(embedder=fake_embedder))
     assert result.exit_code == 0, result.output
     assert "duplicate ids dropped: rows 0, 2" in result.output
     assert "3 points" in result.output
@@ -762,7 +762,11 @@ def test_accepted_messy_input(tmp_path, fake_embedder):
         "id,abstract,filing.date\n1,배터리 🔋 cell\x07 pack,2020-01-02\n"
         "2,\x01second\x1b abstract,2021-03-04\n".encode("utf-8-sig")
     )
-    load(bom, settings=settings, collection="bom", embedder=fake_embedder, id_column="id")
+    load(
+        bom,
+        LoadSettings(store_settings=settings, collection="bom", id_column="id"),
+        embedder=fake_embedder,
+    )
     got = _payloads(settings, "bom")
     assert got["1"]["abstract"] == "배터리 🔋 cell  pack"
     assert got["2"]["abstract"] == " second  abstract"
@@ -770,14 +774,22 @@ def test_accepted_messy_input(tmp_path, fake_embedder):
 
     ko = tmp_path / "ko.csv"
     ko.write_bytes(_csv(KO_ROWS, "cp949"))
-    load(ko, settings=settings, collection="ko", embedder=fake_embedder, id_column="id")
+    load(
+        ko,
+        LoadSettings(store_settings=settings, collection="ko", id_column="id"),
+        embedder=fake_embedder,
+    )
     assert _payloads(settings, "ko")["1"]["abstract"] == "배터리 열관리 시스템"
 
     mixed = write_xlsx(
         tmp_path / "mixed.xlsx",
         [["id", "abstract", "claims"], [1, "a", 3], [2, "b", "n/a"], [3, "c", 4.5]],
     )
-    load(mixed, settings=settings, collection="mixed", embedder=fake_embedder, id_column="id")
+    load(
+        mixed,
+        LoadSettings(store_settings=settings, collection="mixed", id_column="id"),
+        embedder=fake_embedder,
+    )
     got = _payloads(settings, "mixed")
     assert [got[k]["claims"] for k in "123"] == [3, "n/a", 4.5]
     store = open_store(settings)
@@ -792,10 +804,18 @@ def test_float_written_ids_match_integer_keys(tmp_path, fake_embedder):
     """A csv that pandas wrote from a float column ('12.0') updates the same documents."""
     settings = StoreSettings(path=str(tmp_path / "store"))
     first = write_xlsx(tmp_path / "a.xlsx", [["id", "abstract"], [12, "alpha"], [13, "beta"]])
-    load(first, settings=settings, collection="k", embedder=fake_embedder, id_column="id")
+    load(
+        first,
+        LoadSettings(store_settings=settings, collection="k", id_column="id"),
+        embedder=fake_embedder,
+    )
     again = tmp_path / "a.csv"
     again.write_text("id,abstract\n12.0,alpha\n13.0,beta\n", encoding="utf-8")
-    summary = load(again, settings=settings, collection="k", embedder=fake_embedder, id_column="id")
+    summary = load(
+        again,
+        LoadSettings(store_settings=settings, collection="k", id_column="id"),
+        embedder=fake_embedder,
+    )
     assert summary.added == 0 and summary.embedded == 0
     assert sorted(_payloads(settings, "k")) == ["12", "13"]
 
@@ -805,7 +825,11 @@ def test_utf16_with_bom_is_read(tmp_path, fake_embedder):
     path = tmp_path / "unicode.tsv"
     path.write_bytes("id\tabstract\n1\t배터리 냉각\n".encode("utf-16"))
     settings = StoreSettings(path=str(tmp_path / "store"))
-    load(path, settings=settings, collection="u", embedder=fake_embedder, id_column="id")
+    load(
+        path,
+        LoadSettings(store_settings=settings, collection="u", id_column="id"),
+        embedder=fake_embedder,
+    )
     assert _payloads(settings, "u")["1"]["abstract"] == "배터리 냉각"
 
 
@@ -818,7 +842,11 @@ def test_json_values_become_payload(tmp_path, fake_embedder):
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     settings = StoreSettings(path=str(tmp_path / "store"))
-    load(path, settings=settings, collection="j", embedder=fake_embedder, id_column="id")
+    load(
+        path,
+        LoadSettings(store_settings=settings, collection="j", id_column="id"),
+        embedder=fake_embedder,
+    )
     got = _payloads(settings, "j")["1"]
     assert got["big"] == str(2**70)
     assert got["ratio"] == "inf"

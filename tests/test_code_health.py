@@ -141,20 +141,16 @@ def test_the_unpacking_rule_catches_one():
     assert not _unpacks_keywords(thin)
 
 
-def test_load_settings_are_the_arguments_of_load():
-    """LoadSettings and pipeline.load are twins: the same names, the same defaults."""
+def test_load_takes_one_settings_object():
+    """pipeline.load: the source, one LoadSettings, and the caller's parts (store, embedder,
+    progress) as keywords; no option of its own to keep in step with LoadSettings."""
     import inspect
 
     from patentsim.ingest.pipeline import load
-    from patentsim.ingest.settings import LoadSettings
 
-    where = {"settings", "store", "embedder", "progress"}  # what to load, not how
-    arguments = {
-        name: p.default
-        for name, p in inspect.signature(load).parameters.items()
-        if p.kind is p.KEYWORD_ONLY and name not in where
-    }
-    assert LoadSettings().arguments() == arguments
+    params = inspect.signature(load).parameters
+    assert list(params) == ["source", "settings", "store", "embedder", "progress"]
+    assert all(params[n].kind is inspect.Parameter.KEYWORD_ONLY for n in list(params)[2:])
 
 
 def test_the_body_count_leaves_out_the_docstring():

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, Session
 from patentsim.search import collapse as collapse_module
 from patentsim.search import dups as dups_module
@@ -84,10 +85,8 @@ def families(request, tmp_path, unique_name):
     src = write_families(tmp_path / "families.csv")
     summary = load(
         src,
-        settings=settings,
-        collection=unique_name,
+        LoadSettings(store_settings=settings, collection=unique_name, id_column="pub"),
         embedder=FakeEmbedder(dimension=64),
-        id_column="pub",
     )
     yield settings, unique_name, src, summary
     store = open_store(settings)
@@ -214,7 +213,11 @@ def test_collapse_refusals(families):
 def test_cli_json_table_and_file(tmp_path):
     settings, name = StoreSettings(path=str(tmp_path / "store")), "families"
     src = write_families(tmp_path / "families.csv")
-    load(src, settings=settings, collection=name, embedder=FakeEmbedder(64), id_column="pub")
+    load(
+        src,
+        LoadSettings(store_settings=settings, collection=name, id_column="pub"),
+        embedder=FakeEmbedder(64),
+    )
     runner = CliRunner()
     base = ["--path", settings.path, "--collection", name]
     as_json = runner.invoke(
@@ -252,10 +255,18 @@ def test_exporter_profiles_name_their_family_columns(tmp_path):
     }
     for name, field in expected.items():
         coll = name.split(".")[0]
-        load(SAMPLES / name, settings=settings, collection=coll, embedder=FakeEmbedder())
+        load(
+            SAMPLES / name,
+            LoadSettings(store_settings=settings, collection=coll),
+            embedder=FakeEmbedder(),
+        )
         with Session(settings, coll) as session:
             assert session.open().manifest.family_field == field, name
-    load(SAMPLES / "google_patents.csv", settings=settings, collection="g", embedder=FakeEmbedder())
+    load(
+        SAMPLES / "google_patents.csv",
+        LoadSettings(store_settings=settings, collection="g"),
+        embedder=FakeEmbedder(),
+    )
     with Session(settings, "g") as session:
         assert session.open().manifest.family_field is None
 

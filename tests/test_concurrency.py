@@ -19,7 +19,6 @@ Several processes that must read and write at once should use a Qdrant server
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import subprocess
 import sys
@@ -31,15 +30,19 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from patentsim.ingest import pipeline
+from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.edge import EdgeStore
 from patentsim.store.errors import CollectionExists, StoreLocked
 
 from .conftest import ROOT
 from .fakes import FakeEmbedder
+
+# The command line loads with the fake embedder (click's obj: ingest.cli.Seams).
+FAKE = Seams(embedder=FakeEmbedder())
 
 
 class MeetingEmbedder(FakeEmbedder):
@@ -81,13 +84,13 @@ def _state(settings: StoreSettings, name: str = "k") -> tuple[int, dict[str, str
 
 
 @pytest.fixture
-def loaded(tmp_path, private_store, monkeypatch):
-    """A collection 'k' of 30 rows in this test's store; CLI loads use the fake embedder."""
-    fake = FakeEmbedder()
+def loaded(tmp_path, private_store):
+    """A collection 'k' of 30 rows in this test's store (CLI loads pass ``obj=FAKE``)."""
+    fake = FAKE.embedder
+    assert fake is not None
     settings = StoreSettings(path=str(private_store))
     file = _xlsx(tmp_path / "a.xlsx", 30)
-    load(file, settings=settings, collection="k", embedder=fake, id_column="id")
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=fake))
+    load(file, LoadSettings(store_settings=settings, collection="k", id_column="id"), embedder=fake)
     return settings, file, _state(settings)
 
 
@@ -127,7 +130,7 @@ def holder(loaded):
 
 def test_second_writer_is_told_which_process_holds_the_collection(loaded, holder):
     settings, file, before = loaded
-    result = CliRunner().invoke(ingest_cli, ["load", str(file), "-c", "k", "--id", "id"])
+    result = CliRunner().invoke(ingest_cli, ["load", str(file), "-c", "k", "--id", "id"], obj=FAKE)
     assert result.exit_code == 1, result.output
     assert f"is in use by process {holder.proc.pid}" in result.output
     assert "--wait" in result.output
@@ -141,7 +144,7 @@ def test_a_killed_holder_releases_the_collection_at_once(loaded, holder):
     holder.kill()  # SIGKILL: no cleanup ran, the lock file still names its pid
     holder_file = Path(settings.path) / "k" / ".holder"
     assert holder_file.read_text() == str(holder.proc.pid)
-    result = CliRunner().invoke(ingest_cli, ["load", str(file), "-c", "k", "--id", "id"])
+    result = CliRunner().invoke(ingest_cli, ["load", str(file), "-c", "k", "--id", "id"], obj=FAKE)
     assert result.exit_code == 0, result.output
     assert _state(settings)[0] == 30
 
@@ -167,7 +170,7 @@ def test_second_process_waits_for_the_first_to_finish(loaded, tmp_path):
         bigger = _xlsx(tmp_path / "b.xlsx", 40)
         started = time.monotonic()
         result = CliRunner().invoke(
-            ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id", "--wait", "30"]
+            ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id", "--wait", "30"], obj=FAKE
         )
         waited = time.monotonic() - started
         assert first.proc.wait(timeout=30) == 0
@@ -188,7 +191,7 @@ def test_second_writer_waits_with_wait(loaded, tmp_path):
         bigger = _xlsx(tmp_path / "b.xlsx", 40)
         started = time.monotonic()
         result = CliRunner().invoke(
-            ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id", "--wait", "20"]
+            ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id", "--wait", "20"], obj=FAKE
         )
         waited = time.monotonic() - started
     finally:
@@ -206,7 +209,7 @@ def test_wait_gives_up_after_its_time(loaded):
     try:
         started = time.monotonic()
         result = CliRunner().invoke(
-            ingest_cli, ["load", str(file), "-c", "k", "--id", "id", "--wait", "0.5"]
+            ingest_cli, ["load", str(file), "-c", "k", "--id", "id", "--wait", "0.5"], obj=FAKE
         )
         waited = time.monotonic() - started
     finally:
@@ -217,7 +220,7 @@ def test_wait_gives_up_after_its_time(loaded):
 
 
 def test_info_while_an_ingest_runs(loaded, holder):
-    result = CliRunner().invoke(ingest_cli, ["info", "-c", "k"])
+    result = CliRunner().invoke(ingest_cli, ["info", "-c", "k"], obj=FAKE)
     assert result.exit_code == 1, result.output
     assert f"in use by process {holder.proc.pid}" in result.output
 
@@ -254,11 +257,10 @@ def test_two_writers_creating_one_collection_never_corrupt(tmp_path):
             outcomes.append(
                 load(
                     file,
-                    settings=settings,
-                    collection="k",
-                    chunk_size=5,
+                    LoadSettings(
+                        store_settings=settings, collection="k", chunk_size=5, id_column="id"
+                    ),
                     embedder=embedders[file],
-                    id_column="id",
                 )
             )
         except Exception as exc:  # recorded and checked below
@@ -288,6 +290,8 @@ def test_two_writers_creating_one_collection_never_corrupt(tmp_path):
         store.close()
     assert len(tags) == 1, "documents of both files mixed"
     again = load(
-        files[0], settings=settings, collection="k", embedder=FakeEmbedder(), id_column="id"
+        files[0],
+        LoadSettings(store_settings=settings, collection="k", id_column="id"),
+        embedder=FakeEmbedder(),
     )
     assert again.points == 50

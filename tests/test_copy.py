@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.copy import RESERVED_INDEXES, copy_collection, endpoint
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import ModelMismatch, StoreError, UserInputError
 from patentsim.store.manifest import Manifest
@@ -34,7 +35,7 @@ def source(tmp_path_factory) -> StoreSettings:
     folder = tmp_path_factory.mktemp("copy_source")
     xlsx = slice_xlsx(KO_XLSX, folder / "ko50.xlsx", ROWS)
     src = StoreSettings(path=str(folder / "store"))
-    load(xlsx, settings=src, collection=SOURCE, embedder=FakeEmbedder())
+    load(xlsx, LoadSettings(store_settings=src, collection=SOURCE), embedder=FakeEmbedder())
     return src
 
 
@@ -190,7 +191,11 @@ def test_copy_is_idempotent_finishes_interrupted_copies_and_makes_indexes(
 
 def test_a_target_with_another_model_is_refused(source, memory_target, unique_name, tmp_path):
     xlsx = slice_xlsx(KO_XLSX, tmp_path / "ko5.xlsx", 5)
-    load(xlsx, settings=memory_target, collection=unique_name, embedder=FakeEmbedder(16))
+    load(
+        xlsx,
+        LoadSettings(store_settings=memory_target, collection=unique_name),
+        embedder=FakeEmbedder(16),
+    )
     with pytest.raises(ModelMismatch, match="16-d"):
         copy_collection(source, memory_target, SOURCE, unique_name)
 

@@ -11,7 +11,6 @@ opens with what it had.
 
 from __future__ import annotations
 
-import functools
 import os
 import pty
 import random
@@ -28,10 +27,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from patentsim.ingest import pipeline
+from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.records import text_hash
+from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
 from patentsim.store import edge as edge_mod
 from patentsim.store import manifest as manifest_mod
@@ -184,7 +184,9 @@ def test_sigkill_at_random_moments_then_rerun(small_file, offline_embedder, tmp_
     (some texts re-embedded, some payloads rewritten)."""
     reference = StoreSettings(path=str(tmp_path / "reference"))
     summary = load(
-        small_file, settings=reference, collection="k", embedder=offline_embedder, id_column=ID
+        small_file,
+        LoadSettings(store_settings=reference, collection="k", id_column=ID),
+        embedder=offline_embedder,
     )
     assert summary.points == ROWS - len(summary.skipped)
     expected = {p.payload["_key"] for p in stored(reference)[0]}
@@ -208,7 +210,9 @@ def test_sigkill_at_random_moments_then_rerun(small_file, offline_embedder, tmp_
         if update:
             assert set(keys) == expected, "an update must never lose a document"
         summary = load(
-            file, settings=settings, collection="k", embedder=offline_embedder, id_column=ID
+            file,
+            LoadSettings(store_settings=settings, collection="k", id_column=ID),
+            embedder=offline_embedder,
         )
         assert summary.points == len(expected), f"seed {seed}: {outcome}"
         check_complete(settings, offline_embedder, expected)
@@ -254,10 +258,11 @@ def _rows_xlsx(path: Path, n: int) -> Path:
 
 def test_full_disk_mid_run_gives_a_clear_error_and_a_store_that_opens(tmp_path, monkeypatch):
     fake = FakeEmbedder()
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=fake))
     settings = StoreSettings(path=str(tmp_path / "store"))
     small = _rows_xlsx(tmp_path / "small.xlsx", 40)
-    load(small, settings=settings, collection="k", embedder=fake, id_column="id")
+    load(
+        small, LoadSettings(store_settings=settings, collection="k", id_column="id"), embedder=fake
+    )
     bigger = _rows_xlsx(tmp_path / "bigger.xlsx", 100)
 
     _disk_full(monkeypatch, after=2)
@@ -275,6 +280,7 @@ def test_full_disk_mid_run_gives_a_clear_error_and_a_store_that_opens(tmp_path, 
             "--chunk-size",
             "10",
         ],
+        obj=Seams(embedder=fake),
     )
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
@@ -289,7 +295,9 @@ def test_full_disk_mid_run_gives_a_clear_error_and_a_store_that_opens(tmp_path, 
     assert len(keys) <= 60
 
     monkeypatch.undo()
-    summary = load(bigger, settings=settings, collection="k", embedder=fake, id_column="id")
+    summary = load(
+        bigger, LoadSettings(store_settings=settings, collection="k", id_column="id"), embedder=fake
+    )
     assert summary.points == 100
     assert stored(settings)[1]["state"] == "ready"
 
@@ -300,10 +308,8 @@ def test_manifest_write_failure_at_the_end_is_reported_and_repaired(tmp_path, mo
     settings = StoreSettings(path=str(tmp_path / "store"))
     load(
         _rows_xlsx(tmp_path / "small.xlsx", 20),
-        settings=settings,
-        collection="k",
+        LoadSettings(store_settings=settings, collection="k", id_column="id"),
         embedder=fake,
-        id_column="id",
     )
     before = stored(settings)[1]
     real_write = edge_mod.write_json_atomic
@@ -316,11 +322,9 @@ def test_manifest_write_failure_at_the_end_is_reported_and_repaired(tmp_path, mo
         real_write(path, data)
 
     monkeypatch.setattr(edge_mod, "write_json_atomic", no_space_at_the_end)
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=fake))
     bigger = _rows_xlsx(tmp_path / "b.xlsx", 30)
-    result = CliRunner().invoke(
-        ingest_cli, ["load", str(bigger), "-c", "k", "--id", "id", "--path", settings.path]
-    )
+    args = ["load", str(bigger), "-c", "k", "--id", "id", "--path", settings.path]
+    result = CliRunner().invoke(ingest_cli, args, obj=Seams(embedder=fake))
     assert result.exit_code == 1, result.output
     assert "cannot write the manifest" in result.output
     assert "No space left on device" in result.output
@@ -332,7 +336,9 @@ def test_manifest_write_failure_at_the_end_is_reported_and_repaired(tmp_path, mo
     assert manifest["created_at"] == before["created_at"]
     assert manifest["state"] == "loading"  # not claimed to be complete
     assert len(points) == 30
-    summary = load(bigger, settings=settings, collection="k", embedder=fake, id_column="id")
+    summary = load(
+        bigger, LoadSettings(store_settings=settings, collection="k", id_column="id"), embedder=fake
+    )
     assert summary.unchanged == 30 and summary.embedded == 0
     final = stored(settings)[1]
     assert final["state"] == "ready"

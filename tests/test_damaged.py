@@ -25,6 +25,7 @@ import openpyxl
 import pytest
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, health
 from patentsim.store import backend as b
 
@@ -53,10 +54,10 @@ def _pristine(folder: Path, *, immutable: bool) -> tuple[Path, Path]:
             mp.setattr(b, "INDEXING_THRESHOLD_KB", 1)
         load(
             source,
-            settings=StoreSettings(path=str(store)),
-            collection="k",
+            LoadSettings(
+                store_settings=StoreSettings(path=str(store)), collection="k", id_column="id"
+            ),
             embedder=FakeEmbedder(),
-            id_column="id",
         )
     return source, store
 
@@ -234,11 +235,13 @@ def test_each_damage_is_named_with_its_recovery(case, pristine, tmp_path):
     # Recovery 2: load the file again with --recreate (in process: the fake embedder).
     summary = load(
         source,
-        settings=StoreSettings(path=str(store)),
-        collection="k",
+        LoadSettings(
+            store_settings=StoreSettings(path=str(store)),
+            collection="k",
+            id_column="id",
+            recreate=True,
+        ),
         embedder=FakeEmbedder(),
-        id_column="id",
-        recreate=True,
     )
     assert summary.points == ROWS
     healthy = run("ingest", "check", "-c", "k", "--path", str(store), cwd=tmp_path)
@@ -291,8 +294,8 @@ def test_check_of_a_server_collection(tmp_path):
     from patentsim.store import open_store
 
     memory = StoreSettings(url=":memory:")
-    load(_xlsx(tmp_path / "p.xlsx"), settings=memory, collection="chk", embedder=FakeEmbedder(),
-         id_column="id")  # fmt: skip
+    chk = LoadSettings(store_settings=memory, collection="chk", id_column="id")
+    load(_xlsx(tmp_path / "p.xlsx"), chk, embedder=FakeEmbedder())
     try:
         result = CliRunner().invoke(ingest_cli, ["check", "-c", "chk", "--url", ":memory:"])
         assert result.exit_code == 0, result.output
@@ -311,8 +314,8 @@ def test_a_keyword_only_collection_is_healthy(tmp_path):
     from patentsim.search.cli import cli as search_cli
 
     settings = StoreSettings.resolve()
-    load(_xlsx(tmp_path / "p.xlsx"), settings=settings, collection="kw", id_column="id",
-         keyword_only=True)  # fmt: skip
+    kw = LoadSettings(store_settings=settings, collection="kw", id_column="id", keyword_only=True)
+    load(_xlsx(tmp_path / "p.xlsx"), kw)
     result = CliRunner().invoke(ingest_cli, ["check", "-c", "kw"])
     assert result.exit_code == 0, result.output
     assert "note     a keyword-only collection: no dense vectors to check" in result.output

@@ -7,6 +7,7 @@ import csv
 import pytest
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search.eval import MEASURE_SAMPLE, EvalOptions, evaluate
 from patentsim.search.session import Session
 from patentsim.store import StoreSettings, open_store
@@ -28,7 +29,7 @@ def _search_spec(settings: StoreSettings, name: str) -> dict:
 def test_load_measures_the_modes_on_the_labels_and_keeps_the_best(tmp_path):
     settings = StoreSettings(path=str(tmp_path / "store"))
     emb = FakeEmbedder()
-    summary = load(KO_XLSX, settings=settings, collection="ko", embedder=emb)
+    summary = load(KO_XLSX, LoadSettings(store_settings=settings, collection="ko"), embedder=emb)
     spec = _search_spec(settings, "ko")
     why = str(summary.mode_reason)
     head = f"P@10 (subclass and group, averaged) of 'ipc' on {MEASURE_SAMPLE} sampled"
@@ -58,23 +59,25 @@ def test_load_measures_the_modes_on_the_labels_and_keeps_the_best(tmp_path):
 def test_later_loads_keep_the_default(tmp_path):
     settings = StoreSettings(path=str(tmp_path / "store"))
     emb = FakeEmbedder()
-    load(KO_XLSX, settings=settings, collection="ko", embedder=emb)
+    load(KO_XLSX, LoadSettings(store_settings=settings, collection="ko"), embedder=emb)
     measured = _search_spec(settings, "ko")
     assert measured["chosen_by"].startswith("ingest (measured defaults): ")
-    again = load(KO_XLSX, settings=settings, collection="ko", embedder=emb)
+    again = load(KO_XLSX, LoadSettings(store_settings=settings, collection="ko"), embedder=emb)
     assert _search_spec(settings, "ko") == measured and again.mode_reason is None
     with Session(settings, "ko", model=emb) as session:
         evaluate(EvalOptions("ipc", sample=40, k=5, tune=True), session)
     tuned = _search_spec(settings, "ko")
     assert tuned["chosen_by"].startswith("search eval --tune")
-    load(KO_XLSX, settings=settings, collection="ko", embedder=emb)
+    load(KO_XLSX, LoadSettings(store_settings=settings, collection="ko"), embedder=emb)
     assert _search_spec(settings, "ko") == tuned
 
 
 def test_without_labels_the_tokenizer_decides(tmp_path):
     settings = StoreSettings(path=str(tmp_path / "store"))
     few = slice_xlsx(KO_XLSX, tmp_path / "few.xlsx", 30)
-    summary = load(few, settings=settings, collection="few", embedder=FakeEmbedder())
+    summary = load(
+        few, LoadSettings(store_settings=settings, collection="few"), embedder=FakeEmbedder()
+    )
     assert summary.default_mode == "dense"  # the fake embedder has no tokenizer to judge
     assert str(summary.mode_reason).endswith(
         "; not measured on labels: 30 labelled documents: too few)"
@@ -85,7 +88,9 @@ def test_without_labels_the_tokenizer_decides(tmp_path):
         w.writerow(["title", "abstract", "status"])
         for i in range(60):
             w.writerow([f"title {i}", f"an abstract about topic {i % 7} number {i}", "granted"])
-    summary = load(plain, settings=settings, collection="plain", embedder=FakeEmbedder())
+    summary = load(
+        plain, LoadSettings(store_settings=settings, collection="plain"), embedder=FakeEmbedder()
+    )
     assert summary.default_mode == "dense" and _search_spec(settings, "plain")["measured"] == (
         summary.mode_reason
     )

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.backend import CreateOptions
 from patentsim.store.errors import Unauthorized
@@ -111,7 +112,9 @@ def test_load_info_and_search_through_the_cli(server, collection, ko200, fake_em
     from patentsim.ingest.cli import cli as ingest_cli
     from patentsim.search.cli import cli as search_cli
 
-    summary = load(ko200, settings=server, collection=collection, embedder=fake_embedder)
+    summary = load(
+        ko200, LoadSettings(store_settings=server, collection=collection), embedder=fake_embedder
+    )
     assert summary.points == 200
     runner = CliRunner()
     opts = ["-c", collection, "--url", server.url, "--api-key", TEST_API_KEY]

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, Session
 from patentsim.search.cli import cli
 from patentsim.search.dups import DUP_FIELD, DupOptions, find_duplicates
@@ -59,10 +60,8 @@ def write_fixture(path: Path) -> Path:
 def load_fixture(settings: StoreSettings, name: str, folder: Path) -> None:
     load(
         write_fixture(folder / "dups.csv"),
-        settings=settings,
-        collection=name,
+        LoadSettings(store_settings=settings, collection=name, id_column="doc_id"),
         embedder=FakeEmbedder(dimension=256),
-        id_column="doc_id",
     )
 
 

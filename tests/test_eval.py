@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.records import clean_text
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import Session
 from patentsim.search.cli import cli as search_cli
 from patentsim.search.eval import EvalOptions, evaluate, label_codes
@@ -35,7 +36,11 @@ def test_label_codes_levels():
 def small(tmp_path):
     settings = StoreSettings(path=str(tmp_path / "store"))
     emb = FakeEmbedder()
-    load(SAMPLE, settings=settings, collection="s", id_column="doc_id", embedder=emb)
+    load(
+        SAMPLE,
+        LoadSettings(store_settings=settings, collection="s", id_column="doc_id"),
+        embedder=emb,
+    )
     return settings, emb
 
 
@@ -123,7 +128,11 @@ def test_eval_dense_precision_matches_numpy_on_nvidia(tmp_path):
     source = slice_xlsx(NVIDIA_XLSX, tmp_path / "nv300.xlsx", 300)
     settings = StoreSettings(path=str(tmp_path / "store"))
     emb = FakeEmbedder(dimension=64)
-    load(source, settings=settings, collection="nv", id_column="doc_id", embedder=emb)
+    load(
+        source,
+        LoadSettings(store_settings=settings, collection="nv", id_column="doc_id"),
+        embedder=emb,
+    )
     options = EvalOptions(
         "cpc",
         levels=("subclass", "group"),

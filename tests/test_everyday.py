@@ -5,7 +5,6 @@ columns in the file's order and the wording of long texts."""
 from __future__ import annotations
 
 import csv
-import functools
 import json
 import os
 import re
@@ -16,23 +15,22 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from patentsim.ingest import pipeline
+from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings, default_path
 
 from .conftest import EXAMPLE_XLSX, ROOT, slice_xlsx
 from .fakes import FakeEmbedder
 
-
-@pytest.fixture
-def fake_load(monkeypatch):
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
+# The command line loads with the fake embedder (click's obj: ingest.cli.Seams).
+FAKE = Seams(embedder=FakeEmbedder())
 
 
 def ingest(*args: str):
-    result = CliRunner().invoke(ingest_cli, list(args))
+    result = CliRunner().invoke(ingest_cli, list(args), obj=FAKE)
     assert result.exit_code == 0, result.output
     return result
 
@@ -44,7 +42,7 @@ def search(*args: str):
 
 
 @pytest.fixture
-def two_collections(tmp_path, fake_load) -> Path:
+def two_collections(tmp_path) -> Path:
     example = slice_xlsx(EXAMPLE_XLSX, tmp_path / "patents.xlsx", 40)
     for name in ("patents", "other"):
         ingest("load", str(example), "-q", "--id", "application_number", "-c", name)
@@ -172,8 +170,8 @@ def test_the_readme_install_covers_what_search_text_dense_imports(tmp_path, offl
     import importlib.metadata as md
 
     example = slice_xlsx(EXAMPLE_XLSX, tmp_path / "patents.xlsx", 5)
-    monkey_load = functools.partial(load, embedder=offline_embedder)
-    monkey_load(example, collection="dense", id_column="application_number")
+    dense = LoadSettings(collection="dense", id_column="application_number")
+    load(example, dense, embedder=offline_embedder)
     code = (
         "import sys, json\n"
         "from patentsim.search.cli import cli\n"
@@ -239,7 +237,7 @@ def test_the_default_store_is_a_per_user_folder(tmp_path, monkeypatch):
     assert StoreSettings.resolve(path="elsewhere").origin == "option"
 
 
-def test_an_existing_qdrant_data_here_is_still_found_with_a_note(tmp_path, monkeypatch, fake_load):
+def test_an_existing_qdrant_data_here_is_still_found_with_a_note(tmp_path, monkeypatch):
     monkeypatch.delenv("QDRANT_PATH")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
@@ -262,7 +260,7 @@ def test_an_existing_qdrant_data_here_is_still_found_with_a_note(tmp_path, monke
     assert "(per-user default)" in ingest("list").stderr
 
 
-def test_ingest_info_says_where_the_store_is(fake_load, tmp_path, private_store):
+def test_ingest_info_says_where_the_store_is(tmp_path, private_store):
     example = slice_xlsx(EXAMPLE_XLSX, tmp_path / "patents.xlsx", 5)
     ingest("load", str(example), "-q", "-c", "here")
     info = ingest("info", "-c", "here").stdout.splitlines()
@@ -292,7 +290,7 @@ def test_csv_and_xlsx_output_keep_the_files_column_order(two_collections, tmp_pa
 # -- wording --------------------------------------------------------------------------------------
 
 
-def test_texts_beyond_the_window_are_said_in_words(tmp_path, fake_load):
+def test_texts_beyond_the_window_are_said_in_words(tmp_path):
     """The fake model's window is 64 tokens: two of the three abstracts are longer."""
     source = tmp_path / "long.csv"
     long_text = " ".join(f"word{i}" for i in range(100))

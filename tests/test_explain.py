@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from patentsim.embed.analyzer import Analyzer
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, Session
 from patentsim.search.explain import shared_terms
 from patentsim.store import StoreSettings, open_store
@@ -54,9 +55,8 @@ def three(settings, tmp_path) -> StoreSettings:
     store = open_store(settings)
     load(
         _write(tmp_path / "three.xlsx"),
+        LoadSettings(collection="three", id_column="id"),
         store=store,
-        collection="three",
-        id_column="id",
         embedder=FakeEmbedder(),
     )
     yield settings, store
@@ -206,7 +206,11 @@ def test_spans_on_the_korean_sample_match_terms():
 def ko_store(tmp_path_factory) -> str:
     src = slice_xlsx(KO_XLSX, tmp_path_factory.mktemp("src") / "ko60.xlsx", 60)
     path = str(tmp_path_factory.mktemp("store"))
-    load(src, settings=StoreSettings(path=path), collection="patents", embedder=FakeEmbedder())
+    load(
+        src,
+        LoadSettings(store_settings=StoreSettings(path=path), collection="patents"),
+        embedder=FakeEmbedder(),
+    )
     return path
 
 

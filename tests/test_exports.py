@@ -10,7 +10,6 @@ detection, slash dates, oversized cells, and the raw exports in ../shared/data/s
 from __future__ import annotations
 
 import csv
-import functools
 import json
 from pathlib import Path
 
@@ -18,28 +17,26 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from patentsim.ingest import pipeline
+from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings, open_store
 
 from .conftest import SHARED_DATA
 from .fakes import FakeEmbedder
 
+# The command line loads with the fake embedder (click's obj: ingest.cli.Seams).
+FAKE = Seams(embedder=FakeEmbedder())
+
 DATA = Path(__file__).resolve().parent / "data"
 SOURCES = SHARED_DATA / "sources"
 PATENTS_EN = SHARED_DATA / "patents_en.csv"
 
 
-@pytest.fixture
-def fake_load(monkeypatch):
-    """``ingest load`` through the CLI, embedding with the fake embedder."""
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
-
-
 def ingest(*args: str):
-    result = CliRunner().invoke(ingest_cli, list(args))
+    result = CliRunner().invoke(ingest_cli, list(args), obj=FAKE)
     assert result.exit_code == 0, result.output
     return result
 
@@ -87,7 +84,7 @@ def listed(cell: object, sep: str) -> list[str]:
 # -- the exporters, with no options ---------------------------------------------------------
 
 
-def test_google_patents_csv_loads_with_no_options(fake_load):
+def test_google_patents_csv_loads_with_no_options():
     summary = loaded_json(str(DATA / "google_patents.csv"), "-c", "gp")
     assert summary["id_column"] == "id" and summary["text_columns"] == ["title"]
     (f,) = summary["files"]
@@ -117,7 +114,7 @@ def test_google_patents_csv_loads_with_no_options(fake_load):
     assert len(where_keys("gp", q, "inventor/author=Mina Cho")) == 2
 
 
-def test_kipris_style_excel_loads_with_no_options(fake_load):
+def test_kipris_style_excel_loads_with_no_options():
     result = ingest("load", "-q", str(DATA / "kipris_export.xlsx"), "-c", "kr")
     err = result.stderr
     assert "header row 8 (found); recognised as KIPRIS-style export" in err
@@ -147,7 +144,7 @@ def test_kipris_style_excel_loads_with_no_options(fake_load):
     )
 
 
-def test_patentsview_table_loads_with_no_options(fake_load):
+def test_patentsview_table_loads_with_no_options():
     summary = loaded_json(str(DATA / "patentsview.csv"), "-c", "pv")
     assert summary["id_column"] == "patent_number"
     assert summary["text_columns"] == ["patent_abstract"]
@@ -159,7 +156,7 @@ def test_patentsview_table_loads_with_no_options(fake_load):
     )
 
 
-def test_lens_csv_loads_with_no_options(fake_load):
+def test_lens_csv_loads_with_no_options():
     summary = loaded_json(str(DATA / "lens.csv"), "-c", "lens")
     assert summary["id_column"] == "Lens ID" and summary["text_columns"] == ["Abstract"]
     types = {c["column"]: c["type"] for c in summary["columns"]}
@@ -191,7 +188,7 @@ def test_lens_csv_loads_with_no_options(fake_load):
     )
 
 
-def test_an_edited_spreadsheet_keeps_its_column_names(fake_load):
+def test_an_edited_spreadsheet_keeps_its_column_names():
     """Saved from pandas (an unnamed index column), names with spaces, a slash, parentheses,
     a dot and a repeated name: every one is a payload key and a --where/--fields name."""
     summary = loaded_json(str(DATA / "edited.xlsx"), "-c", "ed", "--id", "app.no")
@@ -231,7 +228,7 @@ def test_an_edited_spreadsheet_keeps_its_column_names(fake_load):
 # -- types from the whole file ----------------------------------------------------------------
 
 
-def test_columns_empty_in_the_first_2000_rows_are_typed_by_the_rest(fake_load, tmp_path):
+def test_columns_empty_in_the_first_2000_rows_are_typed_by_the_rest(tmp_path):
     path = tmp_path / "late.csv"
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
@@ -283,7 +280,7 @@ def _parts(tmp_path: Path, name: str, ids: range) -> Path:
     return path
 
 
-def test_two_files_then_one_again_with_prune_keeps_the_others(fake_load, tmp_path):
+def test_two_files_then_one_again_with_prune_keeps_the_others(tmp_path):
     a = _parts(tmp_path, "a.csv", range(0, 6))
     b = _parts(tmp_path, "b.csv", range(6, 10))
     summary = loaded_json(str(a), str(b), "-c", "both", "--id", "출원번호")
@@ -309,7 +306,7 @@ def test_two_files_then_one_again_with_prune_keeps_the_others(fake_load, tmp_pat
     assert f"  {b.resolve()}: 4 rows, header row 1" in info.stdout
 
 
-def test_a_folder_and_a_glob_load_every_file_in_them(fake_load, tmp_path):
+def test_a_folder_and_a_glob_load_every_file_in_them(tmp_path):
     folder = tmp_path / "exports"
     folder.mkdir()
     _parts(folder, "part1.csv", range(0, 3))
@@ -324,7 +321,7 @@ def test_a_folder_and_a_glob_load_every_file_in_them(fake_load, tmp_path):
 # -- headers, dates, cells --------------------------------------------------------------------
 
 
-def test_header_row_given_and_found(fake_load, tmp_path):
+def test_header_row_given_and_found(tmp_path):
     path = tmp_path / "above.csv"
     path.write_text(
         "Patent list,exported 2024-05-10\n\nnote,see below\n"
@@ -340,7 +337,7 @@ def test_header_row_given_and_found(fake_load, tmp_path):
     assert summary["files"][0]["header_given"] is True and summary["points"] == 2
 
 
-def test_slash_dates_are_read_in_the_order_their_values_prove(fake_load, tmp_path):
+def test_slash_dates_are_read_in_the_order_their_values_prove(tmp_path):
     path = tmp_path / "slash.csv"
     path.write_text(
         "id,abstract,us date,eu date,unclear date\n"
@@ -359,7 +356,7 @@ def test_slash_dates_are_read_in_the_order_their_values_prove(fake_load, tmp_pat
     assert payloads("slash2")["1"]["unclear date"] == "2010-04-03T00:00:00Z"
 
 
-def test_other_date_forms_and_list_separators(fake_load, tmp_path):
+def test_other_date_forms_and_list_separators(tmp_path):
     path = tmp_path / "forms.csv"
     path.write_text(
         "id,abstract,filing_date,pub_date,codes,names\n"
@@ -376,7 +373,7 @@ def test_other_date_forms_and_list_separators(fake_load, tmp_path):
     assert got["2"]["names"] == ["Park", "Choi", "Han"]
 
 
-def test_an_oversized_cell_loads_truncated_and_is_listed(fake_load, tmp_path):
+def test_an_oversized_cell_loads_truncated_and_is_listed(tmp_path):
     from patentsim.ingest.read import MAX_CELL_CHARS
 
     path = tmp_path / "big.csv"
@@ -489,7 +486,7 @@ def test_ingest_device_cuda_without_cuda_exits_2(tmp_path):
     assert "Error: --device cuda: " in result.output and "Traceback" not in result.output
 
 
-def test_output_into_a_missing_folder_leaves_no_traceback(fake_load, tmp_path):
+def test_output_into_a_missing_folder_leaves_no_traceback(tmp_path):
     import subprocess
     import sys
 
@@ -517,10 +514,8 @@ def test_column_names_with_spaces_work_on_every_backend(settings, unique_name):
     name = unique_name
     load(
         DATA / "edited.xlsx",
-        settings=settings,
-        collection=name,
+        LoadSettings(store_settings=settings, collection=name, id_column="app.no"),
         embedder=FakeEmbedder(),
-        id_column="app.no",
     )
     q = "10-2019-0100688"
 

@@ -9,7 +9,6 @@ written, lists of dates, old Excel, and what the readers say instead of changing
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
 from pathlib import Path
@@ -18,8 +17,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search.cli import cli as search_cli
 from patentsim.store.manifest import Vectors
 
@@ -34,18 +35,12 @@ from .test_exports import (
 )
 
 DATA = Path(__file__).resolve().parent / "data"
-
-
-@pytest.fixture
-def fake_load(monkeypatch):
-    """``ingest load`` through the CLI, embedding with the fake embedder."""
-    from patentsim.ingest import pipeline
-
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
+# The command line loads with the fake embedder (click's obj: ingest.cli.Seams).
+FAKE = Seams(embedder=FakeEmbedder())
 
 
 def refused(*args: str) -> str:
-    result = CliRunner().invoke(ingest_cli, ["load", "-q", *args])
+    result = CliRunner().invoke(ingest_cli, ["load", "-q", *args], obj=FAKE)
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     return result.output
@@ -58,7 +53,7 @@ def column_types(summary: dict) -> dict[str, str]:
 # -- the exporters of round 2, with no options -------------------------------------------------
 
 
-def test_espacenet_semicolons_preamble_and_latin1_load_with_no_options(fake_load):
+def test_espacenet_semicolons_preamble_and_latin1_load_with_no_options():
     summary = loaded_json(str(DATA / "espacenet.csv"), "-c", "esp")
     (f,) = summary["files"]
     assert (f["header_row"], f["delimiter"], f["exporter"]) == (8, ";", "Espacenet result list")
@@ -91,7 +86,7 @@ def test_espacenet_semicolons_preamble_and_latin1_load_with_no_options(fake_load
     assert len(where_keys("esp", q, "Applicants=VOLTA GMBH [DE]")) == 3
 
 
-def test_espacenet_with_header_row_and_encoding_given(fake_load):
+def test_espacenet_with_header_row_and_encoding_given():
     summary = loaded_json(
         str(DATA / "espacenet.csv"), "-c", "esp2", "--header-row", "8", "--encoding", "latin1"
     )
@@ -102,7 +97,7 @@ def test_espacenet_with_header_row_and_encoding_given(fake_load):
     assert payloads("esp2")["EP3456789A1"]["Inventors"][0] == "MÜLLER ANNA [DE]"
 
 
-def test_a_european_resave_reads_semicolons_decimal_commas_and_day_first_dates(fake_load):
+def test_a_european_resave_reads_semicolons_decimal_commas_and_day_first_dates():
     summary = loaded_json(str(DATA / "european.csv"), "-c", "eu")
     (f,) = summary["files"]
     assert (f["delimiter"], f["header_row"], f["exporter"]) == (";", 2, "Google Patents CSV")
@@ -134,7 +129,7 @@ def test_a_european_resave_reads_semicolons_decimal_commas_and_day_first_dates(f
 
 
 @pytest.mark.parametrize("name", ["wipson.xlsx", "wipson.xls"])
-def test_wips_on_exports_load_with_no_options(fake_load, name):
+def test_wips_on_exports_load_with_no_options(name):
     result = ingest("load", "-q", str(DATA / name), "-c", "wips")
     assert "recognised as WIPS ON export" in result.stderr
     assert (
@@ -183,7 +178,7 @@ def test_wips_on_exports_load_with_no_options(fake_load, name):
     }
 
 
-def test_lens_family_members_are_lists(fake_load):
+def test_lens_family_members_are_lists():
     summary = loaded_json(str(DATA / "lens_family.csv"), "-c", "lensf")
     types = column_types(summary)
     assert types["Simple Family Members"] == "keyword[]"
@@ -209,7 +204,7 @@ def test_lens_family_members_are_lists(fake_load):
 # -- delimiters ------------------------------------------------------------------------------
 
 
-def test_semicolons_load_as_two_documents_of_three_columns(fake_load, tmp_path):
+def test_semicolons_load_as_two_documents_of_three_columns(tmp_path):
     path = tmp_path / "semi.csv"
     path.write_text(
         "id;title;abstract\n1;Battery, cooling;A battery cooling plate\n2;Motor;An electric motor\n"
@@ -230,14 +225,14 @@ def test_semicolons_load_as_two_documents_of_three_columns(fake_load, tmp_path):
         ("id|abstract\n1\tbattery\tx\n2\tmotor\ty\n", "split by tab '\\t' into 3"),
     ],
 )
-def test_a_header_that_disagrees_with_its_rows_is_an_error(fake_load, tmp_path, text, fragment):
+def test_a_header_that_disagrees_with_its_rows_is_an_error(tmp_path, text, fragment):
     path = tmp_path / "odd.csv"
     path.write_text(text)
     out = refused(str(path), "-c", "odd")
     assert fragment in out and "--delimiter" in out
 
 
-def test_delimiter_given(fake_load, tmp_path):
+def test_delimiter_given(tmp_path):
     path = tmp_path / "pipes.txt"
     path.write_text("id|abstract|codes\n1|battery|A;B\n2|motor|C\n")
     summary = loaded_json(str(path), "-c", "pipes", "--delimiter", "|")
@@ -248,7 +243,7 @@ def test_delimiter_given(fake_load, tmp_path):
     assert "--delimiter" in refused(str(path), "-c", "pipes2", "--delimiter", ",")
 
 
-def test_lines_above_the_header_are_lines_not_records(fake_load, tmp_path):
+def test_lines_above_the_header_are_lines_not_records(tmp_path):
     path = tmp_path / "quote.csv"
     path.write_text('Query: "battery cooling\nexported by someone\n\nid,abstract\n1,a\n2,b\n')
     summary = loaded_json(str(path), "-c", "q1")
@@ -257,7 +252,7 @@ def test_lines_above_the_header_are_lines_not_records(fake_load, tmp_path):
     assert summary["files"][0]["header_given"] is True and summary["points"] == 2
 
 
-def test_a_csv_cell_over_the_csv_modules_limit_loads(fake_load, tmp_path):
+def test_a_csv_cell_over_the_csv_modules_limit_loads(tmp_path):
     path = tmp_path / "long.csv"
     path.write_text("id,abstract\n1," + "battery " * 20_000 + "\n2,motor\n")
     loaded_json(str(path), "-c", "long", "--id", "id")
@@ -267,7 +262,7 @@ def test_a_csv_cell_over_the_csv_modules_limit_loads(fake_load, tmp_path):
 # -- identifiers, numbers ---------------------------------------------------------------------
 
 
-def test_identifiers_keep_leading_zeros_and_stay_text(fake_load, tmp_path):
+def test_identifiers_keep_leading_zeros_and_stay_text(tmp_path):
     path = tmp_path / "ids.csv"
     path.write_text(
         "doc,abstract,registration number,등록번호,claims\n"
@@ -287,7 +282,7 @@ def test_identifiers_keep_leading_zeros_and_stay_text(fake_load, tmp_path):
     assert got["a"]["등록번호"] == "1512171"
 
 
-def test_a_number_beyond_floats_is_text_and_nothing_fails_after_embedding(fake_load, tmp_path):
+def test_a_number_beyond_floats_is_text_and_nothing_fails_after_embedding(tmp_path):
     path = tmp_path / "huge.csv"
     path.write_text("id,abstract,score\n1,a,1e400\n2,b,0.5\n")
     result = ingest("load", "-q", str(path), "-c", "huge", "--id", "id")
@@ -300,14 +295,14 @@ def test_a_number_beyond_floats_is_text_and_nothing_fails_after_embedding(fake_l
 # -- workbooks -------------------------------------------------------------------------------
 
 
-def test_an_xlsx_renamed_xls_is_read_by_its_bytes(fake_load, tmp_path):
+def test_an_xlsx_renamed_xls_is_read_by_its_bytes(tmp_path):
     path = tmp_path / "renamed.xls"
     shutil.copy(DATA / "wipson.xlsx", path)
     summary = loaded_json(str(path), "-c", "renamed")
     assert summary["files"][0]["format"] == "xlsx" and summary["points"] == 8
 
 
-def test_silent_changes_are_said(fake_load, tmp_path):
+def test_silent_changes_are_said(tmp_path):
     """Formula cells without a stored value, a date cell of -5, a date-named column with
     cells that are no dates (issue 24)."""
     import openpyxl
@@ -338,7 +333,11 @@ def test_silent_changes_are_said(fake_load, tmp_path):
 def test_lists_of_dates_match_any_element_on_every_backend(settings, unique_name):
     from patentsim.search import QueryOptions, like
 
-    load(DATA / "wipson.xlsx", settings=settings, collection=unique_name, embedder=FakeEmbedder())
+    load(
+        DATA / "wipson.xlsx",
+        LoadSettings(store_settings=settings, collection=unique_name),
+        embedder=FakeEmbedder(),
+    )
     q = "KR1020200077777A"
 
     def keys(*where: str) -> set[str]:
@@ -358,7 +357,7 @@ def test_lists_of_dates_match_any_element_on_every_backend(settings, unique_name
     assert not keys("우선권 주장일>=2018-07-01") & both
 
 
-def test_an_ods_workbook_loads(fake_load, tmp_path):
+def test_an_ods_workbook_loads(tmp_path):
     frame = pd.DataFrame(
         {
             "id": ["a", "b"],
@@ -386,7 +385,7 @@ def _two_files(tmp_path: Path) -> tuple[Path, Path]:
     return a, b
 
 
-def test_row_references_name_one_file(fake_load, tmp_path):
+def test_row_references_name_one_file(tmp_path):
     a, b = _two_files(tmp_path)
     loaded_json(str(a), str(b), "-c", "two", "--id", "id")
 
@@ -417,7 +416,7 @@ def test_row_references_in_the_python_api(tmp_path):
     from patentsim.search.refs import AmbiguousReference, parse_reference
 
     a, b = _two_files(tmp_path)
-    load([a, b], collection="two", id_column="id", embedder=FakeEmbedder())
+    load([a, b], LoadSettings(collection="two", id_column="id"), embedder=FakeEmbedder())
     with pytest.raises(AmbiguousReference) as err:
         like(0, collection="two")
     assert "a.csv, b.csv" in err.value.message
@@ -460,14 +459,18 @@ def test_two_files_give_the_same_language_share_and_mode_in_either_order(
     ko, en = tmp_path / "ko.csv", tmp_path / "en.csv"
     ko.write_text("id,abstract\n" + "".join(f"K{i},{t}\n" for i, t in enumerate(KO_TEXTS)))
     en.write_text("id,abstract\n" + "".join(f"E{i},{t}\n" for i, t in enumerate(EN_TEXTS)))
-    first = load([ko, en], collection="ko_en", id_column="id", embedder=offline_embedder)
-    second = load([en, ko], collection="en_ko", id_column="id", embedder=offline_embedder)
+    first = load(
+        [ko, en], LoadSettings(collection="ko_en", id_column="id"), embedder=offline_embedder
+    )
+    second = load(
+        [en, ko], LoadSettings(collection="en_ko", id_column="id"), embedder=offline_embedder
+    )
     assert first.mode_reason == second.mode_reason and first.mode_reason is not None
     # mostly English letters: the model reads most of the text, so dense in both orders
     assert first.default_mode == second.default_mode == "dense"
     assert first.mode_reason.startswith("dense (18 sampled texts, ")
     assert "of the letters poorly" in first.mode_reason
-    korean = load(ko, collection="ko_only", id_column="id", embedder=offline_embedder)
+    korean = load(ko, LoadSettings(collection="ko_only", id_column="id"), embedder=offline_embedder)
     assert korean.default_mode == "keyword" and "100% of their letters Hangul" in str(
         korean.mode_reason
     )
@@ -498,7 +501,10 @@ def test_a_keyword_only_collection_answers_and_later_gets_dense_vectors(settings
     from patentsim.store.errors import UserInputError
 
     name = unique_name
-    first = load(DATA / "wipson.xlsx", settings=settings, collection=name, keyword_only=True)
+    first = load(
+        DATA / "wipson.xlsx",
+        LoadSettings(store_settings=settings, collection=name, keyword_only=True),
+    )
     assert first.keyword_only and first.embedded == 0 and first.points == 8
     assert first.default_mode == "keyword" and first.model == "none (keyword-only)"
     q = "KR1020200077777A"
@@ -528,11 +534,15 @@ def test_a_keyword_only_collection_answers_and_later_gets_dense_vectors(settings
         store.close()
     assert manifest.vectors == Vectors(dense=None, sparse="keyword") and manifest.model is None
 
-    again = load(DATA / "wipson.xlsx", settings=settings, collection=name)  # still no model
+    again = load(
+        DATA / "wipson.xlsx", LoadSettings(store_settings=settings, collection=name)
+    )  # still no model
     assert again.keyword_only and again.unchanged == 8
 
     emb = FakeEmbedder()
-    later = load(DATA / "wipson.xlsx", settings=settings, collection=name, embedder=emb)
+    later = load(
+        DATA / "wipson.xlsx", LoadSettings(store_settings=settings, collection=name), embedder=emb
+    )
     assert later.dense_added == 8 and later.embedded == 8 and later.updated == 0
     assert later.points == 8 and not later.keyword_only
     dense = like(
@@ -550,13 +560,17 @@ def test_a_keyword_only_collection_answers_and_later_gets_dense_vectors(settings
         store.close()
     assert manifest.vectors.dense == "dense"
     assert manifest.model is not None and manifest.model.name == emb.name
-    unchanged = load(DATA / "wipson.xlsx", settings=settings, collection=name, embedder=emb)
+    unchanged = load(
+        DATA / "wipson.xlsx", LoadSettings(store_settings=settings, collection=name), embedder=emb
+    )
     assert unchanged.unchanged == 8 and unchanged.embedded == 0
 
 
 def test_keyword_only_through_the_cli(tmp_path):
     result = CliRunner().invoke(
-        ingest_cli, ["load", str(DATA / "lens_family.csv"), "-c", "kwcli", "--keyword-only"]
+        ingest_cli,
+        ["load", str(DATA / "lens_family.csv"), "-c", "kwcli", "--keyword-only"],
+        obj=FAKE,
     )
     assert result.exit_code == 0, result.output
     assert "keyword-only: no model, no dense vectors" in result.stdout
@@ -566,13 +580,13 @@ def test_keyword_only_through_the_cli(tmp_path):
     assert result.exit_code == 0 and "mode keyword" in result.stderr, result.output
     result = CliRunner().invoke(search_cli, ["text", "battery", "-c", "kwcli", "--mode", "hybrid"])
     assert result.exit_code == 2 and "no dense vectors" in result.output
-    info = CliRunner().invoke(ingest_cli, ["info", "-c", "kwcli"])
+    info = CliRunner().invoke(ingest_cli, ["info", "-c", "kwcli"], obj=FAKE)
     assert "model       none: keyword-only" in info.stdout
-    listed_ = CliRunner().invoke(ingest_cli, ["list"])
+    listed_ = CliRunner().invoke(ingest_cli, ["list"], obj=FAKE)
     assert "kwcli\t4 points\tnone (keyword-only)\tready" in listed_.stdout
 
 
-def test_dots_and_underscores_name_the_same_field(fake_load, tmp_path):
+def test_dots_and_underscores_name_the_same_field(tmp_path):
     path = tmp_path / "dots.csv"
     path.write_text("id,abstract,priority.date\n1,battery,2020-01-01\n2,motor,2021-01-01\n")
     loaded_json(str(path), "-c", "dots", "--id", "id")
@@ -584,7 +598,7 @@ def test_dots_and_underscores_name_the_same_field(fake_load, tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-def test_search_output_loads_back_with_every_value(fake_load, tmp_path, suffix):
+def test_search_output_loads_back_with_every_value(tmp_path, suffix):
     loaded_json(str(DATA / "wipson.xlsx"), "-c", "orig")
     out = tmp_path / f"results{suffix}"
     result = CliRunner().invoke(
@@ -607,7 +621,7 @@ def test_search_output_loads_back_with_every_value(fake_load, tmp_path, suffix):
             assert back == value, (key, field)
 
 
-def test_the_files_own_dates_beat_the_exporters_order(fake_load, tmp_path):
+def test_the_files_own_dates_beat_the_exporters_order(tmp_path):
     """A Google Patents CSV (month/day) re-saved day first: a column no value decides takes
     the order the file's other date columns prove, not the exporter's."""
     path = tmp_path / "resaved.csv"
@@ -637,7 +651,7 @@ def test_the_keyword_only_benchmark_section_survives_a_full_report():
 def test_load_help_names_every_format_it_reads():
     from patentsim.ingest.read import FORMATS
 
-    result = CliRunner().invoke(ingest_cli, ["load", "--help"])
+    result = CliRunner().invoke(ingest_cli, ["load", "--help"], obj=FAKE)
     assert result.exit_code == 0, result.output
     missing = [suffix for suffix in FORMATS if suffix not in result.output]
     assert not missing, f"ingest load --help does not name {missing}"

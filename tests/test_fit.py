@@ -450,13 +450,16 @@ def test_tune_cli_refuses_bad_input(fixture_file, tmp_path):
 
 def test_a_collection_gives_the_same_documents_as_its_file(fixture_file, tmp_path):
     from patentsim.ingest.pipeline import load
+    from patentsim.ingest.settings import LoadSettings
     from patentsim.store import StoreSettings
 
     from .fakes import FakeEmbedder
 
     settings = StoreSettings(path=str(tmp_path / "store"))
     load(
-        fixture_file, settings=settings, collection="c", id_column="doc_id", embedder=FakeEmbedder()
+        fixture_file,
+        LoadSettings(store_settings=settings, collection="c", id_column="doc_id"),
+        embedder=FakeEmbedder(),
     )
     from_file = read_corpus("cpc", source=fixture_file, reading=Reading(id_column="doc_id"))
     from_collection = read_corpus("cpc", collection="c", settings=settings)

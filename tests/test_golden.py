@@ -32,6 +32,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import PatentSimError
 from patentsim.store.manifest import SearchDefaults
@@ -176,13 +177,15 @@ def build(settings: StoreSettings, folder: Path) -> None:
     ko = slice_xlsx(KO_XLSX, folder / "ko120.xlsx", 120)
     load(
         ko,
-        settings=settings,
-        collection="ko",
+        LoadSettings(store_settings=settings, collection="ko", id_column="application_number"),
         embedder=FakeEmbedder(),
-        id_column="application_number",
     )
-    load(EN_XLSX, settings=settings, collection="en", embedder=FakeEmbedder(), id_column="doc_id")
-    load(KW_CSV, settings=settings, collection="kw", embedder=FakeEmbedder())
+    load(
+        EN_XLSX,
+        LoadSettings(store_settings=settings, collection="en", id_column="doc_id"),
+        embedder=FakeEmbedder(),
+    )
+    load(KW_CSV, LoadSettings(store_settings=settings, collection="kw"), embedder=FakeEmbedder())
     defaults = {
         # The load measures a default on the labels (the fake vectors lose to keyword there);
         # these answers were made in dense mode, so ko keeps it as a stored choice.

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings
 from patentsim.store.errors import StoreUnreachable
@@ -123,7 +124,11 @@ def collection(tmp_path) -> StoreSettings:
     path = tmp_path / "p.csv"
     path.write_text("id,abstract\n1,battery cooling\n2,battery heating\n", encoding="utf-8")
     settings = StoreSettings.resolve()
-    load(path, settings=settings, collection="k", embedder=FakeEmbedder(), id_column="id")
+    load(
+        path,
+        LoadSettings(store_settings=settings, collection="k", id_column="id"),
+        embedder=FakeEmbedder(),
+    )
     return settings
 
 

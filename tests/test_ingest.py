@@ -6,6 +6,7 @@ import openpyxl
 import pytest
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.store import open_store
 from patentsim.store.errors import ModelMismatch
 from patentsim.store.ids import point_id
@@ -35,10 +36,10 @@ def _edit_cell(path, row: int, column: str, value) -> None:
 def test_ingest_counts_and_types(settings, ko200, fake_embedder, unique_name):
     summary = load(
         ko200,
-        settings=settings,
-        collection=unique_name,
+        LoadSettings(
+            store_settings=settings, collection=unique_name, id_column="application_number"
+        ),
         embedder=fake_embedder,
-        id_column="application_number",
     )
     assert summary.created
     assert summary.rows == 200
@@ -64,11 +65,15 @@ def test_ingest_counts_and_types(settings, ko200, fake_embedder, unique_name):
 
 def test_second_run_changes_nothing_and_one_edit_reembeds_one(settings, ko200, unique_name):
     fake = FakeEmbedder()
-    first = load(ko200, settings=settings, collection=unique_name, embedder=fake)
+    first = load(
+        ko200, LoadSettings(store_settings=settings, collection=unique_name), embedder=fake
+    )
     before = _all_points(settings, unique_name)
     texts_after_first = fake.texts
 
-    second = load(ko200, settings=settings, collection=unique_name, embedder=fake)
+    second = load(
+        ko200, LoadSettings(store_settings=settings, collection=unique_name), embedder=fake
+    )
     assert fake.texts == texts_after_first, "an unchanged file must embed nothing"
     assert second.embedded == 0
     assert second.unchanged == first.added
@@ -77,7 +82,9 @@ def test_second_run_changes_nothing_and_one_edit_reembeds_one(settings, ko200, u
     assert _all_points(settings, unique_name).keys() == before.keys()
 
     _edit_cell(ko200, 5, "abstract", "완전히 새로운 요약 문장입니다. 배터리 냉각 장치.")
-    third = load(ko200, settings=settings, collection=unique_name, embedder=fake)
+    third = load(
+        ko200, LoadSettings(store_settings=settings, collection=unique_name), embedder=fake
+    )
     assert third.embedded == 1
     assert third.updated == 1
     assert fake.texts == texts_after_first + 1
@@ -89,10 +96,12 @@ def test_second_run_changes_nothing_and_one_edit_reembeds_one(settings, ko200, u
 
 def test_changed_non_text_cell_updates_payload_only(settings, ko200, unique_name):
     fake = FakeEmbedder()
-    load(ko200, settings=settings, collection=unique_name, embedder=fake)
+    load(ko200, LoadSettings(store_settings=settings, collection=unique_name), embedder=fake)
     embedded = fake.texts
     _edit_cell(ko200, 3, "status", "취하")
-    summary = load(ko200, settings=settings, collection=unique_name, embedder=fake)
+    summary = load(
+        ko200, LoadSettings(store_settings=settings, collection=unique_name), embedder=fake
+    )
     assert fake.texts == embedded
     assert summary.payload_updated == 1 and summary.embedded == 0
     assert _all_points(settings, unique_name)["3"].payload["status"] == "취하"
@@ -106,27 +115,29 @@ def test_prune_removes_rows_that_left_the_file(settings, tmp_path, unique_name):
     fake = FakeEmbedder()
     load(
         big,
-        settings=settings,
-        collection=unique_name,
+        LoadSettings(
+            store_settings=settings, collection=unique_name, id_column="application_number"
+        ),
         embedder=fake,
-        id_column="application_number",
     )
     small = slice_xlsx(KO_XLSX, tmp_path / "a.xlsx", 20)
     kept = load(
         small,
-        settings=settings,
-        collection=unique_name,
+        LoadSettings(
+            store_settings=settings, collection=unique_name, id_column="application_number"
+        ),
         embedder=fake,
-        id_column="application_number",
     )
     assert kept.points == 30 and kept.pruned == 0
     pruned = load(
         small,
-        settings=settings,
-        collection=unique_name,
+        LoadSettings(
+            store_settings=settings,
+            collection=unique_name,
+            id_column="application_number",
+            prune=True,
+        ),
         embedder=fake,
-        id_column="application_number",
-        prune=True,
     )
     assert pruned.pruned == 10
     assert pruned.points == 20
@@ -139,46 +150,62 @@ def test_same_text_under_a_new_key_is_copied_not_embedded(settings, tmp_path, un
     src = slice_xlsx(KO_XLSX, tmp_path / "a.xlsx", 20)
     shifted = slice_xlsx(KO_XLSX, tmp_path / "b.xlsx", 20, start=1)
     fake = FakeEmbedder()
-    load(src, settings=settings, collection=unique_name, embedder=fake)
+    load(src, LoadSettings(store_settings=settings, collection=unique_name), embedder=fake)
     embedded = fake.texts
     # Keys are row numbers: every row moved up by one, so 19 texts sit under new keys.
-    summary = load(shifted, settings=settings, collection=unique_name, embedder=fake)
+    summary = load(
+        shifted, LoadSettings(store_settings=settings, collection=unique_name), embedder=fake
+    )
     assert summary.updated == 20
     assert summary.reused == 19
     assert fake.texts == embedded + 1
 
 
 def test_model_mismatch_is_refused(settings, ko200, unique_name):
-    load(ko200, settings=settings, collection=unique_name, embedder=FakeEmbedder(32))
+    load(
+        ko200,
+        LoadSettings(store_settings=settings, collection=unique_name),
+        embedder=FakeEmbedder(32),
+    )
     other = FakeEmbedder(16)
     other.name = "another-model"
     other.fingerprint = "other001"
     with pytest.raises(ModelMismatch) as err:
-        load(ko200, settings=settings, collection=unique_name, embedder=other)
+        load(ko200, LoadSettings(store_settings=settings, collection=unique_name), embedder=other)
     assert "`recreate`" in str(err.value)  # the CLI shows it as --recreate
     assert other.texts == 0
     recreated = load(
-        ko200, settings=settings, collection=unique_name, embedder=other, recreate=True
+        ko200,
+        LoadSettings(store_settings=settings, collection=unique_name, recreate=True),
+        embedder=other,
     )
     assert recreated.created and recreated.added == recreated.points
 
 
 def test_id_column_change_is_refused(settings, ko200, unique_name):
-    load(ko200, settings=settings, collection=unique_name, embedder=FakeEmbedder())
+    load(
+        ko200,
+        LoadSettings(store_settings=settings, collection=unique_name),
+        embedder=FakeEmbedder(),
+    )
     with pytest.raises(ModelMismatch, match="keyed by row number"):
         load(
             ko200,
-            settings=settings,
-            collection=unique_name,
+            LoadSettings(
+                store_settings=settings, collection=unique_name, id_column="application_number"
+            ),
             embedder=FakeEmbedder(),
-            id_column="application_number",
         )
 
 
 def test_manifest_and_indexes(settings, ko200, unique_name):
     from patentsim.ingest.manage import info
 
-    load(ko200, settings=settings, collection=unique_name, embedder=FakeEmbedder())
+    load(
+        ko200,
+        LoadSettings(store_settings=settings, collection=unique_name),
+        embedder=FakeEmbedder(),
+    )
     result = info(settings, unique_name)
     m = result.manifest.to_dict()  # as stored
     assert m["state"] == "ready"
@@ -214,7 +241,9 @@ def test_a_date_column_with_a_stray_text_cell_is_reported(settings, tmp_path, un
         encoding="utf-8",
     )
     summary = load(
-        src, settings=settings, collection=unique_name, embedder=FakeEmbedder(), id_column="id"
+        src,
+        LoadSettings(store_settings=settings, collection=unique_name, id_column="id"),
+        embedder=FakeEmbedder(),
     )
     assert summary.points == 3
     assert summary.mixed_fields == {"filing_date": ["datetime", "keyword"]}
@@ -226,7 +255,11 @@ def test_recreate_with_a_model_that_cannot_load_keeps_the_collection(
     from patentsim.ingest import pipeline
     from patentsim.store.errors import ModelUnavailable
 
-    first = load(ko200, settings=settings, collection=unique_name, embedder=FakeEmbedder())
+    first = load(
+        ko200,
+        LoadSettings(store_settings=settings, collection=unique_name),
+        embedder=FakeEmbedder(),
+    )
 
     def broken(self):
         raise ModelUnavailable("model 'x' cannot be loaded")
@@ -234,7 +267,9 @@ def test_recreate_with_a_model_that_cannot_load_keeps_the_collection(
     monkeypatch.setattr(pipeline._Model, "get", broken)
     with pytest.raises(ModelUnavailable):
         load(
-            ko200, settings=settings, collection=unique_name, embedder=FakeEmbedder(), recreate=True
+            ko200,
+            LoadSettings(store_settings=settings, collection=unique_name, recreate=True),
+            embedder=FakeEmbedder(),
         )
     assert len(_all_points(settings, unique_name)) == first.points
 
@@ -246,7 +281,11 @@ def test_yyyymmdd_written_as_floats_in_a_csv_are_dates(settings, tmp_path, uniqu
         "3,robot gripper,20220520.0\n",
         encoding="utf-8",
     )
-    load(src, settings=settings, collection=unique_name, embedder=FakeEmbedder(), id_column="id")
+    load(
+        src,
+        LoadSettings(store_settings=settings, collection=unique_name, id_column="id"),
+        embedder=FakeEmbedder(),
+    )
     points = _all_points(settings, unique_name)
     assert points["1"].payload["application_date"] == "2023-01-10T00:00:00Z"
     assert "application_date" not in points["2"].payload
@@ -259,9 +298,17 @@ def test_a_column_whose_type_changes_between_runs_is_marked_mixed(settings, tmp_
     src.write_text(
         "id,abstract,grade\n1,battery cooling,A1\n2,wafer polishing,B2\n", encoding="utf-8"
     )
-    load(src, settings=settings, collection=unique_name, embedder=FakeEmbedder(), id_column="id")
+    load(
+        src,
+        LoadSettings(store_settings=settings, collection=unique_name, id_column="id"),
+        embedder=FakeEmbedder(),
+    )
     src.write_text(
         "id,abstract,grade\n1,battery cooling,11\n2,wafer polishing,22\n", encoding="utf-8"
     )
-    load(src, settings=settings, collection=unique_name, embedder=FakeEmbedder(), id_column="id")
+    load(
+        src,
+        LoadSettings(store_settings=settings, collection=unique_name, id_column="id"),
+        embedder=FakeEmbedder(),
+    )
     assert info(settings, unique_name).manifest.fields["grade"].mixed is True

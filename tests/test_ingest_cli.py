@@ -9,8 +9,9 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from patentsim.ingest.cli import cli
+from patentsim.ingest.cli import Seams, cli
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings
 
 from .conftest import EXAMPLE_XLSX
@@ -22,10 +23,8 @@ def loaded(private_store):
     settings = StoreSettings(path=str(private_store))
     load(
         EXAMPLE_XLSX,
-        settings=settings,
-        collection="patents",
+        LoadSettings(store_settings=settings, collection="patents", id_column="application_number"),
         embedder=FakeEmbedder(),
-        id_column="application_number",
     )
     return settings
 
@@ -113,19 +112,8 @@ def test_load_json_summary(private_store, tmp_path):
     src.write_text(
         "id,title,abstract\n1,a,first text\n2,b,\n3,c,third text here\n", encoding="utf-8"
     )
-    from patentsim.ingest import pipeline
-
-    original = pipeline._Model.__init__
-
-    def fake_model(self, config, embedder, *args, **kwargs):
-        original(self, None, FakeEmbedder(), *args, **kwargs)
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(pipeline._Model, "__init__", fake_model)
-    try:
-        result = invoke("load", str(src), "--id", "id", "--format", "json")
-    finally:
-        mp.undo()
+    args = ["load", str(src), "--id", "id", "--format", "json"]
+    result = CliRunner().invoke(cli, args, obj=Seams(embedder=FakeEmbedder()))
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["collection"] == "few"
@@ -134,19 +122,20 @@ def test_load_json_summary(private_store, tmp_path):
 
 def test_load_hands_the_library_its_options_as_one_settings_object(monkeypatch, tmp_path):
     """Every option of `ingest load` lands in its field of LoadSettings, the layout ones in
-    CreateOptions, and the command calls load_files once with them."""
-    from patentsim.ingest import settings as load_settings
+    CreateOptions, the store's in store_settings, and the command calls pipeline.load once
+    with them (no embedder stood in: click's obj is empty)."""
+    from patentsim.ingest import pipeline
     from patentsim.ingest.pipeline import IngestSummary
     from patentsim.ingest.settings import LoadSettings
     from patentsim.store.backend import CreateOptions
 
     calls = []
 
-    def spy(source, options, *, settings=None, progress=None):
-        calls.append((source, options, settings))
+    def spy(source, options, *, store=None, embedder=None, progress=None):
+        calls.append((source, options, embedder))
         return IngestSummary(collection="c", store="s", source=str(source), model="m")
 
-    monkeypatch.setattr(load_settings, "load_files", spy)
+    monkeypatch.setattr(pipeline, "load", spy)
     args = [
         "load", "a.csv", "b.csv", "--text", "title", "--text", "abstract", "--id", "doc",
         "-c", "mine", "--sheet", "S", "--encoding", "cp949", "--header-row", "3",
@@ -159,8 +148,8 @@ def test_load_hands_the_library_its_options_as_one_settings_object(monkeypatch, 
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["collection"] == "c"
-    [(source, options, settings)] = calls
-    assert source == ["a.csv", "b.csv"]
+    [(source, options, embedder)] = calls
+    assert source == ["a.csv", "b.csv"] and embedder is None
     assert options == LoadSettings(
         collection="mine",
         text=("title", "abstract"),
@@ -181,11 +170,16 @@ def test_load_hands_the_library_its_options_as_one_settings_object(monkeypatch, 
         backend="int8",
         long_text="chunk",
         create_options=CreateOptions(shards=2, replicas=3, quantization="binary"),
+        store_settings=StoreSettings(path=str(tmp_path / "store"), origin="option"),
     )
-    assert settings == StoreSettings(path=str(tmp_path / "store"), origin="option")
     calls.clear()
     assert invoke("load", "one.csv", "--format", "json").exit_code == 0
-    assert calls[0][:2] == ("one.csv", LoadSettings(create_options=CreateOptions()))
+    source, options, _ = calls[0]
+    assert source == "one.csv"
+    assert options == LoadSettings(
+        create_options=CreateOptions(), store_settings=options.store_settings
+    )
+    assert options.store_settings is not None and options.store_settings.origin != "option"
 
 
 def test_copy_lays_out_a_new_collection_as_load_does(monkeypatch, tmp_path):

@@ -12,6 +12,7 @@ import pytest
 
 from patentsim.embed import model as model_mod
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import ModelUnavailable
 
@@ -33,10 +34,8 @@ def test_real_offline_model_ingest(ko200, offline_embedder, tmp_path):
     settings = StoreSettings(path=str(tmp_path / "store"))
     summary = load(
         ko200,
-        settings=settings,
-        collection="ko",
+        LoadSettings(store_settings=settings, collection="ko", id_column="application_number"),
         embedder=offline_embedder,
-        id_column="application_number",
     )
     rows_with_text = 200 - len(summary.skipped)
     assert summary.points == rows_with_text == summary.added == summary.embedded

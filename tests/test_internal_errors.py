@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.backend import CreateOptions
@@ -36,7 +37,11 @@ def collection(tmp_path) -> StoreSettings:
         encoding="utf-8",
     )
     settings = StoreSettings.resolve()
-    load(path, settings=settings, collection="k", embedder=FakeEmbedder(), id_column="id")
+    load(
+        path,
+        LoadSettings(store_settings=settings, collection="k", id_column="id"),
+        embedder=FakeEmbedder(),
+    )
     return settings
 
 

@@ -19,6 +19,7 @@ from patentsim.embed.retrieval import default_mode
 from patentsim.embed.sparse import Bm25, query_vector, term_id
 from patentsim.ingest.keyword import is_terms_field, terms_field
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, like, text
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings, open_store
@@ -123,7 +124,9 @@ def test_measured_labels_decide_over_the_tokenizer():
 def loaded(settings, unique_name):
     emb = FakeEmbedder()
     summary = load(
-        SAMPLE, settings=settings, collection=unique_name, id_column="doc_id", embedder=emb
+        SAMPLE,
+        LoadSettings(store_settings=settings, collection=unique_name, id_column="doc_id"),
+        embedder=emb,
     )
     assert summary.points == 12
     return settings, unique_name, emb
@@ -304,7 +307,11 @@ def test_keyword_like_is_bm25_with_qdrant_idf(loaded):
 
 def test_existing_collection_gains_keyword_vectors_without_reembedding(settings, unique_name):
     emb = FakeEmbedder()
-    load(SAMPLE, settings=settings, collection=unique_name, id_column="doc_id", embedder=emb)
+    load(
+        SAMPLE,
+        LoadSettings(store_settings=settings, collection=unique_name, id_column="doc_id"),
+        embedder=emb,
+    )
     _make_old(settings, unique_name)
     store = open_store(settings)
     try:
@@ -321,7 +328,9 @@ def test_existing_collection_gains_keyword_vectors_without_reembedding(settings,
 
     again = FakeEmbedder()
     summary = load(
-        SAMPLE, settings=settings, collection=unique_name, id_column="doc_id", embedder=again
+        SAMPLE,
+        LoadSettings(store_settings=settings, collection=unique_name, id_column="doc_id"),
+        embedder=again,
     )
     assert again.texts == 0 and summary.embedded == 0
     assert summary.keyword_backfilled == 12

@@ -7,6 +7,7 @@ import pytest
 
 from patentsim.embed.analyzer import Analyzer
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, like, text
 from patentsim.store import StoreSettings
 
@@ -31,7 +32,11 @@ def ko120(tmp_path_factory):
 def test_tilde_matches_exactly_the_rows_whose_analyzed_abstract_holds_the_word(
     ko120, settings, unique_name
 ):
-    load(ko120, settings=settings, collection=unique_name, embedder=FakeEmbedder())
+    load(
+        ko120,
+        LoadSettings(store_settings=settings, collection=unique_name),
+        embedder=FakeEmbedder(),
+    )
     analyzer = Analyzer()
     abstracts = _abstracts(ko120)
     expected = sorted(
@@ -55,7 +60,7 @@ def test_tilde_matches_exactly_the_rows_whose_analyzed_abstract_holds_the_word(
 def test_keyword_finds_a_rare_exact_term_that_dense_ranks_low(ko120, offline_embedder, tmp_path):
     """이더넷 (Ethernet) occurs in one abstract of these 120 rows: row 17."""
     settings = StoreSettings(path=str(tmp_path / "store"))
-    load(ko120, settings=settings, collection="ko", embedder=offline_embedder)
+    load(ko120, LoadSettings(store_settings=settings, collection="ko"), embedder=offline_embedder)
     holders = [i for i, a in enumerate(_abstracts(ko120)) if a and "이더넷" in Analyzer().terms(a)]
     assert holders == [17]
     keyword = text(

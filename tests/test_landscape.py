@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from patentsim.embed.analyzer import Analyzer
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import landscape as ls
 from patentsim.search.clusters import c_tf_idf, clusters, default_k
 from patentsim.search.landscape import landscape
@@ -30,11 +31,8 @@ def _load(path: Path, settings: StoreSettings, rows: list[dict], name: str = "to
     src = write_topics(path, rows)
     load(
         src,
-        settings=settings,
-        collection=name,
+        LoadSettings(store_settings=settings, collection=name, id_column="id", lists=["ipc"]),
         embedder=FakeEmbedder(256),
-        id_column="id",
-        lists=["ipc"],
     )
 
 
@@ -519,11 +517,13 @@ def keyword_only(tmp_path) -> StoreSettings:
     src = write_topics(tmp_path / "topics.xlsx", topic_rows())
     load(
         src,
-        settings=settings,
-        collection="topics",
-        id_column="id",
-        lists=["ipc"],
-        keyword_only=True,
+        LoadSettings(
+            store_settings=settings,
+            collection="topics",
+            id_column="id",
+            lists=["ipc"],
+            keyword_only=True,
+        ),
     )
     return settings
 
@@ -584,7 +584,12 @@ def test_a_server_collection_is_cached_under_the_patentsim_cache(tmp_path, monke
     store = open_store(settings)
     try:
         src = write_topics(tmp_path / "topics.xlsx", topic_rows())
-        load(src, store=store, collection="srv", embedder=FakeEmbedder(256), id_column="id")
+        load(
+            src,
+            LoadSettings(collection="srv", id_column="id"),
+            store=store,
+            embedder=FakeEmbedder(256),
+        )
         first = landscape(method="pca", color="applicant", collection="srv", store=store)
         again = landscape(method="pca", color="applicant", collection="srv", store=store)
         assert not first.cached and again.cached and len(again.points) == N

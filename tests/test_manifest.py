@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, like, text
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings, open_store
@@ -211,10 +212,8 @@ def test_a_collection_of_the_first_release_opens_searches_and_loads_again(tmp_pa
     settings = StoreSettings(path=str(tmp_path / "store"))
     first = load(
         EXAMPLE_XLSX,
-        settings=settings,
-        collection="p",
+        LoadSettings(store_settings=settings, collection="p", id_column="application_number"),
         embedder=fake,
-        id_column="application_number",
     )
     dense = QueryOptions(limit=5, mode="dense")
     before_like = like(0, dense, collection="p", settings=settings)
@@ -240,10 +239,8 @@ def test_a_collection_of_the_first_release_opens_searches_and_loads_again(tmp_pa
     # The next load writes the current version: nothing embedded again, keywords added.
     again = load(
         EXAMPLE_XLSX,
-        settings=settings,
-        collection="p",
+        LoadSettings(store_settings=settings, collection="p", id_column="application_number"),
         embedder=fake,
-        id_column="application_number",
     )
     assert (again.unchanged, again.embedded) == (first.points, 0)
     assert again.keyword_backfilled == first.points
@@ -257,7 +254,9 @@ def test_a_collection_of_the_first_release_opens_searches_and_loads_again(tmp_pa
 
 def test_a_newer_collection_is_refused_with_exit_1(tmp_path):
     settings = StoreSettings(path=str(tmp_path / "store"))
-    load(EXAMPLE_XLSX, settings=settings, collection="p", embedder=FakeEmbedder())
+    load(
+        EXAMPLE_XLSX, LoadSettings(store_settings=settings, collection="p"), embedder=FakeEmbedder()
+    )
     path = tmp_path / "store" / "p" / "manifest.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps(dict(data, manifest_version=MANIFEST_VERSION + 1)), "utf-8")
@@ -326,7 +325,7 @@ def test_the_cli_shows_the_options_a_library_message_names(tmp_path):
     src = tmp_path / "p.csv"
     src.write_text("doc_id,abstract\n1,graphics processor\n", encoding="utf-8")
     settings = StoreSettings(path=str(tmp_path / "store"))
-    load(src, settings=settings, embedder=FakeEmbedder())
+    load(src, LoadSettings(store_settings=settings), embedder=FakeEmbedder())
     store = open_store(settings)
     try:
         coll = store.open("p")

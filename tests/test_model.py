@@ -295,13 +295,14 @@ def test_onnx_backend_refuses_a_gpu():
 
 def test_ingest_info_imports_neither_torch_nor_pandas(tmp_path):
     from patentsim.ingest.pipeline import load
+    from patentsim.ingest.settings import LoadSettings
 
     src = tmp_path / "p.csv"
     src.write_text("doc_id,abstract\n1,graphics processor\n2,battery cell\n", encoding="utf-8")
     store = tmp_path / "store"
     from patentsim.store import StoreSettings
 
-    load(src, settings=StoreSettings(path=str(store)), embedder=FakeEmbedder())
+    load(src, LoadSettings(store_settings=StoreSettings(path=str(store))), embedder=FakeEmbedder())
     code = (
         "import sys\n"
         "from patentsim.ingest.cli import cli\n"
@@ -319,20 +320,21 @@ def test_ingest_info_imports_neither_torch_nor_pandas(tmp_path):
 
 def test_ingest_refuses_to_mix_backends_and_keeps_the_stored_one(tmp_path):
     from patentsim.ingest.pipeline import load
+    from patentsim.ingest.settings import LoadSettings
     from patentsim.store import StoreSettings
     from patentsim.store.errors import ModelMismatch
 
     src = tmp_path / "p.csv"
     src.write_text("doc_id,abstract\n1,graphics processor\n2,battery cell\n", encoding="utf-8")
     settings = StoreSettings(path=str(tmp_path / "store"))
-    first = load(src, settings=settings, embedder=FakeEmbedder())
+    first = load(src, LoadSettings(store_settings=settings), embedder=FakeEmbedder())
     assert first.added == 2
     with pytest.raises(ModelMismatch, match="`backend` torch, not int8") as err:
-        load(src, settings=settings, embedder=FakeEmbedder(), backend="int8")
+        load(src, LoadSettings(store_settings=settings, backend="int8"), embedder=FakeEmbedder())
     assert "`recreate`" in (err.value.hint or "")  # the CLI shows --recreate
     with pytest.raises(ModelMismatch, match="`long_text` truncate, not chunk"):
-        load(src, settings=settings, embedder=FakeEmbedder(), long_text="chunk")
-    again = load(src, settings=settings, embedder=FakeEmbedder())
+        load(src, LoadSettings(store_settings=settings, long_text="chunk"), embedder=FakeEmbedder())
+    again = load(src, LoadSettings(store_settings=settings), embedder=FakeEmbedder())
     assert again.unchanged == 2 and again.embedded == 0
 
 

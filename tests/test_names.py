@@ -10,7 +10,6 @@ is applied as payload only (no vector changes, no model loaded).
 from __future__ import annotations
 
 import csv
-import functools
 import json
 import subprocess
 import sys
@@ -19,15 +18,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from patentsim.ingest import pipeline
+from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
-from patentsim.ingest.pipeline import load
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.names import Aliases, BadAliases, display_name, name_key, name_kind
 
 from .conftest import ROOT, SHARED_DATA
 from .fakes import FakeEmbedder
+
+# The command line loads with the fake embedder (click's obj: ingest.cli.Seams).
+FAKE = Seams(embedder=FakeEmbedder())
 
 SAMSUNG = [
     "삼성전자 주식회사",
@@ -37,11 +38,6 @@ SAMSUNG = [
     "Samsung Electronics Co., Ltd",
 ]
 OTHERS = ["엘지전자 주식회사", "LG Electronics Inc.", "현대자동차주식회사", "Robert Bosch GmbH"]
-
-
-@pytest.fixture
-def fake_load(monkeypatch):
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
 
 
 def write_fixture(path: Path) -> Path:
@@ -64,7 +60,7 @@ def write_fixture(path: Path) -> Path:
 
 
 def ingest(*args: str):
-    result = CliRunner().invoke(ingest_cli, list(args))
+    result = CliRunner().invoke(ingest_cli, list(args), obj=FAKE)
     assert result.exit_code == 0, result.output
     return result
 
@@ -80,7 +76,7 @@ def json_lines(text: str) -> list[dict]:
 
 
 @pytest.fixture
-def names_collection(tmp_path, fake_load) -> str:
+def names_collection(tmp_path) -> str:
     source = write_fixture(tmp_path / "names.csv")
     ingest("load", str(source), "-q", "--id", "application_number", "-c", "names")
     return "names"
@@ -329,7 +325,7 @@ def test_aliases_rewrite_payload_only(names_collection, tmp_path):
 
 def test_a_bad_alias_file_leaves_the_collection_as_it_was(names_collection, tmp_path):
     bad = write_aliases(tmp_path / "bad.csv", "삼성전자\n")
-    result = CliRunner().invoke(ingest_cli, ["aliases", str(bad), "-c", "names"])
+    result = CliRunner().invoke(ingest_cli, ["aliases", str(bad), "-c", "names"], obj=FAKE)
     assert result.exit_code == 2, result.output
     assert "bad.csv, line 1: 1 names where two belong" in result.output
     assert "Traceback" not in result.output

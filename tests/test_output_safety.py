@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import os
 import subprocess
@@ -23,9 +22,8 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from patentsim.ingest import pipeline
+from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
-from patentsim.ingest.pipeline import load
 from patentsim.search.cli import cli as search_cli
 from patentsim.search.render import as_text_cell
 
@@ -43,14 +41,14 @@ EVIL = {
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
     path = tmp_path / "evil.csv"
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["id", "abstract", "delta", *EVIL])
         for i in range(3):
             w.writerow([i, f"abstract {i} about a battery cooling loop", -5 - i, *EVIL.values()])
-    result = CliRunner().invoke(ingest_cli, ["load", str(path), "--id", "id", "-c", "e"])
+    args = ["load", str(path), "--id", "id", "-c", "e"]
+    result = CliRunner().invoke(ingest_cli, args, obj=Seams(embedder=FakeEmbedder()))
     assert result.exit_code == 0, result.output
     return tmp_path
 

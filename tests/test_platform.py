@@ -24,6 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, like
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings
@@ -168,10 +169,8 @@ def korean_store(tmp_path_factory):
     settings = StoreSettings(path=str(folder / "store"))
     load(
         source,
-        settings=settings,
-        collection="ko",
+        LoadSettings(store_settings=settings, collection="ko", id_column="application_number"),
         embedder=FakeEmbedder(),
-        id_column="application_number",
     )
     return settings
 

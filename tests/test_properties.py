@@ -374,6 +374,7 @@ expressions = st.one_of(
 def edge_collection(tmp_path_factory):
     """A small collection on the embedded engine whose fields have every type."""
     from patentsim.ingest.pipeline import load
+    from patentsim.ingest.settings import LoadSettings
     from patentsim.store import StoreSettings, open_store
 
     from .fakes import FakeEmbedder
@@ -401,11 +402,8 @@ def edge_collection(tmp_path_factory):
     settings_ = StoreSettings(path=str(root / "store"))
     load(
         path,
-        settings=settings_,
-        collection="p",
+        LoadSettings(store_settings=settings_, collection="p", id_column="id", lists=("ipc",)),
         embedder=FakeEmbedder(),
-        id_column="id",
-        lists=("ipc",),
     )
     store = open_store(settings_)
     coll = store.open("p")

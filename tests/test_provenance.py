@@ -15,25 +15,20 @@
 from __future__ import annotations
 
 import csv
-import functools
 import json
 import os
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
-from patentsim.ingest import pipeline
+from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
-from patentsim.ingest.pipeline import load
 from patentsim.store import StoreSettings, open_store
 
 from .fakes import FakeEmbedder
 
-
-@pytest.fixture(autouse=True)
-def fake_load(monkeypatch):
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
+# The command line loads with the fake embedder (click's obj: ingest.cli.Seams).
+FAKE = Seams(embedder=FakeEmbedder())
 
 
 def part(path: Path, ids, tag: str = "") -> Path:
@@ -51,7 +46,7 @@ def run(*args: str, cwd: Path | None = None):
     if cwd is not None:
         os.chdir(cwd)
     try:
-        result = CliRunner().invoke(ingest_cli, list(args))
+        result = CliRunner().invoke(ingest_cli, list(args), obj=FAKE)
     finally:
         os.chdir(old)
     assert result.exit_code == 0, result.output

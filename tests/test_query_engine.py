@@ -26,6 +26,7 @@ from patentsim.embed.embedder import (
     TorchEmbedder,
 )
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, Session, text
 from patentsim.store import StoreSettings, open_store
 
@@ -78,10 +79,8 @@ def _assert_same_top10(torch_emb, onnx_emb, tmp_path: Path) -> None:
     settings = StoreSettings(path=str(tmp_path / "store"))
     load(
         EXAMPLE_XLSX,
-        settings=settings,
-        collection="ex",
+        LoadSettings(store_settings=settings, collection="ex", id_column="application_number"),
         embedder=torch_emb,
-        id_column="application_number",
     )
     store = open_store(settings)
     try:

@@ -16,6 +16,7 @@ import pytest
 
 from patentsim.ingest.manage import info
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, like
 from patentsim.search.where import fields_of, where_filter
 from patentsim.store import StoreSettings, open_store
@@ -43,7 +44,9 @@ def _points(settings: StoreSettings, name: str) -> dict[str, dict]:
 def grants(tmp_path_factory):
     settings = StoreSettings(path=str(tmp_path_factory.mktemp("en") / "store"))
     summary = load(
-        EN_XLSX, settings=settings, collection="grants", embedder=FakeEmbedder(), id_column="doc_id"
+        EN_XLSX,
+        LoadSettings(store_settings=settings, collection="grants", id_column="doc_id"),
+        embedder=FakeEmbedder(),
     )
     return settings, summary
 
@@ -117,7 +120,9 @@ def test_an_english_csv_with_empty_abstracts(tmp_path):
     empty = [i for i, r in enumerate(rows) if not r["abstract"].strip()]
     assert empty == [3, 11, 12, 25, 38]
     summary = load(
-        EN_CSV, settings=settings, collection="mixed", embedder=FakeEmbedder(), id_column="doc_id"
+        EN_CSV,
+        LoadSettings(store_settings=settings, collection="mixed", id_column="doc_id"),
+        embedder=FakeEmbedder(),
     )
     assert summary.rows == 40
     assert summary.skipped == empty
@@ -142,10 +147,8 @@ def test_the_real_korean_file_where_it_is_present(tmp_path):
     settings = StoreSettings(path=str(tmp_path / "store"))
     summary = load(
         path,
-        settings=settings,
-        collection="ko",
+        LoadSettings(store_settings=settings, collection="ko", id_column="application_number"),
         embedder=FakeEmbedder(),
-        id_column="application_number",
     )
     assert summary.rows == 1488
     assert summary.points == summary.rows - len(summary.skipped)

@@ -27,6 +27,7 @@ from click.testing import CliRunner
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.copy import copy_collection
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, Session
 from patentsim.store import StoreSettings, open_store
 from patentsim.store import backend as b
@@ -67,11 +68,13 @@ def quantized(tmp_path_factory, offline_embedder, small_segments) -> StoreSettin
     settings = StoreSettings(path=str(folder / "store"))
     load(
         slice_xlsx(EXAMPLE_XLSX, folder / "example100.xlsx", ROWS),
-        settings=settings,
-        collection="int8",
-        id_column="application_number",
+        LoadSettings(
+            store_settings=settings,
+            collection="int8",
+            id_column="application_number",
+            create_options=CreateOptions(quantization="int8"),
+        ),
         embedder=offline_embedder,
-        create_options=CreateOptions(quantization="int8"),
     )
     copy_collection(
         settings, settings, "int8", "binary", create_options=CreateOptions(quantization="binary")
@@ -230,11 +233,13 @@ def test_quantization_of_an_existing_collection_is_refused(quantized, tmp_path):
     with pytest.raises(LayoutMismatch, match="stored with quantization int8, not binary"):
         load(
             EXAMPLE_XLSX,
-            settings=quantized,
-            collection="int8",
-            id_column="application_number",
+            LoadSettings(
+                store_settings=quantized,
+                collection="int8",
+                id_column="application_number",
+                create_options=CreateOptions(quantization="binary"),
+            ),
             embedder=FakeEmbedder(384),
-            create_options=CreateOptions(quantization="binary"),
         )
     after = json.loads((Path(quantized.path) / "int8" / "manifest.json").read_text())
     assert after == before
@@ -259,7 +264,12 @@ def test_quantization_of_an_existing_collection_is_refused(quantized, tmp_path):
     assert result.exit_code == 2, result.output
     assert "collection 'int8' is stored with quantization int8, not none" in result.output
     with pytest.raises(UserInputError, match="unknown quantization 'int4'"):
-        load(EXAMPLE_XLSX, settings=quantized, create_options=CreateOptions(quantization="int4"))
+        load(
+            EXAMPLE_XLSX,
+            LoadSettings(
+                store_settings=quantized, create_options=CreateOptions(quantization="int4")
+            ),
+        )
 
 
 # -- the filtered-query policy ---------------------------------------------------------------
@@ -285,7 +295,11 @@ def grouped(tmp_path_factory, small_segments) -> StoreSettings:
             words += rng.sample(WORDS, 4)
             w.writerow([f"d{i}", " ".join(words), group])
     settings = StoreSettings(path=str(folder / "store"))
-    load(path, settings=settings, collection="g", id_column="id", embedder=FakeEmbedder(32))
+    load(
+        path,
+        LoadSettings(store_settings=settings, collection="g", id_column="id"),
+        embedder=FakeEmbedder(32),
+    )
     return settings
 
 
@@ -571,11 +585,13 @@ def large_and_plain(tmp_path_factory, offline_embedder, small_segments):
             mp.setattr(pipeline, "LARGE_LOAD_ROWS", large_rows)
             load(
                 src,
-                settings=settings,
-                collection=name,
-                id_column="application_number",
+                LoadSettings(
+                    store_settings=settings,
+                    collection=name,
+                    id_column="application_number",
+                    chunk_size=10,
+                ),
                 embedder=offline_embedder,
-                chunk_size=10,
             )
     return settings, checkpoints
 

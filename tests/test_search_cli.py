@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, like
 from patentsim.store import StoreSettings, open_store
 
@@ -40,7 +41,11 @@ def tiny(tmp_path_factory) -> Path:
 def store_path(source, tmp_path_factory) -> str:
     """An embedded store holding one collection, 'patents' (fake embeddings)."""
     path = str(tmp_path_factory.mktemp("store"))
-    load(source, settings=StoreSettings(path=path), collection="patents", embedder=FakeEmbedder())
+    load(
+        source,
+        LoadSettings(store_settings=StoreSettings(path=path), collection="patents"),
+        embedder=FakeEmbedder(),
+    )
     return path
 
 
@@ -212,7 +217,11 @@ def test_collection_must_be_named_when_there_are_several(search, tiny):
     settings = StoreSettings(url=":memory:")
     try:
         for name in ("alpha", "beta"):
-            load(tiny, settings=settings, collection=name, embedder=FakeEmbedder())
+            load(
+                tiny,
+                LoadSettings(store_settings=settings, collection=name),
+                embedder=FakeEmbedder(),
+            )
         result = search("like", "0", url=":memory:")
         assert result.exit_code == 1, result.output
         assert "2 collections" in result.stderr and "alpha, beta" in result.stderr
@@ -229,7 +238,11 @@ def test_collection_must_be_named_when_there_are_several(search, tiny):
 
 def test_an_unfinished_collection_is_searched_with_a_warning(search, tiny, tmp_path):
     path = tmp_path / "unfinished"
-    load(tiny, settings=StoreSettings(path=str(path)), collection="c", embedder=FakeEmbedder())
+    load(
+        tiny,
+        LoadSettings(store_settings=StoreSettings(path=str(path)), collection="c"),
+        embedder=FakeEmbedder(),
+    )
     manifest = path / "c" / "manifest.json"
     data = json.loads(manifest.read_text(encoding="utf-8"))
     manifest.write_text(json.dumps(dict(data, state="loading")), encoding="utf-8")
@@ -265,7 +278,11 @@ def test_text_refuses_another_model(search, tiny, tmp_path):
     impostor = FakeEmbedder()
     impostor.name = "sentence-transformers/all-MiniLM-L6-v2"  # the offline model's name ...
     path = str(tmp_path / "impostor")
-    load(tiny, settings=StoreSettings(path=path), collection="c", embedder=impostor)
+    load(
+        tiny,
+        LoadSettings(store_settings=StoreSettings(path=path), collection="c"),
+        embedder=impostor,
+    )
     # ... but not its fingerprint (dense: keyword search needs no model at all)
     result = search("text", "연삭 장치", "--mode", "dense", path=path)
     assert result.exit_code == 1, result.output

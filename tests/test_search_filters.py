@@ -18,6 +18,7 @@ import pytest
 
 from patentsim.embed.analyzer import Analyzer
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, Session
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import BadFilter
@@ -62,7 +63,7 @@ def coll(request, source, tmp_path_factory):
     else:
         settings = StoreSettings(url=":memory:")
     name = f"filters_{request.param}"
-    load(source, settings=settings, collection=name, embedder=FakeEmbedder())
+    load(source, LoadSettings(store_settings=settings, collection=name), embedder=FakeEmbedder())
     # One store kept open for the module's many queries (the API's store= argument).
     store = open_store(settings)
     yield store, name

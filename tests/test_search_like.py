@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, like, text
 from patentsim.search.paging import group_value
 from patentsim.store import StoreSettings, open_store
@@ -95,7 +96,7 @@ def real(request, source, replay, tmp_path_factory):
     else:
         settings = StoreSettings(url=":memory:")
     name = f"real_{request.param}"
-    load(source, settings=settings, collection=name, embedder=replay)
+    load(source, LoadSettings(store_settings=settings, collection=name), embedder=replay)
     store = open_store(settings)
     try:
         points = list(store.open(name).scroll(with_vectors=True))
@@ -333,10 +334,8 @@ def keyed(tmp_path, source):
     settings = StoreSettings(path=str(tmp_path / "keyed"))
     load(
         source,
-        settings=settings,
-        collection="keyed",
+        LoadSettings(store_settings=settings, collection="keyed", id_column="application_number"),
         embedder=FakeEmbedder(),
-        id_column="application_number",
     )
     return settings
 

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search.cli import cli
 from patentsim.store import StoreSettings
 
@@ -21,7 +22,9 @@ def store(tmp_path_factory) -> str:
     src = root / "p.csv"
     src.write_text("doc_id,abstract\n1,graphics processor\n2,\n3,battery cell\n", encoding="utf-8")
     summary = load(
-        src, settings=StoreSettings(path=str(root / "s")), collection="p", embedder=FakeEmbedder()
+        src,
+        LoadSettings(store_settings=StoreSettings(path=str(root / "s")), collection="p"),
+        embedder=FakeEmbedder(),
     )
     assert summary.skipped == [1]
     return str(root / "s")

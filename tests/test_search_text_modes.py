@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, text
 from patentsim.store import StoreSettings, open_store
 
@@ -37,11 +38,13 @@ def test_text_search_on_a_chunked_collection(tmp_path, offline_embedder):
     settings = StoreSettings(path=str(tmp_path / "store"))
     summary = load(
         src,
-        settings=settings,
-        collection="c",
-        model="minilm",
-        long_text="chunk",
-        id_column="application_number",
+        LoadSettings(
+            store_settings=settings,
+            collection="c",
+            model="minilm",
+            long_text="chunk",
+            id_column="application_number",
+        ),
     )
     assert summary.points == ROWS
     store = open_store(settings)

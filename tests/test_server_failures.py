@@ -31,9 +31,10 @@ from click.testing import CliRunner
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from patentsim import store as store_mod
-from patentsim.ingest import pipeline
+from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
 from patentsim.store import server as server_mod
 from patentsim.store.errors import (
@@ -127,8 +128,9 @@ def _fail_from(monkeypatch, client, method: str, after: int, exc: BaseException)
     monkeypatch.setattr(client, method, flaky)
 
 
-def _run_cli(args: list[str]):
-    return CliRunner().invoke(ingest_cli, args)
+def _run_cli(args: list[str], embedder=None):
+    """``ingest`` with ``embedder`` stood in for the model (click's obj: ingest.cli.Seams)."""
+    return CliRunner().invoke(ingest_cli, args, obj=Seams(embedder=embedder))
 
 
 def _assert_failed_cleanly(result, *fragments: str, hint: bool = True) -> None:
@@ -193,12 +195,16 @@ def test_a_failing_upsert_mid_run_is_named_and_not_reported_as_done(
     _fail_from(monkeypatch, memory_client, "upsert", after=2, exc=exc)
 
     with pytest.raises(named) as caught:
-        load(file, settings=MEMORY, collection=name, embedder=fake, id_column="id", chunk_size=10)
+        load(
+            file,
+            LoadSettings(store_settings=MEMORY, collection=name, id_column="id", chunk_size=10),
+            embedder=fake,
+        )
     assert fragment in str(caught.value)
 
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=fake))
     result = _run_cli(
-        ["load", str(file), "-c", name, "--id", "id", "--url", ":memory:", "--chunk-size", "10"]
+        ["load", str(file), "-c", name, "--id", "id", "--url", ":memory:", "--chunk-size", "10"],
+        fake,
     )
     # A server error (5xx) has no hint yet: reported to the server backend.
     _assert_failed_cleanly(result, fragment, hint=label != "500")
@@ -208,7 +214,9 @@ def test_a_failing_upsert_mid_run_is_named_and_not_reported_as_done(
     coll = store.open(name)
     assert coll.count() <= 60
     assert coll.read_manifest().state != "ready"
-    summary = load(file, settings=MEMORY, collection=name, embedder=fake, id_column="id")
+    summary = load(
+        file, LoadSettings(store_settings=MEMORY, collection=name, id_column="id"), embedder=fake
+    )
     assert summary.points == 60
     assert store.open(name).read_manifest().state == "ready"
 
@@ -226,22 +234,23 @@ def test_a_collection_deleted_mid_run(tmp_path, name, memory_client, monkeypatch
     with pytest.raises(CollectionNotFound, match=name):
         load(
             file,
-            settings=MEMORY,
-            collection=name,
+            LoadSettings(store_settings=MEMORY, collection=name, id_column="id", chunk_size=10),
             embedder=Dropper(),
-            id_column="id",
-            chunk_size=10,
         )
 
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=Dropper()))
     result = _run_cli(
-        ["load", str(file), "-c", name, "--id", "id", "--url", ":memory:", "--chunk-size", "10"]
+        ["load", str(file), "-c", name, "--id", "id", "--url", ":memory:", "--chunk-size", "10"],
+        Dropper(),
     )
     # No hint yet for a collection that vanished: reported to the server backend.
     _assert_failed_cleanly(result, f"no collection '{name}'", hint=False)
     assert not open_store(MEMORY).exists(name)
 
-    summary = load(file, settings=MEMORY, collection=name, embedder=FakeEmbedder(), id_column="id")
+    summary = load(
+        file,
+        LoadSettings(store_settings=MEMORY, collection=name, id_column="id"),
+        embedder=FakeEmbedder(),
+    )
     assert summary.created and summary.points == 60
 
 
@@ -249,7 +258,7 @@ def test_a_failing_read_of_stored_hashes(tmp_path, name, memory_client, monkeypa
     """The diff step (retrieve) fails on a rerun: nothing is claimed, nothing is lost."""
     fake = FakeEmbedder()
     file = _xlsx(tmp_path / "a.xlsx", 30)
-    load(file, settings=MEMORY, collection=name, embedder=fake, id_column="id")
+    load(file, LoadSettings(store_settings=MEMORY, collection=name, id_column="id"), embedder=fake)
     _fail_from(
         monkeypatch,
         memory_client,
@@ -257,7 +266,6 @@ def test_a_failing_read_of_stored_hashes(tmp_path, name, memory_client, monkeypa
         after=1,
         exc=ResponseHandlingException(httpx.ReadTimeout("timed out")),
     )
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=fake))
     result = _run_cli(
         [
             "load",
@@ -270,7 +278,8 @@ def test_a_failing_read_of_stored_hashes(tmp_path, name, memory_client, monkeypa
             ":memory:",
             "--chunk-size",
             "10",
-        ]
+        ],
+        fake,
     )
     _assert_failed_cleanly(result, "cannot reach")
     monkeypatch.undo()
@@ -318,9 +327,9 @@ def scripted() -> Iterator:
 )
 def test_a_server_that_fails_after_the_probe(status, fragment, scripted, tmp_path, monkeypatch):
     url = scripted(status)
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
     result = _run_cli(
-        ["load", str(_xlsx(tmp_path / "a.xlsx", 5)), "-c", "k", "--id", "id", "--url", url]
+        ["load", str(_xlsx(tmp_path / "a.xlsx", 5)), "-c", "k", "--id", "id", "--url", url],
+        FakeEmbedder(),
     )
     _assert_failed_cleanly(result, fragment, hint=status != 500)
 
@@ -328,10 +337,10 @@ def test_a_server_that_fails_after_the_probe(status, fragment, scripted, tmp_pat
 def test_a_server_that_stops_answering_after_the_probe(scripted, tmp_path, monkeypatch):
     url = scripted(None)
     monkeypatch.setattr(store_mod, "SERVER_TIMEOUT_S", 1)
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
     started = time.monotonic()
     result = _run_cli(
-        ["load", str(_xlsx(tmp_path / "a.xlsx", 5)), "-c", "k", "--id", "id", "--url", url]
+        ["load", str(_xlsx(tmp_path / "a.xlsx", 5)), "-c", "k", "--id", "id", "--url", url],
+        FakeEmbedder(),
     )
     _assert_failed_cleanly(result, "cannot reach")
     assert time.monotonic() - started < 15

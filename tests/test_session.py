@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, Session, facets, like, text
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.errors import DocumentNotFound, PatentSimError, UserInputError
@@ -43,7 +44,9 @@ def loaded(request, tmp_path, unique_name):
         settings = StoreSettings(url=":memory:")
     src = write_csv(tmp_path / "first.csv", HEADER, FIRST)
     load(
-        src, settings=settings, collection=unique_name, embedder=FakeEmbedder(), id_column="doc_id"
+        src,
+        LoadSettings(store_settings=settings, collection=unique_name, id_column="doc_id"),
+        embedder=FakeEmbedder(),
     )
     yield request.param, settings, unique_name
     store = open_store(settings)
@@ -168,7 +171,11 @@ def test_a_session_sees_what_another_ingest_changed(loaded, tmp_path):
             HEADER + ",status",
             ["K5,배터리 팩,배터리 팩과 냉각 장치,가나전자,2019-02-02,등록"],
         )
-        load(more, settings=settings, collection=name, embedder=FakeEmbedder(), id_column="doc_id")
+        load(
+            more,
+            LoadSettings(store_settings=settings, collection=name, id_column="doc_id"),
+            embedder=FakeEmbedder(),
+        )
         counts = session.facets("status")
         assert [(c.value, c.count) for c in counts.counts] == [("등록", 1)]
         assert session.facets("applicant").total == len(FIRST) + 1
@@ -181,7 +188,9 @@ def test_an_embedded_session_holds_the_collection_until_released(tmp_path, uniqu
     settings = StoreSettings(path=str(tmp_path / "store"))
     src = write_csv(tmp_path / "first.csv", HEADER, FIRST)
     load(
-        src, settings=settings, collection=unique_name, embedder=FakeEmbedder(), id_column="doc_id"
+        src,
+        LoadSettings(store_settings=settings, collection=unique_name, id_column="doc_id"),
+        embedder=FakeEmbedder(),
     )
     with Session(settings, unique_name) as session:
         session.open()

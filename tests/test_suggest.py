@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import Session
 from patentsim.search.cli import cli
 from patentsim.search.results import Hit
@@ -68,7 +69,9 @@ def classed(request, tmp_path, unique_name):
     src = tmp_path / "classed.csv"
     src.write_text("\n".join(rows()) + "\n", encoding="utf-8")
     load(
-        src, settings=settings, collection=unique_name, embedder=FakeEmbedder(), id_column="doc_id"
+        src,
+        LoadSettings(store_settings=settings, collection=unique_name, id_column="doc_id"),
+        embedder=FakeEmbedder(),
     )
     yield settings, unique_name
     store = open_store(settings)
@@ -148,7 +151,11 @@ def test_cli(tmp_path):
     settings = StoreSettings(path=str(tmp_path / "store"))
     src = Path(tmp_path / "classed.csv")
     src.write_text("\n".join(rows()) + "\n", encoding="utf-8")
-    load(src, settings=settings, collection="c", embedder=FakeEmbedder(), id_column="doc_id")
+    load(
+        src,
+        LoadSettings(store_settings=settings, collection="c", id_column="doc_id"),
+        embedder=FakeEmbedder(),
+    )
     runner = CliRunner()
     base = ["--path", settings.path, "--collection", "c"]
     table = runner.invoke(cli, ["suggest", "--label", "ipc", "--ref", "WRONG", "--key", *base])

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import query_model
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings
@@ -49,7 +50,11 @@ def fake_model(monkeypatch):
 @pytest.fixture
 def served(settings, source, unique_name, fake_model):
     """The sample's first 60 rows on each backend, served by the application."""
-    load(source, settings=settings, collection=unique_name, embedder=FakeEmbedder())
+    load(
+        source,
+        LoadSettings(store_settings=settings, collection=unique_name),
+        embedder=FakeEmbedder(),
+    )
     held = ServedCollection(settings, unique_name)
     yield held, settings
     held.close()
@@ -67,7 +72,7 @@ def each_client(served):
 def embedded(source, tmp_path_factory):
     """One embedded collection for the tests that are not about backends."""
     settings = StoreSettings(path=str(tmp_path_factory.mktemp("store")))
-    load(source, settings=settings, collection="p", embedder=FakeEmbedder())
+    load(source, LoadSettings(store_settings=settings, collection="p"), embedder=FakeEmbedder())
     held = ServedCollection(settings, "p", embedder=FakeEmbedder())
     yield held, settings
     held.close()
@@ -312,7 +317,7 @@ def test_payload_html_is_returned_as_data(tmp_path):
     (tests/test_web_browser.py)."""
     settings = StoreSettings(path=str(tmp_path / "store"))
     file = hostile_file(tmp_path / "hostile.csv")
-    load(file, settings=settings, collection="h", embedder=FakeEmbedder())
+    load(file, LoadSettings(store_settings=settings, collection="h"), embedder=FakeEmbedder())
     held = ServedCollection(settings, "h")
     try:
         with TestClient(create_app(held)) as c:
@@ -405,7 +410,7 @@ def test_serve_names_a_missing_collection_in_one_line(tmp_path):
 
 def test_other_commands_do_not_import_the_web_stack(tmp_path, source):
     settings = StoreSettings(path=str(tmp_path / "store"))
-    load(source, settings=settings, collection="p", embedder=FakeEmbedder())
+    load(source, LoadSettings(store_settings=settings, collection="p"), embedder=FakeEmbedder())
     code = (
         "import sys\n"
         "from patentsim.search.cli import cli\n"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, Session
 from patentsim.store import StoreSettings
 
@@ -60,7 +61,9 @@ def site(source, tmp_path_factory) -> Iterator[Any]:
     from patentsim.web.server import start
 
     settings = StoreSettings(path=str(tmp_path_factory.mktemp("store")))
-    load(source, settings=settings, collection="patents", embedder=FakeEmbedder())
+    load(
+        source, LoadSettings(store_settings=settings, collection="patents"), embedder=FakeEmbedder()
+    )
     running = start(settings, "patents", embedder=FakeEmbedder())
     yield running
     running.stop()
@@ -288,7 +291,9 @@ def test_html_in_a_payload_shows_as_text(page, tmp_path):
 
     settings = StoreSettings(path=str(tmp_path / "store"))
     load(
-        hostile_file(tmp_path / "h.csv"), settings=settings, collection="h", embedder=FakeEmbedder()
+        hostile_file(tmp_path / "h.csv"),
+        LoadSettings(store_settings=settings, collection="h"),
+        embedder=FakeEmbedder(),
     )
     running = start(settings, "h", embedder=FakeEmbedder())
     try:

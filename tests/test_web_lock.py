@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.lockfile import YIELD_GRACE_S, announce, identity
@@ -90,10 +91,8 @@ def store(tmp_path) -> str:
     path = str(tmp_path / "store")
     load(
         rows_file(tmp_path / "a.xlsx", 30),
-        settings=StoreSettings(path=path),
-        collection="p",
+        LoadSettings(store_settings=StoreSettings(path=path), collection="p", id_column="id"),
         embedder=FakeEmbedder(),
-        id_column="id",
     )
     return path
 
@@ -122,10 +121,8 @@ def test_a_load_while_the_page_is_served_gets_the_collection_and_the_page_sees_i
     started = time.monotonic()
     summary = load(
         rows_file(tmp_path / "b.xlsx", 45),
-        settings=StoreSettings(path=store),
-        collection="p",
+        LoadSettings(store_settings=StoreSettings(path=store), collection="p", id_column="id"),
         embedder=FakeEmbedder(),
-        id_column="id",
     )
     assert time.monotonic() - started < YIELD_GRACE_S
     assert summary.added == 15

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import random
 from pathlib import Path
 
@@ -21,9 +20,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from patentsim.ingest import indexing, pipeline
+from patentsim.ingest import indexing
+from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, Session
 from patentsim.search.query import facets
 from patentsim.store import StoreSettings, open_store
@@ -86,9 +87,9 @@ def counted(monkeypatch) -> list[str]:
 
 
 def test_a_300_column_file_makes_at_most_the_budget_of_indexes(tmp_path, counted, monkeypatch):
-    monkeypatch.setattr(pipeline, "load", functools.partial(load, embedder=FakeEmbedder()))
+    fake = Seams(embedder=FakeEmbedder())
     path = wide_csv(tmp_path / "wide.csv", 298, 3)
-    result = CliRunner().invoke(ingest_cli, ["load", str(path), "--id", "id", "-c", "w"])
+    result = CliRunner().invoke(ingest_cli, ["load", str(path), "--id", "id", "-c", "w"], obj=fake)
     assert result.exit_code == 0, result.output
     fields = [k for k in counted if not k.startswith("_")]
     # The embedded text's word index, and the budget's worth of the others.
@@ -112,7 +113,7 @@ def test_a_300_column_file_makes_at_most_the_budget_of_indexes(tmp_path, counted
 
     # Loading it again makes no index (the choice is kept).
     counted.clear()
-    again = CliRunner().invoke(ingest_cli, ["load", str(path), "--id", "id", "-c", "w"])
+    again = CliRunner().invoke(ingest_cli, ["load", str(path), "--id", "id", "-c", "w"], obj=fake)
     assert again.exit_code == 0, again.output
     assert [k for k in counted if not k.startswith("_")] == []
 
@@ -120,7 +121,11 @@ def test_a_300_column_file_makes_at_most_the_budget_of_indexes(tmp_path, counted
 def test_10000_columns_finish(tmp_path):
     path = wide_csv(tmp_path / "wider.csv", 9_998, 3)
     settings = StoreSettings.resolve()
-    summary = load(path, settings=settings, collection="w", embedder=FakeEmbedder(), id_column="id")
+    summary = load(
+        path,
+        LoadSettings(store_settings=settings, collection="w", id_column="id"),
+        embedder=FakeEmbedder(),
+    )
     assert summary.points == 3
     store = open_store(settings)
     try:
@@ -160,7 +165,11 @@ def test_filters_on_fields_without_an_index_equal_pandas(tmp_path, monkeypatch):
     monkeypatch.setattr(indexing, "MAX_FIELD_INDEXES", 4)
     path = wide_csv(tmp_path / "wide.csv", 24, ROWS)
     settings = StoreSettings.resolve()
-    load(path, settings=settings, collection="w", embedder=FakeEmbedder(), id_column="id")
+    load(
+        path,
+        LoadSettings(store_settings=settings, collection="w", id_column="id"),
+        embedder=FakeEmbedder(),
+    )
     df = pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None)
     store = open_store(settings)
     session = Session(settings, "w", store=store)
@@ -187,7 +196,11 @@ def test_facets_of_a_field_without_an_index_count_what_an_index_would(tmp_path, 
     for budget, name in ((0, "bare"), (100, "indexed")):
         monkeypatch.setattr(indexing, "MAX_FIELD_INDEXES", budget)
         settings = StoreSettings.resolve()
-        load(path, settings=settings, collection=name, embedder=FakeEmbedder(), id_column="id")
+        load(
+            path,
+            LoadSettings(store_settings=settings, collection=name, id_column="id"),
+            embedder=FakeEmbedder(),
+        )
         counts[name] = {
             field: facets(field, QueryOptions(limit=10), collection=name, settings=settings).counts
             for field in ("word_3", "list_4", "int_0", "bool_5")

@@ -72,6 +72,7 @@ def measure(
 ) -> list[EvalRow]:
     """P@k per mode and level and MRR@10 per mode, every document a query among the others."""
     from ..ingest.pipeline import load
+    from ..ingest.settings import LoadSettings
     from ..search.eval import EvalOptions, evaluate
     from ..search.session import Session
     from ..store import StoreSettings
@@ -87,11 +88,13 @@ def measure(
         settings = StoreSettings(path=str(Path(tmp) / "store"))
         load(
             path,
-            settings=settings,
-            collection="measure",
-            text=("text",),
-            id_column="key",
-            lists=(f"{LABEL}:|",),
+            LoadSettings(
+                store_settings=settings,
+                collection="measure",
+                text=("text",),
+                id_column="key",
+                lists=(f"{LABEL}:|",),
+            ),
             embedder=embedder,
         )
         options = EvalOptions(LABEL, levels=tuple(levels), sample=len(documents), k=k,

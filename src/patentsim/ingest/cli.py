@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +17,9 @@ from ..store.backend import LARGE_MAX_SEGMENT_POINTS, LARGE_QUANTIZED_MEMORY, Cr
 from ..store.manifest import ModelRecord
 from .indexing import MAX_FIELD_INDEXES
 from .manage import CollectionInfo
+
+if TYPE_CHECKING:
+    from ..embed.embedder import Embedder
 
 
 def layout_options(new_default: str):
@@ -83,6 +88,15 @@ def endpoint_options(side: str):
         return bundle(with_endpoint, decorators)
 
     return decorate
+
+
+@dataclass(frozen=True)
+class Seams:
+    """What a caller of the commands stands in for their parts, given as click's ``obj``
+    (``CliRunner().invoke(cli, args, obj=Seams(embedder=fake))``): tests load with a fake
+    embedder through the command line as they do through ``pipeline.load(embedder=)``."""
+
+    embedder: Embedder | None = None
 
 
 @click.group(cls=ErrorBoundary)
@@ -234,12 +248,13 @@ def load(files, quiet, fmt, create_options, settings, **options):
       ingest load patents.csv --text title --text abstract --collection mine
       ingest load part1.xlsx part2.xlsx --id 출원번호 --collection battery
     """
-    from .settings import load_files
+    from . import pipeline
 
-    chosen = _load_settings(options, create_options)
+    chosen = _load_settings(options, create_options, settings)
     source = files[0] if len(files) == 1 else list(files)
+    seams = click.get_current_context().find_object(Seams) or Seams()
     summary = with_progress("embedding", quiet)(
-        lambda progress: load_files(source, chosen, settings=settings, progress=progress)
+        lambda progress: pipeline.load(source, chosen, embedder=seams.embedder, progress=progress)
     )
     if fmt == "json":
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False))
@@ -247,12 +262,12 @@ def load(files, quiet, fmt, create_options, settings, **options):
     _print_summary(summary, chosen.prune)
 
 
-def _load_settings(options, create_options):
+def _load_settings(options, create_options, settings):
     """The load command's options as one ``LoadSettings``: each option has the name of its
     field (``--id``'s is ``id_column``)."""
     from .settings import LoadSettings
 
-    return LoadSettings(create_options=create_options, **options)
+    return LoadSettings(create_options=create_options, store_settings=settings, **options)
 
 
 def _print_summary(s, prune) -> None:

@@ -80,6 +80,7 @@ from .records import (
     text_hash,
 )
 from .scan import Scan, resolve_rows, scan_tables
+from .settings import LoadSettings
 from .sources import expand_sources
 from .writer import ProgressFn, WriteBehind
 
@@ -226,41 +227,32 @@ def default_collection(source: str | Path) -> str:
 
 def load(
     source: str | Path | Sequence[str | Path],
+    settings: LoadSettings | None = None,
     *,
-    settings: StoreSettings | None = None,
     store: Store | None = None,
-    collection: str | None = None,
-    text: Sequence[str] = (),
-    id_column: str | None = None,
-    sheet: str | None = None,
-    encoding: str | None = None,
-    header_row: int | None = None,
-    delimiter: str | None = None,
-    lists: Sequence[str] = (),
-    dates: Sequence[str] = (),
-    date_formats: Sequence[str] = (),
-    recreate: bool = False,
-    prune: bool = False,
-    batch_size: int = 32,
-    chunk_size: int | None = None,
-    model: str | None = None,
-    device: str = "auto",
-    backend: str | None = None,
-    long_text: str | None = None,
     embedder: Embedder | None = None,
-    on_duplicate: str = "error",
-    create_options: CreateOptions | None = None,
     progress: ProgressFn | None = None,
-    keyword_only: bool = False,
 ) -> IngestSummary:
     """Embed the texts of one or more files (or folders, or globs) and store them, with
     typed payload, in one collection.
 
-    ``keyword_only``: no model at all; the collection answers by keyword (BM25 over the
+    ``settings`` holds every choice of the load (``ingest load``'s options, and the store's
+    place in ``store_settings``); ``store``: a store the caller holds open (left open);
+    ``embedder``: the embedder to use instead of the one ``settings.model`` names (tests
+    pass a fake one); ``progress``: called with the rows done and the rows in all.
+
+    ``settings.keyword_only``: no model at all; the collection answers by keyword (BM25 over the
     analyzer's terms), with every filter.  A keyword-only collection stays one until a
     load names a ``model`` (or passes an ``embedder``): that load adds the dense vectors.
     """
     started = time.perf_counter()
+    s = settings or LoadSettings()
+    collection, text, id_column, recreate = s.collection, s.text, s.id_column, s.recreate
+    sheet, encoding, header_row, delimiter = s.sheet, s.encoding, s.header_row, s.delimiter
+    lists, dates, date_formats = s.lists, s.dates, s.date_formats
+    batch_size, chunk_size, on_duplicate = s.batch_size, s.chunk_size, s.on_duplicate
+    model, device, backend, long_text = s.model, s.device, s.backend, s.long_text
+    create_options, keyword_only = s.create_options, s.keyword_only
     if batch_size < 1:
         raise SourceError(f"--batch-size must be at least 1, not {batch_size}")
     if on_duplicate not in DUPLICATE_POLICIES:
@@ -274,7 +266,7 @@ def load(
     folder = source if isinstance(source, (str, Path)) and Path(source).is_dir() else None
     name = collection or default_collection(folder or paths[0])
     own_store = store is None
-    store = store or open_store(settings or StoreSettings.resolve())
+    store = store or open_store(s.store_settings or StoreSettings.resolve())
     try:
         coll: Collection | None = None
         manifest: Manifest | None = None
@@ -389,7 +381,7 @@ def load(
             adding_dense=adding_dense,
         )
         loader.run(res.winners, chunk_size or max(256, 8 * batch_size), progress, scan.total)
-        if prune:
+        if s.prune:
             keep = {k for w in res.winners for k in w.values()}
             loader.prune(keep)
         loader.finish()

@@ -1,27 +1,21 @@
 """How a load reads its files and builds its collection, as one object.
 
-``LoadSettings`` holds what the options of ``ingest load`` say, each field named as the
-argument of ``pipeline.load`` it sets (``--id`` is ``id_column``); ``load_files`` runs a
-load from it, as the command does.  Python callers may use either spelling:
-``load(path, id_column="id")`` or ``load_files(path, LoadSettings(id_column="id"))``.
+``LoadSettings`` holds what the options of ``ingest load`` say, each field named after its
+option's meaning (``--id`` is ``id_column``), and where the store is; ``pipeline.load``
+takes it as its one settings object: ``load(path, LoadSettings(id_column="id"))``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 from ..store import StoreSettings
 from ..store.backend import CreateOptions
-from . import pipeline
-from .writer import ProgressFn
 
 
 @dataclass(frozen=True)
 class LoadSettings:
-    """The choices of one load; the defaults are ``pipeline.load``'s."""
+    """The choices of one load (the defaults are a plain ``ingest load FILE``'s)."""
 
     collection: str | None = None
     text: tuple[str, ...] = ()
@@ -44,19 +38,6 @@ class LoadSettings:
     long_text: str | None = None
     create_options: CreateOptions | None = None  # None: a new collection's defaults
     keyword_only: bool = False
-
-    def arguments(self) -> dict[str, Any]:
-        """The keyword arguments of ``pipeline.load`` these settings stand for."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-def load_files(
-    source: str | Path | Sequence[str | Path],
-    options: LoadSettings,
-    *,
-    settings: StoreSettings | None = None,
-    progress: ProgressFn | None = None,
-) -> pipeline.IngestSummary:
-    """Load ``source`` (files, folders or globs) into the store ``settings`` name."""
-    # pipeline.load looked up now, not at import: tests stand a fake embedder in through it.
-    return pipeline.load(source, settings=settings, progress=progress, **options.arguments())
+    # Where the store is (None: as the environment and defaults say); a caller's open
+    # ``store`` passed to ``load`` takes its place.
+    store_settings: StoreSettings | None = None

@@ -260,6 +260,7 @@ def real_families_figure() -> dict[str, Any]:
     here is a lower bound."""
     from patentsim.ingest.pipeline import load
     from patentsim.ingest.records import clean_text
+    from patentsim.ingest.settings import LoadSettings
     from patentsim.store import StoreSettings
 
     from . import families
@@ -294,9 +295,7 @@ def real_families_figure() -> dict[str, Any]:
     settings = StoreSettings(path=str(folder))
     load(
         src,
-        settings=settings,
-        collection="real",
-        id_column="doc_id",
+        LoadSettings(store_settings=settings, collection="real", id_column="doc_id"),
         embedder=LookupEmbedder(texts, vectors),
     )
     out: dict[str, Any] = {

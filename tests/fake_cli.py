@@ -20,8 +20,6 @@ import signal
 import sys
 from typing import Any
 
-from patentsim.ingest import pipeline
-
 from .fakes import FakeEmbedder
 
 BEFORE = {
@@ -87,14 +85,16 @@ def install(point: str) -> None:
 
 def main() -> None:
     tool = sys.argv.pop(1)
-    pipeline.load = functools.partial(pipeline.load, embedder=FakeEmbedder(dimension=384))
     if os.environ.get("PATENTSIM_KILL_AT"):
         install(os.environ["PATENTSIM_KILL_AT"])
+    from patentsim.ingest.cli import Seams
+
     if tool == "ingest":
         from patentsim.ingest.cli import cli
     else:
         from patentsim.search.cli import cli
-    cli(prog_name=tool)
+    # Loads embed with the fake embedder, handed over as click's obj (ingest.cli.Seams).
+    cli(prog_name=tool, obj=Seams(embedder=FakeEmbedder(dimension=384)))
 
 
 if __name__ == "__main__":

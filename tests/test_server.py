@@ -30,6 +30,7 @@ from patentsim.store.server import (
 )
 
 from .fakes import QdrantHandler, closed_port, serving
+from .timing import within
 
 SECRET = "s3cr3t-key-4711"
 
@@ -59,27 +60,30 @@ def fake_qdrant() -> Iterator[tuple[str, list[str | None]]]:
 # -- unreachable ------------------------------------------------------------------------
 
 
+@pytest.mark.timing
 def test_unreachable_server_is_named_within_5_seconds():
     url = f"http://127.0.0.1:{closed_port()}"
     started = time.monotonic()
     with pytest.raises(StoreUnreachable) as err:
         ServerStore(url).list()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < within(5)
     assert url in str(err.value)
     assert "docker compose up -d" in str(err.value)
 
 
+@pytest.mark.timing
 def test_unreachable_server_in_the_cli_exits_1_within_5_seconds():
     url = f"http://127.0.0.1:{closed_port()}"
     started = time.monotonic()
     result = CliRunner().invoke(cli, ["list", "--url", url])
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < within(5)
     assert result.exit_code == 1, result.output
     assert f"cannot reach the Qdrant server at {url}" in result.output
     assert "docker compose up -d" in result.output
     assert "Traceback" not in result.output
 
 
+@pytest.mark.timing
 def test_a_server_that_never_answers_times_out_quickly():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -88,7 +92,7 @@ def test_a_server_that_never_answers_times_out_quickly():
         started = time.monotonic()
         with pytest.raises(StoreUnreachable, match=r"no answer within 0\.5 s"):
             ServerStore(url, probe_timeout=0.5).list()
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < within(3)
 
 
 def test_not_a_qdrant_server_is_said_so(fake_qdrant, monkeypatch):

@@ -28,7 +28,7 @@ from typing import Any
 from ..embed.coverage import TextSample
 from ..embed.embedder import Embedder, EmbedderConfig
 from ..embed.model import DEFAULT_MODEL, check_options
-from ..embed.retrieval import ModeEvidence, Retrieval, default_mode
+from ..embed.retrieval import ModeEvidence, Retrieval
 from ..store import StoreSettings, open_store
 from ..store.backend import (
     LARGE_LOAD_ROWS,
@@ -62,12 +62,21 @@ from ..store.manifest import (
     check_model,
     now,
 )
-from ..store.names import NameSpec, names_field, with_name_fields
+from ..store.names import NameSpec, with_name_fields
 from ..store.names import annotate as annotate_names
 from ..store.payload import DUP_FIELD, RESERVED_INDEXES
 from . import indexing, provenance
-from .indexing import choose_indexes
-from .keyword import Keywords, backfill, terms_field
+from .finish import (
+    MEASURED_DEFAULTS,
+    ensure_indexes,
+    field_order,
+    field_specs,
+    limit_indexes,
+    measured_mode,
+    pick_date_field,
+    source_entry,
+)
+from .keyword import Keywords, backfill
 from .read import MAX_CELL_CHARS, Table, open_table
 from .records import (
     ColumnPlan,
@@ -75,7 +84,6 @@ from .records import (
     build_record,
     field_name,
     field_type,
-    merge_types,
     plan_columns,
     text_hash,
 )
@@ -87,8 +95,6 @@ from .writer import ProgressFn, WriteBehind
 DUPLICATE_POLICIES = ("error", "first", "last")
 # The content hash's "model" of a keyword-only collection's points.
 KEYWORD_ONLY = "keyword-only"
-MEASURED_DEFAULTS = "ingest (measured defaults)"
-SKIPPED_KEPT = 10_000  # skipped rows a manifest names per file (beyond: "no document")
 SHARED_KEPT = 100  # keys held by another file that a summary names (beyond: a count)
 XLSX_EXPANSION = 4  # an .xlsx file's cells take about this many times its bytes
 # Points written between two ``Collection.checkpoint`` calls: the embedded store indexes a
@@ -879,34 +885,24 @@ class _Loader:
             for key in [k for k in out if provenance.is_bare_name(k)]:
                 if out[key].file == path:
                     del out[key]
-            out[path] = _sources_entry(table, entry["rows"], entry["skipped"])
+            out[path] = source_entry(table, entry["rows"], entry["skipped"])
         return out
 
     def count(self) -> int:
         return self.coll.count() if self.coll is not None else 0
 
     def _default_mode(self, fields: dict[str, FieldSpec]) -> None:
-        """Keep a tuned or stored default mode; set one for a new collection, as measured:
-        on the collection's own labels where it has an IPC/CPC field (its stored vectors, a
-        seeded sample: seconds), else by what the model's tokenizer makes of the texts."""
+        """Keep a tuned or stored default mode; set one for a new collection, as measured."""
         assert self.manifest is not None and self.coll is not None
         if self.manifest.search is None:
-            evidence = self.mode_evidence()
-            measured = None
-            if evidence.dense:
-                from ..search.eval import measure_modes
-
-                began = time.perf_counter()
-                view = replace(self.manifest, fields=fields, keyword=self.keywords.info())
-                measured = measure_modes(self.coll, view, name=self.name)
-                self.summary.default_mode_seconds = round(time.perf_counter() - began, 3)
-            chosen, reason, warning = default_mode(evidence, measured)
-            if warning:
-                self.summary.warnings.append(warning)
-            self.manifest.search = replace(
-                chosen.to_manifest(f"{MEASURED_DEFAULTS}: {reason}"), measured=reason
-            )
-            self.summary.mode_reason = reason
+            view = replace(self.manifest, fields=fields, keyword=self.keywords.info())
+            choice = measured_mode(self.coll, self.name, view, self.mode_evidence())
+            if choice.warning:
+                self.summary.warnings.append(choice.warning)
+            if choice.seconds is not None:
+                self.summary.default_mode_seconds = choice.seconds
+            self.manifest.search = choice.search
+            self.summary.mode_reason = choice.reason
         self.manifest.keyword = self.keywords.info()
         self.summary.default_mode = Retrieval.from_manifest(self.manifest.search).mode
 
@@ -925,72 +921,30 @@ class _Loader:
         return ModeEvidence(self.mdl.name, len(texts), language_share(texts), poor)
 
     def _fields(self) -> dict[str, FieldSpec]:
-        """Each payload field's type and index, from the values written so far."""
-        assert self.manifest is not None
-        fields = dict(self.manifest.fields)
-        text_fields = {self.plan.fields[c] for c in self.plan.text_columns}
+        """Each payload field's type and index, from the values written so far, at most
+        ``indexing.MAX_FIELD_INDEXES`` of them indexed."""
+        assert self.manifest is not None and self.coll is not None
         title = self.plan.fields.get(self.plan.title_column or "")
-        for key, kinds in self.types.items():
-            old = fields.get(key)
-            earlier = {old.value_type} if old is not None and old.value_type else set()
-            kind = merge_types(kinds | earlier)
-            index = "text" if key in text_fields or key == title else kind
-            fields[key] = FieldSpec(
-                type="text" if index == "text" else kind,
-                value_type=kind,
-                list=key in self.lists,
-                # Earlier runs count too: their values may still be stored.
-                mixed=len(kinds | earlier) > 1 and not kinds | earlier <= {"integer", "float"},
-                index=index,
-            )
-        for key in self.keywords.text_fields:
-            if key in fields:
-                fields[key] = replace(fields[key], terms=terms_field(key))
-        for key in self.names.fields:
-            if key in fields:
-                fields[key] = replace(fields[key], names=names_field(key))
-        self._limit_indexes(fields)
-        return fields
+        full_text = {self.plan.fields[c] for c in self.plan.text_columns}
+        fields = field_specs(
+            self.manifest.fields,
+            self.types,
+            self.lists,
+            full_text | ({title} if title else set()),
+            terms=self.keywords.text_fields,
+            names=self.names.fields,
+        )
+        return limit_indexes(fields, self.lists, self._columns(), set(self.coll.indexes()))
 
-    def _field_order(self, fields: dict[str, FieldSpec]) -> list[str]:
-        """The fields in the files' column order (earlier loads' fields first)."""
-        assert self.manifest is not None
-        order = [f for f in self.manifest.field_order if f in fields]
-        for name in [*(self.plan.fields[c] for c in self.plan.columns), *fields]:
-            if name in fields and name not in order:
-                order.append(name)
-        return order
-
-    def _limit_indexes(self, fields: dict[str, FieldSpec]) -> None:
-        """At most ``indexing.MAX_FIELD_INDEXES`` fields keep an index (``indexing``); the
-        others record ``index`` None and are filtered without one."""
-        assert self.coll is not None
-        wanted = {
-            key: spec.index or ("text" if spec.type == "text" else spec.value_type or spec.type)
-            for key, spec in fields.items()
-        }
-        lists = self.lists | {k for k, spec in fields.items() if spec.list}
-        order = [self.plan.fields[c] for c in self.plan.columns if c in self.plan.fields]
-        existing = set(self.coll.indexes()) & set(fields)
-        chosen = choose_indexes(wanted, lists, order, existing)
-        for key, spec in fields.items():
-            fields[key] = replace(spec, index=wanted[key] if key in chosen else None)
-
-    def _index(self, fields: dict[str, FieldSpec]) -> None:
-        assert self.coll is not None
-        for key, spec in fields.items():
-            if spec.index is not None:
-                self.coll.ensure_index(key, spec.index)
-            if spec.terms:
-                self.coll.ensure_index(spec.terms, "terms")
-            if spec.names:
-                self.coll.ensure_index(spec.names, "keyword")
+    def _columns(self) -> list[str]:
+        """The files' columns as payload fields, in the files' order."""
+        return [self.plan.fields[c] for c in self.plan.columns if c in self.plan.fields]
 
     def checkpoint(self) -> None:
         """Mid-load: the payload indexes as the rows so far call for (so the engine builds
         them segment by segment, not all at the end), then the store's checkpoint."""
         coll = self._collection()
-        self._index(self._fields())
+        ensure_indexes(coll, self._fields())
         coll.checkpoint()
 
     def finish(self) -> None:
@@ -1002,7 +956,7 @@ class _Loader:
         for key, spec in fields.items():
             if spec.mixed and spec.index != "text" and key in self.types:
                 self.summary.mixed_fields[key] = sorted(self.types[key])
-        self._index(fields)
+        ensure_indexes(self.coll, fields)
         self.summary.unindexed = sorted(k for k, spec in fields.items() if not spec.index)
         self.coll.ensure_index("_file", "keyword")  # collections made before _file existed
         self.coll.optimize()
@@ -1013,7 +967,7 @@ class _Loader:
         m.text_columns = list(self.plan.text_columns)
         m.title_field = title
         m.family_field = family or m.family_field
-        m.date_field = m.date_field or _pick_date_field(date_fields)
+        m.date_field = m.date_field or pick_date_field(date_fields)
         m.points = self.coll.count()
         m.source = SourceEntry(
             file=str(self.tables[0].path.resolve()),
@@ -1022,7 +976,7 @@ class _Loader:
             loaded_at=now(),
         )
         m.sources = self._sources()
-        m.field_order = self._field_order(fields)
+        m.field_order = field_order(m.field_order, self._columns(), fields)
         m.names = self.names.to_manifest()
         m.field_names = {**m.field_names, **{c: f for c, f in self.plan.fields.items() if f != c}}
         m.state = "ready"
@@ -1068,33 +1022,10 @@ def _field_of(column: str) -> str:
     return field_name(column)
 
 
-def _sources_entry(table: Table, rows: int, skipped: list[int]) -> SourceEntry:
-    return SourceEntry(
-        file=str(table.path.resolve()),
-        sheet=table.sheet,
-        header_row=table.header_row,
-        rows=rows,
-        # Rows left out for empty text, so that a search naming one can say so.
-        skipped=tuple(skipped[:SKIPPED_KEPT]),
-        loaded_at=now(),
-    )
-
-
 def _match_hashes(hashes: tuple[str, ...]) -> Any:
     from ..store.filters import Filter
 
     return Filter(must=(Match("_hash", hashes),))
-
-
-def _pick_date_field(names: list[str]) -> str | None:
-    """The date a prior-art search compares: filing or application date first."""
-    for preferred in ("application_date", "filing_date", "priority_date", "출원일자", "출원일"):
-        if preferred in names:
-            return preferred
-    for name in names:
-        if "filing" in name or "application" in name or "출원" in name:
-            return name
-    return names[0] if names else None
 
 
 def read_records(

@@ -233,8 +233,8 @@ def test_shards_and_replicas_reach_create_collection(monkeypatch, unique_name):
 def test_the_cli_passes_shards_and_replicas_to_the_pipeline(monkeypatch, tmp_path):
     seen = {}
 
-    def fake_load(file, **kwargs):
-        seen.update(kwargs)
+    def fake_load(file, settings, **kwargs):
+        seen["settings"] = settings
         raise StoreError("stop here")
 
     monkeypatch.setattr("patentsim.ingest.pipeline.load", fake_load)
@@ -243,4 +243,4 @@ def test_the_cli_passes_shards_and_replicas_to_the_pipeline(monkeypatch, tmp_pat
         cli, ["load", str(tmp_path / "p.csv"), "--shards", "4", "--replicas", "2", "--url", "x"]
     )
     assert result.exit_code == 1, result.output
-    assert seen["create_options"] == CreateOptions(shards=4, replicas=2)
+    assert seen["settings"].create_options == CreateOptions(shards=4, replicas=2)

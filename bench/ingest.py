@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from patentsim.store.backend import LARGE_LOAD_ROWS
+from patentsim.ingest.settings import LARGE_LOAD_ROWS
 
 from .common import (
     BIN,

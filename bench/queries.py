@@ -67,18 +67,28 @@ def hnsw_params(
     m: int | None = None, ef_construct: int | None = None, ef_search: int | None = None
 ) -> Iterator[None]:
     """Temporarily other HNSW parameters than the platform's (store/backend.py)."""
-    from patentsim.store import backend as b
     from patentsim.store import plan as planning
+    from patentsim.store import tuning
 
-    saved = (b.HNSW_M, b.HNSW_EF_CONSTRUCT, b.HNSW_EF_SEARCH, planning.SMALL_COLLECTION_EF)
-    b.HNSW_M = m or b.HNSW_M
-    b.HNSW_EF_CONSTRUCT = ef_construct or b.HNSW_EF_CONSTRUCT
+    saved = (
+        tuning.HNSW_M,
+        tuning.HNSW_EF_CONSTRUCT,
+        tuning.HNSW_EF_SEARCH,
+        planning.SMALL_COLLECTION_EF,
+    )
+    tuning.HNSW_M = m or tuning.HNSW_M
+    tuning.HNSW_EF_CONSTRUCT = ef_construct or tuning.HNSW_EF_CONSTRUCT
     if ef_search:  # the beam of every size of collection
-        b.HNSW_EF_SEARCH = planning.SMALL_COLLECTION_EF = ef_search
+        tuning.HNSW_EF_SEARCH = planning.SMALL_COLLECTION_EF = ef_search
     try:
         yield
     finally:
-        b.HNSW_M, b.HNSW_EF_CONSTRUCT, b.HNSW_EF_SEARCH, planning.SMALL_COLLECTION_EF = saved
+        (
+            tuning.HNSW_M,
+            tuning.HNSW_EF_CONSTRUCT,
+            tuning.HNSW_EF_SEARCH,
+            planning.SMALL_COLLECTION_EF,
+        ) = saved
 
 
 def build(
@@ -278,14 +288,14 @@ def _hnsw_filtered(coll: Any, vector: np.ndarray, flt: Any) -> list[str]:
     """The same filtered query through HNSW (what the platform deliberately does not do)."""
     import qdrant_edge as qe
 
-    from patentsim.store import backend as b
+    from patentsim.store import tuning
     from patentsim.store.edge import to_edge
 
     request = qe.QueryRequest(
         limit=10,
         query=qe.Query.Nearest([float(t) for t in vector]),
         filter=to_edge(flt),
-        params=qe.SearchParams(hnsw_ef=b.HNSW_EF_SEARCH, exact=False),
+        params=qe.SearchParams(hnsw_ef=tuning.HNSW_EF_SEARCH, exact=False),
         with_payload=False,
     )
     return [str(p.id) for p in coll.shard.query(request)]
@@ -372,7 +382,7 @@ def at_size(
     reuse: bool = True,
 ) -> dict[str, Any]:
     """Every query kind at ``n`` points with the platform's parameters (+ a sweep)."""
-    from patentsim.store import backend as b
+    from patentsim.store import tuning
     from patentsim.store.ids import point_id
 
     x, src = synthesize(base, n)
@@ -383,7 +393,7 @@ def at_size(
     filter_picks = rng.sample(range(n), FILTER_QUERIES)
     texts = [str(d["title"]) for d in random.Random(3).sample(docs, TEXT_QUERIES)]
     result: dict[str, Any] = {"points": n, "builds": []}
-    platform = (b.HNSW_M, b.HNSW_EF_CONSTRUCT)
+    platform = (tuning.HNSW_M, tuning.HNSW_EF_CONSTRUCT)
     for m, efc in configs:
         if (m, efc) == platform:
             continue
@@ -398,8 +408,8 @@ def at_size(
         meta["ef_sweep"] = ef_sweep(coll, x, index_of, ids, like_picks[:100])
         result["builds"].append(meta)
         result["platform"] = {
-            "m": b.HNSW_M,
-            "ef_construct": b.HNSW_EF_CONSTRUCT,
+            "m": tuning.HNSW_M,
+            "ef_construct": tuning.HNSW_EF_CONSTRUCT,
             "hnsw_ef": coll.plan(None, limit=10).hnsw_ef,  # the beam walked at this size
             "text_hnsw_ef": coll.plan(None, limit=10, free_text=True).hnsw_ef,
         }
@@ -422,7 +432,7 @@ def figure4(
 ) -> dict[str, Any]:
     from threadpoolctl import threadpool_info
 
-    from patentsim.store import backend as b
+    from patentsim.store import tuning
 
     # m / ef_construct tried at the smaller size in every run, and at every size with --tune.
     sweep = {
@@ -445,7 +455,7 @@ def figure4(
         "sizes": {},
     }
     for n in sizes:
-        configs = sweep.get(n, [(b.HNSW_M, b.HNSW_EF_CONSTRUCT)])
+        configs = sweep.get(n, [(tuning.HNSW_M, tuning.HNSW_EF_CONSTRUCT)])
         log(f"figure 4: {n:,} points")
         out["sizes"][str(n)] = at_size(n, base, docs, embedder, configs=configs, reuse=reuse)
     big = out["sizes"].get(str(max(sizes)), {})

@@ -128,10 +128,11 @@ def store_folder(n: int, quantization: str) -> Path:
 
 def build_child(n: int, quantization: str, dim: int) -> dict[str, Any]:
     """Create the collection and fill it in batches read from disk; its HNSW index."""
-    from patentsim.store.backend import LARGE_SEGMENT_POINTS, CreateOptions, PointData
+    from patentsim.store.backend import CreateOptions, PointData
     from patentsim.store.edge import EdgeStore
     from patentsim.store.ids import point_id
     from patentsim.store.manifest import FieldSpec, Manifest
+    from patentsim.store.tuning import LARGE_SEGMENT_POINTS
 
     from .embeddings import CachedEmbedder
 
@@ -412,12 +413,12 @@ def _raw_query(
     """A filtered HNSW query with explicit parameters (the reference paths)."""
     import qdrant_edge as qe
 
-    from patentsim.store import backend as b
+    from patentsim.store import tuning
     from patentsim.store.edge import to_edge
 
     qparams = (
         qe.QuantizationSearchParams(
-            rescore=True, oversampling=b.OVERSAMPLING[layout_of(quantization)[0]]
+            rescore=True, oversampling=tuning.OVERSAMPLING[layout_of(quantization)[0]]
         )
         if layout_of(quantization)[0] != "none"
         else None

@@ -26,8 +26,7 @@ import pytest
 
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
-from patentsim.store import StoreSettings, health
-from patentsim.store import backend as b
+from patentsim.store import StoreSettings, health, tuning
 
 from .conftest import ROOT
 from .fakes import FakeEmbedder
@@ -51,7 +50,7 @@ def _pristine(folder: Path, *, immutable: bool) -> tuple[Path, Path]:
     store = folder / "store"
     with pytest.MonkeyPatch.context() as mp:
         if immutable:  # the engine indexes (and freezes) any segment: an immutable id tracker
-            mp.setattr(b, "INDEXING_THRESHOLD_KB", 1)
+            mp.setattr(tuning, "INDEXING_THRESHOLD_KB", 1)
         load(
             source,
             LoadSettings(

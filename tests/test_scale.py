@@ -29,8 +29,7 @@ from patentsim.ingest.copy import copy_collection
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, Session
-from patentsim.store import StoreSettings, open_store
-from patentsim.store import backend as b
+from patentsim.store import StoreSettings, open_store, tuning
 from patentsim.store import plan as planning
 from patentsim.store.backend import CreateOptions
 from patentsim.store.errors import LayoutMismatch, UserInputError
@@ -50,8 +49,8 @@ def _manifest(name: str) -> Manifest:
 def small_segments():
     """Index (and quantize) segments of a few kilobytes, as large collections are."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(b, "INDEXING_THRESHOLD_KB", 1)
-        mp.setattr(b, "FULL_SCAN_THRESHOLD_KB", 1)
+        mp.setattr(tuning, "INDEXING_THRESHOLD_KB", 1)
+        mp.setattr(tuning, "FULL_SCAN_THRESHOLD_KB", 1)
         yield
 
 
@@ -170,8 +169,8 @@ def test_quantized_checked_search_ranks_candidates_on_quantized_vectors(
             candidates, check = requests[0], requests[-1]
             assert (candidates.flt, candidates.rescore, candidates.exact) == (None, False, False)
             engine = coll._search_params(candidates).quantization
-            assert engine.rescore is (kind not in b.RANKS_UNRESCORED)
-            assert (kind in b.RANKS_UNRESCORED) is (kind == "int8")
+            assert engine.rescore is (kind not in tuning.RANKS_UNRESCORED)
+            assert (kind in tuning.RANKS_UNRESCORED) is (kind == "int8")
             assert check.rescore and check.exact and check.flt is not None
             scores = np.where(member, x @ x[k], -np.inf)
             expected = np.sort(scores)[::-1][:10]
@@ -374,7 +373,7 @@ def test_plan_thresholds():
 def test_beams_narrow_per_segment_as_points_spread_over_more_segments():
     """The beams were tuned on one indexed segment beside an appendable one; a large
     collection's points sit in many segments, each walked with a narrower beam."""
-    ef = b.HNSW_EF_SEARCH
+    ef = tuning.HNSW_EF_SEARCH
     for segments in (1, 2):  # the collections the beams were tuned on: unchanged
         assert plan_search(filtered=False, limit=10, segments=segments).hnsw_ef == ef
     eleven = plan_search(filtered=False, limit=10, segments=11)  # 1M points, large
@@ -396,8 +395,8 @@ def test_beams_narrow_per_segment_as_points_spread_over_more_segments():
 def test_small_collections_walk_a_narrower_beam():
     """Up to SMALL_COLLECTION_POINTS points, hnsw_ef 128 finds what 256 does (figure 4)."""
     small, big = planning.SMALL_COLLECTION_POINTS, planning.SMALL_COLLECTION_POINTS + 1
-    assert planning.base_ef(small) == planning.SMALL_COLLECTION_EF < b.HNSW_EF_SEARCH
-    assert planning.base_ef(big) == planning.base_ef(None) == b.HNSW_EF_SEARCH
+    assert planning.base_ef(small) == planning.SMALL_COLLECTION_EF < tuning.HNSW_EF_SEARCH
+    assert planning.base_ef(big) == planning.base_ef(None) == tuning.HNSW_EF_SEARCH
     assert plan_search(filtered=False, limit=10, total=small).hnsw_ef == 128
     assert plan_search(filtered=False, limit=10, total=big).hnsw_ef == 256
     assert plan_search(filtered=False, limit=200, total=small).hnsw_ef == 200  # the page
@@ -577,8 +576,8 @@ def large_and_plain(tmp_path_factory, offline_embedder, small_segments):
         real(self)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(b, "LARGE_SEGMENT_POINTS", 30)
-        mp.setattr(b, "LARGE_MAX_SEGMENT_POINTS", 60)
+        mp.setattr(tuning, "LARGE_SEGMENT_POINTS", 30)
+        mp.setattr(tuning, "LARGE_MAX_SEGMENT_POINTS", 60)
         mp.setattr(pipeline, "CHECKPOINT_POINTS", 30)
         mp.setattr(EdgeCollection, "checkpoint", counted)
         for name, large_rows in (("large", 50), ("plain", 10**9)):

@@ -13,8 +13,9 @@ import click
 from .. import __version__
 from ..embed.model import DEFAULT_MODEL
 from ..options import ErrorBoundary, bundle, collection_option, store_options, with_progress
-from ..store.backend import LARGE_MAX_SEGMENT_POINTS, LARGE_QUANTIZED_MEMORY, CreateOptions
+from ..store.backend import LARGE_QUANTIZED_MEMORY, CreateOptions
 from ..store.manifest import ModelRecord
+from ..store.tuning import LARGE_MAX_SEGMENT_POINTS
 from .indexing import MAX_FIELD_INDEXES
 from .manage import CollectionInfo
 

@@ -24,8 +24,6 @@ from typing import Any
 from ..store import StoreSettings, open_store, pick_collection
 from ..store.backend import (
     INDEX_TYPES,
-    LARGE_LOAD_ROWS,
-    LARGE_SEGMENT_POINTS,
     Collection,
     CreateOptions,
     PointData,
@@ -35,6 +33,8 @@ from ..store.backend import (
 from ..store.errors import StoreError, UserInputError
 from ..store.manifest import CopiedFrom, Manifest, ModelRecord, check_layout, check_model, now
 from ..store.payload import RESERVED_INDEXES
+from ..store.tuning import LARGE_SEGMENT_POINTS
+from .settings import LARGE_LOAD_ROWS
 from .writer import ProgressFn, WriteBehind
 
 DEFAULT_BATCH = 256

@@ -31,8 +31,6 @@ from ..embed.model import DEFAULT_MODEL, check_options
 from ..embed.retrieval import ModeEvidence, Retrieval
 from ..store import StoreSettings, open_store
 from ..store.backend import (
-    LARGE_LOAD_ROWS,
-    LARGE_SEGMENT_POINTS,
     SPARSE_VECTOR,
     Collection,
     CreateOptions,
@@ -65,6 +63,7 @@ from ..store.manifest import (
 from ..store.names import NameSpec, with_name_fields
 from ..store.names import annotate as annotate_names
 from ..store.payload import DUP_FIELD, RESERVED_INDEXES
+from ..store.tuning import LARGE_SEGMENT_POINTS
 from . import indexing, provenance
 from .finish import (
     MEASURED_DEFAULTS,
@@ -88,7 +87,7 @@ from .records import (
     text_hash,
 )
 from .scan import Scan, resolve_rows, scan_tables
-from .settings import LoadSettings
+from .settings import LARGE_LOAD_ROWS, LoadSettings
 from .sources import expand_sources
 from .writer import ProgressFn, WriteBehind
 

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from ..store import StoreSettings
 from ..store.backend import CreateOptions
 
+# ``ingest load`` of a file with this many rows (``ingest copy`` of as many points) makes a
+# large collection (``CreateOptions.large``).
+LARGE_LOAD_ROWS = 100_000
+
 
 @dataclass(frozen=True)
 class LoadSettings:

@@ -22,60 +22,13 @@ if TYPE_CHECKING:
 # "terms": analyzed terms separated by spaces (a text index on whitespace tokens).
 INDEX_TYPES = ("keyword", "integer", "float", "datetime", "bool", "text", "terms")
 
-# HNSW and search parameters the platform uses, tuned with `python -m bench --tune` on real
-# MiniLM embeddings (BENCHMARKS.md, figure 4).  ef_construct 64 builds the index in about half
-# the time of 128 (43 s vs 99 s at 100k points on 2 cores) at the same recall@10 of `like`
-# queries (1.00 at 100k, >= 0.99 at 10k).  Free-text queries sit farther from the stored
-# vectors and need a wider search: hnsw_ef 64 gives them 0.97 at 100k, 128 gives 0.99.
-# At 1,000,000 points (`python -m bench --scale 1m`) 128 found 0.979 of the true top-10 of
-# `like` queries (fp32) and 256 found 0.995 at 1.7 ms instead of 1.0: the search uses 256.
-HNSW_M = 16
-HNSW_EF_CONSTRUCT = 64
-HNSW_EF_SEARCH = 256
-FULL_SCAN_THRESHOLD_KB = 10_000
-# Segments smaller than this stay plain (no HNSW, no quantized copy); None: the engine's
-# default (10,000 KB, about 6,600 vectors of 384-d).  Tests lower it to index tiny collections.
-INDEXING_THRESHOLD_KB: int | None = None
-# A large collection (``CreateOptions.large``) is written and indexed in segments of this many
-# points: a load checkpoints after each (``Collection.checkpoint``) and merges nothing.  At the
-# end of the load (``optimize``) the engine merges them into segments of at most
-# LARGE_MAX_SEGMENT_POINTS, never into one whose building would hold every vector and index in
-# RAM.  A query visits every segment: at 200,000 points, 11 segments of 20,000 answered `like`
-# in 11.8 ms (p50), 3 segments in 2.4 ms, 2 (one ordinary collection) in 1.0 ms.
-LARGE_SEGMENT_POINTS = 20_000
-LARGE_MAX_SEGMENT_POINTS = 100_000
 # The manifest's ``quantized_memory`` of a large collection whose quantized vectors are
 # memory-mapped (the embedded store; collections made before that have none: in RAM).
 LARGE_QUANTIZED_MEMORY = "page cache"
-# ``ingest load`` of a file with this many rows (``ingest copy`` of as many points) makes a
-# large collection.
-LARGE_LOAD_ROWS = 100_000
-
-# Vector quantization of a new collection (`--quantization`).  A quantized collection keeps
-# its original float32 vectors on disk (memory-mapped) and the quantized copy in RAM (a large
-# collection memory-maps it too: edge._quantization_config); a search
-# walks the index on the quantized vectors, takes OVERSAMPLING x limit candidates and rescores
-# them with the originals, so the scores are exact cosine similarities.
-# int8: one byte per dimension (4x smaller than float32).  binary: Qdrant's binary
-# quantization with two bits per dimension (16x smaller) and 8-bit queries; one bit per
-# dimension found only 0.94 of the true top-10 of 384-d MiniLM vectors at 20k points even
-# with 8x oversampling, two bits 0.99 (measured on the benchmark's vectors), 0.982 at 300k.
-# At 1M points two bits are too coarse to rank the candidates: 8x oversampling found 0.80 of
-# the true top-10, 16x 0.9585, 32x 0.9965 at the same p50 (1.5-1.8 ms; hnsw_ef 512 instead
-# of 256 did not help: 0.802), so binary rescores 32x.  int8 at 1M points: 2x oversampling
-# found 0.983 of the true top-10 (hnsw_ef 256), 4x 0.9925 at the same 1.0 ms p50.
+# Vector quantization of a new collection (`--quantization`): int8 (one byte per dimension)
+# or binary (two bits); the originals stay on disk and rescore the candidates, so scores are
+# exact cosine similarities (store/tuning.py: OVERSAMPLING).
 QUANTIZATIONS = ("none", "int8", "binary")
-# Each segment rescores its own OVERSAMPLING x limit candidates, also in a large collection
-# of many segments: fewer per segment (1x at 1M points in 11 segments) read 4x fewer
-# originals at the same recall when a file's rows come in random order, but a file sorted by
-# topic puts a query's neighbours in one segment, where 1x found 0.877 of the true top-10
-# (2x 0.989, 4x 0.9935; docs/scaling.md, memory).
-OVERSAMPLING = {"int8": 4.0, "binary": 32.0}
-# The quantizations whose scores alone rank the candidates of a checked search well enough
-# (``store/plan.py``: the check scores them exactly afterwards).  Not binary: ranked on its
-# two bits, the candidates of filters matching 10-51% of 1M points held 0.88-0.94 of the true
-# filtered top-10.
-RANKS_UNRESCORED = frozenset({"int8"})
 
 
 # The sparse keyword vector beside the (unnamed) dense vector of every collection.
@@ -86,7 +39,6 @@ SPARSE_VECTOR = "keyword"
 ADDED_DENSE_VECTOR = "dense"
 
 FUSIONS = ("rrf", "dbsf")
-RRF_K = 60
 
 
 @dataclass(frozen=True)

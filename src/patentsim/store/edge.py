@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import backend as b
-from . import health, space
+from . import health, space, tuning
 from .errors import (
     CollectionDamaged,
     CollectionExists,
@@ -322,9 +322,9 @@ class EdgeCollection(PlannedQueries):
                 )
             },
             hnsw_config=qe.HnswIndexConfig(
-                m=b.HNSW_M,
-                ef_construct=b.HNSW_EF_CONSTRUCT,
-                full_scan_threshold=b.FULL_SCAN_THRESHOLD_KB,
+                m=tuning.HNSW_M,
+                ef_construct=tuning.HNSW_EF_CONSTRUCT,
+                full_scan_threshold=tuning.FULL_SCAN_THRESHOLD_KB,
             ),
             quantization_config=_quantization_config(quantization, mapped=self.quantized_mapped),
             optimizers=self._optimizers(dimension, segment_points),
@@ -335,10 +335,10 @@ class EdgeCollection(PlannedQueries):
         ``segment_points`` (by default LARGE_SEGMENT_POINTS: while it is being written)."""
         qe = _qe()
         options: dict[str, int] = {}
-        if b.INDEXING_THRESHOLD_KB is not None:
-            options["indexing_threshold"] = b.INDEXING_THRESHOLD_KB
+        if tuning.INDEXING_THRESHOLD_KB is not None:
+            options["indexing_threshold"] = tuning.INDEXING_THRESHOLD_KB
         if self.indexes_on_disk:
-            points = segment_points or b.LARGE_SEGMENT_POINTS
+            points = segment_points or tuning.LARGE_SEGMENT_POINTS
             # The engine measures a segment by its vectors' size (KB); float32 originals.
             options["max_segment_size"] = points * dimension * 4 // 1024 + 1
             self._segment_points = points
@@ -620,7 +620,7 @@ class EdgeCollection(PlannedQueries):
         fusion: Any = (
             qe.Fusion.Dbsf()
             if fused.fusion == "dbsf"
-            else qe.Fusion.Rrf(k=b.RRF_K, weights=[float(w) for w in fused.weights])
+            else qe.Fusion.Rrf(k=tuning.RRF_K, weights=[float(w) for w in fused.weights])
         )
         return self._query(request, fusion, prefetches=prefetches)
 
@@ -656,7 +656,7 @@ class EdgeCollection(PlannedQueries):
 
     def _search_params(self, request: SearchRequest) -> Any:
         quantization = self._search_quantization()
-        if not request.rescore and self._quantization in b.RANKS_UNRESCORED:
+        if not request.rescore and self._quantization in tuning.RANKS_UNRESCORED:
             quantization = _qe().QuantizationSearchParams(rescore=False)
         return _qe().SearchParams(
             hnsw_ef=request.hnsw_ef, exact=request.exact, quantization=quantization
@@ -702,7 +702,7 @@ class EdgeCollection(PlannedQueries):
         if self._quantization == "none":
             return None
         return _qe().QuantizationSearchParams(
-            rescore=True, oversampling=b.OVERSAMPLING[self._quantization]
+            rescore=True, oversampling=tuning.OVERSAMPLING[self._quantization]
         )
 
     def count(self, flt: Filter | None = None) -> int:
@@ -801,7 +801,7 @@ class EdgeCollection(PlannedQueries):
         if self.indexes_on_disk:
             # The end of a load: the segments it wrote may now merge, up to their full size.
             self.close_shard()
-            self.load_shard(b.LARGE_MAX_SEGMENT_POINTS)
+            self.load_shard(tuning.LARGE_MAX_SEGMENT_POINTS)
         self._engine(lambda: self.shard.optimize())
         self._engine(lambda: self.shard.flush())
 
@@ -813,13 +813,13 @@ class EdgeCollection(PlannedQueries):
         if not self.indexes_on_disk:
             return  # held in RAM anyway: reopening would only read it all again
         self.room(space.OPTIMIZE_FACTOR * self._written, "indexing the documents written")
-        if self._segment_points != b.LARGE_SEGMENT_POINTS:
+        if self._segment_points != tuning.LARGE_SEGMENT_POINTS:
             self.close_shard()
-            self.load_shard(b.LARGE_SEGMENT_POINTS)
+            self.load_shard(tuning.LARGE_SEGMENT_POINTS)
         self._engine(lambda: self.shard.optimize())
         self._engine(lambda: self.shard.flush())
         self.close_shard()
-        self.load_shard(b.LARGE_SEGMENT_POINTS)
+        self.load_shard(tuning.LARGE_SEGMENT_POINTS)
 
 
 def preread(shard_dir: Path) -> int:

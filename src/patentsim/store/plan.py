@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from . import backend as b
+from . import tuning
 
 # Exact search over at most this many matching points: cheaper there than the candidate
 # search below, which misses matches (docs/scaling.md).
@@ -40,7 +40,7 @@ LARGE_CANDIDATE_EF = 16
 REFERENCE_SEGMENTS = 2
 MIN_SEGMENT_EF = 64
 # A collection of at most SMALL_COLLECTION_POINTS points walks SMALL_COLLECTION_EF instead of
-# b.HNSW_EF_SEARCH, which a million points need (BENCHMARKS.md, figure 4).
+# tuning.HNSW_EF_SEARCH, which a million points need (BENCHMARKS.md, figure 4).
 SMALL_COLLECTION_POINTS = 100_000
 SMALL_COLLECTION_EF = 128
 # Free-text queries walk this many times the beam of a stored point (see above).
@@ -76,7 +76,7 @@ def base_ef(points: int | None) -> int:
     the beams were tuned on; ``segment_ef`` narrows it per segment."""
     if points is not None and points <= SMALL_COLLECTION_POINTS:
         return SMALL_COLLECTION_EF
-    return b.HNSW_EF_SEARCH
+    return tuning.HNSW_EF_SEARCH
 
 
 def segment_ef(ef: int, segments: int) -> int:

@@ -29,6 +29,7 @@ from typing import Any
 
 from . import backend as b
 from . import plan as planning
+from . import tuning
 from .filters import Filter, HasId, all_of
 from .manifest import Manifest
 from .plan import SearchPlan, plan_search
@@ -47,10 +48,10 @@ class SearchRequest:
     offset: int = 0
     score_threshold: float | None = None
     exact: bool = False
-    hnsw_ef: int = b.HNSW_EF_SEARCH
+    hnsw_ef: int = tuning.HNSW_EF_SEARCH
     with_payload: bool = True
     # False: the caller scores the hits exactly afterwards, so a quantized collection may rank
-    # on its quantized vectors alone (those of ``b.RANKS_UNRESCORED`` do)
+    # on its quantized vectors alone (those of ``tuning.RANKS_UNRESCORED`` do)
     rescore: bool = True
 
 

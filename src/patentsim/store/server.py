@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from . import backend as b
+from . import tuning
 from .errors import (
     CollectionExists,
     CollectionNotFound,
@@ -327,7 +328,9 @@ class ServerStore:
                 sparse_vectors_config={
                     b.SPARSE_VECTOR: m.SparseVectorParams(modifier=m.Modifier.IDF)
                 },
-                hnsw_config=m.HnswConfigDiff(m=b.HNSW_M, ef_construct=b.HNSW_EF_CONSTRUCT),
+                hnsw_config=m.HnswConfigDiff(
+                    m=tuning.HNSW_M, ef_construct=tuning.HNSW_EF_CONSTRUCT
+                ),
                 quantization_config=_quantization_config(quantization),
                 shard_number=options.shards,
                 replication_factor=options.replicas,
@@ -670,7 +673,7 @@ class ServerCollection(PlannedQueries):
         query: Any = (
             m.FusionQuery(fusion=m.Fusion.DBSF)
             if fused.fusion == "dbsf"
-            else m.RrfQuery(rrf=m.Rrf(k=b.RRF_K, weights=[float(w) for w in fused.weights]))
+            else m.RrfQuery(rrf=m.Rrf(k=tuning.RRF_K, weights=[float(w) for w in fused.weights]))
         )
         return self._query(request, query, prefetch=prefetch)
 
@@ -716,8 +719,10 @@ class ServerCollection(PlannedQueries):
             hnsw_ef=request.hnsw_ef,
             exact=request.exact,
             quantization=(
-                m.QuantizationSearchParams(rescore=True, oversampling=b.OVERSAMPLING[quantization])
-                if request.rescore or quantization not in b.RANKS_UNRESCORED
+                m.QuantizationSearchParams(
+                    rescore=True, oversampling=tuning.OVERSAMPLING[quantization]
+                )
+                if request.rescore or quantization not in tuning.RANKS_UNRESCORED
                 else m.QuantizationSearchParams(rescore=False)
             )
             if quantization != "none"
@@ -937,7 +942,7 @@ class MemoryCollection(ServerCollection):
     none, and warns about search parameters and indexes on each call)."""
 
     def _query_plan(self, flt: Filter | None, limit: int, free_text: bool) -> SearchPlan:
-        return SearchPlan(exact=True, hnsw_ef=b.HNSW_EF_SEARCH)
+        return SearchPlan(exact=True, hnsw_ef=tuning.HNSW_EF_SEARCH)
 
     def _search_params(self, request: SearchRequest) -> Any:
         return None

@@ -13,8 +13,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 import patentsim
+from patentsim.errors import StoreError, name_settings, setting
 from patentsim.options import option_of
-from patentsim.store.errors import StoreError, name_settings, setting
 
 SRC = Path(patentsim.__file__).parent
 FLAG = re.compile(r"(?<![\w-])--[a-z]")
@@ -366,3 +366,20 @@ def test_the_manifest_rule_catches_a_dict_read(tmp_path):
         "sample.py:3",
         "sample.py:5",
     ]
+
+
+def test_errors_are_imported_from_the_package_errors_module():
+    """``patentsim.errors`` holds every package's errors; ``store/errors.py`` only keeps the
+    old import path for branches written before the move, and nothing here uses it."""
+    old = re.compile(r"(patentsim\.store\.errors|from \.\.store\.errors|from \.errors import)")
+    root = SRC.parent.parent
+    files = [*SRC.rglob("*.py"), *(root / "tests").glob("*.py"), *(root / "bench").glob("*.py")]
+    shim = SRC / "store" / "errors.py"
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for path in files
+        if path != shim and path.name != "test_code_health.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if old.search(line) and not (path.parent == SRC and "from .errors import" in line)
+    ]
+    assert found == [], found

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import UserInputError
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
@@ -20,7 +21,6 @@ from patentsim.search import collapse as collapse_module
 from patentsim.search import dups as dups_module
 from patentsim.search.cli import cli
 from patentsim.store import StoreSettings, open_store
-from patentsim.store.errors import UserInputError
 
 from .conftest import BACKENDS, SAMPLES
 from .fakes import FakeEmbedder

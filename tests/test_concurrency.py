@@ -30,13 +30,13 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import CollectionExists, StoreLocked
 from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.edge import EdgeStore
-from patentsim.store.errors import CollectionExists, StoreLocked
 
 from .conftest import ROOT
 from .fakes import FakeEmbedder

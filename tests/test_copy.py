@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import ModelMismatch, StoreError, UserInputError
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.copy import RESERVED_INDEXES, copy_collection, endpoint
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
-from patentsim.store.errors import ModelMismatch, StoreError, UserInputError
 from patentsim.store.manifest import Manifest
 
 from .conftest import KO_XLSX, slice_xlsx

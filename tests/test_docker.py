@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import Unauthorized
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.backend import CreateOptions
-from patentsim.store.errors import Unauthorized
 from patentsim.store.manifest import Manifest, ModelRecord
 from patentsim.store.server import MANIFEST_KEY, ServerStore
 

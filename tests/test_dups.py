@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import UserInputError
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, Session
 from patentsim.search.cli import cli
 from patentsim.search.dups import DUP_FIELD, DupOptions, find_duplicates
 from patentsim.store import StoreSettings, open_store
-from patentsim.store.errors import UserInputError
 
 from .conftest import BACKENDS
 from .fakes import FakeEmbedder

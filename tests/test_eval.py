@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import UserInputError
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.records import clean_text
 from patentsim.ingest.settings import LoadSettings
@@ -16,7 +17,6 @@ from patentsim.search import Session
 from patentsim.search.cli import cli as search_cli
 from patentsim.search.eval import EvalOptions, evaluate, label_codes
 from patentsim.store import StoreSettings, open_store
-from patentsim.store.errors import UserInputError
 
 from .conftest import NVIDIA_XLSX, slice_xlsx
 from .fakes import FakeEmbedder

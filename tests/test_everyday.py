@@ -53,8 +53,8 @@ def two_collections(tmp_path) -> Path:
 
 
 def test_the_python_api_takes_the_collection_from_qdrant_collection(two_collections, monkeypatch):
+    from patentsim.errors import CollectionNotFound
     from patentsim.search import QueryOptions, Session, facets, like
-    from patentsim.store.errors import CollectionNotFound
 
     three = QueryOptions(limit=3)
     with pytest.raises(CollectionNotFound, match="QDRANT_COLLECTION"):

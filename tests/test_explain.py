@@ -143,7 +143,7 @@ def test_text_query_shares_its_terms(three):
 
 
 def test_shared_terms_need_a_query():
-    from patentsim.store.errors import UserInputError
+    from patentsim.errors import UserInputError
 
     with pytest.raises(UserInputError):
         shared_terms("D0")

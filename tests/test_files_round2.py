@@ -496,9 +496,9 @@ def test_coverage_of_the_offline_tokenizer(offline_embedder):
 
 
 def test_a_keyword_only_collection_answers_and_later_gets_dense_vectors(settings, unique_name):
+    from patentsim.errors import UserInputError
     from patentsim.search import QueryOptions, like, text
     from patentsim.store import open_store
-    from patentsim.store.errors import UserInputError
 
     name = unique_name
     first = load(

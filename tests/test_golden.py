@@ -31,10 +31,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import PatentSimError
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
-from patentsim.store.errors import PatentSimError
 from patentsim.store.manifest import SearchDefaults
 
 from .conftest import BACKENDS, EN_XLSX, KO_XLSX, SAMPLES, slice_xlsx

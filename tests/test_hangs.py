@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import StoreUnreachable
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings
-from patentsim.store.errors import StoreUnreachable
 from patentsim.store.server import ServerStore
 
 from .fakes import FakeEmbedder

@@ -5,10 +5,10 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
+from patentsim.errors import ModelMismatch
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.store import open_store
-from patentsim.store.errors import ModelMismatch
 from patentsim.store.ids import point_id
 
 from .conftest import slice_xlsx
@@ -252,8 +252,8 @@ def test_a_date_column_with_a_stray_text_cell_is_reported(settings, tmp_path, un
 def test_recreate_with_a_model_that_cannot_load_keeps_the_collection(
     settings, ko200, unique_name, monkeypatch
 ):
+    from patentsim.errors import ModelUnavailable
     from patentsim.ingest import pipeline
-    from patentsim.store.errors import ModelUnavailable
 
     first = load(
         ko200,

@@ -11,10 +11,10 @@ import warnings
 import pytest
 
 from patentsim.embed import model as model_mod
+from patentsim.errors import ModelUnavailable
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
-from patentsim.store.errors import ModelUnavailable
 
 from .conftest import KO_XLSX, slice_xlsx
 from .fakes import closed_port

@@ -76,8 +76,8 @@ def test_facets_and_eval_limits(collection):
 
 
 def test_the_library_refuses_them_too(collection):
+    from patentsim.errors import UserInputError
     from patentsim.search import QueryOptions, like
-    from patentsim.store.errors import UserInputError
 
     for kwargs in ({"limit": 10**30}, {"offset": 10**30}, {"min_score": float("nan")}):
         with pytest.raises(UserInputError):

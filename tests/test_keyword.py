@@ -17,13 +17,13 @@ from click.testing import CliRunner
 from patentsim.embed.analyzer import Analyzer, analyzer_for
 from patentsim.embed.retrieval import default_mode
 from patentsim.embed.sparse import Bm25, query_vector, term_id
+from patentsim.errors import UserInputError
 from patentsim.ingest.keyword import is_terms_field, terms_field
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, like, text
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings, open_store
-from patentsim.store.errors import UserInputError
 
 from .fakes import FakeEmbedder
 

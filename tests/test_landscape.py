@@ -13,13 +13,13 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.embed.analyzer import Analyzer
+from patentsim.errors import UserInputError
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.search import landscape as ls
 from patentsim.search.clusters import c_tf_idf, clusters, default_k
 from patentsim.search.landscape import landscape
 from patentsim.store import StoreSettings, open_store
-from patentsim.store.errors import UserInputError
 
 from .fakes import FakeEmbedder
 from .topics import PER_TOPIC, TOPICS, topic_rows, write_topics

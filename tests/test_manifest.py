@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import ModelMismatch, ModelUnavailable, StoreError, setting
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, like, text
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings, open_store
-from patentsim.store.errors import ModelMismatch, ModelUnavailable, StoreError, setting
 from patentsim.store.manifest import (
     MANIFEST_VERSION,
     FieldSpec,

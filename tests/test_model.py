@@ -29,7 +29,7 @@ from patentsim.embed.model import (
     engine_for,
     split_windows,
 )
-from patentsim.store.errors import UserInputError
+from patentsim.errors import UserInputError
 from patentsim.store.manifest import Manifest, ModelRecord
 
 from .fakes import FakeEmbedder
@@ -241,7 +241,7 @@ TEXTS = [
 @pytest.mark.slow
 def test_int8_without_onnxruntime_is_an_error_not_another_engine(offline_embedder, monkeypatch):
     import patentsim.embed.engines as engines
-    from patentsim.store.errors import ModelUnavailable
+    from patentsim.errors import ModelUnavailable
 
     monkeypatch.setattr(engines, "onnxruntime_available", lambda: False)
     config = EmbedderConfig(offline_embedder.spec, "int8-onnx", device="cpu")
@@ -319,10 +319,10 @@ def test_ingest_info_imports_neither_torch_nor_pandas(tmp_path):
 
 
 def test_ingest_refuses_to_mix_backends_and_keeps_the_stored_one(tmp_path):
+    from patentsim.errors import ModelMismatch
     from patentsim.ingest.pipeline import load
     from patentsim.ingest.settings import LoadSettings
     from patentsim.store import StoreSettings
-    from patentsim.store.errors import ModelMismatch
 
     src = tmp_path / "p.csv"
     src.write_text("doc_id,abstract\n1,graphics processor\n2,battery cell\n", encoding="utf-8")

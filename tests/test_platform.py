@@ -300,7 +300,7 @@ def test_python_m_search_is_the_search_command(korean_store):
 
 def test_a_windows_model_path_that_does_not_exist_is_named_as_a_folder():
     from patentsim.embed.model import resolve_model
-    from patentsim.store.errors import ModelUnavailable
+    from patentsim.errors import ModelUnavailable
 
     for name in (r"C:\models\ko-sroberta", r"models\ko-sroberta", "D:/models/ko"):
         with pytest.raises(ModelUnavailable, match=r"model folder .* does not exist"):

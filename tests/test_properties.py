@@ -25,10 +25,10 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from patentsim.errors import BadFilter, SourceError
 from patentsim.ingest.read import open_table
 from patentsim.ingest.records import RESERVED, build_record, parse_date, plan_columns
 from patentsim.search.where import fields_of, where_filter
-from patentsim.store.errors import BadFilter, SourceError
 from patentsim.store.filters import Empty, Filter, HasId, Match, Range, Text, filter_from_json
 from patentsim.store.ids import normalize_key, point_id
 

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import LayoutMismatch, UserInputError
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.copy import copy_collection
 from patentsim.ingest.pipeline import load
@@ -32,7 +33,6 @@ from patentsim.search import QueryOptions, Session
 from patentsim.store import StoreSettings, open_store, tuning
 from patentsim.store import plan as planning
 from patentsim.store.backend import CreateOptions
-from patentsim.store.errors import LayoutMismatch, UserInputError
 from patentsim.store.filters import Filter, Range
 from patentsim.store.manifest import Manifest, ModelRecord
 from patentsim.store.plan import plan_search

@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 
 from patentsim.embed.analyzer import Analyzer
+from patentsim.errors import BadFilter
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, Session
 from patentsim.store import StoreSettings, open_store
-from patentsim.store.errors import BadFilter
 from patentsim.store.names import name_key
 
 from .conftest import BACKENDS, KO_XLSX, slice_xlsx

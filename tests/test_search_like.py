@@ -13,17 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from patentsim.ingest.pipeline import load
-from patentsim.ingest.settings import LoadSettings
-from patentsim.search import QueryOptions, like, text
-from patentsim.search.paging import group_value
-from patentsim.store import StoreSettings, open_store
-from patentsim.store.errors import (
+from patentsim.errors import (
     DocumentNotFound,
     ModelMismatch,
     StoreLocked,
     UserInputError,
 )
+from patentsim.ingest.pipeline import load
+from patentsim.ingest.settings import LoadSettings
+from patentsim.search import QueryOptions, like, text
+from patentsim.search.paging import group_value
+from patentsim.store import StoreSettings, open_store
 
 from .conftest import BACKENDS, KO_XLSX, slice_xlsx
 from .fakes import FakeEmbedder

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from patentsim.errors import UserInputError
 from patentsim.search.render import (
     cell,
     display_width,
@@ -23,7 +24,6 @@ from patentsim.search.render import (
     write_hits,
 )
 from patentsim.search.results import FacetCount, Facets, Hit, QueryDocument, Results
-from patentsim.store.errors import UserInputError
 
 
 def results(**kw) -> Results:

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import StoreError, StoreUnreachable, Unauthorized
 from patentsim.ingest.cli import cli
 from patentsim.store import StoreSettings, open_store
 from patentsim.store.backend import CreateOptions
-from patentsim.store.errors import StoreError, StoreUnreachable, Unauthorized
 from patentsim.store.manifest import Manifest, ModelRecord
 from patentsim.store.server import (
     InsecureApiKeyWarning,

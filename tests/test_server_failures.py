@@ -31,18 +31,18 @@ from click.testing import CliRunner
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from patentsim import store as store_mod
+from patentsim.errors import (
+    CollectionNotFound,
+    StoreError,
+    StoreUnreachable,
+    Unauthorized,
+)
 from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.store import StoreSettings, open_store
 from patentsim.store import server as server_mod
-from patentsim.store.errors import (
-    CollectionNotFound,
-    StoreError,
-    StoreUnreachable,
-    Unauthorized,
-)
 
 from .fakes import FakeEmbedder, QdrantHandler, serving
 from .timing import within

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import DocumentNotFound, PatentSimError, UserInputError
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.search import QueryOptions, Session, facets, like, text
 from patentsim.store import StoreSettings, open_store
-from patentsim.store.errors import DocumentNotFound, PatentSimError, UserInputError
 
 from .conftest import BACKENDS
 from .fakes import FakeEmbedder

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import UserInputError
 from patentsim.ingest.pipeline import load
 from patentsim.ingest.settings import LoadSettings
 from patentsim.search import Session
@@ -25,7 +26,6 @@ from patentsim.search.suggest import (
     vote,
 )
 from patentsim.store import StoreSettings, open_store
-from patentsim.store.errors import UserInputError
 
 from .conftest import BACKENDS
 from .fakes import FakeEmbedder

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from patentsim.errors import BadFilter, UserInputError
 from patentsim.search.where import (
     FieldInfo,
     example,
@@ -12,7 +13,6 @@ from patentsim.search.where import (
     parse_where,
     where_filter,
 )
-from patentsim.store.errors import BadFilter, UserInputError
 from patentsim.store.filters import Empty, Filter, Match, Range, Text
 from patentsim.store.manifest import Manifest
 

@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from .errors import PatentSimError, UserInputError, name_settings
 from .store import StoreSettings
-from .store.errors import PatentSimError, UserInputError, name_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

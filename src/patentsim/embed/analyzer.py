@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..store.errors import PatentSimError
+from ..errors import PatentSimError
 
 NAME = "patentsim-ko-snowball"
 VERSION = 1

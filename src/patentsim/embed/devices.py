@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from ..store.errors import UserInputError
+from ..errors import UserInputError
 from ..store.manifest import ModelRecord
 
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..store.errors import ModelUnavailable
+from ..errors import ModelUnavailable
 from ..store.manifest import DEFAULT_BACKEND, DEFAULT_LONG_TEXT, ModelRecord
 from .model import (
     BadOption,

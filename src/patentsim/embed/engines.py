@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..store.errors import PatentSimError
+from ..errors import PatentSimError
 from .model import cut_windows
 
 EXPORT_VERSION = 2

@@ -24,7 +24,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 from urllib.parse import urlparse
 
-from ..store.errors import ModelUnavailable, UserInputError
+from ..errors import ModelUnavailable, UserInputError
 from ..store.manifest import DEFAULT_BACKEND, DEFAULT_LONG_TEXT, ModelRecord
 
 DEFAULT_MODEL = "jhgan/ko-sroberta-multitask"

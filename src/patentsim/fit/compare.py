@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ..embed.retrieval import MODES
+from ..errors import UserInputError, setting
 from ..search.eval import DEFAULT_K, EvalRow
 from ..store import StoreSettings
 from ..store.backend import Store
-from ..store.errors import UserInputError, setting
 from .card import trained_keys
 from .documents import Corpus, Document, Reading, check_level, read_corpus
 from .measure import Lookup, measure

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserInputError, setting
 from ..search.eval import CLASSIFICATION, LEVELS, label_codes
 from ..store import StoreSettings
 from ..store.backend import Store
-from ..store.errors import UserInputError, setting
 
 
 @dataclass(frozen=True)
@@ -119,10 +119,10 @@ def _match_column(label: str, names: Sequence[str]) -> str:
 def _from_collection(
     label: str, collection: str | None, settings: StoreSettings | None, store: Store | None
 ) -> Corpus:
+    from ..errors import PatentSimError
     from ..ingest.records import field_name
     from ..search.session import Session
     from ..search.where import resolve_field
-    from ..store.errors import PatentSimError
 
     with Session(settings, collection, store=store) as session:
         opened = session.open()

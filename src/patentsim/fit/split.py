@@ -11,7 +11,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..store.errors import UserInputError, setting
+from ..errors import UserInputError, setting
 from .documents import Document
 
 

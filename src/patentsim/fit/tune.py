@@ -39,10 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import PatentSimError, UserInputError, setting
 from ..search.eval import EvalRow
 from ..store import StoreSettings
 from ..store.backend import Store
-from ..store.errors import PatentSimError, UserInputError, setting
 from .documents import Corpus, Document, Reading, check_level, read_corpus
 from .mining import LabelIndex, in_batch_mask, mine_triplets, pairs
 from .split import holdout_split
@@ -352,7 +352,7 @@ class _Trainer:
         try:
             self.model = SentenceTransformer(self.spec.source, **kwargs)
         except (OSError, ValueError) as exc:
-            from ..store.errors import ModelUnavailable
+            from ..errors import ModelUnavailable
 
             raise ModelUnavailable(
                 f"model '{self.spec.name}' cannot be loaded: {str(exc).splitlines()[0]}",

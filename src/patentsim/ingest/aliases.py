@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserInputError
 from ..store import StoreSettings, open_store, pick_collection
-from ..store.errors import UserInputError
 from ..store.names import Aliases, NameSpec, annotate, name_kind, names_field
 
 BATCH = 256

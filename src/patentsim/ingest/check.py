@@ -29,8 +29,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from ..errors import CollectionDamaged, StoreError
 from ..store import StoreSettings, health, open_store, pick_collection
-from ..store.errors import CollectionDamaged, StoreError
 from ..store.filters import Filter, HasId, Match, Text
 from ..store.manifest import Manifest
 
@@ -147,7 +147,7 @@ def _open_in_child(root: Path, name: str, wait: float) -> str | None:
     code = (
         "import sys\n"
         "from patentsim.store.edge import EdgeStore\n"
-        "from patentsim.store.errors import PatentSimError\n"
+        "from patentsim.errors import PatentSimError\n"
         "store = EdgeStore(sys.argv[1], wait=float(sys.argv[3]))\n"
         "try:\n"
         "    store.open(sys.argv[2], verify=False)\n"

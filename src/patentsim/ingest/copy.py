@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from ..errors import StoreError, UserInputError
 from ..store import StoreSettings, open_store, pick_collection
 from ..store.backend import (
     INDEX_TYPES,
@@ -30,7 +31,6 @@ from ..store.backend import (
     Store,
     StoredPoint,
 )
-from ..store.errors import StoreError, UserInputError
 from ..store.manifest import CopiedFrom, Manifest, ModelRecord, check_layout, check_model, now
 from ..store.payload import RESERVED_INDEXES
 from ..store.tuning import LARGE_SEGMENT_POINTS

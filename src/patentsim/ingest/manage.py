@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import CollectionDamaged, DiskFull, StoreLocked
 from ..store import StoreSettings, open_store, pick_collection
-from ..store.errors import CollectionDamaged, DiskFull, StoreLocked
 from ..store.manifest import Manifest
 
 

@@ -29,15 +29,7 @@ from ..embed.coverage import TextSample
 from ..embed.embedder import Embedder, EmbedderConfig
 from ..embed.model import DEFAULT_MODEL, check_options
 from ..embed.retrieval import ModeEvidence, Retrieval
-from ..store import StoreSettings, open_store
-from ..store.backend import (
-    SPARSE_VECTOR,
-    Collection,
-    CreateOptions,
-    PointData,
-    Store,
-)
-from ..store.errors import (
+from ..errors import (
     DiskFull,
     ModelMismatch,
     ModelUnavailable,
@@ -45,6 +37,14 @@ from ..store.errors import (
     SourceError,
     StoreUnreachable,
     setting,
+)
+from ..store import StoreSettings, open_store
+from ..store.backend import (
+    SPARSE_VECTOR,
+    Collection,
+    CreateOptions,
+    PointData,
+    Store,
 )
 from ..store.filters import Match
 from ..store.ids import point_id

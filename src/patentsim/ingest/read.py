@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..store.errors import SourceError, setting
+from ..errors import SourceError, setting
 from .headers import HEADER_WINDOW, describe, find_header
 from .textfiles import (
     Decoding,

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..store.errors import SourceError
+from ..errors import SourceError
 from ..store.ids import normalize_key
 from ..store.names import name_kind
 from ..store.payload import RESERVED, TITLE_NAMES, normalized

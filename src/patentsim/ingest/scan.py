@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store.errors import SourceError
+from ..errors import SourceError
 from .read import Table
 from .records import _CONTROL, ColumnPlan, _blank, clean_text, not_a_date, raw_key
 from .types import ColumnProfile

@@ -13,7 +13,7 @@ import glob
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..store.errors import SourceError
+from ..errors import SourceError
 from .read import FORMATS
 
 _GLOB_CHARS = set("*?[")

@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UserInputError
 from ..store import StoreSettings
 from ..store.backend import Store
-from ..store.errors import UserInputError
 from .collection import OpenCollection
 from .landscape import (
     _CODE,

@@ -24,8 +24,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import BadFilter, UserInputError, setting
 from ..store.backend import ScoredHit, SparseVector
-from ..store.errors import BadFilter, UserInputError, setting
 from ..store.filters import Filter, Match
 from .collection import OpenCollection
 from .dups import DEFAULT_THRESHOLD, keyword_similarity

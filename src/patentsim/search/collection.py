@@ -16,8 +16,8 @@ from itertools import islice
 from typing import Any
 
 from ..embed.retrieval import FUSIONS, MODES, Retrieval
+from ..errors import setting
 from ..store.backend import Collection
-from ..store.errors import setting
 from ..store.filters import Empty, Filter
 from ..store.manifest import Manifest, ModelRecord
 from ..store.names import NameSpec

@@ -10,8 +10,8 @@ from __future__ import annotations
 from itertools import islice
 from pathlib import PurePath
 
+from ..errors import DocumentNotFound, UserInputError, setting
 from ..store.backend import StoredPoint
-from ..store.errors import DocumentNotFound, UserInputError, setting
 from ..store.filters import Condition, Filter, Match
 from ..store.ids import point_id
 from .collection import OpenCollection

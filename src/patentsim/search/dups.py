@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UserInputError, setting
 from ..store.backend import SparseVector
-from ..store.errors import UserInputError, setting
 from ..store.filters import Filter
 from ..store.manifest import DuplicateMarks, FieldSpec, now
 from ..store.payload import DUP_FIELD

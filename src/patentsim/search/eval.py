@@ -31,8 +31,8 @@ from itertools import islice
 from typing import Any
 
 from ..embed.retrieval import MODES, Measured, Retrieval
+from ..errors import PatentSimError, UserInputError, setting
 from ..store.backend import SparseVector, StoredPoint
-from ..store.errors import PatentSimError, UserInputError, setting
 from ..store.manifest import FieldSpec, Manifest
 from .collection import OpenCollection
 from .modes import choose_retrieval, runner, text_runner

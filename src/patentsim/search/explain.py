@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..embed.analyzer import Analyzer, TermSpan, analyzer_for
+from ..errors import UserInputError
 from ..store import StoreSettings
 from ..store.backend import SparseVector, Store, StoredPoint
-from ..store.errors import UserInputError
 from ..store.filters import Filter, Text
 from ..store.ids import point_id
 from .collection import OpenCollection

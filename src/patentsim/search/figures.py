@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..store.errors import UserInputError
+from ..errors import UserInputError
 from .landscape import NONE, OTHER, Landscape
 
 FIGURE_FORMATS = (".html", ".png")

@@ -51,9 +51,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import BadFilter, PatentSimError, UserInputError
 from ..store import StoreSettings
 from ..store.backend import Store
-from ..store.errors import BadFilter, PatentSimError, UserInputError
 from .collection import OpenCollection
 from .session import Session
 from .where import FieldInfo, resolve_field

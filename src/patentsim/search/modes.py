@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..embed.retrieval import MODES, Retrieval
+from ..errors import PatentSimError, UserInputError, setting
 from ..store.backend import Fused, ScoredHit, SparseVector
-from ..store.errors import PatentSimError, UserInputError, setting
 from ..store.filters import Filter
 from .collection import OpenCollection
 from .query_model import QueryEmbedder, check_embedder

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from ..embed.retrieval import MODES
-from ..store.errors import UserInputError, setting
+from ..errors import UserInputError, setting
 from ..store.filters import Filter
 from ..store.queries import MAX_PAGE
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..errors import BadFilter, UserInputError, setting
 from ..store.backend import ScoredHit
-from ..store.errors import BadFilter, UserInputError, setting
 from ..store.filters import Condition, Empty, Filter, Match, all_of
 from .collection import OpenCollection
 from .modes import Runner

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..store.errors import BadFilter, setting
+from ..errors import BadFilter, setting
 from ..store.filters import Filter, all_of, filter_from_json, filter_json_text, keys_in
 from .collection import OpenCollection
 from .options import QueryOptions

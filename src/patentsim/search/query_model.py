@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ..store.errors import ModelMismatch, ModelUnavailable, PatentSimError, setting
+from ..errors import ModelMismatch, ModelUnavailable, PatentSimError, setting
 from ..store.manifest import DEFAULT_BACKEND, DEFAULT_LONG_TEXT, ModelRecord, check_model
 
 # (model name or folder, device, engine, long-text mode) -> the loaded query embedder.

@@ -10,14 +10,14 @@ from __future__ import annotations
 from itertools import islice
 
 from ..embed.retrieval import Retrieval
-from ..store.backend import ScoredHit, SparseVector
-from ..store.errors import (
+from ..errors import (
     BadFilter,
     DocumentNotFound,
     PatentSimError,
     UserInputError,
     setting,
 )
+from ..store.backend import ScoredHit, SparseVector
 from ..store.filters import Empty, Filter, Match, Range, all_of
 from ..store.names import display_name
 from ..store.payload import DUP_FIELD

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from ..store.errors import UserInputError, setting
+from ..errors import UserInputError, setting
 
 _ROW = re.compile(r"\d+")
 

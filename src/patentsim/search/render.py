@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..store.errors import DiskFull, UserInputError, setting
+from ..errors import DiskFull, UserInputError, setting
 from ..store.payload import parse_rfc3339
 from .results import Facets, Results
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..store.errors import UserInputError
+from ..errors import UserInputError
 from .clusters import Clusters
 from .landscape import Landscape
 from .render import (

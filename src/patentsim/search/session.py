@@ -32,9 +32,9 @@ import threading
 import warnings
 from types import TracebackType
 
+from ..errors import PatentSimError
 from ..store import StoreSettings, open_store, pick_collection
 from ..store.backend import Store
-from ..store.errors import PatentSimError
 from .collection import OpenCollection
 from .options import QueryOptions
 from .query_model import QueryEmbedder, cached_embedder, load_embedder

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..embed.retrieval import MODES
-from ..store.errors import UserInputError, setting
+from ..errors import UserInputError, setting
 from ..store.filters import Empty, Filter
 from .eval import LEVELS, label_codes, label_field
 from .options import QueryOptions

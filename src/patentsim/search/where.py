@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..store.errors import BadFilter
+from ..errors import BadFilter
 from ..store.filters import Condition, Empty, Filter, Match, Range, Text
 from ..store.manifest import Manifest
 from ..store.payload import RESERVED_INDEXES, parse_rfc3339, rfc3339

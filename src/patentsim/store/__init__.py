@@ -12,8 +12,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import PatentSimError, StoreError
 from .backend import Collection, CreateOptions, Store
-from .errors import PatentSimError, StoreError
 
 # The store folder of earlier versions, relative to the current folder: still used where it
 # exists and no path is given, so that nobody's collections vanish.
@@ -82,7 +82,7 @@ def _store_path(path: str | None, *, quiet: bool) -> tuple[str, str]:
     legacy = Path(LEGACY_PATH)
     if legacy.is_dir() and legacy.resolve() != Path(default).resolve():
         if not quiet:
-            from .errors import setting
+            from ..errors import setting
 
             warnings.warn(
                 f"using the store {legacy.resolve()} found in the current folder; the "
@@ -119,7 +119,7 @@ def pick_collection(store: Store, name: str | None) -> str:
     names = store.list()
     if len(names) == 1:
         return names[0]
-    from .errors import CollectionNotFound, setting
+    from ..errors import CollectionNotFound, setting
 
     if not names:
         raise CollectionNotFound(

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import UserInputError
+from ..errors import UserInputError
 from .filters import Filter
 
 if TYPE_CHECKING:

@@ -25,9 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import backend as b
-from . import health, space, tuning
-from .errors import (
+from ..errors import (
     CollectionDamaged,
     CollectionExists,
     CollectionNotFound,
@@ -36,6 +34,8 @@ from .errors import (
     StoreLocked,
     setting,
 )
+from . import backend as b
+from . import health, space, tuning
 from .filters import Filter, Range, Scalar, translate
 from .lockfile import LOCK_FILE, Busy, FolderLock, LockUnavailable
 from .manifest import Layout, Manifest, write_json_atomic

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .errors import BadFilter, setting
+from ..errors import BadFilter, setting
 from .paths import json_path, key_of
 
 Scalar = str | int | bool

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import CollectionDamaged, setting
+from ..errors import CollectionDamaged, setting
 
 if TYPE_CHECKING:
     from .manifest import Manifest

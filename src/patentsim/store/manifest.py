@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeGuard
 
 from .. import __version__
-from .errors import LayoutMismatch, ModelMismatch, ModelUnavailable, StoreError, setting
+from ..errors import LayoutMismatch, ModelMismatch, ModelUnavailable, StoreError, setting
 
 MANIFEST_VERSION = 4
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import UserInputError
+from ..errors import UserInputError
 
 if TYPE_CHECKING:
     from .manifest import Manifest

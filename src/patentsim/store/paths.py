@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import BadFilter
+from ..errors import BadFilter
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_-]+$")
 

@@ -23,9 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from . import backend as b
-from . import tuning
-from .errors import (
+from ..errors import (
     CollectionExists,
     CollectionNotFound,
     StoreError,
@@ -33,6 +31,8 @@ from .errors import (
     Unauthorized,
     setting,
 )
+from . import backend as b
+from . import tuning
 from .filters import Filter, Range, Scalar, translate
 from .manifest import Layout, Manifest
 from .paths import json_path, key_of

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import DiskFull
+from ..errors import DiskFull
 
 VECTOR_FACTOR = 4
 PAYLOAD_FACTOR = 5

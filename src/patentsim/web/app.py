@@ -30,10 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from .. import __version__
-from ..search import QueryOptions, Results, Session, render
-from ..search.overview import describe
-from ..store.backend import Store
-from ..store.errors import (
+from ..errors import (
     CollectionNotFound,
     DocumentNotFound,
     ModelMismatch,
@@ -44,6 +41,9 @@ from ..store.errors import (
     UserInputError,
     name_settings,
 )
+from ..search import QueryOptions, Results, Session, render
+from ..search.overview import describe
+from ..store.backend import Store
 from .service import Answer, ServedCollection
 
 STATIC = Path(__file__).resolve().with_name("static")

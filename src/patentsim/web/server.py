@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import PatentSimError, UserInputError, setting
 from ..store import StoreSettings
-from ..store.errors import PatentSimError, UserInputError, setting
 from ..store.lockfile import Holder, announce, identity
 from .service import ServedCollection
 

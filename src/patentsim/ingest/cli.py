@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .. import __version__
+from ..display import display_width
 from ..embed.model import DEFAULT_MODEL
 from ..options import ErrorBoundary, bundle, collection_option, store_options, with_progress
 from ..store.backend import LARGE_QUANTIZED_MEMORY, CreateOptions
@@ -301,11 +302,11 @@ def _print_summary(s, prune) -> None:
         click.echo(f"  chose {choice}", err=True)
     if s.columns:
         click.echo("columns:", err=True)
-        width = min(28, max(_width(c["column"]) for c in s.columns))
+        width = min(28, max(display_width(c["column"]) for c in s.columns))
         for c in s.columns:
             field = "" if c["field"] == c["column"] else f"  (field '{c['field']}')"
             mixed = "  (mixed: stored as keyword)" if c["mixed"] else ""
-            name = c["column"] + " " * max(0, width - _width(c["column"]))
+            name = c["column"] + " " * max(0, width - display_width(c["column"]))
             click.echo(f"  {name}  {c['type']:<12} {c['planned']}{field}{mixed}", err=True)
     for w in s.warnings:
         click.echo(f"warning: {w}", err=True)
@@ -446,13 +447,6 @@ def _delimiter_name(delimiter: str) -> str:
     name = DELIMITER_NAMES.get(delimiter)
     shown = "\\t" if delimiter == "\t" else delimiter
     return f"'{shown}'" + (f" ({name})" if name else "")
-
-
-def _width(text: str) -> int:
-    """Columns a text takes in a terminal (Korean and other wide characters take two)."""
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def _rows(rows: list[int], limit: int = 20) -> str:

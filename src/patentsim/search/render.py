@@ -25,11 +25,11 @@ import io
 import json
 import os
 import shutil
-import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..display import char_width, display_width
 from ..errors import DiskFull, UserInputError, setting
 from ..store.payload import parse_rfc3339
 from .results import Facets, Results
@@ -46,17 +46,6 @@ ELLIPSIS = "…"
 
 
 # -- display width ------------------------------------------------------------------------------
-
-
-def char_width(ch: str) -> int:
-    """Terminal columns a character takes: 2 for wide (CJK, Hangul), 0 for combining marks."""
-    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def display_width(text: str) -> int:
-    return sum(char_width(ch) for ch in text)
 
 
 def shorten(text: str, width: int) -> str:

@@ -36,12 +36,11 @@ from typing import Any, Protocol
 from ..errors import SourceError
 from ..store.ids import normalize_key
 from ..store.names import name_kind
-from ..store.payload import RESERVED, TITLE_NAMES, normalized
+from ..store.payload import BOOL_CELLS, RESERVED, TITLE_NAMES, normalized
 from .exporters import Exporter, detect_exporter, family_column
 from .read import Row
 from .types import (
     _INT_FLOAT,
-    BOOLS,
     DECIMAL_COMMA,
     DEFAULT_LIST_SEP,
     LIST_MAX_MEAN_CHARS,
@@ -86,7 +85,6 @@ _KOREAN_ID = re.compile(
 
 _INT = re.compile(r"^[+-]?(0|[1-9]\d*)$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
-_BOOL = BOOLS
 _INT64 = (-(2**63), 2**63 - 1)
 # C0 controls and DEL, except tab, newline and carriage return: invisible, and they garble
 # terminal output.  They become spaces.
@@ -587,8 +585,8 @@ def _typed(value: Any, column: str, plan: ColumnPlan) -> Any:
             return n if _INT64[0] <= n <= _INT64[1] else s
         if kind == "float" and _FLOAT.match(s) and math.isfinite(float(s)):
             return float(s)
-        if kind == "bool" and s in _BOOL:
-            return _BOOL[s]
+        if kind == "bool" and s in BOOL_CELLS:
+            return BOOL_CELLS[s]
     if isinstance(value, (dt.datetime, dt.date)):
         return parse_date(value)
     if isinstance(value, dt.time):

@@ -31,7 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store.payload import parse_rfc3339, rfc3339
+from ..store.payload import BOOL_CELLS, parse_rfc3339, rfc3339
 
 # Separators looked for in list columns, most specific first (";;" before ";").
 LIST_SEPARATORS = (";;", "|", ";")
@@ -63,7 +63,6 @@ _LEADING_ZERO = re.compile(r"^0\d+$")
 # A decimal comma, with dots between thousands (1.234,56): numbers of a European-locale file.
 DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+$")
 _DMY_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-BOOLS = {"true": True, "false": False, "TRUE": True, "FALSE": False, "True": True, "False": False}
 
 
 @dataclass
@@ -111,7 +110,7 @@ class ColumnProfile:
                     self.floats += 1
                 else:
                     self.huge += 1
-            elif s in BOOLS:
+            elif s in BOOL_CELLS:
                 self.bools += 1
             elif DECIMAL_COMMA.match(s):
                 self.decimal_commas += 1

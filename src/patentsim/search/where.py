@@ -40,7 +40,7 @@ from typing import Any
 from ..errors import BadFilter
 from ..store.filters import Condition, Empty, Filter, Match, Range, Text
 from ..store.manifest import Manifest
-from ..store.payload import RESERVED_INDEXES, parse_rfc3339, rfc3339
+from ..store.payload import BOOL_WORDS, RESERVED_INDEXES, parse_rfc3339, rfc3339
 
 OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "~")
 WORD_OPERATORS = ("exists", "missing")
@@ -479,16 +479,10 @@ def _fits(n: int) -> bool:
     return -(2**63) <= n < 2**63
 
 
-_TRUE = {"true", "yes", "1", "y", "t"}
-_FALSE = {"false", "no", "0", "n", "f"}
-
-
 def _bool(value: _Value, ctx: _Context) -> bool:
     s = value.text.strip().lower()
-    if s in _TRUE:
-        return True
-    if s in _FALSE:
-        return False
+    if s in BOOL_WORDS:
+        return BOOL_WORDS[s]
     raise ctx.fail(f"{value.text!r} is not true or false")
 
 

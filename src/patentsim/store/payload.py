@@ -20,6 +20,22 @@ RESERVED = (*RESERVED_INDEXES, "_path", "_also")
 # Written by ``search dups --mark`` (not by ingest): each near-duplicate's group name.
 DUP_FIELD = "_dup_group"
 
+# Boolean words.  A cell makes a column boolean only spelled true or false (as spreadsheets
+# and exporters write them): a column of 0/1 or yes/no stays numbers or words, as written.
+# A ``--where`` value compared with a boolean field may also say yes/no, 1/0, y/n or t/f.
+BOOL_CELLS = {
+    "true": True,
+    "false": False,
+    "TRUE": True,
+    "FALSE": False,
+    "True": True,
+    "False": False,
+}
+BOOL_WORDS = {
+    **dict.fromkeys(("true", "yes", "1", "y", "t"), True),
+    **dict.fromkeys(("false", "no", "0", "n", "f"), False),
+}
+
 # Column names of a document's title, best first (compared ``normalized``).  Ingest records
 # the title column it found in the manifest; search falls back on these names for
 # collections whose manifest names none.

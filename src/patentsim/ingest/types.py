@@ -31,7 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store.payload import BOOL_CELLS, parse_rfc3339, rfc3339
+from ..store.payload import BOOL_CELLS, day_rfc3339, parse_rfc3339, rfc3339
 
 # Separators looked for in list columns, most specific first (";;" before ";").
 LIST_SEPARATORS = (";;", "|", ";")
@@ -327,7 +327,7 @@ def parse_date(
                 return None
         return rfc3339(value)
     if isinstance(value, dt.date):
-        return value.isoformat() + "T00:00:00Z"
+        return day_rfc3339(value)
     form = date_form(value)
     if form is None:
         return None

@@ -31,7 +31,7 @@ from typing import Any
 
 from ..display import char_width, display_width
 from ..errors import DiskFull, UserInputError, setting
-from ..store.payload import parse_rfc3339
+from ..store.payload import parse_rfc3339, shown_date
 from .results import Facets, Results
 
 FORMATS = ("table", "json", "csv")
@@ -113,9 +113,7 @@ def cell(value: Any, kind: str | None = None) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     text = str(value)
-    if kind == "datetime" and text.endswith("T00:00:00Z"):
-        return text[:10]
-    return text
+    return shown_date(text) if kind == "datetime" else text
 
 
 def _pick_fields(results: Results, fields: Sequence[str] | None) -> list[str]:

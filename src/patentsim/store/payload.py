@@ -72,6 +72,19 @@ def rfc3339(value: dt.datetime) -> str:
     return value.isoformat(timespec="seconds") + "Z"
 
 
+MIDNIGHT = "T00:00:00Z"  # a stored day: its midnight, UTC
+
+
+def day_rfc3339(day: dt.date) -> str:
+    """A day (no time) as stored: its midnight, UTC."""
+    return rfc3339(dt.datetime.combine(day, dt.time()))
+
+
+def shown_date(text: str) -> str:
+    """A stored date-time as people read it: the day alone where it is a day's midnight."""
+    return text[: -len(MIDNIGHT)] if text.endswith(MIDNIGHT) else text
+
+
 def parse_rfc3339(text: str) -> dt.datetime:
     """An ISO 8601 / RFC 3339 time stamp (``Z`` for UTC); ``ValueError`` if it is none."""
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))

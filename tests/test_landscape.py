@@ -162,7 +162,22 @@ def test_a_load_that_changes_nothing_keeps_the_projection(topics, tmp_path):
     assert again.cached and again.signature == first.signature
 
 
-def test_a_changed_text_invalidates_the_cache(topics, tmp_path):
+@pytest.fixture
+def one_second(monkeypatch):
+    """Every load of the test stamped with the same second, as on a fast machine: the
+    manifest's timestamps have whole seconds (CI once reloaded within one)."""
+    import patentsim.ingest.finish
+    import patentsim.ingest.pipeline
+    import patentsim.store.manifest
+
+    def stamp() -> str:
+        return "2026-01-01T00:00:00Z"
+
+    for module in (patentsim.store.manifest, patentsim.ingest.finish, patentsim.ingest.pipeline):
+        monkeypatch.setattr(module, "now", stamp)
+
+
+def test_a_changed_text_invalidates_the_cache(one_second, topics, tmp_path):
     first = landscape(method="pca", settings=topics)
     rows = topic_rows()
     rows[0]["abstract"] = "an entirely different text about fishing rods and reels"
@@ -171,7 +186,7 @@ def test_a_changed_text_invalidates_the_cache(topics, tmp_path):
     assert not again.cached and again.signature != first.signature
 
 
-def test_a_changed_applicant_recolours_without_a_new_projection(topics, tmp_path):
+def test_a_changed_applicant_recolours_without_a_new_projection(one_second, topics, tmp_path):
     landscape(method="pca", color="applicant", settings=topics)
     rows = topic_rows()
     for r in rows[:5]:

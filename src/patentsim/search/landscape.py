@@ -459,10 +459,12 @@ def cache_folder(store: Store, collection: str, root: str | Path | None = None) 
 
 
 def state_key(opened: OpenCollection) -> str:
-    """The cheap check: the manifest's timestamps and state, and the point count."""
+    """The cheap check: the whole manifest (its timestamps have whole seconds, so two loads
+    within one second differ only in what they record: sources, rows, fields) and the point
+    count."""
     m = opened.manifest
-    parts = [m.created_at, m.updated_at, m.state, opened.coll.count()]
-    return json.dumps(parts, default=str)
+    recorded = hashlib.sha256(json.dumps(m.to_dict(), sort_keys=True, default=str).encode())
+    return json.dumps([recorded.hexdigest()[:24], opened.coll.count()])
 
 
 _LOCKS: dict[Path, threading.Lock] = {}

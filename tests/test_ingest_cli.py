@@ -209,3 +209,15 @@ def test_copy_lays_out_a_new_collection_as_load_does(monkeypatch, tmp_path):
     )
     assert invoke("copy", *ends, "--format", "json").exit_code == 0
     assert calls.pop()[-1] == CreateOptions()
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [({"batch_size": 0}, "`batch_size`"), ({"on_duplicate": "maybe"}, "`on_duplicate`")],
+)
+def test_load_refuses_bad_settings_as_bad_input_naming_the_setting(settings, named):
+    """A bad argument is the caller's to fix: exit 2 at the command line, as search's are."""
+    from patentsim.errors import UserInputError
+
+    with pytest.raises(UserInputError, match=named):
+        load("none.csv", LoadSettings(**settings))

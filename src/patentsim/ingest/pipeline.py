@@ -36,6 +36,7 @@ from ..errors import (
     PatentSimError,
     SourceError,
     StoreUnreachable,
+    UserInputError,
     setting,
 )
 from ..store import StoreSettings, open_store
@@ -259,9 +260,12 @@ def load(
     model, device, backend, long_text = s.model, s.device, s.backend, s.long_text
     create_options, keyword_only = s.create_options, s.keyword_only
     if batch_size < 1:
-        raise SourceError(f"--batch-size must be at least 1, not {batch_size}")
+        raise UserInputError(f"{setting('batch_size')} must be at least 1, not {batch_size}")
     if on_duplicate not in DUPLICATE_POLICIES:
-        raise SourceError(f"--on-duplicate must be one of {', '.join(DUPLICATE_POLICIES)}")
+        raise UserInputError(
+            f"{setting('on_duplicate')} must be one of {', '.join(DUPLICATE_POLICIES)}, "
+            f"not '{on_duplicate}'"
+        )
     (create_options or CreateOptions()).layout()  # an unknown quantization fails first
     paths = expand_sources(source)
     tables = [

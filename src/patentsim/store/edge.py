@@ -46,10 +46,10 @@ from .queries import PlannedQueries, SearchRequest
 _NAME = re.compile(r"^[^/\\\x00]{1,200}$")
 
 # Files of a large collection's segments that the engine memory-maps and reads in full when
-# it opens the shard: the quantized vectors (``Memory.Cached``) and the HNSW links, about
-# 460 MiB at a million points.  Left to the engine they came in one page fault at a time
-# (6.9-7.7 s to open); read sequentially first (0.4 s), the whole open took 0.7-0.8 s
-# (measured, docs/scaling.md).  The names are the engine's; a test checks they still match.
+# it opens the shard: the quantized vectors (``Memory.Cached``) and the HNSW links.  Left to
+# the engine they come in one page fault at a time; read sequentially first, the open is
+# several times faster (numbers: docs/scaling.md, "When to move from the embedded store to
+# a server").  The names are the engine's; a test checks they still match.
 PREREAD_FILES = ("vector_storage/quantized*", "vector_index/links*")
 _PREREAD_CHUNK = 8 << 20
 

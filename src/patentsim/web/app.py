@@ -18,12 +18,13 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -99,6 +100,43 @@ Ref = Annotated[str, Query(description="A row number (from 0) or a document key.
 KeyOnly = Annotated[bool, Query(description="Read ref as a document key even when a number.")]
 PriorArt = Annotated[bool, Query(description="Only documents dated before the query document.")]
 DateField = Annotated[str | None, Query(description="The date prior_art compares.")]
+
+
+def text_options(
+    where: Where = [],  # noqa: B006 (FastAPI copies defaults per request)
+    filter_json: FilterJson = None,
+    limit: Limit = 10,
+    offset: Offset = 0,
+    mode: Mode = None,
+    min_score: MinScore = None,
+    group_by: GroupBy = None,
+    collapse: Collapse = None,
+) -> QueryOptions:
+    """The query parameters of /api/text (and its export) as the library's one options
+    object: the CLI's option bundle in the API's words."""
+    return QueryOptions(
+        limit=limit,
+        offset=offset,
+        where=tuple(where),
+        filter_json=filter_json,
+        min_score=min_score,
+        group_by=group_by,
+        mode=mode,
+        collapse=collapse,
+    )
+
+
+def like_options(
+    options: Annotated[QueryOptions, Depends(text_options)],
+    prior_art: PriorArt = False,
+    date_field: DateField = None,
+) -> QueryOptions:
+    """/api/like's parameters: /api/text's and prior art."""
+    return replace(options, prior_art=prior_art, date_field=date_field)
+
+
+TextOptions = Annotated[QueryOptions, Depends(text_options)]
+LikeOptions = Annotated[QueryOptions, Depends(like_options)]
 Text = Annotated[str, Query(description="The text to search for.")]
 ExportFormat = Annotated[str, Query(description="xlsx, csv or jsonl: the files --output writes.")]
 MapColor = Annotated[
@@ -152,159 +190,52 @@ def create_app(
         return dict(overview.to_dict(), dashboard=dashboard, map_colors=colors)
 
     # -- like, text, facets, doc -----------------------------------------------------------
-    def like_answer(
-        ref: str,
-        key: bool,
-        prior_art: bool,
-        date_field: str | None,
-        where: list[str],
-        filter_json: str | None,
-        limit: int,
-        offset: int,
-        mode: str | None,
-        min_score: float | None,
-        group_by: str | None,
-        collapse: str | None,
-    ) -> Answer:
-        options = QueryOptions(
-            limit=limit,
-            offset=offset,
-            where=tuple(where),
-            filter_json=filter_json,
-            min_score=min_score,
-            group_by=group_by,
-            mode=mode,
-            prior_art=prior_art,
-            date_field=date_field,
-            collapse=collapse,
-        )
+    def like_answer(ref: str, key: bool, options: QueryOptions) -> Answer:
         return ask(lambda store: session(store).like(ref, options, key=key))
 
-    def text_answer(
-        q: str,
-        where: list[str],
-        filter_json: str | None,
-        limit: int,
-        offset: int,
-        mode: str | None,
-        min_score: float | None,
-        group_by: str | None,
-        collapse: str | None,
-    ) -> Answer:
-        options = QueryOptions(
-            limit=limit,
-            offset=offset,
-            where=tuple(where),
-            filter_json=filter_json,
-            min_score=min_score,
-            group_by=group_by,
-            mode=mode,
-            collapse=collapse,
-        )
+    def text_answer(q: str, options: QueryOptions) -> Answer:
         return ask(lambda store: session(store).text(q, options))
 
     @app.get("/api/like", summary="Documents most similar to a document (search like)")
     def like(
         ref: Ref,
+        options: LikeOptions,
         key: KeyOnly = False,
-        prior_art: PriorArt = False,
-        date_field: DateField = None,
-        where: Where = [],  # noqa: B006 (FastAPI copies defaults per request)
-        filter_json: FilterJson = None,
-        limit: Limit = 10,
-        offset: Offset = 0,
-        mode: Mode = None,
-        min_score: MinScore = None,
-        group_by: GroupBy = None,
-        collapse: Collapse = None,
         fields: Fields = None,
     ) -> dict[str, Any]:
-        answer = like_answer(
-            ref,
-            key,
-            prior_art,
-            date_field,
-            where,
-            filter_json,
-            limit,
-            offset,
-            mode,
-            min_score,
-            group_by,
-            collapse,
-        )
-        return _hits(answer, fields, limit, offset)
+        answer = like_answer(ref, key, options)
+        return _hits(answer, fields, options.limit, options.offset)
 
     @app.get("/api/text", summary="Documents most similar to a text (search text)")
     def text(
         q: Text,
-        where: Where = [],  # noqa: B006
-        filter_json: FilterJson = None,
-        limit: Limit = 10,
-        offset: Offset = 0,
-        mode: Mode = None,
-        min_score: MinScore = None,
-        group_by: GroupBy = None,
-        collapse: Collapse = None,
+        options: TextOptions,
         fields: Fields = None,
     ) -> dict[str, Any]:
-        answer = text_answer(
-            q, where, filter_json, limit, offset, mode, min_score, group_by, collapse
-        )
-        return _hits(answer, fields, limit, offset)
+        answer = text_answer(q, options)
+        return _hits(answer, fields, options.limit, options.offset)
 
     @app.get("/api/like/export", summary="search like --output FILE, as a download")
     def like_export(
         ref: Ref,
+        options: LikeOptions,
         format: ExportFormat = "xlsx",
         key: KeyOnly = False,
-        prior_art: PriorArt = False,
-        date_field: DateField = None,
-        where: Where = [],  # noqa: B006
-        filter_json: FilterJson = None,
-        limit: Limit = 10,
-        offset: Offset = 0,
-        mode: Mode = None,
-        min_score: MinScore = None,
-        group_by: GroupBy = None,
-        collapse: Collapse = None,
         fields: Fields = None,
     ) -> Response:
         _export_format(format)
-        answer = like_answer(
-            ref,
-            key,
-            prior_art,
-            date_field,
-            where,
-            filter_json,
-            limit,
-            offset,
-            mode,
-            min_score,
-            group_by,
-            collapse,
-        )
+        answer = like_answer(ref, key, options)
         return _export(answer.value, format, fields, f"like-{ref}")
 
     @app.get("/api/text/export", summary="search text --output FILE, as a download")
     def text_export(
         q: Text,
+        options: TextOptions,
         format: ExportFormat = "xlsx",
-        where: Where = [],  # noqa: B006
-        filter_json: FilterJson = None,
-        limit: Limit = 10,
-        offset: Offset = 0,
-        mode: Mode = None,
-        min_score: MinScore = None,
-        group_by: GroupBy = None,
-        collapse: Collapse = None,
         fields: Fields = None,
     ) -> Response:
         _export_format(format)
-        answer = text_answer(
-            q, where, filter_json, limit, offset, mode, min_score, group_by, collapse
-        )
+        answer = text_answer(q, options)
         return _export(answer.value, format, fields, "text")
 
     @app.get("/api/facets", summary="How many documents hold each value of a field")
@@ -327,7 +258,7 @@ def create_app(
 
     @app.get("/api/doc", summary="One document: every column")
     def doc(ref: Ref, key: KeyOnly = False) -> dict[str, Any]:
-        answer = like_answer(ref, key, False, None, [], None, 1, 0, None, None, None, None)
+        answer = like_answer(ref, key, QueryOptions(limit=1))
         results = answer.value
         query = results.query
         return {

@@ -114,6 +114,15 @@ def test_cli_summary_says_why(tmp_path, monkeypatch):
     part = slice_xlsx(KO_XLSX, tmp_path / "part.xlsx", 60)
     res = CliRunner().invoke(cli, ["load", str(part), "-c", "p", "--model", "minilm", "-q"])
     assert res.exit_code == 0, res.output
-    line = next(x for x in res.output.splitlines() if "chose the default mode" in x)
+    said = [x for x in res.output.splitlines() if "default mode" in x or "default search" in x]
+    assert len(said) == 1, res.output  # once: the measured line, not a short one before it
+    line = said[0]
+    assert line.startswith("  chose the default mode ")
     assert "P@10 (subclass and group, averaged) of 'ipc' on 60 sampled documents" in line
     assert "(labels measured in " in line
+    # Loaded again, the stored default stands and nothing is measured: the short line, once.
+    res = CliRunner().invoke(cli, ["load", str(part), "-c", "p", "--model", "minilm", "-q"])
+    assert res.exit_code == 0, res.output
+    said = [x for x in res.output.splitlines() if "default mode" in x or "default search" in x]
+    mode = line.split()[4]
+    assert said == [f"  default search mode: {mode} (search --mode dense|keyword|hybrid)"]

@@ -343,7 +343,7 @@ def _print_summary(s, prune) -> None:
     )
     if s.truncated:
         click.echo("  " + _cut_note(len(s.truncated), s.window))
-    if s.default_mode:
+    if s.default_mode and not s.mode_reason:
         click.echo(f"  default search mode: {s.default_mode} (search --mode dense|keyword|hybrid)")
     if s.mode_reason:
         took = (

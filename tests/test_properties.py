@@ -25,9 +25,11 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from patentsim.embed.analyzer import Analyzer
 from patentsim.errors import BadFilter, SourceError
 from patentsim.ingest.read import open_table
 from patentsim.ingest.records import RESERVED, build_record, parse_date, plan_columns
+from patentsim.search.query_filter import raw_filter
 from patentsim.search.where import fields_of, where_filter
 from patentsim.store.filters import Empty, Filter, HasId, Match, Range, Text, filter_from_json
 from patentsim.store.ids import normalize_key, point_id
@@ -456,12 +458,13 @@ def _in_range(value, cond: Range) -> bool:
     return all(check(convert(bound)) for bound, check in checks if bound is not None)
 
 
-# A full-text query of plain ASCII words: read here as "every word occurs in the value"
-# (words: letters and digits, case aside).  Other queries (digits alone, punctuation, other
-# scripts) are segmented by the engine's multilingual tokenizer, which this reading does not
-# copy: for them the engine's own answer to the one condition stands in (``text_keys``), so
-# that the filter around it (must, should, must_not, nesting) is still checked exactly.
-_PLAIN_WORDS = re.compile(r"[A-Za-z]+(?: +[A-Za-z]+)*")
+# A full-text query of plain ASCII words, numbers among them ("7", "loop 7"): read here as
+# "every word occurs in the value" (words: letters and digits, case aside).  Other queries
+# (punctuation, other scripts) are segmented by the engine's multilingual tokenizer, which
+# this reading does not copy: for them the engine's own answer to the one condition stands
+# in (``text_keys``), so that the filter around it (must, should, must_not, nesting) is
+# still checked exactly.
+_PLAIN_WORDS = re.compile(r"[A-Za-z0-9]+(?: +[A-Za-z0-9]+)*")
 
 
 def _words(value) -> set[str]:
@@ -533,6 +536,9 @@ def expected_count(flt, payloads: list[dict], text_keys: dict | None = None) -> 
 @example("abstract~battery zzz")
 @example("abstract~cool")
 @example("applicant~lg")
+@example("abstract~7")
+@example("abstract~number 7")
+@example("applicant~7")
 def test_where_counts_what_a_plain_reading_selects(edge_collection, expression):
     """Parsed, translated for the engine and run: exactly the documents the filter names,
     or a refusal naming what it refuses (``BadFilter``); nothing parses to no filter but an
@@ -608,6 +614,9 @@ field_conditions = st.one_of(
     ),
     st.sampled_from(["nope", "claims"]).map(lambda k: {"is_null": {"key": k}}),
     _ids(40).map(lambda ids: {"has_id": ids}),
+    st.sampled_from(["7", "39", "number 7", "loop 12", "loop 99", "1.5", "Loop", "cooling 3"]).map(
+        lambda t: {"key": "abstract", "match": {"text": t}}
+    ),
 )
 json_filters = st.recursive(
     field_conditions,
@@ -658,9 +667,13 @@ json_filters = json_filters.map(lambda f: f or {"must": []})
         "must_not": [{"key": "abstract", "match": {"text": "cooling battery"}}],
     }
 )
+@example({"must": [{"key": "abstract", "match": {"text": "7"}}]})
+@example({"must_not": [{"key": "abstract", "match": {"text": "loop 12"}}]})
 def test_filter_json_counts_what_a_plain_reading_selects(edge_collection, obj):
+    """Read as ``search`` reads it (a full-text match's numbers in the analyzed terms)."""
     coll, _, payloads = edge_collection
-    flt = filter_from_json(obj)
+    analyzer = Analyzer.from_info(coll.read_manifest().keyword.analyzer)
+    flt = raw_filter(filter_from_json(obj), _fields(coll), analyzer.terms)
     assert isinstance(flt, Filter)
     assert coll.count(flt) == expected_count(flt, payloads, engine_text_keys(coll, flt)), obj
 

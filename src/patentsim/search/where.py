@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..embed.analyzer import WORD
 from ..errors import BadFilter
 from ..store.filters import Condition, Empty, Filter, Match, Range, Text
 from ..store.manifest import Manifest
@@ -365,8 +366,43 @@ def _text(values: list[_Value], ctx: _Context, analyze: AnalyzeFn | None = None)
                 )
             conds.append(Text(ctx.info.terms, " ".join(terms)))
             continue
-        conds.append(Text(ctx.info.name, " ".join(words)))
+        cond = text_condition(ctx.info, " ".join(words), analyze)
+        if cond is None:
+            raise ctx.fail(f"~ {v.text!r}: {unmatched_numbers(ctx.info, v.text)}")
+        conds.append(cond)
     return conds[0] if len(conds) == 1 else Filter(should=tuple(conds))
+
+
+def text_condition(info: FieldInfo, text: str, analyze: AnalyzeFn | None) -> Condition | None:
+    """A full-text match of ``text`` on the field that the engine answers as written: Qdrant's
+    multilingual full-text index (text fields) leaves out every token without a letter, so
+    such words (7, 1.5, 2024) are matched in the field's analyzed terms, which keep them.
+    None where the field has no analyzed terms (or no analyzer is given) to match them in."""
+    numbers = _letterless(text) if info.type == "text" else []
+    if not numbers:
+        return Text(info.name, text)
+    if not info.terms or analyze is None:
+        return None
+    terms = list(dict.fromkeys(analyze(" ".join(numbers)))) or numbers
+    parts = [Text(info.terms, " ".join(terms))]
+    lettered = [w for w in WORD.findall(text) if w not in numbers]
+    if lettered:
+        parts.insert(0, Text(info.name, " ".join(lettered)))
+    return parts[0] if len(parts) == 1 else Filter(must=tuple(parts))
+
+
+def unmatched_numbers(info: FieldInfo, text: str) -> str:
+    """Why ``text_condition`` has no answer for ``text`` on the field (a message)."""
+    numbers = ", ".join(dict.fromkeys(_letterless(text)))
+    return (
+        f"the full-text index of '{info.name}' leaves out words without a letter ({numbers}) "
+        f"and '{info.name}' has no analyzed terms that keep them (a new 'ingest load' of the "
+        "collection's files adds them)"
+    )
+
+
+def _letterless(text: str) -> list[str]:
+    return [w for w in WORD.findall(text) if not any(c.isalpha() for c in w)]
 
 
 def _equals(values: list[_Value], ctx: _Context, name_key: NameKeyFn | None = None) -> Condition:

@@ -458,6 +458,54 @@ def test_map_points_are_search_maps(embedded, client):
         assert (got["x"], got["y"], got["color"]) == (want["x"], want["y"], want["color"])
 
 
+def test_map_takes_the_filter_parameters_and_draws_the_rows_pandas_selects(
+    embedded, client, source
+):
+    import pandas as pd
+
+    frame = pd.read_excel(source)
+    dates = pd.to_datetime(frame["application_date"].astype(str), format="%Y%m%d")
+    wanted = frame.index[(frame["status"] == "등록") & (dates >= "2023-06-01")]
+    params = {"where": ["status=등록", "application_date>=2023-06-01"], "color": "status"}
+    body = client.get("/api/map", params=params).json()
+    assert 0 < len(wanted) < ROWS
+    assert sorted(p["row"] for p in body["points"]) == sorted(int(i) for i in wanted)
+    assert (body["total"], body["filtered"], body["where"]) == (ROWS, True, params["where"])
+    assert body["legend"] == [{"value": "등록", "count": len(wanted)}]
+    whole = {p["key"]: (p["x"], p["y"]) for p in client.get("/api/map").json()["points"]}
+    assert all(whole[p["key"]] == (p["x"], p["y"]) for p in body["points"])
+    raw = json.dumps({"must": [{"key": "status", "match": {"value": "거절"}}]})
+    rejected = client.get("/api/map", params={"filter_json": raw}).json()
+    assert sorted(p["row"] for p in rejected["points"]) == sorted(
+        int(i) for i in frame.index[frame["status"] == "거절"]
+    )
+    # the export draws the same subset
+    csv = client.get("/api/map/export", params=dict(params, format="csv"))
+    assert csv.status_code == 200, csv.text
+    assert len(csv.text.strip().splitlines()) == len(wanted) + 1
+    # the CLI's map of the same filter
+    held, settings = embedded
+    held.release()
+    result = CliRunner().invoke(
+        search_cli,
+        ["map", "-c", "p", "--color", "status", "--format", "json"]
+        + [a for w in params["where"] for a in ("--where", w)],
+        env={"QDRANT_PATH": settings.path},
+    )
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == body["points"]
+
+
+def test_map_of_a_filter_selecting_nothing_is_a_one_line_error(client):
+    response = client.get("/api/map", params={"where": "status=없음"})
+    assert 400 <= response.status_code < 500
+    body = response.json()
+    assert body["error"] == (
+        "no document of 'p' matches where 'status=없음': the map has nothing to draw"
+    )
+    assert "\n" not in body["error"] and "`" not in body.get("hint", "")
+
+
 def test_map_export_is_an_offline_file(client):
     response = client.get("/api/map/export", params={"format": "html", "color": "status"})
     assert response.status_code == 200, response.text

@@ -248,6 +248,29 @@ def test_the_map_draws_one_point_per_document_and_a_box_selection_filters(page, 
     assert f"doc={chosen[1]}" in page.url and page.is_visible("#doc-panel")
 
 
+def test_the_map_follows_a_facet_click_and_says_how_many_of_how_many(page, site, source, shots):
+    import pandas as pd
+
+    frame = pd.read_excel(source)
+    open_page(page, site.url + "?map=1&color=status")
+    page.wait_for_selector("#map[data-points]", timeout=MAP_WAIT_MS)
+    assert page.get_attribute("#map", "data-points") == str(ROWS)
+    assert page.inner_text("#map-note").startswith(f"{ROWS} of {ROWS} documents")
+    value = frame["status"].value_counts().index[1]
+    expected = sorted((str(i) for i in frame.index[frame["status"] == value]), key=int)
+    before = page.get_attribute("#map", "data-drawn")
+    button = page.locator(f'button.facet[data-field="status"][data-value="{value}"]')
+    settled(page, button.click)
+    page.wait_for_function(
+        "b => document.getElementById('map').dataset.drawn !== b", arg=before, timeout=WAIT_MS
+    )
+    assert page.get_attribute("#map", "data-points") == str(len(expected))
+    keys = page.evaluate("[].concat(...document.getElementById('map').data.map(t => t.customdata))")
+    assert sorted(keys, key=int) == expected
+    assert page.inner_text("#map-note").startswith(f"{len(expected)} of {ROWS} documents")
+    page.screenshot(path=str(shots / "web-map-filtered.png"))
+
+
 def drag(page: Any, box: dict[str, float]) -> None:
     page.mouse.move(box["x"] + 5, box["y"] + 5)
     page.mouse.down()

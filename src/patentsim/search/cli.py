@@ -581,21 +581,25 @@ def _progress(message: str) -> None:
     ".csv, .jsonl.",
 )
 @click.option("--refresh", is_flag=True, help="Compute again instead of using the cache.")
+@filter_options
 @collection_option
 @store_options
-def map_cmd(color, method, k, fmt, output, refresh, collection, settings):
+def map_cmd(color, method, k, fmt, output, refresh, where, filter_json, collection, settings):
     """A map of the collection: every document as a point, similar ones close together.
 
     Made of the stored vectors (nothing is embedded), computed once per collection
-    state and cached beside it.
+    state and cached beside it. With --where / --filter-json only the documents they
+    select are drawn, each where it lies on the whole collection's map.
 
     \b
     Example:
       search map --color ipc --output landscape.html
       search map --color cluster --output landscape.png
       search map --color applicant
+      search map --color ipc --where "application_date>=2020-01-01" -o since-2020.html
     """
     from .landscape import landscape
+    from .options import QueryOptions
     from .render_analysis import check_map_output, emit_map
 
     if output:
@@ -605,6 +609,7 @@ def map_cmd(color, method, k, fmt, output, refresh, collection, settings):
         method=method,
         k=k,
         refresh=refresh,
+        options=QueryOptions(where=tuple(where), filter_json=filter_json),
         collection=collection,
         settings=settings,
         progress=_progress,

@@ -60,6 +60,11 @@ def write_map(result: Landscape, path: str | Path) -> None:
 
 def title_of(result: Landscape) -> str:
     what = f"{len(result.points):,} documents of '{result.collection}'"
+    if result.filtered:
+        what = (
+            f"{len(result.points):,} of {result.total:,} documents of '{result.collection}' "
+            f"matching {result.filter_text()}"
+        )
     if result.color_field:
         what += f", coloured by {result.color_field}"
     return what

@@ -14,6 +14,10 @@ The Python API (the page's map panel and ``search map`` call the same function):
 
     landscape(method="pca" | "umap" | "auto", color="cluster", k=12, refresh=True, ...)
 
+    # only the documents a filter selects (the filter of like/text/facets):
+    result = landscape(color="ipc", options=QueryOptions(where=("applicant=삼성전자",)))
+    len(result.points), result.total     # the documents drawn, of the collection's
+
 What the map is made of: the dense vectors stored in the collection (nothing is
 embedded again), projected to 2-D.  ``auto`` uses UMAP (cosine neighbours, seeded)
 where ``umap-learn`` is installed (``pip install 'patentsim[umap]'``), PCA
@@ -34,6 +38,14 @@ dropped with the collection), for a server under the patentsim cache folder
 (``PATENTSIM_CACHE``).  The cache is keyed by the manifest's timestamps and the
 point count; when those change (an ``ingest load``), the documents' ids and content
 hashes are read again, and the projection is computed anew only when they changed.
+
+A filter (``options``: the ``where`` conditions and ``filter_json`` of a
+``QueryOptions``) selects which documents are drawn, never where: the subset keeps
+the positions of the whole collection's cached projection, so a point stays where
+the analyst saw it on the whole map, a subset of any size (one document too) can be
+drawn, and the cache holds one projection per collection state whatever the filters.
+Colours and the legend count the drawn documents; clusters stay those of the whole
+collection (a label sits at the median of its drawn documents).
 """
 
 from __future__ import annotations
@@ -51,10 +63,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadFilter, PatentSimError, UserInputError
+from ..errors import BadFilter, PatentSimError, UserInputError, setting
 from ..store import StoreSettings
 from ..store.backend import Store
 from .collection import OpenCollection
+from .options import QueryOptions
+from .query_filter import build_filter
 from .session import Session
 from .where import FieldInfo, resolve_field
 
@@ -136,6 +150,17 @@ class Landscape:
     cached: bool = False  # the projection came from the cache
     seconds: float = 0.0
     signature: str = ""  # of the documents and their content
+    total: int = 0  # documents in the collection's projection (``points``: those drawn)
+    where: tuple[str, ...] = ()  # the filter that selected ``points``
+    filter_json: Any = None
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.where) or self.filter_json not in (None, "")
+
+    def filter_text(self) -> str:
+        """The filter in words (empty without one): its conditions joined by AND."""
+        return filter_text(self.where, self.filter_json)
 
     def category(self, point: MapPoint) -> str:
         """The legend entry a point is drawn in: its value, "other" or "(none)"."""
@@ -156,8 +181,28 @@ class Landscape:
             "cached": self.cached,
             "seconds": round(self.seconds, 3),
             "signature": self.signature,
+            "total": self.total,
+            "filtered": self.filtered,
+            "where": list(self.where),
+            "filter_json": _json_or_text(self.filter_json),
             "points": [p.to_dict() for p in self.points],
         }
+
+
+def filter_text(where: Sequence[str], filter_json: Any = None) -> str:
+    """A filter in words: ``applicant=X AND filing_date>=2020-01-01 AND filter {...}``."""
+    parts = list(where)
+    if filter_json not in (None, ""):
+        shown = _json_or_text(filter_json)
+        parts.append("filter " + (shown if isinstance(shown, str) else json.dumps(shown)))
+    return " AND ".join(parts)
+
+
+def _json_or_text(raw: Any) -> Any:
+    """A raw filter as the caller gave it: JSON text or a dict as it is, else its repr."""
+    if raw is None or isinstance(raw, (str, dict)):
+        return raw
+    return repr(raw)
 
 
 # -- the collection's vectors -------------------------------------------------------------------
@@ -765,6 +810,7 @@ def landscape(
     method: str = "auto",
     k: int | None = None,
     refresh: bool = False,
+    options: QueryOptions | None = None,
     collection: str | None = None,
     settings: StoreSettings | None = None,
     store: Store | None = None,
@@ -775,24 +821,29 @@ def landscape(
 
     ``color``: a field name, ``year``, ``file`` or ``cluster`` (then ``k`` clusters,
     default by the collection's size); ``method``: auto, umap or pca; ``refresh``:
-    compute again even where the cache holds the answer; ``cache_dir``: another cache
-    root than the collection's own.
+    compute again even where the cache holds the answer; ``options``: only the documents
+    its ``where`` and ``filter_json`` select are drawn, at their places on the whole map
+    (its other options are not used); ``cache_dir``: another cache root than the
+    collection's own.
     """
     started = time.perf_counter()
     asked = method
     chosen = choose_method(method)
+    options = (options or QueryOptions()).validate()
     with opened_collection(collection, settings, store) as (opened, current):
         info = color_field(opened, color) if color else None
+        matching = matching_ids(opened, options)
         cache = Cache(cache_folder(current, opened.name, cache_dir))
         extra = [info.name] if info is not None else []
         with cache.lock():
             docs = documents(opened, cache, fields=extra, refresh=refresh, progress=progress)
             xy, ran, dimension, was_cached = _projection(opened, cache, docs, chosen, progress)
+        keep = [i for i, pid in enumerate(docs.ids) if matching is None or pid in matching]
+        if not keep:  # the documents changed between the filter and the map
+            raise _no_match(opened.name, options)
+        at = xy.tolist()
         points = [
-            MapPoint(pid, key, row, title, float(px), float(py))
-            for pid, key, row, title, (px, py) in zip(
-                docs.ids, docs.keys, docs.rows, docs.titles, xy.tolist()
-            )
+            MapPoint(docs.ids[i], docs.keys[i], docs.rows[i], docs.titles[i], *at[i]) for i in keep
         ]
         result = Landscape(
             collection=opened.name,
@@ -803,31 +854,68 @@ def landscape(
             color_field=None,
             cached=was_cached,
             signature=docs.signature,
+            total=len(docs.ids),
+            where=options.where,
+            filter_json=options.filter_json,
         )
         if color == "cluster":
             from .clusters import clusters_of
 
             with cache.lock():
                 found = clusters_of(opened, cache, docs, k=k, progress=progress)
-            labels = {c.id: c.label for c in found.clusters}
-            for point, cid in zip(points, found.labels):
-                point.cluster = cid
-                point.color = labels[cid]
-            result.color_field = "cluster"
-            result.clusters = found.clusters
-            import numpy as np
-
-            labels_ = np.asarray(found.labels)
-            for c in found.clusters:
-                # The median: a label where most of the cluster is, not between its parts.
-                c.x, c.y = (float(v) for v in np.median(xy[labels_ == c.id], axis=0))
-            result.legend = [LegendEntry(c.label, c.size) for c in found.clusters]
+            _color_by_clusters(result, found, xy, keep)
         elif info is not None:
             with cache.lock():
                 values = _colors(opened, cache, docs, info)
-            for point, value in zip(points, values):
-                point.color = value
+            for point, i in zip(points, keep):
+                point.color = values[i]
             result.color_field = info.name
-            result.legend = legend_of(values)
+            result.legend = legend_of([p.color for p in points])
     result.seconds = time.perf_counter() - started
     return result
+
+
+def matching_ids(opened: OpenCollection, options: QueryOptions) -> set[str] | None:
+    """The ids of the documents the options' filter selects (None: no filter, all);
+    ``NoMap`` naming the filter where it selects none."""
+    flt = build_filter(opened, options)
+    if flt is None:
+        return None
+    ids = {p.id for p in opened.coll.scroll(flt=flt, with_payload=False, batch=1024)}
+    if not ids:
+        raise _no_match(opened.name, options)
+    return ids
+
+
+def _no_match(collection: str, options: QueryOptions) -> NoMap:
+    import shlex
+
+    named = [f"{setting('where')} {shlex.quote(w)}" for w in options.where]
+    if options.filter_json not in (None, ""):
+        raw = _json_or_text(options.filter_json)
+        text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+        named.append(f"{setting('filter_json')} {shlex.quote(text)}")
+    return NoMap(
+        f"no document of '{collection}' matches {' '.join(named)}: the map has nothing to draw",
+        f"count what a filter selects with 'search facets FIELD' and the same {setting('where')}",
+    )
+
+
+def _color_by_clusters(result: Landscape, found: Any, xy: np.ndarray, keep: list[int]) -> None:
+    """Colour the drawn points by the whole collection's clusters: the legend counts the
+    drawn documents of each, and a label sits at the median of its drawn documents."""
+    import numpy as np
+
+    labels = {c.id: c.label for c in found.clusters}
+    drawn = np.asarray(found.labels)[keep]
+    for point, cid in zip(result.points, drawn.tolist()):
+        point.cluster = cid
+        point.color = labels[cid]
+    result.color_field = "cluster"
+    counts = Counter(drawn.tolist())
+    result.clusters = [c for c in found.clusters if counts[c.id]]
+    at = xy[keep]
+    for c in result.clusters:
+        # The median: a label where most of the cluster is, not between its parts.
+        c.x, c.y = (float(v) for v in np.median(at[drawn == c.id], axis=0))
+    result.legend = [LegendEntry(c.label, counts[c.id]) for c in result.clusters]

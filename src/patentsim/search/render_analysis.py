@@ -72,6 +72,13 @@ def legend_table(result: Landscape) -> str:
     )
 
 
+def map_count(result: Landscape) -> str:
+    """``36 documents``, or with a filter ``12 of 36 documents matching applicant=X``."""
+    if not result.filtered:
+        return f"{len(result.points):,} documents"
+    return f"{len(result.points):,} of {result.total:,} documents matching {result.filter_text()}"
+
+
 def check_map_output(path: str) -> None:
     suffix = Path(path).suffix.lower()
     if suffix not in MAP_FILES:
@@ -85,7 +92,7 @@ def emit_map(result: Landscape, fmt: str | None, output: str | None) -> None:
     import click
 
     click.echo(
-        f"map: {len(result.points):,} documents; {result.description}"
+        f"map: {map_count(result)}; {result.description}"
         + (" (cached)" if result.cached else f" ({result.seconds:.1f} s)"),
         err=True,
     )

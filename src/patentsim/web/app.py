@@ -135,6 +135,16 @@ def like_options(
     return replace(options, prior_art=prior_art, date_field=date_field)
 
 
+def filter_options(
+    where: Where = [],  # noqa: B006 (FastAPI copies defaults per request)
+    filter_json: FilterJson = None,
+) -> QueryOptions:
+    """The filter parameters alone (``where``, ``filter_json``), for /api/map: the documents
+    the map draws, chosen as like, text and facets choose theirs."""
+    return QueryOptions(where=tuple(where), filter_json=filter_json)
+
+
+FilterOptions = Annotated[QueryOptions, Depends(filter_options)]
 TextOptions = Annotated[QueryOptions, Depends(text_options)]
 LikeOptions = Annotated[QueryOptions, Depends(like_options)]
 Text = Annotated[str, Query(description="The text to search for.")]
@@ -275,26 +285,35 @@ def create_app(
         }
 
     # -- the landscape and why similar (patentsim.search.landscape / explain) ---------------
-    def map_answer(color: str | None, method: str, clusters: int | None) -> Answer:
+    def map_answer(
+        color: str | None, method: str, clusters: int | None, options: QueryOptions
+    ) -> Answer:
         from ..search.landscape import landscape
 
         return ask(
             lambda store: landscape(
-                color=color, method=method, k=clusters, collection=served.name, store=store
+                color=color,
+                method=method,
+                k=clusters,
+                options=options,
+                collection=served.name,
+                store=store,
             )
         )
 
-    @app.get("/api/map", summary="Every document as a point in 2-D (search map)")
+    @app.get("/api/map", summary="The documents the filter selects as points in 2-D (search map)")
     def map_points(
+        options: FilterOptions,
         color: MapColor = None,
         method: MapMethod = "auto",
         clusters: MapClusters = None,
     ) -> dict[str, Any]:
-        answer = map_answer(color, method, clusters)
+        answer = map_answer(color, method, clusters, options)
         return dict(answer.value.to_dict())
 
     @app.get("/api/map/export", summary="search map --output FILE, as a download")
     def map_export(
+        options: FilterOptions,
         format: Annotated[
             str, Query(description="html (interactive, offline), png, xlsx, csv or jsonl.")
         ] = "html",
@@ -305,7 +324,7 @@ def create_app(
         from ..search import render_analysis
 
         render_analysis.check_map_output(f"map.{format}")
-        result = map_answer(color, method, clusters).value
+        result = map_answer(color, method, clusters, options).value
         return _export_map(result, format, f"map-{color or 'plain'}")
 
     @app.get("/api/explain", summary="Why similar: the terms a hit shares with its query")

@@ -453,24 +453,41 @@ function loadPlotly() {
   return plotlyLoading;
 }
 
+// The map draws the documents of the page's filters (facet clicks, dates, where), each at
+// its place on the whole collection's map; its own box selection (_key=) is drawn as a
+// highlight instead, so the points around it stay to select again.
+function mapParams(extra) {
+  const params = new URLSearchParams();
+  for (const w of state.where || []) if (!w.startsWith("_key=")) params.append("where", w);
+  const color = state.color || defaultColor();
+  if (color) params.set("color", color);
+  for (const [k, v] of Object.entries(extra || {})) params.set(k, v);
+  return params;
+}
+
 async function drawMap(load) {
   const note = $("map-note");
+  const node = $("map");
   let answer, Plotly;
   try {
-    const params = new URLSearchParams();
-    const color = state.color || defaultColor();
-    if (color) params.set("color", color);
     note.textContent = "drawing the map…";
-    [answer, Plotly] = await Promise.all([api("/api/map", params), loadPlotly()]);
+    [answer, Plotly] = await Promise.all([api("/api/map", mapParams()), loadPlotly()]);
   } catch (e) {
-    if (load === loads) note.textContent = e.message;
+    if (load !== loads) return;
+    note.textContent = e.message;
+    if (window.Plotly && node.dataset.wired) {
+      window.Plotly.purge(node); // a map of other filters must not stay under this message
+      delete node.dataset.wired;
+    }
+    node.dataset.points = "0";
+    node.dataset.drawn = String(load);
     return;
   }
   if (load !== loads) return;
-  note.textContent = answer.points.length.toLocaleString() + " documents · " + answer.description +
+  note.textContent = answer.points.length.toLocaleString() + " of " + answer.total.toLocaleString() +
+    " documents · " + answer.description +
     (answer.cached ? "" : " (computed in " + answer.seconds + " s, then cached)");
-  $("map-export").href = "/api/map/export?" + new URLSearchParams(
-    Object.assign({ format: "html" }, answer.color_field ? { color: answer.color_field } : {})).toString();
+  $("map-export").href = "/api/map/export?" + mapParams({ format: "html" }).toString();
   // One trace per legend entry (the most frequent values), then "other" and "(none)".
   const legend = answer.legend.map((e) => e.value);
   const shown = new Set(legend);
@@ -490,10 +507,12 @@ async function drawMap(load) {
     marker: { size: 7, opacity: 0.8 },
     selectedpoints: selected.size ? points.flatMap((p, i) => (selected.has(p.key) ? [i] : [])) : null,
   }));
+  // The whole map's frame (its coordinates span -1 to 1), so a filtered subset stays in place.
+  const frame = [-1.05, 1.05];
   const layout = { margin: { l: 30, r: 10, t: 10, b: 30 }, dragmode: "select",
     hovermode: "closest", uirevision: answer.color_field || "plain",
-    xaxis: { zeroline: false, showticklabels: false }, yaxis: { zeroline: false, showticklabels: false } };
-  const node = $("map");
+    xaxis: { zeroline: false, showticklabels: false, range: frame },
+    yaxis: { zeroline: false, showticklabels: false, range: frame } };
   await Plotly.react(node, traces, layout, { displaylogo: false, responsive: true });
   node.dataset.points = String(answer.points.length);
   node.dataset.drawn = String(load);

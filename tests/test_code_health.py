@@ -383,3 +383,95 @@ def test_errors_are_imported_from_the_package_errors_module():
         if old.search(line) and not (path.parent == SRC and "from .errors import" in line)
     ]
     assert found == [], found
+
+
+# -- dates have one home ------------------------------------------------------------------------
+
+DATES_MODULE = SRC / "dates.py"
+APP_JS = SRC / "web" / "static" / "app.js"
+# How a module would read a date itself: a parser's call, a date library, a date's regex or
+# Excel's epoch in a literal, the stored midnight spelled out.
+DATE_CALLS = {"strptime", "fromisoformat", "to_datetime", "isoparse", "parsedate"}
+DATE_LIBRARIES = ("dateutil", "dateparser", "arrow", "pendulum")
+DATE_TEXT = re.compile(r"\\d\{[48]\}|T00:00:00")
+# The one reading allowed elsewhere: pandas' own conversion of stored strings into a
+# datetime column of a data frame (Results.to_frame), not a spelling of its own.
+DATE_ALLOWED = {("search/results.py", "to_datetime")}
+
+
+def _date_parsing(path: Path) -> list[str]:
+    """Where ``path`` reads dates by itself (as ``FILE:LINE: what``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    where = path.relative_to(SRC).as_posix() if path.is_relative_to(SRC) else path.name
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        name = (
+            node.attr
+            if isinstance(node, ast.Attribute)
+            else node.id
+            if isinstance(node, ast.Name)
+            else None
+        )
+        if name in DATE_CALLS:
+            found.append((node.lineno, name))
+        if isinstance(node, ast.Import):
+            modules = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        else:
+            modules = []
+        found += [(node.lineno, m) for m in modules if m.split(".")[0] in DATE_LIBRARIES]
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "datetime"
+            and [getattr(a, "value", None) for a in node.args[:1]] in ([1899], [1904])
+        ):
+            found.append((node.lineno, "Excel's epoch"))
+    found += [
+        (line, text) for line, text in _strings_outside_docstrings(path) if DATE_TEXT.search(text)
+    ]
+    return [
+        f"{where}:{line}: {what}"
+        for line, what in sorted(found)
+        if (where, what) not in DATE_ALLOWED
+    ]
+
+
+def test_dates_are_read_only_in_their_module():
+    """``patentsim.dates`` is the one home of what a date looks like: a second parser in the
+    library would read a cell or a filter value differently."""
+    found = [
+        use
+        for path in sorted(SRC.rglob("*.py"))
+        if path != DATES_MODULE
+        for use in _date_parsing(path)
+    ]
+    assert found == []
+
+
+def test_the_date_rule_catches_a_parser(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import datetime as dt\n"
+        "import re\n"
+        "from dateutil import parser\n"
+        "DAY = re.compile(r'(\\d{4})-(\\d{2})-(\\d{2})')\n"
+        "def f(s):\n"
+        "    return dt.datetime.strptime(s, '%Y%m%d'), dt.date.fromisoformat(s)\n"
+        "EPOCH = dt.datetime(1899, 12, 30)\n"
+        "MIDNIGHT = 'T00:00:00Z'\n",
+        encoding="utf-8",
+    )
+    assert [u.split(": ", 1)[0] for u in _date_parsing(sample)] == [
+        f"sample.py:{n}" for n in (3, 4, 6, 6, 7, 8)
+    ]
+
+
+def test_the_page_parses_no_dates():
+    """The page sends the date a user picks (an ``<input type="date">``: 2019-01-31) to the
+    server inside a where expression; its one piece of date knowledge is ``cell``'s
+    ``shown_date`` mirror, run over the same table in Chromium (test_web_browser.py)."""
+    script = APP_JS.read_text(encoding="utf-8")
+    assert re.findall(r"\bDate\b|\\d\{[48]\}", script) == []
+    assert script.count("T00:00:00Z") == 1

@@ -377,3 +377,35 @@ def test_one_per_family_shows_the_librarys_collapsed_list(page, site):
     notes = page.eval_on_selector_all("#hits span.family", "s => s.map(x => x.textContent)")
     assert notes == [f" +{h.family.size - 1}" for h in expected.hits if h.family.size > 1]
     assert notes, "status families hold several documents each"
+
+
+def test_the_date_range_asks_the_server_and_dates_show_as_python_shows_them(page, site, source):
+    """The page's date inputs send the day picked to the server (a where expression the
+    library parses); its one piece of date knowledge, ``cell``'s mirror of ``shown_date``,
+    agrees with Python over the table of tests/test_dates.py."""
+    import pandas as pd
+
+    from patentsim.dates import shown_date
+
+    from .test_dates import STORED
+
+    open_page(page, site.url + "?like=0&limit=100")
+    stored = [s for s, _ in STORED]
+    assert page.evaluate("xs => xs.map(x => cell(x, 'datetime'))", stored) == [
+        shown_date(s) for s in stored
+    ]
+    field = page.evaluate("info.date_field")
+    frame = pd.read_excel(source)
+    days = pd.to_datetime(
+        frame[field].astype("Int64").astype(str), format="%Y%m%d", errors="coerce"
+    )
+    low, high = days.quantile(0.25).date().isoformat(), days.quantile(0.75).date().isoformat()
+    settled(page, lambda: page.fill("#date-from", low))
+    settled(page, lambda: page.fill("#date-to", high))
+    chips = page.eval_on_selector_all("#chips .chip", "cs => cs.map(c => c.firstChild.data)")
+    assert chips == [f"{field}>={low}", f"{field}<={high}"]
+    inside = (days >= pd.Timestamp(low)) & (days < pd.Timestamp(high) + pd.Timedelta(days=1))
+    expected = {str(i) for i in frame.index[inside]} - {"0"}
+    assert expected and len(expected) < ROWS - 1
+    assert sorted(shown_keys(page), key=int) == sorted(expected, key=int)
+    assert page.input_value("#date-from") == low and page.input_value("#date-to") == high

@@ -9,7 +9,6 @@ from patentsim.search.where import (
     FieldInfo,
     example,
     fields_of,
-    parse_when,
     parse_where,
     where_filter,
 )
@@ -290,12 +289,3 @@ def test_limits_of_numbers_and_dates():
     assert w("application_date=0001-01-01") == Range(
         "application_date", gte="0001-01-01T00:00:00Z", lt="0001-01-02T00:00:00Z", datetime=True
     )
-
-
-def test_parse_when():
-    assert parse_when("2015") == ("2015-01-01T00:00:00Z", "2016-01-01T00:00:00Z")
-    assert parse_when("2015-02-28") == ("2015-02-28T00:00:00Z", "2015-03-01T00:00:00Z")
-    assert parse_when("2015-03-01T10:00:00") == ("2015-03-01T10:00:00Z", None)
-    for bad in ("15", "2015-1", "2015/03/01", "March 2015", "2015-02-30"):
-        with pytest.raises(ValueError):
-            parse_when(bad)

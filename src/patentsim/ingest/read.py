@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..dates import EXCEL_1904_EPOCH, EXCEL_EPOCH, from_excel_serial, to_excel_serial
 from ..errors import SourceError, setting
 from .headers import HEADER_WINDOW, describe, find_header
 from .textfiles import (
@@ -64,7 +65,6 @@ _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 # Excel's dates start at 1900-01-01 (serial 1): a date cell before it is a number that a
 # date format shows as ####, not a date (-5 would read as 1899-12-25).
 EXCEL_FIRST_DATE = dt.datetime(1900, 1, 1)
-_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 FORMATS = {
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
@@ -144,8 +144,7 @@ class Table:
                     continue
                 if isinstance(value, dt.datetime) and value < EXCEL_FIRST_DATE:
                     if self.format in ("xlsx", "xls", "ods"):
-                        serial = (value - _EXCEL_EPOCH).total_seconds() / 86400
-                        number = int(serial) if serial.is_integer() else serial
+                        number = to_excel_serial(value)
                         self.early_dates[(row_no, column)] = number
                         row[column] = number
                     continue
@@ -471,7 +470,7 @@ def _xls_sheet(path: Path, sheet: str | None) -> Iterator[list[Any]]:
         if name is None or name not in names:
             raise _no_sheet(path, sheet, names)
         ws = book.sheet_by_name(name)
-        base = dt.datetime(1904, 1, 1) if book.datemode == 1 else dt.datetime(1899, 12, 30)
+        base = EXCEL_1904_EPOCH if book.datemode == 1 else EXCEL_EPOCH
         for r in range(ws.nrows):
             out: list[Any] = []
             for cell in ws.row(r):
@@ -490,7 +489,7 @@ def _xls_value(ctype: int, value: Any, base: dt.datetime) -> Any:
             seconds = round(value * 86400)
             return dt.time(seconds // 3600 % 24, seconds // 60 % 60, seconds % 60)
         try:
-            return base + dt.timedelta(days=value)
+            return from_excel_serial(value, base)
         except OverflowError:
             return value
     if ctype == 4:

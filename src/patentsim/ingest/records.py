@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..dates import parse_date as _parse_date
 from ..errors import SourceError
 from ..store.ids import normalize_key
 from ..store.names import name_kind
@@ -46,7 +47,6 @@ from .types import (
     LIST_MAX_MEAN_CHARS,
     ColumnProfile,
 )
-from .types import parse_date as _parse_date
 
 TEXT_NAMES = ("abstract", "요약", "요약문", "초록", "summary", "description", "text", "content")
 LIST_NAMES = re.compile(
@@ -235,7 +235,7 @@ def plan_columns(
     column be the id when ``id_column`` is None.  ``known_fields`` maps columns to the
     field names a collection already uses for them.
     """
-    from .types import date_format_option
+    from ..dates import date_format_option
 
     columns = list(columns or table.columns)
     profiles = rows if isinstance(rows, Mapping) else profile_rows(rows)

@@ -65,7 +65,7 @@ def scan_tables(
     bit = {c: 1 << i for i, c in enumerate(columns)}
     profiles: dict[str, ColumnProfile] = {c: ColumnProfile() for c in columns}
     strict = set(strict_dates)
-    from .types import date_form
+    from ..dates import date_form
 
     files = []
     done = 0

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..dates import year_of
 from ..errors import UserInputError
 from ..store import StoreSettings
 from ..store.backend import Store
@@ -492,6 +493,6 @@ def _years(
     counts: Counter[str] = Counter()
     for i in members:
         value = payloads[i].get(name)
-        if isinstance(value, str) and re.match(r"^\d{4}", value):
-            counts[value[:4]] += 1
+        if isinstance(value, str) and (year := year_of(value)):
+            counts[year] += 1
     return [[y, counts[y]] for y in sorted(counts)]

@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..dates import year_of
 from ..errors import BadFilter, PatentSimError, UserInputError, setting
 from ..store import StoreSettings
 from ..store.backend import Store
@@ -750,7 +751,7 @@ def color_value(value: Any, info: FieldInfo) -> str | None:
         return None
     text = str(value).strip()
     if info.type == "datetime":
-        return text[:4] if re.match(r"^\d{4}", text) else text
+        return year_of(text) or text
     if info.list and _CODE.match(text.upper()):
         return text.upper()[:4]
     if isinstance(value, bool):

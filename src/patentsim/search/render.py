@@ -29,9 +29,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..dates import parse_rfc3339, shown_date
 from ..display import char_width, display_width
 from ..errors import DiskFull, UserInputError, setting
-from ..store.payload import parse_rfc3339, shown_date
 from .results import Facets, Results
 
 FORMATS = ("table", "json", "csv")

@@ -5,8 +5,8 @@ One condition per ``--where``; several are ANDed::
     FIELD=VALUE          exact (on a list field: any element)
     FIELD!=VALUE         not equal (on a list field: no element); documents without the field pass
     FIELD=A|B|C          any of; FIELD!=A|B|C: none of
-    FIELD>=X  >  <=  <   numbers, or dates in ISO 8601 (2015, 2015-03, 2015-03-01, 20150301,
-                         2015-03-01T09:30:00Z)
+    FIELD>=X  >  <=  <   numbers, or dates (2015, 2015-03, 2015-03-01, 20150301,
+                         2015-03-01T09:30:00Z; the spellings of patentsim.dates)
     FIELD~WORDS          full text: every word occurs (case-insensitive); on the text
                          fields the words are analyzed like the documents (Korean
                          particles and endings dropped, English stemmed), so
@@ -28,7 +28,6 @@ an example that works.
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import math
 import re
@@ -37,11 +36,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..dates import DateSpellingError, parse_when
 from ..embed.analyzer import WORD
 from ..errors import BadFilter
 from ..store.filters import Condition, Empty, Filter, Match, Range, Text
 from ..store.manifest import Manifest
-from ..store.payload import BOOL_WORDS, RESERVED_INDEXES, parse_rfc3339, rfc3339
+from ..store.payload import BOOL_WORDS, RESERVED_INDEXES
 
 OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "~")
 WORD_OPERATORS = ("exists", "missing")
@@ -522,50 +522,12 @@ def _bool(value: _Value, ctx: _Context) -> bool:
     raise ctx.fail(f"{value.text!r} is not true or false")
 
 
-_DATE_FORMS = (
-    (re.compile(r"\d{4}"), "%Y", "year"),
-    (re.compile(r"\d{4}-\d{2}"), "%Y-%m", "month"),
-    (re.compile(r"\d{4}-\d{2}-\d{2}"), "%Y-%m-%d", "day"),
-    (re.compile(r"\d{8}"), "%Y%m%d", "day"),
-)
-
-
 def _when(value: _Value, ctx: _Context) -> tuple[str, str | None]:
-    """An ISO 8601 value as (start, end): a span for a year, month or day; (instant, None)."""
+    """A date value as (start, end): a span for a year, month or day; (instant, None)."""
     try:
         return parse_when(value.text)
-    except ValueError:
-        raise ctx.fail(
-            f"{value.text!r} is not an ISO 8601 date",
-            extra="dates look like 2015, 2015-03, 2015-03-01, 20150301 or 2015-03-01T09:30:00Z",
-        ) from None
-
-
-_LAST_INSTANT = "9999-12-31T23:59:59Z"
-
-
-def parse_when(text: str) -> tuple[str, str | None]:
-    """RFC 3339 bounds of an ISO 8601 date or datetime; ``ValueError`` when it is neither."""
-    s = text.strip()
-    for pattern, fmt, unit in _DATE_FORMS:
-        if pattern.fullmatch(s):
-            start = dt.datetime.strptime(s, fmt)
-            try:
-                if unit == "year":
-                    end = start.replace(year=start.year + 1)
-                elif unit == "month":
-                    end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-                else:
-                    end = start + dt.timedelta(days=1)
-            except (OverflowError, ValueError):
-                return rfc3339(start), _LAST_INSTANT  # a span that ends with the calendar
-            return rfc3339(start), rfc3339(end)
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*", s):
-        raise ValueError(s)
-    instant = parse_rfc3339(s)
-    if instant.tzinfo is not None:
-        instant = instant.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return rfc3339(instant), None
+    except DateSpellingError as e:
+        raise ctx.fail(str(e), extra=e.hint) from None
 
 
 # -- examples for messages -----------------------------------------------------------------

@@ -13,7 +13,6 @@ on the server.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import uuid
@@ -21,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..dates import json_bound
 from ..errors import BadFilter, setting
 from .paths import json_path, key_of
 
@@ -269,7 +269,7 @@ class _JsonReader:
         for name, v in given.items():
             if is_date:
                 try:
-                    order[name] = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+                    order[name] = json_bound(v)
                 except ValueError:
                     raise self.fail(f"'range' bound {v!r} is not an RFC 3339 date-time") from None
             elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):

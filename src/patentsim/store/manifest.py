@@ -20,7 +20,6 @@ so a manifest written here still reads in an older patentsim.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeGuard
 
 from .. import __version__
+from ..dates import now_rfc3339
 from ..errors import LayoutMismatch, ModelMismatch, ModelUnavailable, StoreError, setting
 
 MANIFEST_VERSION = 4
@@ -40,9 +40,7 @@ DEFAULT_LONG_TEXT = "truncate"
 
 
 def now() -> str:
-    return (
-        dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    )
+    return now_rfc3339()
 
 
 # -- the record ----------------------------------------------------------------------------------

@@ -1,13 +1,11 @@
-"""The payload's shared words: the tool's own fields and how dates are written.
+"""The payload's shared words: the tool's own fields, boolean words, title names.
 
 Every point's payload holds the source's cells plus the reserved fields below; dates are
-RFC 3339 strings in UTC (``2019-08-26T00:00:00Z``), so that Qdrant's datetime ranges work.
-Ingest writes both, search reads both.
+stored as ``patentsim.dates`` writes them.  Ingest writes both, search reads both.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable
 
@@ -65,26 +63,3 @@ def title_like(names: Iterable[str]) -> str | None:
             if normalized(name) == wanted:
                 return name
     return next((n for n in names if "title" in n.lower() or "명칭" in n), None)
-
-
-def rfc3339(value: dt.datetime) -> str:
-    """A naive (UTC) time stamp as stored: to the second, with ``Z``."""
-    return value.isoformat(timespec="seconds") + "Z"
-
-
-MIDNIGHT = "T00:00:00Z"  # a stored day: its midnight, UTC
-
-
-def day_rfc3339(day: dt.date) -> str:
-    """A day (no time) as stored: its midnight, UTC."""
-    return rfc3339(dt.datetime.combine(day, dt.time()))
-
-
-def shown_date(text: str) -> str:
-    """A stored date-time as people read it: the day alone where it is a day's midnight."""
-    return text[: -len(MIDNIGHT)] if text.endswith(MIDNIGHT) else text
-
-
-def parse_rfc3339(text: str) -> dt.datetime:
-    """An ISO 8601 / RFC 3339 time stamp (``Z`` for UTC); ``ValueError`` if it is none."""
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))

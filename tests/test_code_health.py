@@ -475,3 +475,100 @@ def test_the_page_parses_no_dates():
     script = APP_JS.read_text(encoding="utf-8")
     assert re.findall(r"\bDate\b|\\d\{[48]\}", script) == []
     assert script.count("T00:00:00Z") == 1
+
+
+# -- column names have one home ------------------------------------------------------------------
+
+COLUMNS_MODULE = SRC / "columns.py"
+# The header layouts of named exporters recognise a file by its exact headers (one function).
+COLUMN_NAMES_ALLOWED = {("ingest/exporters.py", "detect_exporter")}
+# Header names too common to say a rule by themselves (output headers: key, row, title).
+_GENERIC = {"id", "key", "uuid", "title", "text", "name", "content", "family", "company"}
+# Words in a regex that would recognise a column by its name.
+_NAME_PATTERN = re.compile(r"date|ipc|cpc|abstract|title|일자|분류|번호|출원|요약|명칭", re.I)
+
+
+def _signal_names() -> set[str]:
+    from patentsim.columns import ROLES, normalized
+
+    names: set[str] = set()
+    for rule in ROLES.values():
+        names.update(rule.names, rule.words, (normalized(f) for f in rule.fragments))
+    return names - _GENERIC
+
+
+def _column_name_rules(path: Path, root: Path = SRC) -> list[str]:
+    """Where ``path`` spells column names of a role itself (as ``FILE:LINE: what``): a literal
+    collection of two or more known names, a regex on names, a ``"ipc" in name`` test."""
+    signal = _signal_names()
+    rel = path.relative_to(root).as_posix()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    allowed: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and (rel, node.name) in COLUMN_NAMES_ALLOWED:
+            allowed.update(id(n) for n in ast.walk(node))
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in allowed:
+            continue
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            known = [
+                e.value
+                for e in node.elts
+                if isinstance(e, ast.Constant)
+                and isinstance(e.value, str)
+                and re.sub(r"[^0-9a-z가-힣]+", "_", e.value.lower()).strip("_") in signal
+            ]
+            if len(known) >= 2:
+                found.append(f"{rel}:{node.lineno}: names {known[:3]}")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "compile"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and _NAME_PATTERN.search(str(node.args[0].value))
+        ):
+            found.append(f"{rel}:{node.lineno}: pattern {node.args[0].value!r}")
+        elif (
+            isinstance(node, ast.Compare)
+            and isinstance(node.left, ast.Constant)
+            and node.left.value in signal
+            and any(isinstance(op, ast.In) for op in node.ops)
+        ):
+            found.append(f"{rel}:{node.lineno}: {node.left.value!r} in")
+    return found
+
+
+def test_column_names_are_recognised_only_in_their_module():
+    """``patentsim.columns`` is the one home of the rules that read a column's role from its
+    name: a second list of names would let the load and the search disagree."""
+    found = [
+        use
+        for path in sorted(SRC.rglob("*.py"))
+        if path != COLUMNS_MODULE
+        for use in _column_name_rules(path)
+    ]
+    assert found == []
+
+
+def test_the_column_names_rule_catches_copies(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import re\n"
+        "OWNERS = ('applicant', 'assignee', '출원인')\n"
+        "DATES = re.compile(r'date|일자$')\n"
+        "HEADERS = ['rank', 'key', 'title']\n"
+        "def f(n):\n"
+        "    return 'ipc' in n.lower()\n",
+        encoding="utf-8",
+    )
+    assert [u.split(": ", 1)[0] for u in _column_name_rules(sample, tmp_path)] == [
+        f"sample.py:{n}" for n in (2, 3, 6)
+    ]
+
+
+def test_the_page_recognises_no_column_by_its_name():
+    """The page takes the classes column from ``/api/info`` (``classes_field``)."""
+    script = APP_JS.read_text(encoding="utf-8")
+    assert re.findall(r"/[^/\n]*(?:ipc|cpc|분류)[^/\n]*/i?\.test", script, re.I) == []

@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from patentsim.columns import name_kind
 from patentsim.ingest.cli import Seams
 from patentsim.ingest.cli import cli as ingest_cli
 from patentsim.search.cli import cli as search_cli
 from patentsim.store import StoreSettings, open_store
-from patentsim.store.names import Aliases, BadAliases, display_name, name_key, name_kind
+from patentsim.store.names import Aliases, BadAliases, display_name, name_key
 
 from .conftest import ROOT, SHARED_DATA
 from .fakes import FakeEmbedder

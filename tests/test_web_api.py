@@ -390,6 +390,25 @@ def test_openapi_describes_the_routes_in_the_clis_words(client):
     assert {"/api/text", "/api/facets", "/api/doc", "/api/info"} <= set(spec["paths"])
 
 
+def test_query_parameters_reach_every_route_through_one_dependency():
+    """No route reads where/filter_json/limit itself: like and text take the QueryOptions
+    dependency, map and facets the filter one (facets adds its limit), with the parameters
+    in the same order as before."""
+    from fastapi.routing import APIRoute
+
+    app = create_app(None)  # type: ignore[arg-type]  # routes only; nothing is served
+    own = {
+        route.path: [p.name for p in route.dependant.query_params]
+        for route in app.routes
+        if isinstance(route, APIRoute)
+    }
+    assert all(not {"where", "filter_json"} & set(names) for names in own.values()), own
+    assert own["/api/facets"] == ["field"]
+    spec = app.openapi()["paths"]["/api/facets"]["get"]["parameters"]
+    assert [p["name"] for p in spec] == ["field", "where", "filter_json", "limit"]
+    assert spec[3]["schema"]["default"] == 10
+
+
 def test_non_loopback_host_without_key_is_refused(tmp_path):
     result = CliRunner().invoke(
         search_cli, ["serve", "--host", "0.0.0.0", "--path", str(tmp_path)], env={}

@@ -121,6 +121,11 @@ def test_a_korean_query_shows_the_librarys_results(page, site, shots):
     titles = page.eval_on_selector_all("#hits td.title", "cells => cells.map(c => c.textContent)")
     assert titles[0] == expected.hits[0].payload["title"]
     assert any("연삭" in t for t in titles)
+    # The classes column is the field /api/info names (columns.classes_column): ipc here.
+    classes = page.eval_on_selector_all(
+        "#hits td.classes", "cells => cells.map(c => c.textContent)"
+    )
+    assert expected.hits[0].payload["ipc"][0] in classes[0]
     assert "q=" in page.url
     page.screenshot(path=str(shots / "web-search.png"))
 

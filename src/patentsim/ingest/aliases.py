@@ -12,9 +12,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..columns import name_kind
 from ..errors import UserInputError
 from ..store import StoreSettings, open_store, pick_collection
-from ..store.names import Aliases, NameSpec, annotate, name_kind, names_field
+from ..store.names import Aliases, NameSpec, annotate, names_field
 
 BATCH = 256
 

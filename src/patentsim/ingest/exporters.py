@@ -46,6 +46,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..columns import family_named
+
 
 @dataclass(frozen=True)
 class Exporter:
@@ -177,35 +179,8 @@ def detect_exporter(columns: Sequence[str]) -> Exporter | None:
     return None
 
 
-# Column names (compared as ``_norm`` does) of a family, then of priority numbers, best first.
-FAMILY_NAMES = (
-    "family id",
-    "family_id",
-    "family number",
-    "family_number",
-    "family",
-    "docdb family id",
-    "inpadoc family id",
-    "simple family id",
-    "simple family members",
-    "패밀리",
-    "패밀리번호",
-    "패밀리 번호",
-    "패밀리 문헌번호",
-    "priority numbers",
-    "priority_numbers",
-    "priority number",
-    "priority_number",
-    "priority application numbers",
-    "우선권주장번호",
-    "우선권 주장번호",
-    "우선권번호",
-)
-
-
 def family_column(columns: Sequence[str], exporter: Exporter | None) -> str | None:
     """The column that names each document's family: the exporter's, else one named so."""
-    names = {_norm(c): c for c in columns}
     if exporter is not None and exporter.family:
         return exporter.family[0]
-    return next((names[n] for n in FAMILY_NAMES if n in names), None)
+    return family_named(columns)

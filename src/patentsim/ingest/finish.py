@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from ..columns import filing_date_column
 from ..embed.retrieval import ModeEvidence, default_mode
 from ..store.backend import Collection
 from ..store.manifest import FieldSpec, Manifest, SearchDefaults, SourceEntry, now
@@ -132,13 +133,7 @@ def measured_mode(
 
 def pick_date_field(names: list[str]) -> str | None:
     """The date a prior-art search compares: filing or application date first."""
-    for preferred in ("application_date", "filing_date", "priority_date", "출원일자", "출원일"):
-        if preferred in names:
-            return preferred
-    for name in names:
-        if "filing" in name or "application" in name or "출원" in name:
-            return name
-    return names[0] if names else None
+    return filing_date_column(names)
 
 
 def source_entry(table: Table, rows: int, skipped: list[int]) -> SourceEntry:

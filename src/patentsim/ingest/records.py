@@ -33,11 +33,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..columns import (
+    is_codes_name,
+    is_date_name,
+    is_identifier_name,
+    name_kind,
+    named,
+    text_column,
+    text_names,
+    title_column,
+)
 from ..dates import parse_date as _parse_date
 from ..errors import SourceError
 from ..store.ids import normalize_key
-from ..store.names import name_kind
-from ..store.payload import BOOL_CELLS, RESERVED, TITLE_NAMES, normalized
+from ..store.payload import BOOL_CELLS, RESERVED
 from .exporters import Exporter, detect_exporter, family_column
 from .read import Row
 from .types import (
@@ -48,40 +57,7 @@ from .types import (
     ColumnProfile,
 )
 
-TEXT_NAMES = ("abstract", "요약", "요약문", "초록", "summary", "description", "text", "content")
-LIST_NAMES = re.compile(
-    r"(^|_)(ipc|cpc|ipcr|fi|f_term|classification|classifications|codes?)($|_)|분류", re.I
-)
-DATE_NAMES = re.compile(r"date|(^|_)dt$|day|일자|날짜|일$", re.I)
 LIST_SEP = DEFAULT_LIST_SEP
-# Columns that hold identifiers by their name: kept as text exactly as written, whatever their
-# values look like (0490308 stays 0490308; 1512171 is not a number to compare).
-_ID_WORDS = frozenset({"id", "key", "uuid"})
-_NUMBER_WORDS = frozenset({"number", "numbers", "no", "num", "nr", "nos"})
-_NUMBERED = frozenset(
-    {
-        "application",
-        "app",
-        "publication",
-        "pub",
-        "registration",
-        "reg",
-        "patent",
-        "grant",
-        "priority",
-        "family",
-        "document",
-        "doc",
-        "serial",
-        "docdb",
-        "kind",
-        "lens",
-        "wips",
-    }
-)
-_KOREAN_ID = re.compile(
-    r"(출원|등록|공개|공고|우선권|우선권\s*주장|특허|문헌|공보|패밀리)\s*번호|키$"
-)
 
 _INT = re.compile(r"^[+-]?(0|[1-9]\d*)$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
@@ -179,19 +155,6 @@ def field_name(column: str) -> str:
     return _CONTROL.sub(" ", column.strip().replace('"', "'").replace("\\", "/"))
 
 
-def is_identifier_name(column: str) -> bool:
-    """A column named like an identifier: a key or id, or a number of an application,
-    publication, registration, patent, priority, family (출원번호, 등록번호, 공개번호 ...)."""
-    if _KOREAN_ID.search(column.strip()):
-        return True
-    words = [w for w in re.split(r"[^0-9a-z]+", column.lower()) if w]
-    if not words:
-        return False
-    if words[-1] in _ID_WORDS:
-        return True
-    return any(w in _NUMBER_WORDS for w in words) and any(w in _NUMBERED for w in words)
-
-
 def profile_rows(rows: Iterable[Row]) -> dict[str, ColumnProfile]:
     """Counters over every non-blank value of some rows (see ``types.ColumnProfile``)."""
     profiles: dict[str, ColumnProfile] = {}
@@ -259,7 +222,7 @@ def plan_columns(
     _check_fields(table, plan.fields)
     plan.text_columns = list(dict.fromkeys(text)) or _detect_text(table, columns, prof, plan)
     plan.strict_dates = {c for c in dates if c not in plan.text_columns}
-    plan.title_column = _find(columns, TITLE_NAMES, prof, need_values=False)
+    plan.title_column = title_column(columns)
     plan.family_column = family_column(columns, exporter)
     if plan.family_column:
         plan.choices.append(
@@ -313,11 +276,7 @@ def plan_columns(
         elif exporter and exporter.list_any and _holds(p, exporter.list_any):
             plan.list_columns.add(c)
             plan.list_seps[c] = exporter.list_any
-        elif (
-            p.strings
-            and p.strings == p.values
-            and (LIST_NAMES.search(normalized(c)) or p.list_separator())
-        ):
+        elif p.strings and p.strings == p.values and (is_codes_name(c) or p.list_separator()):
             plan.list_columns.add(c)
             plan.list_seps[c] = p.list_separator() or p.common_separator()
         else:
@@ -358,7 +317,7 @@ def _warn_odd_dates(plan: ColumnPlan, c: str, p: ColumnProfile) -> None:
     """A date-named column that did not become a date column although some of its values are
     dates: say so (it is stored as text, and takes no range filters)."""
     n = p.dates(serial=True)
-    if not DATE_NAMES.search(c) or not n or not p.not_dates:
+    if not is_date_name(c) or not n or not p.not_dates:
         return
     plan.warnings.append(
         f"column '{c}' is named like a date, but {p.not_dates:,} of its {p.values:,} values "
@@ -395,7 +354,7 @@ def _plan_date(
     explicit: bool,
 ) -> None:
     plan.date_columns.add(c)
-    if DATE_NAMES.search(c) or explicit:
+    if is_date_name(c) or explicit:
         plan.serial_dates.add(c)
     own = [(o, f) for col, o, f in formats if col == c]
     every = [(o, f) for col, o, f in formats if col is None]
@@ -469,7 +428,7 @@ def _is_date_column(column: str, p: ColumnProfile) -> bool:
     """Dates by name and value, cells that are dates, or ISO 8601 date strings."""
     if not p.values:
         return False
-    if DATE_NAMES.search(column):
+    if is_date_name(column):
         # A date-named column stays a date column despite a few odd cells (kept as text and
         # reported as a mixed field), so one typo does not turn off its date filters.
         n = p.dates(serial=True)
@@ -488,37 +447,22 @@ def _require_column(table: TableLike, columns: Sequence[str], name: str, option:
         )
 
 
-def _find(
-    columns: Sequence[str],
-    names: Sequence[str],
-    prof: Mapping[str, ColumnProfile],
-    *,
-    need_values: bool = True,
-    part: bool = False,
-) -> str | None:
-    """The first column named like one of ``names`` (with values, where asked)."""
-    wanted = [normalized(n) for n in names]
-    for name in wanted:
-        for c in columns:
-            n = normalized(c)
-            hit = n == name or (part and name in n.split("_"))
-            if hit and (not need_values or prof[c].strings):
-                return c
-    return None
-
-
 def _detect_text(
     table: TableLike, columns: Sequence[str], prof: Mapping[str, ColumnProfile], plan: ColumnPlan
 ) -> list[str]:
     """An abstract-named column with text; else the title; else the longest texts."""
-    found = _find(columns, TEXT_NAMES, prof) or _find(columns, ("abstract",), prof, part=True)
+
+    def has_text(c: str) -> bool:
+        return bool(prof[c].strings)
+
+    found = text_column(columns, has_text)
     if found:
         return [found]
-    title = _find(columns, TITLE_NAMES, prof) or _find(columns, ("title",), prof, part=True)
+    title = title_column(columns, has_text)
     if title:
         plan.choices.append(f"text: '{title}' (no abstract column with text)")
         return [title]
-    empty = _find(columns, TEXT_NAMES, prof, need_values=False)
+    empty = named(columns, "text", loose=False)
     if empty:
         return [empty]  # an abstract column with no text: the error says so
     best, best_len = None, 0.0
@@ -532,7 +476,7 @@ def _detect_text(
     if best is None:
         raise SourceError(
             f"{table.where()}: no text column found (no column named like "
-            f"{', '.join(TEXT_NAMES[:4])} or title, and no column of text)",
+            f"{', '.join(text_names(4))} or title, and no column of text)",
             "name the text column with --text COLUMN",
         )
     plan.choices.append(f"text: '{best}' (the column with the longest texts)")

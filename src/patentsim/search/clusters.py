@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..columns import classes_column, owner_column
 from ..dates import year_of
 from ..errors import UserInputError
 from ..store import StoreSettings
@@ -56,7 +57,6 @@ from .landscape import (
     documents,
     opened_collection,
 )
-from .render import OWNER_NAMES
 
 if TYPE_CHECKING:
     import numpy as np
@@ -83,7 +83,6 @@ PATENT_WORDS = (
     "상기 포함 복수 하나 이상 위한 구성 제공 방법 장치 시스템 발명 일 실시 예 것 수 통해 "
     "부 단계"
 )
-CLASS_NAMES = ("ipc", "cpc", "ipc_codes", "cpc_codes", "classification", "국제특허분류", "분류")
 
 
 @dataclass
@@ -443,18 +442,13 @@ def _text_of(payload: dict[str, Any], text_fields: Sequence[str]) -> str:
 
 
 def _applicant_field(opened: OpenCollection) -> str | None:
-    lowered = {f.lower(): f for f in opened.fields if not f.startswith("_")}
-    return next((lowered[n] for n in OWNER_NAMES if n in lowered), None)
+    return owner_column(f for f in opened.fields if not f.startswith("_"))
 
 
 def _class_field(opened: OpenCollection) -> str | None:
     """The field of IPC/CPC codes: a list field named like one, else any list field."""
     lists = [f for f, i in opened.fields.items() if i.list and not f.startswith("_")]
-    for name in CLASS_NAMES:
-        for f in lists:
-            if f.lower() == name:
-                return f
-    return next((f for f in lists if "ipc" in f.lower() or "cpc" in f.lower()), None)
+    return classes_column(lists)
 
 
 def _first_values(value: Any) -> list[str]:

@@ -15,13 +15,13 @@ from functools import cached_property
 from itertools import islice
 from typing import Any
 
+from ..columns import title_column
 from ..embed.retrieval import FUSIONS, MODES, Retrieval
 from ..errors import setting
 from ..store.backend import Collection
 from ..store.filters import Empty, Filter
 from ..store.manifest import Manifest, ModelRecord
 from ..store.names import NameSpec
-from ..store.payload import title_like
 from .where import FieldInfo, fields_of
 
 
@@ -139,7 +139,7 @@ class OpenCollection:
         if title:
             return title
         text_columns = set(self.manifest.text_columns)
-        found = title_like(self.fields)
+        found = title_column(self.fields)
         if found:
             return found
         for name, info in self.fields.items():

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import islice
 from typing import Any
 
+from ..columns import is_classes_name
 from ..embed.retrieval import MODES, Measured, Retrieval
 from ..errors import PatentSimError, UserInputError, setting
 from ..store.backend import SparseVector, StoredPoint
@@ -482,7 +483,7 @@ def classification_field(coll: Any, fields: dict[str, FieldSpec]) -> str | None:
     ]
     if not good:
         return None
-    return max(good, key=lambda n: ("ipc" in n.lower() or "cpc" in n.lower(), have[n]))
+    return max(good, key=lambda n: (is_classes_name(n), have[n]))
 
 
 class _LabelsOnDemand(dict[str, _Doc]):

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..columns import classes_column, owner_column
 from ..embed.retrieval import MODES, Retrieval
 from ..store import StoreSettings
 from ..store.backend import Store
 from .questions import FACET_TYPES
-from .render import OWNER_NAMES
 from .session import Session
 
 
@@ -35,6 +35,7 @@ class Overview:
     title_field: str | None
     date_field: str | None
     owner_field: str | None  # the applicant-like column
+    classes_field: str | None  # the list field of IPC/CPC codes (columns.classes_column)
     text_fields: list[str]  # the columns whose text was embedded
     default_mode: str
     modes: list[str]  # the modes this collection can answer in
@@ -58,8 +59,8 @@ def describe(
         manifest = opened.manifest
         public = [info for name, info in opened.fields.items() if not name.startswith("_")]
         has_keyword = opened.has_keyword()
-        lowered = {info.name.lower(): info.name for info in public}
-        owner = next((lowered[n] for n in OWNER_NAMES if n in lowered), None)
+        owner = owner_column(info.name for info in public)
+        lists = [i.name for i in public if i.list and i.type == "keyword"]
         model = manifest.model.name if manifest.model else None
         return Overview(
             collection=opened.name,
@@ -70,6 +71,7 @@ def describe(
             title_field=opened.title_field,
             date_field=manifest.date_field,
             owner_field=owner,
+            classes_field=classes_column(lists),
             text_fields=list(manifest.text_columns),
             default_mode=Retrieval.from_manifest(manifest.search).mode if has_keyword else "dense",
             modes=list(MODES) if has_keyword else ["dense"],

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..columns import owner_column
 from ..dates import parse_rfc3339, shown_date
 from ..display import char_width, display_width
 from ..errors import DiskFull, UserInputError, setting
@@ -36,7 +37,6 @@ from .results import Facets, Results
 
 FORMATS = ("table", "json", "csv")
 FILE_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-OWNER_NAMES = ("applicant", "applicants", "assignee", "assignees", "출원인", "owner", "company")
 # The first characters of a cell that a spreadsheet reads as a formula (OWASP, CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL = 40
@@ -138,8 +138,7 @@ def table_fields(results: Results) -> list[str]:
     out = []
     if results.title_field in results.fields:
         out.append(results.title_field)
-    lowered = {f.lower(): f for f in results.fields}
-    owner = next((lowered[n] for n in OWNER_NAMES if n in lowered), None)
+    owner = owner_column(results.fields)
     if owner and owner not in out:
         out.append(owner)
     if results.date_field in results.fields and results.date_field not in out:

@@ -12,7 +12,7 @@ company's Korean and English names, to one.
 Ingest stores each name field's keys beside the field (``_name_applicant`` beside
 ``applicant``; the original stays as written, for display); ``--where applicant=삼성전자``,
 ``search facets applicant`` and ``--group-by applicant`` use the keys.  Which columns hold
-names: a known exporter's (``ingest.exporters``) or, for any file, ``is_name_column``,
+names: a known exporter's (``ingest.exporters``) or, for any file, ``columns.name_kind``,
 the one place that decides it by the column's name.
 """
 
@@ -31,80 +31,12 @@ from ..errors import UserInputError
 
 if TYPE_CHECKING:
     from .manifest import Manifest
-from .payload import normalized
 
 NAMES_PREFIX = "_name_"  # payload keys are flat (store/paths.py): _name_applicant, ...
 # Bumped when name_key changes, so that stored keys are known to be made another way.
 NAME_KEY_VERSION = 1
 
-# Column names (``payload.normalized`` words) that hold the names of parties.
-_PARTY_WORDS = frozenset(
-    {
-        "applicant",
-        "applicants",
-        "assignee",
-        "assignees",
-        "owner",
-        "owners",
-        "inventor",
-        "inventors",
-        "patentee",
-        "patentees",
-        "proprietor",
-        "proprietors",
-        "company",
-        "companies",
-    }
-)
-_PARTY_KOREAN = ("출원인", "발명자", "권리자", "특허권자", "양수인", "양도인", "출원회사")
 NAME_KINDS = ("company", "person")
-# Words that make a party column hold something else than names: its country, address, code,
-# count, type, ...
-_NOT_NAMES = frozenset(
-    {
-        "country",
-        "countries",
-        "nationality",
-        "address",
-        "addresses",
-        "city",
-        "state",
-        "code",
-        "codes",
-        "id",
-        "ids",
-        "number",
-        "no",
-        "count",
-        "type",
-        "kind",
-        "date",
-        "sequence",
-        "seq",
-    }
-)
-_NOT_NAMES_KOREAN = ("국적", "국가", "주소", "코드", "번호", "수", "일자", "구분")
-
-
-def name_kind(column: str) -> str | None:
-    """``company`` for a column named like the names of applicants, assignees or owners
-    (``applicant``, ``Applicants``, ``current assignee``, ``출원인``, ...), ``person`` for
-    inventors (``inventor/author``, ``발명자``), None for any other column, and for a
-    party's country, address, code or count (``applicant_country``, ``출원인 국적``)."""
-    words = normalized(column).split("_")
-    compact = re.sub(r"\s+", "", column)
-    if any(w in _NOT_NAMES for w in words):
-        return None
-    if any(w in _PARTY_WORDS for w in words):
-        return "person" if {"inventor", "inventors"} & set(words) else "company"
-    if not any(p in compact for p in _PARTY_KOREAN):
-        return None
-    rest = compact
-    for party in _PARTY_KOREAN:
-        rest = rest.replace(party, "")
-    if any(k in rest for k in _NOT_NAMES_KOREAN):
-        return None
-    return "person" if "발명자" in compact else "company"
 
 
 def names_field(field_name: str) -> str:

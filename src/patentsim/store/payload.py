@@ -6,9 +6,6 @@ stored as ``patentsim.dates`` writes them.  Ingest writes both, search reads bot
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-
 # The tool's own fields and the index each gets: the document key, the 0-based row in its
 # file, the content hash (model + text) and the file's name.
 RESERVED_INDEXES = {"_key": "keyword", "_row": "integer", "_hash": "keyword", "_file": "keyword"}
@@ -33,33 +30,3 @@ BOOL_WORDS = {
     **dict.fromkeys(("true", "yes", "1", "y", "t"), True),
     **dict.fromkeys(("false", "no", "0", "n", "f"), False),
 }
-
-# Column names of a document's title, best first (compared ``normalized``).  Ingest records
-# the title column it found in the manifest; search falls back on these names for
-# collections whose manifest names none.
-TITLE_NAMES = (
-    "title",
-    "발명의명칭",
-    "발명의_명칭",
-    "명칭",
-    "제목",
-    "invention_title",
-    "patent_title",
-    "name",
-)
-
-
-def normalized(name: str) -> str:
-    """A column name for matching known names: lower case, runs of other characters as '_'."""
-    return re.sub(r"[^0-9a-z가-힣]+", "_", name.lower()).strip("_")
-
-
-def title_like(names: Iterable[str]) -> str | None:
-    """The first of ``names`` named like a title: a known title name, else one holding
-    ``title`` or ``명칭``."""
-    names = list(names)
-    for wanted in TITLE_NAMES:
-        for name in names:
-            if normalized(name) == wanted:
-                return name
-    return next((n for n in names if "title" in n.lower() or "명칭" in n), None)

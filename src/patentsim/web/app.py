@@ -139,12 +139,29 @@ def filter_options(
     where: Where = [],  # noqa: B006 (FastAPI copies defaults per request)
     filter_json: FilterJson = None,
 ) -> QueryOptions:
-    """The filter parameters alone (``where``, ``filter_json``), for /api/map: the documents
-    the map draws, chosen as like, text and facets choose theirs."""
+    """The filter parameters alone (``where``, ``filter_json``), for /api/map and
+    /api/facets: the documents the map draws or counts, chosen as like and text choose theirs."""
     return QueryOptions(where=tuple(where), filter_json=filter_json)
 
 
 FilterOptions = Annotated[QueryOptions, Depends(filter_options)]
+
+
+def facet_limit(
+    limit: Annotated[int, Query(description="How many values, most frequent first.")] = 10,
+) -> int:
+    return limit
+
+
+def facet_options(
+    options: FilterOptions, limit: Annotated[int, Depends(facet_limit)]
+) -> QueryOptions:
+    """/api/facets' parameters: the filter, then how many values (a dependency of its own,
+    so that the parameters keep their order)."""
+    return replace(options, limit=limit)
+
+
+FacetOptions = Annotated[QueryOptions, Depends(facet_options)]
 TextOptions = Annotated[QueryOptions, Depends(text_options)]
 LikeOptions = Annotated[QueryOptions, Depends(like_options)]
 Text = Annotated[str, Query(description="The text to search for.")]
@@ -251,11 +268,8 @@ def create_app(
     @app.get("/api/facets", summary="How many documents hold each value of a field")
     def facets(
         field: Annotated[str, Query(description="The field to count.")],
-        where: Where = [],  # noqa: B006
-        filter_json: FilterJson = None,
-        limit: Annotated[int, Query(description="How many values, most frequent first.")] = 10,
+        options: FacetOptions,
     ) -> dict[str, Any]:
-        options = QueryOptions(limit=limit, where=tuple(where), filter_json=filter_json)
         answer = ask(lambda store: session(store).facets(field, options))
         result = answer.value
         return {

@@ -298,7 +298,7 @@ function columnsOf(answer) {
     title: answer.title_field || info.title_field,
     owner: info.owner_field,
     date: answer.date_field || info.date_field,
-    classes: lists.find((n) => /ipc|cpc|class|분류/i.test(n)) || lists[0] || fields[0],
+    classes: info.classes_field || lists[0] || fields[0],
   };
 }
 

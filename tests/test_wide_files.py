@@ -207,3 +207,51 @@ def test_facets_of_a_field_without_an_index_count_what_an_index_would(tmp_path, 
         }
     assert counts["bare"] == counts["indexed"]
     assert all(counts["bare"].values())
+
+
+def test_name_keys_count_in_the_index_budget(tmp_path, counted):
+    """Each name column's keys (``_name_*``) are an index: they count in the budget, rank
+    with the list fields, and those left out are said in the summary; a facet of a name
+    field whose keys have no index still counts what pandas counts."""
+    columns = 40
+    path = tmp_path / "names.csv"
+    rng = random.Random(3)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "abstract", "word_a", *(f"applicant_{i}" for i in range(columns))])
+        for r in range(ROWS):
+            parties = ["LG Chem", "LG화학", "SK On", "Samsung SDI"]
+            names = [rng.choice(parties) for _ in range(columns)]
+            w.writerow([r, f"abstract {r} about a battery cooling loop", "x", *names])
+    fake = Seams(embedder=FakeEmbedder())
+    result = CliRunner().invoke(ingest_cli, ["load", str(path), "--id", "id", "-c", "n"], obj=fake)
+    assert result.exit_code == 0, result.output
+    keys = [k for k in counted if k.startswith("_name_")]
+    fields = [k for k in counted if not k.startswith("_")]
+    assert len(keys) + len(fields) == indexing.MAX_FIELD_INDEXES, (keys, fields)
+    assert fields == ["abstract"]
+    assert keys == [f"_name_applicant_{i}" for i in range(indexing.MAX_FIELD_INDEXES - 1)]
+    left = columns - (indexing.MAX_FIELD_INDEXES - 1)
+    assert "name keys included" in result.output
+    assert f"note: the name keys of applicant_{columns - left}, " in result.output
+
+    store = open_store(StoreSettings.resolve())
+    try:
+        coll = store.open("n")
+        manifest = coll.read_manifest()
+        spec = manifest.fields[f"applicant_{columns - 1}"]
+        assert spec.names == f"_name_applicant_{columns - 1}" and not spec.names_indexed
+        assert spec.names not in coll.indexes()
+        assert manifest.fields["applicant_0"].names_indexed
+    finally:
+        store.close()
+
+    frame = pd.read_csv(path)
+    for name in ("applicant_0", f"applicant_{columns - 1}"):
+        counts = {c.value: c.count for c in facets(name, collection="n").counts}
+        assert counts == frame[name].value_counts().to_dict(), name
+
+    counted.clear()
+    again = CliRunner().invoke(ingest_cli, ["load", str(path), "--id", "id", "-c", "n"], obj=fake)
+    assert again.exit_code == 0, again.output
+    assert counted == []

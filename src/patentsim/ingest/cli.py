@@ -16,6 +16,7 @@ from ..embed.model import DEFAULT_MODEL
 from ..options import ErrorBoundary, bundle, collection_option, store_options, with_progress
 from ..store.backend import LARGE_QUANTIZED_MEMORY, CreateOptions
 from ..store.manifest import ModelRecord
+from ..store.names import NAMES_PREFIX, is_names_field
 from ..store.tuning import LARGE_MAX_SEGMENT_POINTS
 from .indexing import MAX_FIELD_INDEXES
 from .manage import CollectionInfo
@@ -311,12 +312,19 @@ def _print_summary(s, prune) -> None:
     for w in s.warnings:
         click.echo(f"warning: {w}", err=True)
     if s.unindexed:
+        keys = [k for k in s.unindexed if is_names_field(k)]
         click.echo(
             f"note: {len(s.unindexed):,} fields have no payload index (a collection indexes "
-            f"at most {MAX_FIELD_INDEXES}; 'ingest info' lists them): filters on them read "
-            "each document's payload, slower on a large collection",
+            f"at most {MAX_FIELD_INDEXES}, name keys included; 'ingest info' lists them): "
+            "filters on them read each document's payload, slower on a large collection",
             err=True,
         )
+        if keys:
+            click.echo(
+                f"note: the name keys of {', '.join(k.removeprefix(NAMES_PREFIX) for k in keys)}"
+                " have no payload index: facets and filters on those names read the payload",
+                err=True,
+            )
     click.echo(f"collection '{s.collection}' in {s.store}: {s.points:,} points (model {s.model})")
     if s.keyword_only:
         click.echo(
@@ -548,6 +556,11 @@ def _info_text(result: CollectionInfo) -> str:
             wanted = spec.index
             state = f"index {wanted} (requested)" if wanted else "no index"
         mixed = "  (mixed types)" if spec.mixed else ""
+        if spec.names:
+            keyed = result.indexes.get(spec.names) or (
+                result.backend == "server" and not result.indexes and spec.names_indexed
+            )
+            state += ", name keys " + ("indexed" if keyed else "no index")
         out.append(f"  {name:<24} {kind:<12} {state}{mixed}")
     return "\n".join(out)
 

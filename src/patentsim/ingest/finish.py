@@ -66,19 +66,38 @@ def field_specs(
 def limit_indexes(
     fields: Mapping[str, FieldSpec], lists: set[str], order: list[str], existing: set[str]
 ) -> dict[str, FieldSpec]:
-    """``fields`` with at most ``indexing.MAX_FIELD_INDEXES`` of them indexed (those the
-    collection has first, then in the files' column ``order``); the others record ``index``
-    None and are filtered without one."""
+    """``fields`` with at most ``indexing.MAX_FIELD_INDEXES`` of them and their name keys
+    indexed (those the collection has first, then in the files' column ``order``); the
+    others record ``index`` None (name keys: ``names_indexed`` False) and are filtered
+    without one."""
     wanted = {
         key: spec.index or ("text" if spec.type == "text" else spec.value_type or spec.type)
         for key, spec in fields.items()
     }
+    keys_of = {spec.names: key for key, spec in fields.items() if spec.names}
     lists = lists | {k for k, spec in fields.items() if spec.list}
-    chosen = choose_indexes(wanted, lists, order, existing & set(fields))
+    chosen = choose_indexes(
+        {**wanted, **dict.fromkeys(keys_of, "keyword")},
+        lists,
+        order,
+        existing & (set(fields) | set(keys_of)),
+        keys_of=keys_of,
+    )
     return {
-        key: replace(spec, index=wanted[key] if key in chosen else None)
+        key: replace(
+            spec,
+            index=wanted[key] if key in chosen else None,
+            names_indexed=spec.names is None or spec.names in chosen,
+        )
         for key, spec in fields.items()
     }
+
+
+def unindexed(fields: Mapping[str, FieldSpec]) -> list[str]:
+    """The fields and name keys ``limit_indexes`` left without an index."""
+    left = [k for k, spec in fields.items() if not spec.index]
+    left += [spec.names for spec in fields.values() if spec.names and not spec.names_indexed]
+    return sorted(left)
 
 
 def field_order(
@@ -99,7 +118,7 @@ def ensure_indexes(coll: Collection, fields: Mapping[str, FieldSpec]) -> None:
             coll.ensure_index(key, spec.index)
         if spec.terms:
             coll.ensure_index(spec.terms, "terms")
-        if spec.names:
+        if spec.names and spec.names_indexed:
             coll.ensure_index(spec.names, "keyword")
 
 

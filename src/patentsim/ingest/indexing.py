@@ -14,8 +14,10 @@ A collection's columns get at most ``MAX_FIELD_INDEXES`` indexes, chosen once an
 3. dates, then list fields (IPC, CPC codes), then booleans;
 4. then the other fields in the order of the file's columns.
 
-The tool's own fields (``_key``, ``_row``, ...) and the analyzed terms of keyword search
-always have theirs.
+A name field's keys (``_name_applicant``: store/names.py) count in the budget too, ranked
+with the list fields (before their own field): facets and ``=`` filters on a name field
+read its keys, not the field.  The tool's own fields (``_key``, ``_row``, ...) and the
+analyzed terms of keyword search always have theirs.
 """
 
 from __future__ import annotations
@@ -33,21 +35,25 @@ def choose_indexes(
     order: Sequence[str],
     existing: set[str],
     limit: int | None = None,
+    keys_of: Mapping[str, str] | None = None,
 ) -> set[str]:
     """The fields of ``wanted`` (field -> index type) that get an index.
 
     ``lists``: list fields; ``order``: the fields in the file's column order; ``existing``:
-    fields that have an index already."""
+    fields that have an index already; ``keys_of``: the payload path of a name field's keys
+    -> that field (the keys rank as a list field, before their field)."""
     limit = MAX_FIELD_INDEXES if limit is None else limit
+    keys_of = keys_of or {}
     chosen = {k for k in wanted if k in existing}
     position = {name: i for i, name in enumerate(order)}
 
-    def rank(key: str) -> tuple[int, int, str]:
-        kind = wanted[key]
+    def rank(key: str) -> tuple[int, int, int, str]:
+        field = keys_of.get(key, key)
+        kind = wanted.get(field, wanted[key])
         group = _RANK.get(kind, 4)
-        if key in lists and group > _RANK["list"]:
+        if (field in lists or key in keys_of) and group > _RANK["list"]:
             group = _RANK["list"]
-        return group, position.get(key, len(position)), key
+        return group, position.get(field, len(position)), 0 if key in keys_of else 1, key
 
     for key in sorted((k for k in wanted if k not in chosen), key=rank):
         if len(chosen) >= limit and wanted[key] != "text":

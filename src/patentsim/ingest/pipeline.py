@@ -75,6 +75,7 @@ from .finish import (
     measured_mode,
     pick_date_field,
     source_entry,
+    unindexed,
 )
 from .keyword import Keywords, backfill
 from .read import MAX_CELL_CHARS, Table, open_table
@@ -960,7 +961,7 @@ class _Loader:
             if spec.mixed and spec.index != "text" and key in self.types:
                 self.summary.mixed_fields[key] = sorted(self.types[key])
         ensure_indexes(self.coll, fields)
-        self.summary.unindexed = sorted(k for k, spec in fields.items() if not spec.index)
+        self.summary.unindexed = unindexed(fields)
         self.coll.ensure_index("_file", "keyword")  # collections made before _file existed
         self.coll.optimize()
         self._default_mode(fields)

@@ -114,6 +114,7 @@ class FieldSpec:
     index: str | None = None
     terms: str | None = None
     names: str | None = None  # the payload path of the field's name keys (store/names.py)
+    names_indexed: bool = True  # False: the name keys were left out of the index budget
 
     @classmethod
     def from_dict(cls, data: Any) -> FieldSpec:
@@ -128,6 +129,7 @@ class FieldSpec:
             index=str(index) if isinstance(index, str) else None,
             terms=_str_or_none(data.get("terms")),
             names=_str_or_none(data.get("names")),
+            names_indexed=data.get("names_index") is not False,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,6 +146,8 @@ class FieldSpec:
             out["terms"] = self.terms
         if self.names is not None:
             out["names"] = self.names
+            if not self.names_indexed:
+                out["names_index"] = False
         return out
 
 

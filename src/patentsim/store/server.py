@@ -851,8 +851,11 @@ class ServerCollection(PlannedQueries):
 
     def _unindexed(self, key: str) -> bool:
         """A field the manifest leaves without an index (an older manifest indexes all)."""
-        spec = self.read_manifest().fields.get(key)
-        return spec is not None and spec.index is None
+        fields = self.read_manifest().fields
+        spec = fields.get(key)
+        if spec is None:  # a name field's keys: indexed unless the budget left them out
+            return any(s.names == key and not s.names_indexed for s in fields.values())
+        return spec.index is None
 
     def indexes(self) -> dict[str, str]:
         info = self._call(lambda: self.client.get_collection(self.name))

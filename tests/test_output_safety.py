@@ -109,6 +109,82 @@ def test_the_rule_itself():
     assert as_text_cell("") == ""
 
 
+# -- one rule for every command that writes a spreadsheet ---------------------------------------
+
+FORMULA = "=1+1"
+# Each command that writes .csv/.xlsx, over a collection whose titles, applicants and codes
+# are all FORMULA (so a map's points, clusters' applicants, groups and classes carry it).
+SHEET_COMMANDS = {
+    "like": ["like", "0"],
+    "text": ["text", "battery cooling", "--mode", "keyword"],
+    "facets": ["facets", "applicant"],
+    "map": ["map", "--method", "pca"],
+    "clusters": ["clusters", "--clusters", "2"],
+    "dups": ["dups"],
+    "suggest": ["suggest", "--label", "ipc", "--level", "full", "--ref", "0", "--mode", "keyword"],
+}
+
+
+@pytest.fixture
+def formulas(tmp_path):
+    path = tmp_path / "formulas.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "title", "abstract", "applicant", "ipc"])
+        for i in range(12):
+            # Pairs of one text: near-duplicates for search dups.
+            text = f"battery cooling loop {i // 2} with a sensor and a pump {i // 2}"
+            w.writerow([i, FORMULA, text, FORMULA, FORMULA])
+    args = ["load", str(path), "--id", "id", "-c", "f"]
+    result = CliRunner().invoke(ingest_cli, args, obj=Seams(embedder=FakeEmbedder()))
+    assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def _written(tmp_path: Path, command: str, suffix: str, *flags: str) -> Path:
+    out = tmp_path / f"{command}{''.join(flags)}.{suffix}"
+    result = CliRunner().invoke(
+        search_cli, [*SHEET_COMMANDS[command], "-c", "f", "--output", str(out), *flags]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize("command", sorted(SHEET_COMMANDS))
+def test_every_command_writes_formula_cells_as_text_unless_keep_formulas(formulas, command):
+    for flags, made_text in (((), True), (("--keep-formulas",), False)):
+        text = _written(formulas, command, "csv", *flags).read_text(encoding="utf-8-sig")
+        cells = [c for row in csv.reader(io.StringIO(text)) for c in row if FORMULA in c]
+        assert cells, (command, text)
+        assert all(c.startswith("'=") == made_text for c in cells), (command, flags, cells)
+        assert all(c.startswith("'=") or c.startswith("=") for c in cells), cells
+
+        book = openpyxl.load_workbook(_written(formulas, command, "xlsx", *flags))
+        held = [
+            c
+            for ws in book.worksheets
+            for row in ws.iter_rows()
+            for c in row
+            if isinstance(c.value, str) and FORMULA in c.value
+        ]
+        assert held, command
+        kinds = {c.data_type for c in held}
+        assert kinds == ({"s"} if made_text else {"f"}), (command, flags, kinds)
+
+
+@pytest.mark.parametrize("command", sorted(SHEET_COMMANDS))
+def test_every_command_with_csv_on_stdout_follows_the_same_rule(formulas, command):
+    for flags, made_text in (((), True), (("--keep-formulas",), False)):
+        result = CliRunner().invoke(
+            search_cli, [*SHEET_COMMANDS[command], "-c", "f", "--format", "csv", *flags]
+        )
+        assert result.exit_code == 0, result.output
+        rows = csv.reader(io.StringIO(result.stdout))
+        cells = [c for row in rows for c in row if FORMULA in c]
+        assert cells, (command, result.stdout)
+        assert all(c.startswith("'=") == made_text for c in cells), (command, flags, cells)
+
+
 # -- a full disk ------------------------------------------------------------------------------
 
 
@@ -155,3 +231,18 @@ def test_output_on_a_full_disk_leaves_no_file(store, suffix, small_disk):  # noq
         assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
         assert sorted(p.name for p in disk.iterdir()) == sorted([FILLER, old.name])
     assert old.read_bytes() == b"what was there"
+
+
+def test_every_spreadsheet_is_made_in_one_place():
+    """The formula rule lives in ``render.to_csv`` / ``render.write_sheets``: no other module
+    of the package writes CSV rows or builds a workbook itself."""
+    src = ROOT / "src" / "patentsim"
+    makers = ("csv.writer(", "csv.DictWriter(", "Workbook(", ".to_csv(", ".to_excel(")
+    elsewhere = sorted(
+        f"{path.relative_to(src)}: {m}"
+        for path in src.rglob("*.py")
+        if path.name != "render.py" or path.parent.name != "search"
+        for m in makers
+        if m in path.read_text(encoding="utf-8")
+    )
+    assert elsewhere == []

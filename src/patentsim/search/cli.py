@@ -131,6 +131,18 @@ def query_options(fn: F) -> F:
     return filter_options(bundle(with_options, decorators))
 
 
+def keep_formulas_option(fn: F) -> F:
+    """``--keep-formulas`` of every command that writes .csv or .xlsx (``--output``,
+    ``--format csv``): the one rule is in ``render.to_csv`` / ``render.write_sheets``."""
+    return click.option(
+        "--keep-formulas",
+        is_flag=True,
+        help="CSV and .xlsx output: write cells beginning with = + - @ as they are, so that "
+        "a spreadsheet runs them as formulas (by default a CSV cell gets a leading ' and an "
+        ".xlsx cell is stored as text, shown instead of run).",
+    )(fn)
+
+
 def output_options(fn: F) -> F:
     """``--format``, ``--output`` and ``--fields`` of the commands that list hits."""
     decorators = [
@@ -147,12 +159,7 @@ def output_options(fn: F) -> F:
             metavar="FILE",
             help="Write the results to FILE (.xlsx, .csv or .jsonl) instead.",
         ),
-        click.option(
-            "--keep-formulas",
-            is_flag=True,
-            help="CSV output: write cells beginning with = + - @ as they are (by default they "
-            "get a leading ' so that a spreadsheet shows them instead of running them).",
-        ),
+        keep_formulas_option,
         click.option(
             "--fields",
             metavar="A,B,C",
@@ -503,12 +510,7 @@ def _eval_suggest(label, levels, sample, k, seed, mode, fmt, model, device, coll
     metavar="FILE",
     help="Write the counts to FILE (.xlsx, .csv or .jsonl) instead.",
 )
-@click.option(
-    "--keep-formulas",
-    is_flag=True,
-    help="CSV output: write cells beginning with = + - @ as they are (by default they get a "
-    "leading ' so that a spreadsheet shows them instead of running them).",
-)
+@keep_formulas_option
 @collection_option
 @store_options
 def facets(field, where, filter_json, limit, fmt, output, keep_formulas, collection, settings):
@@ -535,7 +537,8 @@ def facets(field, where, filter_json, limit, fmt, output, keep_formulas, collect
 
         if where or filter_json or output:
             raise click.UsageError("name the FIELD to count (search facets FIELD)")
-        render.emit_facet_fields(facet_fields(collection=collection, settings=settings), fmt)
+        countable = facet_fields(collection=collection, settings=settings)
+        render.emit_facet_fields(countable, fmt, keep_formulas=keep_formulas)
         return
     options = QueryOptions(limit=limit, where=where, filter_json=filter_json)
     result = count_facets(field, options, collection=collection, settings=settings)
@@ -580,11 +583,14 @@ def _progress(message: str) -> None:
     help="Write the map: .html (interactive, works offline), .png, or the points as .xlsx, "
     ".csv, .jsonl.",
 )
+@keep_formulas_option
 @click.option("--refresh", is_flag=True, help="Compute again instead of using the cache.")
 @filter_options
 @collection_option
 @store_options
-def map_cmd(color, method, k, fmt, output, refresh, where, filter_json, collection, settings):
+def map_cmd(
+    color, method, k, fmt, output, keep_formulas, refresh, where, filter_json, collection, settings
+):
     """A map of the collection: every document as a point, similar ones close together.
 
     Made of the stored vectors (nothing is embedded), computed once per collection
@@ -614,7 +620,7 @@ def map_cmd(color, method, k, fmt, output, refresh, where, filter_json, collecti
         settings=settings,
         progress=_progress,
     )
-    emit_map(result, fmt, output)
+    emit_map(result, fmt, output, keep_formulas=keep_formulas)
 
 
 @cli.command(name="clusters")
@@ -639,10 +645,11 @@ def map_cmd(color, method, k, fmt, output, refresh, where, filter_json, collecti
     help="Write the clusters to FILE: .xlsx (a second sheet lists each document's "
     "cluster), .csv or .jsonl.",
 )
+@keep_formulas_option
 @click.option("--refresh", is_flag=True, help="Compute again instead of using the cache.")
 @collection_option
 @store_options
-def clusters_cmd(k, fmt, output, refresh, collection, settings):
+def clusters_cmd(k, fmt, output, keep_formulas, refresh, collection, settings):
     """Topic clusters of the collection, labelled with their most characteristic terms.
 
     Each cluster: its size, label terms, top applicants and classes, years and the
@@ -662,7 +669,7 @@ def clusters_cmd(k, fmt, output, refresh, collection, settings):
     result = clusters(
         k=k, refresh=refresh, collection=collection, settings=settings, progress=_progress
     )
-    emit_clusters(result, fmt, output)
+    emit_clusters(result, fmt, output, keep_formulas=keep_formulas)
 
 
 @cli.command(name="dups")
@@ -705,10 +712,21 @@ def clusters_cmd(k, fmt, output, refresh, collection, settings):
     metavar="FILE",
     help="Write the groups to FILE: .xlsx or .csv (one row per document), .jsonl.",
 )
+@keep_formulas_option
 @collection_option
 @store_options
 def dups_cmd(
-    threshold, source, neighbours, where, filter_json, mark, fmt, output, collection, settings
+    threshold,
+    source,
+    neighbours,
+    where,
+    filter_json,
+    mark,
+    fmt,
+    output,
+    keep_formulas,
+    collection,
+    settings,
 ):
     """Groups of near-duplicate documents: the same text published twice, lightly edited.
 
@@ -740,7 +758,7 @@ def dups_cmd(
     )
     with Session(settings, collection) as session:
         found = find_duplicates(session, options, progress=lambda m: click.echo(m, err=True))
-    emit_dups(found, fmt, output)
+    emit_dups(found, fmt, output, keep_formulas=keep_formulas)
 
 
 @cli.command(name="suggest")
@@ -800,6 +818,7 @@ def dups_cmd(
 @click.option(
     "--output", "-o", metavar="FILE", help="Write the classes to FILE (.xlsx, .csv, .jsonl)."
 )
+@keep_formulas_option
 @click.option("--model", envvar="EMBED_MODEL", help="Where to load the collection's model from.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, mps.")
 @collection_option
@@ -816,6 +835,7 @@ def suggest_cmd(
     limit,
     fmt,
     output,
+    keep_formulas,
     model,
     device,
     collection,
@@ -844,7 +864,7 @@ def suggest_cmd(
     options = SuggestOptions(label, level, k, mode, tuple(where), limit)
     with Session(settings, collection, model=model, device=device) as session:
         result = suggest(session, options, text=text, ref=ref, key=key)
-    emit_suggestions(result, fmt, output)
+    emit_suggestions(result, fmt, output, keep_formulas=keep_formulas)
 
 
 @cli.command()

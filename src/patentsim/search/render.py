@@ -6,7 +6,13 @@
 - ``json``: one object per line, ``{"rank": 1, "score": 0.83, "key": "...",
   "row": 12, "payload": {...}}``.
 - ``csv``: a header, then one line per hit; list values joined with ``|``.
-- ``write_file``: ``.xlsx``, ``.csv`` or ``.jsonl``, chosen by the extension.
+- ``write_file`` / ``write_sheets``: ``.xlsx``, ``.csv`` or ``.jsonl``, chosen by the
+  extension.
+
+Every .csv and .xlsx the package writes (every command's ``--output`` and ``--format csv``,
+the web page's exports) is made by ``to_csv`` or ``write_sheets``: cells a spreadsheet would
+run as formulas are made text unless the caller passes ``keep_formulas=True`` (the commands'
+``--keep-formulas``; the web exports never do).
 
 With ``--explain`` every format gains the hit's shared terms (``explain``): a
 ``shared terms`` column of the words as the hit spells them in the table, a
@@ -26,6 +32,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -297,9 +304,7 @@ def as_text_cell(value: Any) -> Any:
     return value
 
 
-def to_csv(
-    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, keep_formulas: bool = False
-) -> str:
+def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, keep_formulas: bool) -> str:
     """CSV text; cells that would run as formulas in a spreadsheet are made text unless
     ``keep_formulas``."""
     buf = io.StringIO()
@@ -313,9 +318,7 @@ def to_csv(
     return buf.getvalue().rstrip("\n")
 
 
-def hits_csv(
-    results: Results, fields: Sequence[str] | None = None, *, keep_formulas: bool = False
-) -> str:
+def hits_csv(results: Results, fields: Sequence[str] | None = None, *, keep_formulas: bool) -> str:
     return to_csv(*hit_rows(results, fields, _csv_value), keep_formulas=keep_formulas)
 
 
@@ -337,7 +340,7 @@ def facets_json(result: Facets) -> str:
     return "\n".join(json.dumps(c.to_dict(), ensure_ascii=False) for c in result.counts)
 
 
-def facets_csv(result: Facets, *, keep_formulas: bool = False) -> str:
+def facets_csv(result: Facets, *, keep_formulas: bool) -> str:
     rows = [[c.value, c.count] for c in result.counts]
     return to_csv([result.field, "count"], rows, keep_formulas=keep_formulas)
 
@@ -376,25 +379,43 @@ def output_format(path: str | Path, fmt: str | None) -> str:
     return kind
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """A sheet of a workbook (a .csv file holds the first sheet only)."""
+
+    name: str
+    headers: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+
+
 def write_file(
     path: str | Path,
     headers: Sequence[str],
     rows: Sequence[Sequence[Any]],
     jsonl: str,
     *,
-    keep_formulas: bool = False,
+    keep_formulas: bool,
+) -> None:
+    """``write_sheets`` of one sheet, ``results``."""
+    write_sheets(path, [Sheet("results", headers, rows)], jsonl, keep_formulas=keep_formulas)
+
+
+def write_sheets(
+    path: str | Path, sheets: Sequence[Sheet], jsonl: str, *, keep_formulas: bool
 ) -> None:
     """Write ``path`` whole or not at all: the bytes are made first, then written beside
-    it and moved into place, so a full disk leaves no empty or half-written file."""
+    it and moved into place, so a full disk leaves no empty or half-written file.  Cells a
+    spreadsheet would run as formulas are made text unless ``keep_formulas``."""
     kind = file_format(path)
     if kind == "jsonl":
         data = (jsonl + ("\n" if jsonl else "")).encode("utf-8")
     elif kind == "csv":
         # utf-8 with BOM, so that Excel opens Korean text correctly.
-        text = to_csv(headers, rows, keep_formulas=keep_formulas) + "\n"
+        first = sheets[0]
+        text = to_csv(first.headers, first.rows, keep_formulas=keep_formulas) + "\n"
         data = text.encode("utf-8-sig")
     else:
-        data = _xlsx_bytes(headers, rows, keep_formulas=keep_formulas)
+        data = _xlsx_bytes(sheets, keep_formulas=keep_formulas)
     write_whole(Path(path), data)
 
 
@@ -419,30 +440,29 @@ def write_whole(target: Path, data: bytes) -> None:
         raise UserInputError(f"--output {target}: cannot write ({exc.strerror})") from None
 
 
-def _xlsx_bytes(
-    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, keep_formulas: bool = False
-) -> bytes:
+def _xlsx_bytes(sheets: Sequence[Sheet], *, keep_formulas: bool) -> bytes:
     """The workbook, made in memory: a write-only workbook that fails while it is saved
     to a file leaves a generator whose clean-up prints a traceback when the program exits."""
     import openpyxl
 
     wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet("results")
-    ws.append([_xlsx_cell(h, ws, keep_formulas) for h in headers])
-    for row in rows:
-        ws.append([_xlsx_cell(v, ws, keep_formulas) for v in row])
+    for sheet in sheets:
+        ws = wb.create_sheet(sheet.name)
+        ws.append([_xlsx_cell(h, ws, keep_formulas) for h in sheet.headers])
+        for row in sheet.rows:
+            ws.append([_xlsx_cell(v, ws, keep_formulas) for v in row])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
 
 
-def _xlsx_cell(value: Any, ws: Any = None, keep_formulas: bool = False) -> Any:
+def _xlsx_cell(value: Any, ws: Any, keep_formulas: bool) -> Any:
     """A value as a write-only sheet ``ws`` takes it; a string beginning with '=' as text."""
     if isinstance(value, (dict, list)):
         value = json.dumps(value, ensure_ascii=False)
     if isinstance(value, str) and len(value) > 32_000:
         value = value[:32_000]  # Excel's cell limit is 32,767 characters
-    if isinstance(value, str) and value.startswith("=") and ws is not None and not keep_formulas:
+    if isinstance(value, str) and value.startswith("=") and not keep_formulas:
         # openpyxl writes a string beginning with '=' as a formula: typed text, it is shown.
         from openpyxl.cell import WriteOnlyCell
 
@@ -457,7 +477,7 @@ def write_hits(
     results: Results,
     fields: Sequence[str] | None,
     *,
-    keep_formulas: bool = False,
+    keep_formulas: bool,
 ) -> None:
     kind = file_format(path)
     convert = _xlsx_value if kind == "xlsx" else _csv_value
@@ -466,7 +486,7 @@ def write_hits(
     write_file(path, headers, rows, jsonl, keep_formulas=keep_formulas)
 
 
-def write_facets(path: str | Path, result: Facets, *, keep_formulas: bool = False) -> None:
+def write_facets(path: str | Path, result: Facets, *, keep_formulas: bool) -> None:
     rows = [[c.value, c.count] for c in result.counts]
     write_file(
         path, [result.field, "count"], rows, facets_json(result), keep_formulas=keep_formulas
@@ -542,7 +562,9 @@ def facets_footer(result: Facets) -> str:
     return f"{part}; {result.total:,} matching documents"
 
 
-def emit_facet_fields(fields: Sequence[Any], fmt: str | None) -> None:
+def emit_facet_fields(
+    fields: Sequence[Any], fmt: str | None, *, keep_formulas: bool = False
+) -> None:
     """``search facets`` without a field: the countable fields, in ``fmt``."""
     import click
 
@@ -551,7 +573,8 @@ def emit_facet_fields(fields: Sequence[Any], fmt: str | None) -> None:
             click.echo(json.dumps(f.to_dict(), ensure_ascii=False))
     elif fmt == "csv":
         heads = ["field", "type", "list", "distinct", "documents", "names"]
-        click.echo(to_csv(heads, [list(f.to_dict().values()) for f in fields]))
+        rows = [list(f.to_dict().values()) for f in fields]
+        click.echo(to_csv(heads, rows, keep_formulas=keep_formulas))
     else:
         click.echo(facet_fields_table(fields))
         click.echo("count one with: search facets FIELD", err=True)

@@ -20,12 +20,13 @@ from .clusters import Clusters
 from .landscape import Landscape
 from .render import (
     FILE_FORMATS,
-    _xlsx_cell,
+    Sheet,
     format_table,
     shorten,
     terminal_width,
     to_csv,
     write_file,
+    write_sheets,
 )
 
 POINT_HEADERS = ["key", "row", "title", "x", "y", "color", "cluster"]
@@ -88,7 +89,9 @@ def check_map_output(path: str) -> None:
         )
 
 
-def emit_map(result: Landscape, fmt: str | None, output: str | None) -> None:
+def emit_map(
+    result: Landscape, fmt: str | None, output: str | None, *, keep_formulas: bool = False
+) -> None:
     import click
 
     click.echo(
@@ -103,13 +106,13 @@ def emit_map(result: Landscape, fmt: str | None, output: str | None) -> None:
 
             write_map(result, output)
         else:
-            write_file(output, POINT_HEADERS, point_rows(result), map_jsonl(result))
+            write_map_table(output, result, keep_formulas=keep_formulas)
         click.echo(f"wrote the map of {len(result.points):,} documents to {output}", err=True)
         return
     if fmt == "json":
         click.echo(map_jsonl(result))
     elif fmt == "csv":
-        click.echo(to_csv(POINT_HEADERS, point_rows(result)))
+        click.echo(to_csv(POINT_HEADERS, point_rows(result), keep_formulas=keep_formulas))
     elif result.legend:
         click.echo(legend_table(result))
     else:
@@ -177,30 +180,27 @@ def clusters_jsonl(result: Clusters) -> str:
     return "\n".join(json.dumps(c.to_dict(), ensure_ascii=False) for c in result.clusters)
 
 
-def write_clusters(path: str, result: Clusters) -> None:
-    kind = FILE_FORMATS.get(Path(path).suffix.lower())
-    if kind != "xlsx":
-        write_file(path, CLUSTER_HEADERS, cluster_rows(result), clusters_jsonl(result))
-        return
-    import openpyxl
-
-    try:
-        with open(path, "wb") as fh:
-            wb = openpyxl.Workbook(write_only=True)
-            sheet = wb.create_sheet("clusters")
-            sheet.append(CLUSTER_HEADERS)
-            for row in cluster_rows(result, join="\n"):
-                sheet.append([_xlsx_cell(v, sheet) for v in row])
-            docs = wb.create_sheet("documents")
-            docs.append(DOCUMENT_HEADERS)
-            for a in result.assignments():
-                docs.append([_xlsx_cell(a[h], docs) for h in DOCUMENT_HEADERS])
-            wb.save(fh)
-    except OSError as exc:
-        raise UserInputError(f"--output {path}: cannot write ({exc.strerror})") from exc
+def write_map_table(path: str | Path, result: Landscape, *, keep_formulas: bool) -> None:
+    """The map's points as a .csv, .xlsx or .jsonl file."""
+    write_file(
+        path, POINT_HEADERS, point_rows(result), map_jsonl(result), keep_formulas=keep_formulas
+    )
 
 
-def emit_clusters(result: Clusters, fmt: str | None, output: str | None) -> None:
+def write_clusters(path: str | Path, result: Clusters, *, keep_formulas: bool) -> None:
+    """The clusters as a .csv or .jsonl file, or a workbook of two sheets: ``clusters``
+    and ``documents`` (each document's cluster)."""
+    xlsx = Path(path).suffix.lower() == ".xlsx"
+    sheets = [Sheet("clusters", CLUSTER_HEADERS, cluster_rows(result, join="\n" if xlsx else "|"))]
+    if xlsx:
+        rows = [[a[h] for h in DOCUMENT_HEADERS] for a in result.assignments()]
+        sheets.append(Sheet("documents", DOCUMENT_HEADERS, rows))
+    write_sheets(path, sheets, clusters_jsonl(result), keep_formulas=keep_formulas)
+
+
+def emit_clusters(
+    result: Clusters, fmt: str | None, output: str | None, *, keep_formulas: bool = False
+) -> None:
     import click
 
     click.echo(
@@ -209,12 +209,12 @@ def emit_clusters(result: Clusters, fmt: str | None, output: str | None) -> None
         err=True,
     )
     if output:
-        write_clusters(output, result)
+        write_clusters(output, result, keep_formulas=keep_formulas)
         click.echo(f"wrote {len(result.clusters):,} clusters to {output}", err=True)
         return
     if fmt == "json":
         click.echo(clusters_jsonl(result))
     elif fmt == "csv":
-        click.echo(to_csv(CLUSTER_HEADERS, cluster_rows(result)))
+        click.echo(to_csv(CLUSTER_HEADERS, cluster_rows(result), keep_formulas=keep_formulas))
     else:
         click.echo(clusters_table(result))

@@ -55,7 +55,9 @@ def dups_table(found: Duplicates) -> str:
     )
 
 
-def emit_dups(found: Duplicates, fmt: str | None, output: str | None) -> None:
+def emit_dups(
+    found: Duplicates, fmt: str | None, output: str | None, *, keep_formulas: bool = False
+) -> None:
     import click
 
     click.echo(f"dups: {found.describe()} ({found.seconds:.1f} s)", err=True)
@@ -66,7 +68,9 @@ def emit_dups(found: Duplicates, fmt: str | None, output: str | None) -> None:
             err=True,
         )
     if output:
-        write_file(output, DUP_HEADERS, dup_rows(found), dups_jsonl(found))
+        write_file(
+            output, DUP_HEADERS, dup_rows(found), dups_jsonl(found), keep_formulas=keep_formulas
+        )
         click.echo(f"wrote {len(found.groups):,} groups to {output}", err=True)
         return
     if not found.groups:
@@ -75,7 +79,7 @@ def emit_dups(found: Duplicates, fmt: str | None, output: str | None) -> None:
     if fmt == "json":
         click.echo(dups_jsonl(found))
     elif fmt == "csv":
-        click.echo(to_csv(DUP_HEADERS, dup_rows(found)))
+        click.echo(to_csv(DUP_HEADERS, dup_rows(found), keep_formulas=keep_formulas))
     else:
         click.echo(dups_table(found))
 
@@ -113,12 +117,20 @@ def suggestions_table(result: Suggestions) -> str:
     )
 
 
-def emit_suggestions(result: Suggestions, fmt: str | None, output: str | None) -> None:
+def emit_suggestions(
+    result: Suggestions, fmt: str | None, output: str | None, *, keep_formulas: bool = False
+) -> None:
     import click
 
     click.echo(f"suggest: {result.describe()}", err=True)
     if output:
-        write_file(output, SUGGEST_HEADERS, suggestion_rows(result), suggestions_jsonl(result))
+        write_file(
+            output,
+            SUGGEST_HEADERS,
+            suggestion_rows(result),
+            suggestions_jsonl(result),
+            keep_formulas=keep_formulas,
+        )
         click.echo(f"wrote {len(result.classes):,} classes to {output}", err=True)
         return
     if not result.classes:
@@ -127,7 +139,7 @@ def emit_suggestions(result: Suggestions, fmt: str | None, output: str | None) -
     if fmt == "json":
         click.echo(suggestions_jsonl(result))
     elif fmt == "csv":
-        click.echo(to_csv(SUGGEST_HEADERS, suggestion_rows(result)))
+        click.echo(to_csv(SUGGEST_HEADERS, suggestion_rows(result), keep_formulas=keep_formulas))
     else:
         click.echo(suggestions_table(result))
 

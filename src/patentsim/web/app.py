@@ -439,7 +439,7 @@ def _export(results: Results, fmt: str, fields: str | None, stem: str) -> Respon
     """The file ``--output NAME.fmt`` writes, written by the same code."""
     with tempfile.TemporaryDirectory(prefix="patentsim-export-") as folder:
         path = Path(folder) / f"results.{fmt}"
-        render.write_hits(path, results, _fields(fields))
+        render.write_hits(path, results, _fields(fields), keep_formulas=False)
         data = path.read_bytes()
     return Response(
         data,
@@ -451,8 +451,7 @@ def _export(results: Results, fmt: str, fields: str | None, stem: str) -> Respon
 def _export_map(result: Any, fmt: str, stem: str) -> Response:
     """The file ``search map --output NAME.fmt`` writes, written by the same code."""
     from ..search.figures import write_map
-    from ..search.render import write_file
-    from ..search.render_analysis import POINT_HEADERS, map_jsonl, point_rows
+    from ..search.render_analysis import write_map_table
 
     types = dict(EXPORT_TYPES, html="text/html; charset=utf-8", png="image/png")
     with tempfile.TemporaryDirectory(prefix="patentsim-export-") as folder:
@@ -460,7 +459,7 @@ def _export_map(result: Any, fmt: str, stem: str) -> Response:
         if fmt in ("html", "png"):
             write_map(result, path)
         else:
-            write_file(path, POINT_HEADERS, point_rows(result), map_jsonl(result))
+            write_map_table(path, result, keep_formulas=False)  # the page's exports: always safe
         data = path.read_bytes()
     return Response(
         data, media_type=types[fmt], headers={"Content-Disposition": _attachment(f"{stem}.{fmt}")}

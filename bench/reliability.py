@@ -12,6 +12,10 @@
 3. Disk space (``store/space.py``): the peak a load of 2,000 rows (384-d vectors) takes on a
    file system of its own, ext4 and tmpfs, against the estimate it is checked with (root
    only: it mounts them; otherwise left out and said so).
+4. Marking near-duplicates (``search dups --mark``, ``store/space.py``'s ``update_bytes``):
+   the peak of a first marking (a new index, groups of pairs) and of a second one that
+   rewrites every mark, on 2,000 documents, against the estimate each was checked with
+   (``python -m bench.reliability --only mark`` writes its own section).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from .common import OUT, ROOT, log, machine
 
 BEGIN = "<!-- reliability: written by python -m bench.reliability -->"
 END = "<!-- /reliability -->"
+MARK_BEGIN = "<!-- reliability-mark: written by python -m bench.reliability --only mark -->"
+MARK_END = "<!-- /reliability-mark -->"
 
 
 def _wide_csv(path: Path, columns: int, rows: int = 3) -> Path:
@@ -252,6 +258,154 @@ def disk(rows: int = 2000) -> dict[str, Any]:
     return out
 
 
+def _peak(target: Path, run: Any) -> int:
+    """The most bytes of ``target``'s file system that ``run()`` took at once."""
+    from patentsim.store import space
+
+    base = space.free_bytes(target)
+    low = [base]
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            low[0] = min(low[0], space.free_bytes(target))
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        run()
+    finally:
+        stop.set()
+        watcher.join()
+    return base - min(low[0], space.free_bytes(target))
+
+
+def mark(rows: int = 2000) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    from patentsim.ingest.pipeline import load
+    from patentsim.ingest.settings import LoadSettings
+    from patentsim.search import Session
+    from patentsim.search.dups import DupOptions, find_duplicates
+    from patentsim.store import StoreSettings, space
+    from tests.fakes import FakeEmbedder
+
+    source = OUT / "marks.csv"
+    with open(source, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "abstract", "applicant", "application_date"])
+        for i in range(rows):
+            text = f"배터리 냉각 장치 {i // 2}: 셀의 열을 관리하는 냉각 루프와 센서 " * 4
+            w.writerow([i, text, ["LG", "SK", "삼성"][i % 3], f"2020-01-{i % 28 + 1:02d}"])
+    out: dict[str, Any] = {"rows": rows}
+    real = space.ensure
+    for kind in ("ext4", "tmpfs"):
+        target = _mount(kind, 1 << 30)
+        if target is None:
+            out[kind] = None
+            continue
+        try:
+            settings = StoreSettings(path=str(target / "s"))
+            load(
+                source,
+                LoadSettings(store_settings=settings, collection="k", id_column="id"),
+                embedder=FakeEmbedder(384),
+            )
+            with Session(settings, "k") as session:
+                session.open()  # the open's own writes are not the marking's
+            runs = []
+            for threshold in (0.999, None):  # pairs (a new index), then one rewrite of all
+                checked: list[int] = []
+
+                def ensure(folder: Path, need: int, what: str, checked: list = checked) -> None:
+                    if what.startswith("marking"):
+                        checked.append(need)
+                    real(folder, need, what)
+
+                found: list[Any] = []
+
+                def run(
+                    threshold: float | None = threshold,
+                    settings: StoreSettings = settings,
+                    found: list[Any] = found,
+                ) -> None:
+                    with Session(settings, "k") as session:
+                        found.append(find_duplicates(session, DupOptions(threshold, mark=True)))
+
+                space.ensure = ensure
+                try:
+                    peak = _peak(target, run)
+                finally:
+                    space.ensure = real
+                runs.append(
+                    {
+                        "groups": len(found[0].groups),
+                        "marked": found[0].marked,
+                        "peak_mb": round(peak / 2**20, 2),
+                        "estimate_mb": round(checked[0] / 2**20, 2),
+                        "ratio": round(checked[0] / max(peak, 1), 2),
+                    }
+                )
+            out[kind] = runs
+        finally:
+            subprocess.run(["umount", "-l", str(target)], check=False)
+    return out
+
+
+def mark_section(r: dict[str, Any]) -> str:
+    m, d = r["machine"], r["mark"]
+    lines = [
+        MARK_BEGIN,
+        "### Disk space of `search dups --mark`",
+        "",
+        f"- Run: `python -m bench.reliability --only mark` on {r['started']}, in process, on "
+        f"a machine shared with other developers (load average {r['load_average'][0]} at the "
+        f"start, {r['load_average'][1]} at the end); {m.get('cpu', '?')}, "
+        f"{m.get('cores', '?')} cores; {d['rows']:,} documents of 384-d vectors (fake "
+        "embedder), texts in pairs, whole payloads of about 840 bytes as JSON.",
+        "- The check (`store/space.py`, `update_bytes`): each marked document's whole payload "
+        "and its mark `PAYLOAD_FACTOR` times, 64 bytes for its id in the log, the "
+        "`_dup_group` index where it is new, the manifest, and on tmpfs the collection's "
+        "unread files (what the engine's reads may allocate there: about "
+        f"{_holes_mb(d)} MB of the tmpfs estimates, which the peak of one marking does not "
+        "show).",
+        "",
+        "| file system | marking | groups | documents marked | peak MB | estimate MB | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for kind in ("ext4", "tmpfs"):
+        runs = d.get(kind)
+        if runs is None:
+            lines.append(f"| {kind} | not measured (mounting needs root) | | | | | |")
+            continue
+        for name, x in zip(("first (new index)", "again (all rewritten)"), runs):
+            lines.append(
+                f"| {kind} | {name} | {x['groups']:,} | {x['marked']:,} | {x['peak_mb']} | "
+                f"{x['estimate_mb']} | {x['ratio']}x |"
+            )
+    lines.append(MARK_END)
+    return "\n".join(lines)
+
+
+def _holes_mb(d: dict[str, Any]) -> str:
+    """The tmpfs estimate's unread files: its estimate less ext4's, of the same marking."""
+    if not d.get("tmpfs") or not d.get("ext4"):
+        return "?"
+    return f"{d['tmpfs'][1]['estimate_mb'] - d['ext4'][1]['estimate_mb']:.0f}"
+
+
+def keep_mark_section(old: str, fresh: str) -> str:
+    """``old`` with the marking section replaced by ``fresh`` (placed after the reliability
+    section the first time)."""
+    if MARK_BEGIN in old and MARK_END in old:
+        head, rest = old.split(MARK_BEGIN, 1)
+        return head + fresh + rest.split(MARK_END, 1)[1]
+    if END in old:
+        head, rest = old.split(END, 1)
+        return head + END + "\n\n" + fresh + rest
+    return old.rstrip("\n") + "\n\n" + fresh + "\n"
+
+
 def section(r: dict[str, Any]) -> str:
     w, o, d, m = r["wide"], r["opening"], r["disk"], r["machine"]
     lines = [
@@ -311,8 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument(
         "--only",
-        help="comma-separated parts: wide, opening, disk (the others are taken from the last "
-        "run's bench/out/reliability.json)",
+        help="comma-separated parts: wide, opening, disk, mark (the others are taken from the "
+        "last run's bench/out/reliability.json; mark alone writes only its own section)",
     )
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -321,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only and saved.is_file():
         result = json.loads(saved.read_text(encoding="utf-8"))
     result.update(started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine=machine())
-    parts = set((args.only or "wide,opening,disk").split(","))
+    parts = set((args.only or "wide,opening,disk,mark").split(","))
     load_before = [round(x, 2) for x in os.getloadavg()]
     if "wide" in parts:
         result["wide"] = wide()
@@ -331,14 +485,22 @@ def main(argv: list[str] | None = None) -> int:
     if "disk" in parts:
         log("disk space")
         result["disk"] = disk()
+    if "mark" in parts:
+        log("disk space of search dups --mark")
+        result["mark"] = mark()
     result["load_average"] = [load_before, [round(x, 2) for x in os.getloadavg()]]
     (OUT / "reliability.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(json.dumps(result, indent=2))
     if not args.no_write:
         target = ROOT / "BENCHMARKS.md"
-        old = target.read_text(encoding="utf-8")
-        target.write_text(keep_section(old, old, section(result)), encoding="utf-8")
-        log("wrote the reliability section of BENCHMARKS.md")
+        text = target.read_text(encoding="utf-8")
+        if {"wide", "opening", "disk"} <= set(result):
+            text = keep_section(text, text, section(result))
+            log("wrote the reliability section of BENCHMARKS.md")
+        if "mark" in result:
+            text = keep_mark_section(text, mark_section(result))
+            log("wrote the marking section of BENCHMARKS.md")
+        target.write_text(text, encoding="utf-8")
     return 0
 
 

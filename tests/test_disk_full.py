@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from patentsim.store import space
+
 from .conftest import ROOT
 from .faults import fill, free_bytes, small_disk, unfill  # noqa: F401 (a fixture)
 
@@ -200,3 +202,120 @@ def test_a_copy_into_a_full_disk(small_disk, tmp_path):  # noqa: F811
     )
     assert_disk_full(result, disk)
     shutil.rmtree(disk / "copy", ignore_errors=True)
+
+
+def marked(store: Path, cwd: Path) -> tuple[int, bool]:
+    """How many documents carry a near-duplicate mark, and whether the manifest says so."""
+    script = (
+        "from patentsim.store import StoreSettings, open_store\n"
+        f"s = open_store(StoreSettings(path={str(store)!r})); c = s.open('k')\n"
+        "n = sum(1 for p in c.scroll(with_payload=['_dup_group'], batch=1024)"
+        " if p.payload.get('_dup_group'))\n"
+        "print(n, c.read_manifest().duplicates is not None); s.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
+        cwd=str(cwd),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    count, said = done.stdout.split()
+    return int(count), said == "True"
+
+
+@pytest.mark.parametrize("kind", ["ext4", "tmpfs"])
+def test_marking_near_duplicates_on_a_nearly_full_disk(kind, small_disk, tmp_path):  # noqa: F811
+    """``search dups --mark`` rewrites the payload of every document it marks: with room to
+    open the collection but not to mark, one line (exit 1) and the collection as it was;
+    once space is freed the marking runs."""
+    disk = small_disk(256 << 20 if kind == "tmpfs" else 64 << 20, kind)
+    store = disk / "store"
+    first = cli(
+        "ingest",
+        "load",
+        str(rows_csv(tmp_path / "a.csv", 0, 200)),
+        "-c",
+        "k",
+        "--id",
+        "id",
+        path=store,
+        cwd=tmp_path,
+    )
+    assert first.returncode == 0, first.stderr
+    before = answers(store, tmp_path)
+    # Room to open the collection (on tmpfs its unread files count: reads allocate there).
+    opening = space.holes(store / "k" / "shard", skip=space.NOT_READ_IN_FULL)
+    fill(disk, leave=(opening if kind == "tmpfs" else 0) + 2 * space.OPEN_BYTES)
+
+    result = cli("search", "dups", "-c", "k", "--mark", path=store, cwd=tmp_path)
+    assert_disk_full(result, disk)
+    assert "marking 200 documents in '_dup_group' needs about" in result.stderr
+    unfill(disk)
+    assert marked(store, tmp_path) == (0, False)
+    assert answers(store, tmp_path) == before
+
+    again = cli("search", "dups", "-c", "k", "--mark", path=store, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert marked(store, tmp_path)[0] > 0
+
+
+MARK_AFTER_OPENING = """
+import sys
+from pathlib import Path
+from tests.faults import fill
+from patentsim.errors import DiskFull
+from patentsim.search import Session
+from patentsim.search.dups import DupOptions, find_duplicates
+from patentsim.store import StoreSettings
+
+disk, store = Path(sys.argv[1]), sys.argv[2]
+session = Session(StoreSettings(path=store), "k")
+session.open()
+fill(disk, leave=64 << 10)
+try:
+    find_duplicates(session, DupOptions(mark=True))
+    print("marked")
+except DiskFull as exc:
+    print("refused:", exc)
+"""
+
+
+@pytest.mark.parametrize("kind", ["ext4", "tmpfs"])
+def test_the_disk_fills_while_the_collection_is_open(kind, small_disk, tmp_path):  # noqa: F811
+    """Another program fills the disk after the collection was opened: without the check
+    the engine died of SIGBUS halfway through the marks (some documents marked, the
+    manifest not saying so); with it the marking is refused before its first write."""
+    disk = small_disk(256 << 20 if kind == "tmpfs" else 64 << 20, kind)
+    store = disk / "store"
+    first = cli(
+        "ingest",
+        "load",
+        str(rows_csv(tmp_path / "a.csv", 0, 200)),
+        "-c",
+        "k",
+        "--id",
+        "id",
+        path=store,
+        cwd=tmp_path,
+    )
+    assert first.returncode == 0, first.stderr
+    env = dict(os.environ, RUST_BACKTRACE="0")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "src")])
+    done = subprocess.run(
+        [sys.executable, "-c", MARK_AFTER_OPENING, str(disk), str(store)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+        timeout=300,
+        check=False,
+    )
+    unfill(disk)
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr[-2000:])
+    assert "refused: the disk holding" in done.stdout, done.stdout
+    assert "marking 200 documents in '_dup_group' needs about" in done.stdout
+    assert marked(store, tmp_path) == (0, False)

@@ -25,11 +25,14 @@ term-frequency part; a keyword-only collection has only these vectors).
 ``_dup_group`` (``DUP_FIELD``; nothing is embedded again) and removes it from the
 documents looked at that are in no group now, so that ``--where "_dup_group exists"``
 and ``--collapse _dup_group`` use the groups.  The manifest records the field and how the
-groups were found.
+groups were found.  Before the first mark is written the store checks that its disk has
+room for them all (``store/space.py``: the engine rewrites each marked document's
+payload), so a full disk refuses the marking and leaves the collection as it was.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -37,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserInputError, setting
+from ..store import space
 from ..store.backend import SparseVector
 from ..store.filters import Filter
 from ..store.manifest import DuplicateMarks, FieldSpec, now
@@ -217,7 +221,7 @@ def find_duplicates(
     if options.mark:
         check_markable(opened)
     started = time.perf_counter()
-    docs = _scan(opened, flt, source)
+    docs = _scan(opened, flt, source, mark=options.mark)
     tell = _Progress(progress, len(docs.ids))
     if source == "dense":
         links, searches = _dense_links(opened, docs, threshold, options.neighbours, flt, tell)
@@ -280,10 +284,12 @@ class _Docs:
     dense: np.ndarray | None = None  # (n, d) float32
     sparse: list[SparseVector] = field(default_factory=list)
     title_field: str | None = None
+    sizes: dict[str, int] = field(default_factory=dict)  # with mark: id -> payload bytes
 
 
-def _scan(opened: OpenCollection, flt: Filter | None, source: str) -> _Docs:
-    """The documents looked at (in id order), the fields a group shows, and their vectors."""
+def _scan(opened: OpenCollection, flt: Filter | None, source: str, mark: bool = False) -> _Docs:
+    """The documents looked at (in id order), the fields a group shows, and their vectors;
+    with ``mark`` the size of each one's whole payload too (what marking rewrites)."""
     import numpy as np
 
     title = opened.title_field
@@ -292,7 +298,13 @@ def _scan(opened: OpenCollection, flt: Filter | None, source: str) -> _Docs:
     payloads: list[dict[str, Any]] = []
     dense: list[np.ndarray] = []
     sparse: list[SparseVector] = []
-    for p in opened.coll.scroll(flt=flt, with_vectors=True, with_payload=wanted, batch=1024):
+    sizes: dict[str, int] = {}
+    asked: list[str] | bool = True if mark else wanted
+    for p in opened.coll.scroll(flt=flt, with_vectors=True, with_payload=asked, batch=1024):
+        payload = p.payload
+        if mark:
+            sizes[p.id] = _json_bytes(payload)
+            payload = {k: payload[k] for k in wanted if k in payload}
         if source == "dense":
             if p.vector is None:
                 continue
@@ -302,9 +314,11 @@ def _scan(opened: OpenCollection, flt: Filter | None, source: str) -> _Docs:
                 continue
             sparse.append(p.sparse)
         ids.append(p.id)
-        payloads.append(p.payload)
+        payloads.append(payload)
     order = sorted(range(len(ids)), key=ids.__getitem__)
-    docs = _Docs([ids[i] for i in order], [payloads[i] for i in order], title_field=title)
+    docs = _Docs(
+        [ids[i] for i in order], [payloads[i] for i in order], title_field=title, sizes=sizes
+    )
     if source == "dense":
         dim = dense[0].shape[0] if dense else 0
         matrix = np.stack(dense) if dense else np.zeros((0, dim), dtype=np.float32)
@@ -512,6 +526,13 @@ def _mark(opened: OpenCollection, found: Duplicates, docs: _Docs) -> None:
         for pid, payload in zip(docs.ids, docs.payloads)
         if DUP_FIELD in payload and group_of.get(pid) != payload.get(DUP_FIELD)
     ]
+    mark_bytes = max((_json_bytes({DUP_FIELD: g.group}) for g in found.groups), default=0)
+    written = [*group_of, *(pid for pid in stale if pid not in group_of)]
+    coll.room_for_update(
+        space.update_bytes((docs.sizes.get(pid, 0) for pid in written), mark_bytes),
+        (DUP_FIELD, "keyword"),
+        f"marking {len(written):,} documents in '{DUP_FIELD}'",
+    )
     for lo in range(0, len(stale), 1024):
         coll.delete_payload(stale[lo : lo + 1024], [DUP_FIELD])
     for g in found.groups:
@@ -534,3 +555,7 @@ def _mark(opened: OpenCollection, found: Duplicates, docs: _Docs) -> None:
     coll.write_manifest(manifest)
     found.marked = found.grouped
     found.unmarked = sum(1 for pid in stale if pid not in group_of)
+
+
+def _json_bytes(payload: dict[str, Any]) -> int:
+    return len(json.dumps(payload, ensure_ascii=False).encode())

@@ -165,6 +165,14 @@ class Collection(Protocol):
         """Set ``values`` in the payload of the points ``ids``, keeping their other fields."""
         ...
 
+    def room_for_update(self, need: int, index: tuple[str, str] | None, what: str) -> None:
+        """Refuse (``DiskFull``) an update of stored payloads that writes about ``need``
+        bytes (``space.update_bytes``), makes the payload ``index`` (key, type) where the
+        collection lacks it, and then writes the manifest; asked before the update's first
+        write, so that a refused update leaves the collection as it was.  A server looks
+        after its own disk: nothing is checked."""
+        ...
+
     def delete_payload(self, ids: Sequence[str], keys: Sequence[str]) -> None:
         """Remove the fields ``keys`` from the payload of the points ``ids``."""
         ...

@@ -674,6 +674,14 @@ class EdgeCollection(PlannedQueries):
             op = qe.UpdateOperation.overwrite_payload([pid], payload)
             self._engine(lambda op=op: self.shard.update(op))
 
+    def room_for_update(self, need: int, index: tuple[str, str] | None, what: str) -> None:
+        if index is not None and self.indexes().get(index[0]) != index[1]:
+            need += self.costs.text_index if index[1] in ("text", "terms") else self.costs.index
+        # The manifest is written beside the old one, then moved over it.
+        with contextlib.suppress(OSError):
+            need += (self.folder / "manifest.json").stat().st_size
+        self.room(need, what)
+
     def set_payload(self, ids: Sequence[str], values: dict[str, Any]) -> None:
         if ids:
             op = _qe().UpdateOperation.set_payload(list(ids), values)

@@ -11,6 +11,8 @@ the engine starts it.  The estimates come from loads measured on ext4 and tmpfs
   log, and the indexed copy the optimizer builds beside the old one), its payload about
   ``PAYLOAD_FACTOR`` times (storage, log, text index, analyzed terms), ``POINT_BYTES`` more
   for its keyword vector and index entries;
+- a payload update (``search dups --mark``): each point's payload, written anew with the
+  field set, ``PAYLOAD_FACTOR`` times as a load's, and its id in the log (``ID_BYTES``);
 - a new collection ``BASE_BYTES``, each payload index ``INDEX_BYTES``;
 - opening a shard rewrites its configuration and, when it closes, its segments' records
   (a few KB: ``OPEN_BYTES``).
@@ -34,6 +36,7 @@ from ..errors import DiskFull
 VECTOR_FACTOR = 4
 PAYLOAD_FACTOR = 5
 POINT_BYTES = 1024
+ID_BYTES = 64
 OPTIMIZE_FACTOR = 2  # x the vectors written: the optimizer's indexed copy, and its graph
 BASE_BYTES = 2 << 20
 INDEX_BYTES = 256 << 10
@@ -132,6 +135,12 @@ def rows_bytes(rows: int, dimension: int, payload_bytes: int) -> int:
     """What a load of ``rows`` rows of ``dimension``-d vectors and ``payload_bytes`` of
     cells in all allocates, at most (the files' bytes stand for their cells)."""
     return rows * (POINT_BYTES + VECTOR_FACTOR * 4 * dimension) + PAYLOAD_FACTOR * payload_bytes
+
+
+def update_bytes(payload_bytes: Iterable[int], value_bytes: int) -> int:
+    """What setting a field of ``value_bytes`` (as JSON) in points whose payloads take
+    ``payload_bytes`` (as JSON) allocates, at most."""
+    return sum(PAYLOAD_FACTOR * (n + value_bytes) + ID_BYTES for n in payload_bytes)
 
 
 def ensure(folder: Path, need: int, what: str) -> None:

@@ -69,7 +69,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "docs/fit.md": {"ingest models": 1, "ingest tune": 1, "python": 1},
     "docs/landscape.md": {
         "search map": 3,
-        "search clusters": 2,
+        "search clusters": 3,
         "search like": 1,
         "search text": 1,
         "python": 1,
@@ -201,8 +201,9 @@ def test_every_option_the_pages_name_exists():
         command = commands.pop()
         known.update(o for p in command.params for o in (*p.opts, *p.secondary_opts))
         commands.extend(getattr(command, "commands", {}).values())  # a group's own commands
-    bench = (ROOT / "bench" / "__main__.py").read_text(encoding="utf-8")
-    known.update(re.findall(r'add_argument\(\s*"(--[a-z-]+)"', bench))
+    for script in (ROOT / "bench").glob("*.py"):  # python -m bench, python -m bench.map_subset
+        text = script.read_text(encoding="utf-8")
+        known.update(re.findall(r'add_argument\(\s*"(--[a-z-]+)"', text))
     named = {
         (option, name(page))
         for page in pages()

@@ -647,27 +647,37 @@ def map_cmd(
 )
 @keep_formulas_option
 @click.option("--refresh", is_flag=True, help="Compute again instead of using the cache.")
+@filter_options
 @collection_option
 @store_options
-def clusters_cmd(k, fmt, output, keep_formulas, refresh, collection, settings):
+def clusters_cmd(k, fmt, output, keep_formulas, refresh, where, filter_json, collection, settings):
     """Topic clusters of the collection, labelled with their most characteristic terms.
 
     Each cluster: its size, label terms, top applicants and classes, years and the
-    titles of its most central documents.
+    titles of its most central documents. With --where / --filter-json: the whole
+    collection's clusters (those of search map --color cluster), counted over the
+    documents they select.
 
     \b
     Example:
       search clusters
       search clusters --clusters 12 --output topics.xlsx
+      search clusters --where "application_date>=2020-01-01" -o since-2020.xlsx
     """
     from .clusters import clusters
+    from .options import QueryOptions
     from .render import output_format
     from .render_analysis import emit_clusters
 
     if output:
         output_format(output, fmt)
     result = clusters(
-        k=k, refresh=refresh, collection=collection, settings=settings, progress=_progress
+        k=k,
+        refresh=refresh,
+        options=QueryOptions(where=tuple(where), filter_json=filter_json),
+        collection=collection,
+        settings=settings,
+        progress=_progress,
     )
     emit_clusters(result, fmt, output, keep_formulas=keep_formulas)
 

@@ -17,6 +17,11 @@ call it)::
     found.assignments()                 # [{"key", "row", "title", "cluster", "label"}, ...]
     found.to_dict()
 
+    # the clusters of the documents a filter selects (the filter of like/text/facets/map):
+    found = clusters(options=QueryOptions(where=("applicant=삼성전자",)))
+    len(found.labels), found.total      # the documents shown, of the collection's
+    c.size, c.total                     # a cluster's documents in the subset, in the whole
+
 How: k-means (scikit-learn, seeded: the same clusters every time) over the
 documents' dense vectors, normalised (so distances rank like cosine similarity), or
 for a keyword-only collection over its reduced keyword vectors
@@ -27,6 +32,13 @@ morphemes, stemmed English words): a term weighs its share of the cluster's term
 times ``log(1 + A / f)``, A the average number of terms per cluster, f the term's
 count in the whole collection.  Each term is shown in the form the cluster's texts
 use most (``batteri`` → ``battery``).  Cached with the map (``landscape``).
+
+A filter (``options``: the ``where`` and ``filter_json`` of a ``QueryOptions``) shows the
+whole collection's clusters restricted to the documents it selects, as the map's
+``color="cluster"`` colours a filtered map: each document keeps the cluster (and label)
+it has on the whole map, nothing is clustered again and the cache serves every filter.
+A cluster's size, applicants, classes, years and examples count its selected documents
+(``total``: its size in the whole collection); clusters with none selected are left out.
 """
 
 from __future__ import annotations
@@ -55,8 +67,12 @@ from .landscape import (
     cache_folder,
     cached_features,
     documents,
+    filter_text,
+    matching_ids,
+    no_match,
     opened_collection,
 )
+from .options import QueryOptions
 
 if TYPE_CHECKING:
     import numpy as np
@@ -108,6 +124,7 @@ class Cluster:
     examples: list[Example] = field(default_factory=list)
     x: float | None = None  # its centre on the map (set by ``landscape``)
     y: float | None = None
+    total: int | None = None  # its size in the whole collection, where a filter chose a subset
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -125,6 +142,8 @@ class Cluster:
         }
         if self.x is not None and self.y is not None:
             out.update(x=round(self.x, 5), y=round(self.y, 5))
+        if self.total is not None:
+            out["total"] = self.total
         return out
 
 
@@ -145,6 +164,17 @@ class Clusters:
     date_field: str | None = None
     cached: bool = False
     seconds: float = 0.0
+    total: int = 0  # documents in the collection (``labels``: those a filter selected)
+    where: tuple[str, ...] = ()  # the filter that selected the documents
+    filter_json: Any = None
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.where) or self.filter_json not in (None, "")
+
+    def filter_text(self) -> str:
+        """The filter in words (empty without one): its conditions joined by AND."""
+        return filter_text(self.where, self.filter_json)
 
     def assignments(self) -> list[dict[str, Any]]:
         names = {c.id: c.label for c in self.clusters}
@@ -165,6 +195,10 @@ class Clusters:
             "date_field": self.date_field,
             "cached": self.cached,
             "seconds": round(self.seconds, 3),
+            "total": self.total,
+            "filtered": self.filtered,
+            "where": list(self.where),
+            "filter_json": self.filter_json,
             "clusters": [c.to_dict() for c in self.clusters],
         }
 
@@ -180,6 +214,7 @@ def clusters(
     *,
     k: int | None = None,
     refresh: bool = False,
+    options: QueryOptions | None = None,
     collection: str | None = None,
     settings: StoreSettings | None = None,
     store: Store | None = None,
@@ -187,15 +222,27 @@ def clusters(
     progress: ProgressFn | None = None,
 ) -> Clusters:
     """The collection's topic clusters (see the module's docstring); ``k`` clusters, by
-    default ``default_k`` of the collection's size."""
+    default ``default_k`` of the collection's size; ``options``: only the documents its
+    ``where`` and ``filter_json`` select, in the whole collection's clusters (its other
+    options are not used)."""
     started = time.perf_counter()
     if k is not None and k < 1:
         raise UserInputError(f"the number of clusters must be at least 1, not {k}")
+    options = (options or QueryOptions()).validate()
     with opened_collection(collection, settings, store) as (opened, current):
+        matching = matching_ids(opened, options, "no clusters to show")
         cache = Cache(cache_folder(current, opened.name, cache_dir))
         with cache.lock():
             docs = documents(opened, cache, refresh=refresh, progress=progress)
             found = clusters_of(opened, cache, docs, k=k, progress=progress)
+            found.total = len(docs.ids)
+            if matching is not None:
+                keep = [i for i, pid in enumerate(docs.ids) if pid in matching]
+                if not keep:  # the documents changed between the filter and the clusters
+                    raise no_match(opened.name, options, "no clusters to show")
+                order = cache.read_array(f"clusters-k{found.k}-central.npz", docs.signature)
+                _restrict(opened, docs, found, keep, order)
+                found.where, found.filter_json = options.where, options.filter_json
     found.seconds = time.perf_counter() - started
     return found
 
@@ -250,6 +297,43 @@ def clusters_of(
         date_field=summary.get("date_field"),
         cached=cached,
     )
+
+
+def _restrict(
+    opened: OpenCollection, docs: Documents, found: Clusters, keep: list[int], order: Any
+) -> None:
+    """Keep in ``found`` the documents ``keep`` (indices into ``docs``): each keeps its
+    cluster and label; a cluster's counts and examples become those of its kept documents,
+    most central first, and clusters with none kept are left out."""
+    kept = set(keep)
+    labels = found.labels
+    central = order.tolist() if order is not None else range(len(labels))
+    members: dict[int, list[int]] = {c.id: [] for c in found.clusters}
+    for i in central:
+        if i in kept:
+            members[labels[i]].append(i)
+    fields = [f for f in (found.applicant_field, found.class_field, found.date_field) if f]
+    payloads = _payloads(opened, docs, fields) if fields else [{} for _ in docs.ids]
+    shown = []
+    for c in found.clusters:
+        mine = members[c.id]
+        if not mine:
+            continue
+        c.total, c.size = c.size, len(mine)
+        c.applicants = _pairs(_top(payloads, mine, found.applicant_field, _first_values))
+        c.classes = _pairs(_top(payloads, mine, found.class_field, _subclasses))
+        c.years = _pairs(_years(payloads, mine, found.date_field))
+        c.examples = [Example(docs.keys[i], docs.rows[i], docs.titles[i]) for i in mine[:EXAMPLES]]
+        shown.append(c)
+    found.clusters = shown
+    found.labels = [labels[i] for i in keep]
+    found.keys = [docs.keys[i] for i in keep]
+    found.rows = [docs.rows[i] for i in keep]
+    found.titles = [docs.titles[i] for i in keep]
+
+
+def _pairs(values: list[list[Any]]) -> list[tuple[str, int]]:
+    return [(str(v), int(n)) for v, n in values]
 
 
 def _kmeans(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -355,9 +439,9 @@ def _cluster_from(data: dict[str, Any]) -> Cluster:
         terms=[(str(t), float(s)) for t, s in data["terms"]],
         words=[str(w) for w in data["words"]],
         label=str(data["label"]),
-        applicants=[(str(v), int(n)) for v, n in data["applicants"]],
-        classes=[(str(v), int(n)) for v, n in data["classes"]],
-        years=[(str(v), int(n)) for v, n in data["years"]],
+        applicants=_pairs(data["applicants"]),
+        classes=_pairs(data["classes"]),
+        years=_pairs(data["years"]),
         examples=[Example(str(k), r, t) for k, r, t in data["examples"]],
     )
 

@@ -841,7 +841,7 @@ def landscape(
             xy, ran, dimension, was_cached = _projection(opened, cache, docs, chosen, progress)
         keep = [i for i, pid in enumerate(docs.ids) if matching is None or pid in matching]
         if not keep:  # the documents changed between the filter and the map
-            raise _no_match(opened.name, options)
+            raise no_match(opened.name, options)
         at = xy.tolist()
         points = [
             MapPoint(docs.ids[i], docs.keys[i], docs.rows[i], docs.titles[i], *at[i]) for i in keep
@@ -876,19 +876,25 @@ def landscape(
     return result
 
 
-def matching_ids(opened: OpenCollection, options: QueryOptions) -> set[str] | None:
+NOTHING_TO_DRAW = "the map has nothing to draw"
+
+
+def matching_ids(
+    opened: OpenCollection, options: QueryOptions, nothing: str = NOTHING_TO_DRAW
+) -> set[str] | None:
     """The ids of the documents the options' filter selects (None: no filter, all);
-    ``NoMap`` naming the filter where it selects none."""
+    ``NoMap`` naming the filter, and ``nothing`` (what is then missing), where it selects none."""
     flt = build_filter(opened, options)
     if flt is None:
         return None
     ids = {p.id for p in opened.coll.scroll(flt=flt, with_payload=False, batch=1024)}
     if not ids:
-        raise _no_match(opened.name, options)
+        raise no_match(opened.name, options, nothing)
     return ids
 
 
-def _no_match(collection: str, options: QueryOptions) -> NoMap:
+def no_match(collection: str, options: QueryOptions, nothing: str = NOTHING_TO_DRAW) -> NoMap:
+    """The one-line error of a filter that selects no document of ``collection``."""
     import shlex
 
     named = [f"{setting('where')} {shlex.quote(w)}" for w in options.where]
@@ -897,7 +903,7 @@ def _no_match(collection: str, options: QueryOptions) -> NoMap:
         text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
         named.append(f"{setting('filter_json')} {shlex.quote(text)}")
     return NoMap(
-        f"no document of '{collection}' matches {' '.join(named)}: the map has nothing to draw",
+        f"no document of '{collection}' matches {' '.join(named)}: {nothing}",
         f"count what a filter selects with 'search facets FIELD' and the same {setting('where')}",
     )
 

@@ -75,9 +75,14 @@ def legend_table(result: Landscape) -> str:
 
 def map_count(result: Landscape) -> str:
     """``36 documents``, or with a filter ``12 of 36 documents matching applicant=X``."""
+    return subset_count(len(result.points), result.total, result)
+
+
+def subset_count(shown: int, total: int, result: Landscape | Clusters) -> str:
+    """``36 documents``, or where a filter chose them ``12 of 36 documents matching X``."""
     if not result.filtered:
-        return f"{len(result.points):,} documents"
-    return f"{len(result.points):,} of {result.total:,} documents matching {result.filter_text()}"
+        return f"{shown:,} documents"
+    return f"{shown:,} of {total:,} documents matching {result.filter_text()}"
 
 
 def check_map_output(path: str) -> None:
@@ -203,8 +208,9 @@ def emit_clusters(
 ) -> None:
     import click
 
+    count = subset_count(len(result.labels), result.total, result)
     click.echo(
-        f"clusters: {len(result.labels):,} documents; {result.description}"
+        f"clusters: {count}; {result.description}"
         + (" (cached)" if result.cached else f" ({result.seconds:.1f} s)"),
         err=True,
     )

@@ -140,7 +140,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("name")
     t.add_argument("--data", choices=sorted(SETS), default="nvidia")
     t.add_argument("--base", default="minilm")
-    t.add_argument("--loss", choices=["triplet", "mnrl"], default="triplet")
+    t.add_argument("--loss", choices=["triplet", "mnrl", "mnrl-mined"], default="triplet")
     t.add_argument("--level", default="group")
     t.add_argument("--epochs", type=int, default=1)
     t.add_argument("--batch-size", type=int, default=32)

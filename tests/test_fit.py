@@ -255,6 +255,33 @@ def test_mixed_precision_path_trains(tmp_path, fixture_file):
     assert report.precision == "bf16" and np.isfinite(report.epochs[0].loss)
 
 
+def test_in_batch_negatives_with_mined_ones_train(tmp_path, fixture_file, offline_embedder):
+    """``mnrl-mined``: the semi-hard negatives are mined every epoch and join the batch."""
+    corpus = read_corpus("cpc", source=fixture_file, reading=Reading(id_column="doc_id"))
+    corpus.documents = corpus.documents[:24]
+    opts = TuneOptions(
+        level="subclass",
+        loss="mnrl-mined",
+        epochs=2,
+        batch_size=4,
+        max_seq_length=16,
+        holdout=0.25,
+        margin=1.5,
+    )
+    out = tmp_path / "mm"
+    report = tune("cpc", output=out, base="minilm", options=opts, corpus=corpus)
+    for epoch in report.epochs:
+        assert epoch.mining["triplets"] == epoch.examples > 0 and np.isfinite(epoch.loss)
+    # Three texts per example: anchor, positive and the mined negative.
+    examples = sum(e.examples for e in report.epochs)
+    passes = report.train_seconds - sum(e.mining_seconds for e in report.epochs)
+    assert report.train_texts_per_second * passes == pytest.approx(3 * examples, rel=0.2)
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "`mnrl-mined` (MultipleNegativesRankingLoss" in card and "plus one semi-hard" in card
+    base = offline_embedder.config.folder / "model.safetensors"
+    assert (out / "model.safetensors").read_bytes() != base.read_bytes()
+
+
 # -- comparing models -----------------------------------------------------------------------
 
 

@@ -14,6 +14,18 @@ if TYPE_CHECKING:
 TUNING_FILE = "patentsim_tuning.json"
 
 
+_MINED = (
+    "one semi-hard negative per anchor (margin {margin} in cosine distance), mined from the "
+    "current model at the start of every epoch"
+)
+_IN_BATCH = "in-batch negatives, candidates sharing a label or the text with the anchor masked out"
+_LOSSES = {
+    "triplet": "TripletLoss, cosine distance; " + _MINED,
+    "mnrl": "MultipleNegativesRankingLoss: " + _IN_BATCH,
+    "mnrl-mined": "MultipleNegativesRankingLoss: " + _IN_BATCH + ", plus " + _MINED,
+}
+
+
 def _yaml_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -73,14 +85,7 @@ def card_text(report: TuneReport) -> str:
         f"{base['dimension']}-d, window {base['max_seq_length']} tokens)",
         f"- Data: {report.source}; label `{report.label}`, positives share a code at level "
         f"`{o['level']}`, negatives share none at level `{report.negative_level}`",
-        f"- Loss: `{o['loss']}`"
-        + (
-            f" (TripletLoss, cosine distance, margin {o['margin']}; one semi-hard negative per "
-            "anchor, mined from the current model at the start of every epoch)"
-            if o["loss"] == "triplet"
-            else " (MultipleNegativesRankingLoss: in-batch negatives, candidates sharing a "
-            "label or the text with the anchor masked out)"
-        ),
+        f"- Loss: `{o['loss']}` ({_LOSSES[o['loss']].format(margin=o['margin'])})",
         f"- Epochs {o['epochs']}, batch size {o['batch_size']}, learning rate "
         f"{o['learning_rate']} (linear warm-up over 10% of the steps, then linear decay), "
         f"window {o['max_seq_length'] or base['max_seq_length']} tokens, seed {o['seed']}",

@@ -11,7 +11,9 @@
      model's vectors at the start of every epoch (``mining.mine_triplets``);
    * ``mnrl`` (``MultipleNegativesRankingLoss``): (anchor, positive) pairs, every other
      positive of the batch a negative, except those sharing a label or the text with the
-     anchor (their similarity is masked out: they are not negatives).
+     anchor (their similarity is masked out: they are not negatives);
+   * ``mnrl-mined``: both, (anchor, positive, semi-hard negative) triples mined each epoch as
+     for ``triplet``, and every other positive and negative of the batch a negative too.
 
    The loop, not ``SentenceTransformer.fit``/the Trainer: no ``datasets``/``accelerate``
    dependencies, the example order and dropout come from one seed (the CPU run repeats
@@ -47,7 +49,8 @@ from .documents import Corpus, Document, Reading, check_level, read_corpus
 from .mining import LabelIndex, in_batch_mask, mine_triplets, pairs
 from .split import holdout_split
 
-LOSSES = ("triplet", "mnrl")
+LOSSES = ("triplet", "mnrl", "mnrl-mined")
+MINED = ("triplet", "mnrl-mined")  # the losses that mine a semi-hard negative every epoch
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 DEFAULT_MARGIN = 0.2  # cosine distance; the semi-hard band and the triplet loss's margin
 DEFAULT_LEARNING_RATE = 5e-5
@@ -229,7 +232,7 @@ def tune(
     )
     report.train_seconds = round(time.perf_counter() - began, 1)
     report.train_cpu_seconds = round(time.process_time() - cpu, 1)
-    texts = sum(e.examples for e in report.epochs) * (3 if opts.loss == "triplet" else 2)
+    texts = sum(e.examples for e in report.epochs) * (3 if opts.loss in MINED else 2)
     training_only = report.train_seconds - sum(e.mining_seconds for e in report.epochs)
     report.train_texts_per_second = round(texts / max(training_only, 1e-9), 2)
     tmp = trainer.save(out)
@@ -494,7 +497,7 @@ class _Trainer:
         for epoch in range(1, opts.epochs + 1):
             began = time.perf_counter()
             mining: dict[str, int] = {}
-            if opts.loss == "triplet":
+            if opts.loss in MINED:
                 self.say(f"epoch {epoch}/{opts.epochs}: mining semi-hard negatives")
                 vectors = self.encode([d.text for d in docs])
                 mined = mine_triplets(
@@ -518,10 +521,10 @@ class _Trainer:
             losses: list[float] = []
             for start in range(0, len(order), opts.batch_size):
                 batch = order[start : start + opts.batch_size]
-                if len(batch) < 2 and opts.loss == "mnrl":
+                if len(batch) < 2 and opts.loss != "triplet":
                     continue  # one pair has no in-batch negative
                 ids = [[col[b] for b in batch] for col in columns]
-                if opts.loss == "mnrl":
+                if opts.loss != "triplet":
                     flat = [c for col in ids[1:] for c in col]
                     mask = in_batch_mask(ids[0], flat, negatives, text_groups)
                     masked.mask = torch.tensor(mask, dtype=torch.bool, device=self.device)

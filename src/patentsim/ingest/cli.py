@@ -807,11 +807,12 @@ def tune_options(fn):
         ),
         click.option(
             "--loss",
-            type=click.Choice(["triplet", "mnrl"]),
+            type=click.Choice(["triplet", "mnrl", "mnrl-mined"]),
             default="triplet",
             show_default=True,
             help="triplet: one semi-hard negative per anchor, mined each epoch (TripletLoss); "
-            "mnrl: in-batch negatives (MultipleNegativesRankingLoss).",
+            "mnrl: in-batch negatives (MultipleNegativesRankingLoss); mnrl-mined: both, the "
+            "mined negatives in the batch too.",
         ),
         click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True),
         click.option(

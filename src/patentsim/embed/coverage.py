@@ -79,7 +79,9 @@ def _han(word: str) -> bool:
     return all("CJK UNIFIED" in unicodedata.name(ch, "") for ch in word if ch.isalpha())
 
 
-def _poor(word: str, pieces: Sequence[str], unk: str | None) -> bool:
+def reads_poorly(word: str, pieces: Sequence[str], unk: str | None) -> bool:
+    """Whether the tokenizer read ``word`` as ``pieces`` poorly: an unknown piece, pieces not
+    in the word, or a piece per letter."""
     if not pieces:
         return True
     if unk and unk in pieces:
@@ -109,7 +111,7 @@ def measure(texts: Iterable[str], pieces: Pieces, unk: str | None) -> Coverage:
     for word, word_pieces in zip(words, pieces(words) if words else []):
         n = _letters(word) * counts[word]
         letters += n
-        if _poor(word, word_pieces, unk):
+        if reads_poorly(word, word_pieces, unk):
             poor += n
     return Coverage(n_texts, letters, poor)
 

@@ -57,6 +57,19 @@ def _table(before: list[EvalRow], after: list[EvalRow]) -> list[str]:
     return lines
 
 
+def _vocabulary_line(v: dict[str, object]) -> str:
+    share = float(v.get("poor_share", 0.0))  # type: ignore[arg-type]
+    read = f"the base tokenizer read {share:.0%} of the training text's letters poorly"
+    if not v.get("added"):
+        return f"- New tokens: none ({read})"
+    examples = ", ".join(str(w) for w in v.get("examples", []))  # type: ignore[attr-defined]
+    return (
+        f"- New tokens: {v['added']:,} frequent training words that {read} as tokens of their "
+        f"own, each starting at the mean of its old pieces (of {v.get('candidates', 0):,} such "
+        f"words; for example {examples})"
+    )
+
+
 def card_text(report: TuneReport) -> str:
     """README.md of the tuned model."""
     o = report.options
@@ -96,6 +109,7 @@ def card_text(report: TuneReport) -> str:
         f"- Split: {s['train']:,} documents trained on, {s['held_out']:,} held out "
         f"(share {s['held_out_share']}, seed {s['seed']}; documents with the same text on the "
         f"same side: {s['documents_with_repeated_text']:,} documents repeat a text)",
+        _vocabulary_line(report.vocabulary),
         "",
     ]
     for e in report.epochs:

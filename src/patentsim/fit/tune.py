@@ -81,6 +81,7 @@ class TuneOptions:
     learning_rate: float = DEFAULT_LEARNING_RATE
     device: str = "auto"
     precision: str = "auto"
+    new_tokens: int | None = None  # None: DEFAULT_NEW_TOKENS where the base reads poorly
 
     def check(self) -> None:
         check_level(self.level)
@@ -102,6 +103,10 @@ class TuneOptions:
             )
         if not 0 < self.margin < 2:
             raise UserInputError(f"{setting('margin')} must be between 0 and 2, not {self.margin}")
+        if self.new_tokens is not None and self.new_tokens < 0:
+            raise UserInputError(
+                f"{setting('new_tokens')} must be 0 or more, not {self.new_tokens}"
+            )
         if not 0 < self.learning_rate < 1:
             raise UserInputError(
                 f"{setting('learning_rate')} must be between 0 and 1, not {self.learning_rate}"
@@ -137,6 +142,8 @@ class TuneReport:
     seconds: float = 0.0
     train_texts_per_second: float = 0.0
     tool_version: str = ""
+    # Words added to the tokenizer before training (``fit.vocab``), and why.
+    vocabulary: dict[str, Any] = field(default_factory=dict)
     # The documents' keys on each side of the split (in the model's folder, not in to_dict).
     keys: dict[str, list[str]] = field(default_factory=dict)
 
@@ -225,6 +232,7 @@ def tune(
     report.before = before
     trainer.set_window(opts.max_seq_length)
     train_docs = [docs[i] for i in split.train]
+    report.vocabulary = trainer.extend_vocabulary([d.text for d in train_docs], opts.new_tokens)
     train_groups = [split.text_groups[i] for i in split.train]
     began, cpu = time.perf_counter(), time.process_time()
     report.epochs = trainer.train(
@@ -393,6 +401,34 @@ class _Trainer:
     def set_window(self, max_seq_length: int | None) -> None:
         if max_seq_length is not None:
             self.model.max_seq_length = int(max_seq_length)
+
+    def extend_vocabulary(self, texts: list[str], new_tokens: int | None) -> dict[str, Any]:
+        """Add the training texts' frequent words that the base tokenizer reads poorly as
+        tokens (``fit.vocab``): up to ``new_tokens``, or by default ``DEFAULT_NEW_TOKENS``
+        where the base reads a share of the letters poorly that makes the collection's
+        default mode keyword (``embed.retrieval.POOR_SHARE``)."""
+        from ..embed.coverage import measure as coverage
+        from ..embed.retrieval import POOR_SHARE
+        from .vocab import DEFAULT_NEW_TOKENS, add_tokens, poorly_read_words
+
+        tokenizer = self.model.tokenizer
+        unk = getattr(tokenizer, "unk_token", None)
+        share = coverage(texts, lambda ws: [tokenizer.tokenize(w) for w in ws], unk).poor_share
+        limit = new_tokens
+        if limit is None:
+            limit = DEFAULT_NEW_TOKENS if share >= POOR_SHARE else 0
+        record: dict[str, Any] = {"poor_share": round(share, 4), "limit": limit, "added": 0}
+        if limit == 0:
+            return record
+        words, found = poorly_read_words(texts, tokenizer.tokenize, unk, limit)
+        record["candidates"] = found
+        record["added"] = add_tokens(self.model, words)
+        record["examples"] = words[:12]
+        self.say(
+            f"the base model reads {share:.0%} of the training text's letters poorly: "
+            f"{record['added']:,} of its {found:,} frequent words read that way added as tokens"
+        )
+        return record
 
     # -- embedding and measuring -------------------------------------------------------------
     def encode(self, texts: list[str], *, query: bool = False) -> Any:

@@ -787,7 +787,7 @@ def tune_options(fn):
     whose fields the options are named after)."""
     names = (
         "level", "loss", "epochs", "batch_size", "max_seq_length", "seed", "holdout", "margin",
-        "learning_rate", "device", "precision",
+        "learning_rate", "device", "precision", "new_tokens",
     )  # fmt: skip
 
     @functools.wraps(fn)
@@ -860,6 +860,14 @@ def tune_options(fn):
             default="auto",
             show_default=True,
             help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps.",
+        ),
+        click.option(
+            "--new-tokens",
+            type=click.IntRange(min=0),
+            metavar="N",
+            help="Add up to N frequent training words that the base tokenizer reads poorly "
+            "(broken into letters or unknown) as tokens of their own before training. Default: "
+            "3000 where it reads 30% or more of the text's letters poorly, else none; 0: never.",
         ),
         click.option(
             "--precision",

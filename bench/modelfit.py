@@ -79,6 +79,7 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
         holdout=args.holdout,
         margin=args.margin,
         learning_rate=args.learning_rate,
+        new_tokens=args.new_tokens,
         device="cpu",
     )
     result: dict[str, Any] = {"name": args.name, "data": args.data, "machine": machine()}
@@ -149,6 +150,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--holdout", type=float, default=0.5)
     t.add_argument("--margin", type=float, default=0.2)
     t.add_argument("--learning-rate", type=float, default=5e-5)
+    t.add_argument("--new-tokens", type=int, help="default: the library's (by coverage)")
     t.add_argument("--before-from", help="reuse the base figures of this earlier run")
     c = sub.add_parser("compare", help="models compare on a sample")
     c.add_argument("name")

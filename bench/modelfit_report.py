@@ -50,12 +50,19 @@ def _f(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
+def _new_tokens(vocabulary: dict[str, Any] | None) -> str:
+    """Words added to the tokenizer before training; "-" for runs from before the option."""
+    if vocabulary is None:
+        return "-"
+    return f"{vocabulary.get('added', 0):,}"
+
+
 def tune_rows(runs: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "| run | data | loss | level | epochs | window | learning rate | trained / held out "
-        "| training | dense P@10 subclass | dense P@10 main group | hybrid P@10 subclass "
-        "| hybrid P@10 main group | dense MRR@10 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| run | data | loss | level | epochs | window | learning rate | new tokens "
+        "| trained / held out | training | dense P@10 subclass | dense P@10 main group "
+        "| hybrid P@10 subclass | hybrid P@10 main group | dense MRR@10 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         rep = run.get("report") or {}
@@ -70,6 +77,7 @@ def tune_rows(runs: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| {run['name']} | {run['data']} | {o['loss']} | {o['level']} | {o['epochs']} "
             f"| {o['max_seq_length']} | {o['learning_rate']:g} "
+            f"| {_new_tokens(rep.get('vocabulary'))} "
             f"| {s['train']:,} / {s['held_out']:,} "
             f"| {minutes:.0f} min ({rep['train_texts_per_second']:.1f} texts/s; "
             f"load {loads}) "

@@ -74,7 +74,10 @@ def test_targets_say_met_and_missed():
     assert "| ko | best mode P@10 subclass ≥ 0.55 | ko-a | keyword 0.700 | yes |" in lines
     text = section(runs)
     assert text.startswith(BEGIN) and text.endswith(END)
-    assert "| en-a | nvidia | mnrl | group | 1 | 128 | 5e-05 | 100 / 100 | 10 min" in text
+    # Runs from before --new-tokens have no record of it.
+    assert "| en-a | nvidia | mnrl | group | 1 | 128 | 5e-05 | - | 100 / 100 | 10 min" in text
+    runs[2]["report"]["vocabulary"] = {"poor_share": 0.97, "added": 2550}
+    assert "| ko-a | ko | mnrl | group | 1 | 128 | 5e-05 | 2,550 | 100 / 100 |" in section(runs)
 
 
 def test_a_full_bench_run_keeps_the_section():

@@ -150,7 +150,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--holdout", type=float, default=0.5)
     t.add_argument("--margin", type=float, default=0.2)
     t.add_argument("--learning-rate", type=float, default=5e-5)
-    t.add_argument("--new-tokens", type=int, help="default: the library's (by coverage)")
+    t.add_argument("--new-tokens", type=int, default=0)
     t.add_argument("--before-from", help="reuse the base figures of this earlier run")
     c = sub.add_parser("compare", help="models compare on a sample")
     c.add_argument("name")

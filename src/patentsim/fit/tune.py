@@ -81,7 +81,7 @@ class TuneOptions:
     learning_rate: float = DEFAULT_LEARNING_RATE
     device: str = "auto"
     precision: str = "auto"
-    new_tokens: int | None = None  # None: DEFAULT_NEW_TOKENS where the base reads poorly
+    new_tokens: int = 0  # words the base reads poorly added as tokens (``fit.vocab``)
 
     def check(self) -> None:
         check_level(self.level)
@@ -103,7 +103,7 @@ class TuneOptions:
             )
         if not 0 < self.margin < 2:
             raise UserInputError(f"{setting('margin')} must be between 0 and 2, not {self.margin}")
-        if self.new_tokens is not None and self.new_tokens < 0:
+        if self.new_tokens < 0:
             raise UserInputError(
                 f"{setting('new_tokens')} must be 0 or more, not {self.new_tokens}"
             )
@@ -402,25 +402,20 @@ class _Trainer:
         if max_seq_length is not None:
             self.model.max_seq_length = int(max_seq_length)
 
-    def extend_vocabulary(self, texts: list[str], new_tokens: int | None) -> dict[str, Any]:
-        """Add the training texts' frequent words that the base tokenizer reads poorly as
-        tokens (``fit.vocab``): up to ``new_tokens``, or by default ``DEFAULT_NEW_TOKENS``
-        where the base reads a share of the letters poorly that makes the collection's
-        default mode keyword (``embed.retrieval.POOR_SHARE``)."""
+    def extend_vocabulary(self, texts: list[str], new_tokens: int) -> dict[str, Any]:
+        """Add up to ``new_tokens`` of the training texts' frequent words that the base
+        tokenizer reads poorly as tokens (``fit.vocab``); the record says how poorly it
+        read the text either way."""
         from ..embed.coverage import measure as coverage
-        from ..embed.retrieval import POOR_SHARE
-        from .vocab import DEFAULT_NEW_TOKENS, add_tokens, poorly_read_words
+        from .vocab import add_tokens, poorly_read_words
 
         tokenizer = self.model.tokenizer
         unk = getattr(tokenizer, "unk_token", None)
         share = coverage(texts, lambda ws: [tokenizer.tokenize(w) for w in ws], unk).poor_share
-        limit = new_tokens
-        if limit is None:
-            limit = DEFAULT_NEW_TOKENS if share >= POOR_SHARE else 0
-        record: dict[str, Any] = {"poor_share": round(share, 4), "limit": limit, "added": 0}
-        if limit == 0:
+        record: dict[str, Any] = {"poor_share": round(share, 4), "limit": new_tokens, "added": 0}
+        if new_tokens == 0:
             return record
-        words, found = poorly_read_words(texts, tokenizer.tokenize, unk, limit)
+        words, found = poorly_read_words(texts, tokenizer.tokenize, unk, new_tokens)
         record["candidates"] = found
         record["added"] = add_tokens(self.model, words)
         record["examples"] = words[:12]

@@ -26,7 +26,6 @@ from typing import Any
 from ..embed.analyzer import WORD, hangul_share, tokens
 from ..embed.coverage import reads_poorly
 
-DEFAULT_NEW_TOKENS = 3000  # ``ingest tune``'s default where the base reads poorly
 MIN_DOCUMENTS = 2  # a word of one document teaches nothing about two
 MIN_LETTERS = 2  # single letters would split every other word that contains them
 
@@ -56,7 +55,9 @@ def poorly_read_words(
     documents: Counter[str] = Counter()
     for text in texts:
         documents.update(words_of(text))
-    frequent = [w for w, n in documents.most_common() if n >= MIN_DOCUMENTS]
+    # Most frequent first, ties in code-point order: the same words for the same texts.
+    ranked = sorted(documents.items(), key=lambda item: (-item[1], item[0]))
+    frequent = [w for w, n in ranked if n >= MIN_DOCUMENTS]
     poor = [w for w in frequent if reads_poorly(w, pieces(w), unk)]
     return poor[:limit], len(poor)
 

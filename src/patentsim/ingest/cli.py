@@ -864,10 +864,11 @@ def tune_options(fn):
         click.option(
             "--new-tokens",
             type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
             metavar="N",
             help="Add up to N frequent training words that the base tokenizer reads poorly "
-            "(broken into letters or unknown) as tokens of their own before training. Default: "
-            "3000 where it reads 30% or more of the text's letters poorly, else none; 0: never.",
+            "(broken into letters or unknown) as tokens of their own before training.",
         ),
         click.option(
             "--precision",

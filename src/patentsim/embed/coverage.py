@@ -70,7 +70,8 @@ class Coverage:
         return self.poor_letters / self.letters if self.letters else 0.0
 
 
-def _letters(word: str) -> int:
+def letter_count(word: str) -> int:
+    """How many letters ``word`` has (digits and marks do not count)."""
     return sum(ch.isalpha() for ch in word)
 
 
@@ -93,7 +94,7 @@ def reads_poorly(word: str, pieces: Sequence[str], unk: str | None) -> bool:
             bare = bare.replace(marker, "")
         if bare and bare.lower() not in folded:
             return True  # the tokenizer rewrote the word into smaller units (Hangul -> jamo)
-    n = _letters(word)
+    n = letter_count(word)
     return n >= 3 and len(pieces) >= n and not _han(word)
 
 
@@ -104,12 +105,12 @@ def measure(texts: Iterable[str], pieces: Pieces, unk: str | None) -> Coverage:
     for text in texts:
         n_texts += 1
         for word in WORD.findall(text):
-            if len(word) <= _LONGEST_WORD and _letters(word) >= 2:
+            if len(word) <= _LONGEST_WORD and letter_count(word) >= 2:
                 counts[word] = counts.get(word, 0) + 1
     words = list(counts)
     letters = poor = 0
     for word, word_pieces in zip(words, pieces(words) if words else []):
-        n = _letters(word) * counts[word]
+        n = letter_count(word) * counts[word]
         letters += n
         if reads_poorly(word, word_pieces, unk):
             poor += n

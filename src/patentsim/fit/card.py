@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..search.eval import EvalRow
@@ -57,16 +57,19 @@ def _table(before: list[EvalRow], after: list[EvalRow]) -> list[str]:
     return lines
 
 
-def _vocabulary_line(v: dict[str, object]) -> str:
-    share = float(v.get("poor_share", 0.0))  # type: ignore[arg-type]
-    read = f"the base tokenizer read {share:.0%} of the training text's letters poorly"
+def _vocabulary_line(v: dict[str, Any]) -> str:
+    read = (
+        f" (it read {v['poor_share']:.0%} of the training text's letters poorly)"
+        if "poor_share" in v
+        else ""
+    )
     if not v.get("added"):
-        return f"- New tokens: none ({read})"
-    examples = ", ".join(str(w) for w in v.get("examples", []))  # type: ignore[attr-defined]
+        return f"- New tokens: none{read}"
     return (
-        f"- New tokens: {v['added']:,} frequent training words that {read} as tokens of their "
-        f"own, each starting at the mean of its old pieces (of {v.get('candidates', 0):,} such "
-        f"words; for example {examples})"
+        f"- New tokens: {v['added']:,} frequent training words that the base tokenizer reads "
+        f"poorly{read}, added as tokens of their own, each starting at the mean of its old "
+        f"pieces (of {v.get('candidates', 0):,} such words; for example "
+        f"{', '.join(str(w) for w in v.get('examples', []))})"
     )
 
 

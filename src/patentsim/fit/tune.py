@@ -404,17 +404,18 @@ class _Trainer:
 
     def extend_vocabulary(self, texts: list[str], new_tokens: int) -> dict[str, Any]:
         """Add up to ``new_tokens`` of the training texts' frequent words that the base
-        tokenizer reads poorly as tokens (``fit.vocab``); the record says how poorly it
-        read the text either way."""
+        tokenizer reads poorly as tokens (``fit.vocab``); the record says what was added and
+        how poorly the base read the text (not measured when nothing is to be added)."""
+        record: dict[str, Any] = {"limit": new_tokens, "added": 0}
+        if new_tokens == 0:
+            return record
         from ..embed.coverage import measure as coverage
         from .vocab import add_tokens, poorly_read_words
 
         tokenizer = self.model.tokenizer
         unk = getattr(tokenizer, "unk_token", None)
         share = coverage(texts, lambda ws: [tokenizer.tokenize(w) for w in ws], unk).poor_share
-        record: dict[str, Any] = {"poor_share": round(share, 4), "limit": new_tokens, "added": 0}
-        if new_tokens == 0:
-            return record
+        record["poor_share"] = round(share, 4)
         words, found = poorly_read_words(texts, tokenizer.tokenize, unk, new_tokens)
         record["candidates"] = found
         record["added"] = add_tokens(self.model, words)

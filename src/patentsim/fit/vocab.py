@@ -24,16 +24,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..embed.analyzer import WORD, hangul_share, tokens
-from ..embed.coverage import reads_poorly
+from ..embed.coverage import letter_count, reads_poorly
 
 MIN_DOCUMENTS = 2  # a word of one document teaches nothing about two
 MIN_LETTERS = 2  # single letters would split every other word that contains them
 
 Pieces = Callable[[str], Sequence[str]]
-
-
-def _letters(word: str) -> int:
-    return sum(ch.isalpha() for ch in word)
 
 
 def words_of(text: str) -> set[str]:
@@ -44,7 +40,7 @@ def words_of(text: str) -> set[str]:
             out.update(c for c in (surface, *(s for s, _ in parts)) if c and c in surface)
     else:
         out.update(WORD.findall(text))
-    return {w for w in out if _letters(w) >= MIN_LETTERS and WORD.fullmatch(w)}
+    return {w for w in out if letter_count(w) >= MIN_LETTERS and WORD.fullmatch(w)}
 
 
 def poorly_read_words(

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from patentsim.dates import (
     DAY_SPELLINGS,
     DateSpellingError,
+    box_day,
     date_form,
     parse_date,
     parse_when,
@@ -50,6 +51,13 @@ TABLE: list[tuple[str, str | None, tuple[str, str | None] | str]] = [
     ("2019. 01. 31.", DAY, SPAN),
     ("2019/01/31", DAY, SPAN),
     ("31.01.2019", DAY, SPAN),
+    # Korean units (년 year, 월 month, 일 day), with or without spaces and the closing 일
+    ("2019년 1월 31일", DAY, SPAN),
+    ("2019년 01월 31일", DAY, SPAN),
+    ("2019년1월31일", DAY, SPAN),
+    ("2019 년 1 월 31", DAY, SPAN),
+    ("2019년 2월 30일", None, "is not an ISO 8601 date"),
+    ("1650년 1월 31일", None, ("1650-01-31T00:00:00Z", "1650-02-01T00:00:00Z")),
     # spans: filters only
     ("2019", None, ("2019-01-01T00:00:00Z", "2020-01-01T00:00:00Z")),
     ("2019-01", None, ("2019-01-01T00:00:00Z", NEXT)),
@@ -57,6 +65,10 @@ TABLE: list[tuple[str, str | None, tuple[str, str | None] | str]] = [
     ("2016-02-28", "2016-02-28T00:00:00Z", ("2016-02-28T00:00:00Z", "2016-02-29T00:00:00Z")),
     ("9999-12-31", "9999-12-31T00:00:00Z", ("9999-12-31T00:00:00Z", "9999-12-31T23:59:59Z")),
     ("9999", None, ("9999-01-01T00:00:00Z", "9999-12-31T23:59:59Z")),
+    ("2019년", None, ("2019-01-01T00:00:00Z", "2020-01-01T00:00:00Z")),
+    ("2019년 1월", None, ("2019-01-01T00:00:00Z", NEXT)),
+    ("2019년12월", None, ("2019-12-01T00:00:00Z", "2020-01-01T00:00:00Z")),
+    ("2019년 13월", None, "is not an ISO 8601 date"),
     # cells are dates within 1700..2200 (a number is not taken for a date of long ago);
     # a filter value is written as a date on purpose
     ("1650.01.31", None, ("1650-01-31T00:00:00Z", "1650-02-01T00:00:00Z")),
@@ -77,7 +89,7 @@ TABLE: list[tuple[str, str | None, tuple[str, str | None] | str]] = [
     ("yesterday", None, "'yesterday' is not an ISO 8601 date"),
     ("March 2019", None, "is not an ISO 8601 date"),
     ("19", None, "is not an ISO 8601 date"),
-    ("2019년 1월 31일", None, "is not an ISO 8601 date"),
+    ("1월 31일", None, "is not an ISO 8601 date"),
     ("", None, "is not an ISO 8601 date"),
     ("0001-01-01T00:00+05:00", None, "is beyond the calendar in UTC|between years 0001 and 9999"),
 ]
@@ -168,6 +180,7 @@ def test_a_day_a_cell_holds_is_a_day_a_filter_finds(d):
         f"{d.year}. {d.month}. {d.day}.",
         d.strftime("%Y/%m/%d"),
         d.strftime("%d.%m.") + str(d.year),
+        f"{d.year}년 {d.month}월 {d.day}일",
     ):
         assert parse_date(text) == stored, text
         start, end = parse_when(text)
@@ -176,6 +189,49 @@ def test_a_day_a_cell_holds_is_a_day_a_filter_finds(d):
 
 
 FIELDS = {"filed": FieldInfo("filed", "datetime")}
+
+
+@pytest.mark.parametrize(
+    ("op", "text", "day"),
+    [
+        (">=", "2019", "2019-01-01"),
+        ("<=", "2019", "2019-12-31"),
+        (">=", "2019-03", "2019-03-01"),
+        ("<=", "2019-03", "2019-03-31"),
+        ("<=", "2016-02", "2016-02-29"),
+        ("<=", "2019년 1월", "2019-01-31"),
+        (">=", "2019년 1월 31일", "2019-01-31"),
+        ("<=", "2019. 1. 31.", "2019-01-31"),
+        (">=", "2019-01-31", "2019-01-31"),
+        ("<=", "20190131", "2019-01-31"),
+        (">=", DAY, "2019-01-31"),  # from that midnight on: the box's day says the same
+        ("<=", DAY, None),  # up to a midnight, not through that day
+        (">=", "2019-01-31T09:30:00Z", None),
+        ("<=", "2019-01-31T09:30:00Z", None),
+        ("<=", "9999", "9999-12-31"),
+        (">=", "10/20/2008", None),
+        (">=", "yesterday", None),
+        (">", "2019", None),
+        ("=", "2019", None),
+    ],
+)
+def test_the_day_a_date_box_shows_for_a_filter(op, text, day):
+    assert box_day(op, text) == day
+
+
+@pytest.mark.parametrize("op", [">=", "<="])
+def test_a_date_boxs_day_filters_as_the_filter_it_shows(op):
+    """Every filter value of the table whose box shows a day: that day, sent back in the
+    same filter, finds the same documents (the page's boxes mirror the where semantics)."""
+    shown = 0
+    for text, _, when in TABLE:
+        day = box_day(op, text)
+        if day is None:
+            continue
+        assert isinstance(when, tuple), text
+        assert parse_where(f"filed{op}{day}", FIELDS) == parse_where(f"filed{op}{text}", FIELDS)
+        shown += 1
+    assert shown >= 20
 
 
 @pytest.mark.parametrize(
@@ -205,6 +261,39 @@ def test_a_filter_value_that_is_no_date_is_one_line_naming_field_value_and_fix(e
 def test_a_filter_takes_the_spellings_a_file_had():
     assert parse_where("filed>=2019.01.31", FIELDS) == Range("filed", gte=DAY, datetime=True)
     assert parse_where("filed<=31.01.2019", FIELDS) == Range("filed", lt=NEXT, datetime=True)
+    assert parse_where("filed>=2019년 1월 31일", FIELDS) == Range("filed", gte=DAY, datetime=True)
+    assert parse_where("filed<=2019년 1월", FIELDS) == Range("filed", lt=NEXT, datetime=True)
     assert parse_where("filed=2019/01/31", FIELDS) == Range(
         "filed", gte=DAY, lt=NEXT, datetime=True
     )
+
+
+class _Table:
+    columns = ("출원번호", "출원일자", "요약")
+
+    def where(self, row=None, column=None, *, line=None):
+        return "t.csv"
+
+
+def test_a_column_of_korean_unit_dates_loads_as_a_date_column():
+    """Korean exports write days with units (2019년 1월 31일) or dots and spaces (2019. 1.
+    31.): a date-named column of them is a date column, each cell its stored day."""
+    from patentsim.ingest.records import build_record, plan_columns
+
+    cells = [
+        "2019년 1월 31일",
+        "2019년 01월 31일",
+        "2019년1월31일",
+        "2019. 1. 31.",
+        "2019년 1월 31",
+    ]
+    rows = [
+        {"출원번호": f"10201900{i}", "출원일자": c, "요약": f"배터리 냉각 장치 {i}"}
+        for i, c in enumerate(cells)
+    ]
+    plan = plan_columns(_Table(), rows)
+    assert plan.date_columns == {"출원일자"}
+    assert not plan.warnings
+    assert [build_record(i, r, plan, _Table()).payload["출원일자"] for i, r in enumerate(rows)] == [
+        DAY
+    ] * len(cells)

@@ -15,7 +15,9 @@ Spellings read in cells and in filters alike (``DAY_SPELLINGS``):
 - compact: ``20190131`` (in cells also the number, and ``20190131.0`` as pandas writes it);
 - year first with dots or slashes: ``2019.01.31``, ``2019. 1. 31.`` (Korean documents),
   ``2019/01/31``;
-- day first with dots: ``31.01.2019`` (as Europe writes dotted dates).
+- day first with dots: ``31.01.2019`` (as Europe writes dotted dates);
+- with Korean units: ``2019년 1월 31일``, ``2019년01월31일`` (spaces and the closing ``일``
+  optional).
 
 Only in cells: slash dates with the year last (``10/20/2008``), read month/day or day/month
 by an order the column's values prove or the user gives (``order``); Excel serial numbers
@@ -23,9 +25,13 @@ by an order the column's values prove or the user gives (``order``); Excel seria
 format the user gives (``fmt``).  Cells are read as dates only within ``CELL_YEARS``, so
 that numbers are not taken for dates of long ago.
 
-Only in filters: a year (``2019``) or a month (``2019-01``), meaning that whole span; a
-slash date with the year last is refused there (no column proves its order) with the
-year-first spelling to write instead.
+Only in filters: a year (``2019``, ``2019년``) or a month (``2019-01``, ``2019년 1월``),
+meaning that whole span; a slash date with the year last is refused there (no column proves
+its order) with the year-first spelling to write instead.
+
+The page's date boxes hold a day; ``box_day`` is the day a box shows for a ``>=`` or ``<=``
+filter in any spelling (``2019`` → 2019-01-01 and 2019-12-31), so that the page reads no date
+itself.
 """
 
 from __future__ import annotations
@@ -48,7 +54,15 @@ EXCEL_1904_EPOCH = dt.datetime(1904, 1, 1)  # serial 0 of the 1904 date system (
 CELL_YEARS = (1700, 2200)
 
 # The spellings of one day, for messages and the docs.
-DAY_SPELLINGS = ("2019-01-31", "2019-1-31", "20190131", "2019.01.31", "2019/01/31", "31.01.2019")
+DAY_SPELLINGS = (
+    "2019-01-31",
+    "2019-1-31",
+    "20190131",
+    "2019.01.31",
+    "2019/01/31",
+    "31.01.2019",
+    "2019년 1월 31일",
+)
 WHEN_EXAMPLES = "2015, 2015-03, 2015-03-01, 20150301 or 2015-03-01T09:30:00Z"
 
 _SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -59,8 +73,12 @@ _YYYYMMDD = re.compile(r"^(\d{4})(\d{2})(\d{2})(\.0*)?$")
 _DOTTED = re.compile(r"^(\d{4})\.\s?(\d{1,2})\.\s?(\d{1,2})\.?$")
 _YMD_SLASH = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
 _DMY_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+# Korean units: 년 year, 월 month, 일 day.
+_UNITS = re.compile(r"^(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일?$")
+_UNITS_MONTH = re.compile(r"^(\d{4})\s*년\s*(\d{1,2})\s*월$")
+_UNITS_YEAR = re.compile(r"^(\d{4})\s*년$")
 _SERIAL = re.compile(r"^(\d{5})(\.\d+)?$")
-_YEAR = re.compile(r"^\d{4}$")
+_YEAR = re.compile(r"^(\d{4})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR_START = re.compile(r"^\d{4}")
 
@@ -159,7 +177,7 @@ def _number_form(value: float) -> str | None:
 
 def date_form(value: Any) -> str | None:
     """The form of a date-like cell (``cell``, ``iso``, ``yyyymmdd``, ``dotted``, ``ymd``,
-    ``dmy_dotted``, ``slash``, ``serial``), or None."""
+    ``dmy_dotted``, ``units``, ``slash``, ``serial``), or None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (dt.datetime, dt.date)):
@@ -184,6 +202,8 @@ def date_form(value: Any) -> str | None:
     if m := _DMY_DOTTED.match(s):
         day, month, year = m.groups()
         return "dmy_dotted" if _valid(year, month, day) else None
+    if m := _UNITS.match(s):
+        return "units" if _valid(*m.groups()) else None
     if parts := slash_parts(s):
         a, b, y = parts
         return "slash" if any(_valid(y, mo, d) for mo, d in ((a, b), (b, a))) else None
@@ -205,7 +225,7 @@ def _year_first(s: str, years: tuple[int, int]) -> dt.datetime | None:
         y, mo, da = m.groups()
     elif m := _YYYYMMDD.match(s):
         y, mo, da = m.groups()[:3]
-    elif m := (_DOTTED.match(s) or _YMD_SLASH.match(s)):
+    elif m := (_DOTTED.match(s) or _YMD_SLASH.match(s) or _UNITS.match(s)):
         y, mo, da = m.groups()
     elif m := _DMY_DOTTED.match(s):
         da, mo, y = m.groups()
@@ -294,10 +314,10 @@ def parse_when(text: str) -> tuple[str, str | None]:
     it names, or (instant, None) for a time; ``DateSpellingError`` for anything else."""
     s = text.strip()
     try:
-        if _YEAR.match(s):
-            start = dt.datetime(int(s), 1, 1)
+        if m := (_YEAR.match(s) or _UNITS_YEAR.match(s)):
+            start = dt.datetime(int(m.group(1)), 1, 1)
             return _span(start, lambda: start.replace(year=start.year + 1))
-        if m := _MONTH.match(s):
+        if m := (_MONTH.match(s) or _UNITS_MONTH.match(s)):
             start = dt.datetime(int(m.group(1)), int(m.group(2)), 1)
             return _span(start, lambda: _next_month(start))
         if day := _year_first(s, _ANY_YEAR):
@@ -344,3 +364,26 @@ def _ambiguous(text: str, a: int, b: int, year: int) -> DateSpellingError:
         f"{text!r} puts the year last: month/day and day/month read it differently",
         f"write the year first: {days[0]} (month/day) or {days[1]} (day/month)",
     )
+
+
+# -- the page's date boxes -----------------------------------------------------------------
+
+
+def box_day(op: str, text: str) -> str | None:
+    """The day (YYYY-MM-DD) a date box shows for the filter ``FIELD>=text`` (``op`` ``>=``:
+    the first day it takes) or ``FIELD<=text`` (``<=``: the last day), such that the box's
+    day, sent back in the same filter, means what ``text`` meant; None where no day does (a
+    time of day, a value that is no date, another operator)."""
+    try:
+        start, end = parse_when(text)
+    except DateSpellingError:
+        return None
+    if op == ">=":
+        # >= takes from the span's start (a day's midnight) or from an instant
+        return shown_date(start) if start.endswith(MIDNIGHT) else None
+    if op == "<=" and end is not None:
+        # <= takes up to the next span's start: the day before it, or the calendar's end
+        if end == _LAST_INSTANT:
+            return end[:10]
+        return (dt.date.fromisoformat(end[:10]) - dt.timedelta(days=1)).isoformat()
+    return None  # <= an instant: up to a time of day, which no day says

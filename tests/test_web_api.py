@@ -284,6 +284,21 @@ def test_bad_parameters_get_a_one_line_json_error(client, path, params, status, 
     assert "\n" not in response.text and "Traceback" not in response.text
 
 
+def test_dates_answers_the_days_the_date_boxes_show(client):
+    """The page's date boxes ask the server which day a >= or <= condition's value means
+    (patentsim.dates.box_day): a year or month in any spelling; null where no day does."""
+    from patentsim.dates import box_day
+
+    values = {"from": "2019", "to": "2019년 2월"}
+    response = client.get("/api/dates", params=values)
+    assert response.json() == {"from": "2019-01-01", "to": "2019-02-28"}
+    for value in ("2019-01-31T09:30:00Z", "someday", "03/04/2008"):
+        body = client.get("/api/dates", params={"from": value, "to": value}).json()
+        assert body == {"from": box_day(">=", value), "to": box_day("<=", value)}
+        assert body["to"] is None
+    assert client.get("/api/dates").json() == {"from": None, "to": None}
+
+
 def test_the_server_is_read_only(client):
     for method in ("post", "put", "delete", "patch"):
         response = getattr(client, method)("/api/like?ref=0")

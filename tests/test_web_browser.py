@@ -414,3 +414,49 @@ def test_the_date_range_asks_the_server_and_dates_show_as_python_shows_them(page
     assert expected and len(expected) < ROWS - 1
     assert sorted(shown_keys(page), key=int) == sorted(expected, key=int)
     assert page.input_value("#date-from") == low and page.input_value("#date-to") == high
+
+
+def test_the_date_boxes_show_the_days_a_year_or_month_condition_means(page, site, source):
+    """A where condition on the date field written as a year or a month (date>=2019,
+    date<=2019-03) fills its box with the first day a >= takes and the last day a <= takes,
+    as the server reads them; the list is the one pandas selects, and picking another day in
+    a box replaces that condition."""
+    from urllib.parse import urlencode
+
+    import pandas as pd
+
+    open_page(page, site.url)
+    field = page.evaluate("info.date_field")
+    frame = pd.read_excel(source)
+    days = pd.to_datetime(
+        frame[field].astype("Int64").astype(str), format="%Y%m%d", errors="coerce"
+    )
+    low, high = days.quantile(0.25), days.quantile(0.75)
+    year, month = f"{low.year}", f"{high.year}-{high.month:02d}"
+    after_month = (high.to_period("M") + 1).to_timestamp()
+    last_day = (after_month - pd.Timedelta(days=1)).date().isoformat()
+    where = [f"{field}>={year}", f"{field}<={month}"]
+    open_page(page, site.url + "?" + urlencode({"like": "0", "limit": "100", "where": where}, True))
+    assert page.input_value("#date-from") == f"{year}-01-01"
+    assert page.input_value("#date-to") == last_day
+    chips = page.eval_on_selector_all("#chips .chip", "cs => cs.map(c => c.firstChild.data)")
+    assert chips == where
+    inside = (days >= pd.Timestamp(f"{year}-01-01")) & (days < after_month)
+    expected = {str(i) for i in frame.index[inside]} - {"0"}
+    assert expected and len(expected) < ROWS - 1
+    assert sorted(shown_keys(page), key=int) == sorted(expected, key=int)
+    # a Korean month means the same days
+    korean = [f"{field}>={low.year}년", f"{field}<={high.year}년 {high.month}월"]
+    open_page(
+        page, site.url + "?" + urlencode({"like": "0", "limit": "100", "where": korean}, True)
+    )
+    assert page.input_value("#date-from") == f"{year}-01-01"
+    assert page.input_value("#date-to") == last_day
+    assert sorted(shown_keys(page), key=int) == sorted(expected, key=int)
+    # a day picked in a box replaces the condition the box showed
+    settled(page, lambda: page.fill("#date-from", f"{year}-02-01"))
+    chips = page.eval_on_selector_all("#chips .chip", "cs => cs.map(c => c.firstChild.data)")
+    assert chips == [korean[1], f"{field}>={year}-02-01"]
+    assert page.input_value("#date-from") == f"{year}-02-01"
+    assert page.input_value("#date-to") == last_day
+    assert not page.errors

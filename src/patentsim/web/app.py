@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from .. import __version__
+from ..dates import box_day
 from ..errors import (
     CollectionNotFound,
     DocumentNotFound,
@@ -358,6 +359,23 @@ def create_app(
             )
         )
         return dict(answer.value.to_dict())
+
+    @app.get("/api/dates", summary="The days the page's date boxes show for date filters")
+    def dates(
+        from_: Annotated[
+            str | None,
+            Query(alias="from", description="X of a FIELD>=X filter, in any date spelling."),
+        ] = None,
+        to: Annotated[
+            str | None, Query(description="X of a FIELD<=X filter, in any date spelling.")
+        ] = None,
+    ) -> dict[str, str | None]:
+        # The page holds no date spellings: the server says which day a box shows (null
+        # where no day means the same: a time of day, or no date).
+        return {
+            "from": None if from_ is None else box_day(">=", from_),
+            "to": None if to is None else box_day("<=", to),
+        }
 
     # -- the page --------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)

@@ -170,7 +170,8 @@ async function render() {
   // The map draws on its own (its first computation takes seconds): data-ready says the
   // rest of the page is drawn, #map[data-drawn] the map.
   if (state.map === "1") drawMap(load);
-  await Promise.all([drawResults(load), drawFacets(load), drawDocument(load), drawWhy(load)]);
+  await Promise.all([drawDates(load), drawResults(load), drawFacets(load), drawDocument(load),
+    drawWhy(load)]);
   if (load === loads) document.body.dataset.ready = String(load);
 }
 
@@ -185,11 +186,30 @@ function drawForm() {
   $("min-score").value = state.min_score || "";
   $("limit").value = state.limit || "20";
   $("color").value = state.color || defaultColor();
-  const date = info.date_field;
+  $("dates").hidden = !info.date_field;
+}
+
+// The date boxes hold a day as <input type="date"> writes it; a condition in another spelling
+// (date>=2019, date<=2019-03, date>=2019년 3월 1일) shows the day the server reads it as
+// (/api/dates: the first day a >= takes, the last a <= takes), so the page reads no date.
+async function drawDates(load) {
   const bounds = dateBounds();
-  $("date-from").value = bounds.from || "";
-  $("date-to").value = bounds.to || "";
-  $("dates").hidden = !date;
+  const boxes = { from: $("date-from"), to: $("date-to") };
+  const ask = new URLSearchParams();
+  for (const [name, box] of Object.entries(boxes)) {
+    box.value = bounds[name] || "";
+    // a box empties itself when given anything but a day in its own spelling
+    if (bounds[name] && box.value !== bounds[name]) ask.set(name, bounds[name]);
+  }
+  if (!ask.toString()) return;
+  let days;
+  try {
+    days = await api("/api/dates", ask);
+  } catch (e) {
+    return; // the boxes stay empty; the search's own answer says what is wrong
+  }
+  if (load !== loads) return;
+  for (const name of ask.keys()) boxes[name].value = days[name] || "";
 }
 
 function dateBounds() {

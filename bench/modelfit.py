@@ -80,6 +80,7 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
         margin=args.margin,
         learning_rate=args.learning_rate,
         new_tokens=args.new_tokens,
+        negative_level=args.negative_level,
         device="cpu",
     )
     result: dict[str, Any] = {"name": args.name, "data": args.data, "machine": machine()}
@@ -141,7 +142,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("name")
     t.add_argument("--data", choices=sorted(SETS), default="nvidia")
     t.add_argument("--base", default="minilm")
-    t.add_argument("--loss", choices=["triplet", "mnrl", "mnrl-mined"], default="triplet")
+    t.add_argument("--loss", choices=["triplet", "mnrl", "mnrl-mined", "supcon"], default="triplet")
     t.add_argument("--level", default="group")
     t.add_argument("--epochs", type=int, default=1)
     t.add_argument("--batch-size", type=int, default=32)
@@ -151,6 +152,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--margin", type=float, default=0.2)
     t.add_argument("--learning-rate", type=float, default=5e-5)
     t.add_argument("--new-tokens", type=int, default=0)
+    t.add_argument("--negative-level", choices=["subclass", "group", "full"])
     t.add_argument("--before-from", help="reuse the base figures of this earlier run")
     c = sub.add_parser("compare", help="models compare on a sample")
     c.add_argument("name")

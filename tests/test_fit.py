@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from patentsim.fit.documents import Document, Reading, read_corpus
-from patentsim.fit.mining import LabelIndex, mine_triplets, semi_hard_negative
+from patentsim.fit.mining import LabelIndex, batch_relations, mine_triplets, semi_hard_negative
 from patentsim.fit.split import holdout_split, text_key
 from patentsim.fit.tune import MaskedCosine, TuneOptions, amp_dtype, tune
 from patentsim.ingest.cli import cli as ingest_cli
@@ -87,6 +87,60 @@ def test_masked_cosine_removes_in_batch_false_negatives():
     scores = masked(a, a)
     assert scores[0, 1] == float("-inf") and scores[0, 0] == pytest.approx(1.0)
     assert scores[1, 0] == pytest.approx(0.0)
+
+
+def test_supervised_contrastive_loss_equals_a_hand_computation():
+    """``supcon`` over a constructed batch: the relations and the loss, against numpy."""
+    import torch
+
+    from patentsim.fit.contrastive import supcon_loss
+
+    # Batch documents (indices into these labels); 4 repeats 0's text.
+    labels = ["G06F9/30", "G06F9/38", "G06F12/08", "H04N19/1", "G06F9/30"]
+    docs = [Document(str(i), f"text {i}", code) for i, code in enumerate(labels)]
+    groups = LabelIndex([d.codes("group") for d in docs])
+    subclasses = LabelIndex([d.codes("subclass") for d in docs])
+    text_groups = [0, 1, 2, 3, 0]
+    exclude, (pos_group, pos_sub) = batch_relations(
+        [0, 1, 2, 3, 4], [groups, subclasses], text_groups
+    )
+    assert exclude[0] == [True, False, False, False, True]
+    # 0's positives: 1 (same group G06F9); at the subclass also 2 (G06F); 4 has its text.
+    assert pos_group[0] == [False, True, False, False, False]
+    assert pos_sub[0] == [False, True, True, False, False]
+    assert pos_group[3] == [False] * 5 and pos_sub[2] == [True, True, False, False, True]
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(5, 8))
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    logits = 20.0 * unit @ unit.T
+    by_level = []
+    for pos in (pos_group, pos_sub):
+        terms = []
+        for i in range(5):
+            kept = [k for k in range(5) if not exclude[i][k]]
+            positives = [k for k in kept if pos[i][k]]
+            if not positives:
+                continue
+            log_norm = np.log(np.sum(np.exp(logits[i, kept])))
+            terms.append(-np.mean([logits[i, p] - log_norm for p in positives]))
+        by_level.append(np.mean(terms))
+    expected = float(np.mean(by_level))
+    got = supcon_loss(
+        torch.tensor(vectors, dtype=torch.float32),
+        torch.tensor(exclude),
+        [torch.tensor(pos_group), torch.tensor(pos_sub)],
+    )
+    assert float(got) == pytest.approx(expected, rel=1e-5)
+    # The gradient pulls a positive closer: moving 1 towards 0 lowers the loss.
+    moved = vectors.copy()
+    moved[1] = 0.5 * moved[1] + 0.5 * unit[0] * np.linalg.norm(vectors[1])
+    lower = supcon_loss(
+        torch.tensor(moved, dtype=torch.float32),
+        torch.tensor(exclude),
+        [torch.tensor(pos_group), torch.tensor(pos_sub)],
+    )
+    assert float(lower) < float(got)
 
 
 def test_amp_dtype_picks_mixed_precision_on_cuda_only():
@@ -282,6 +336,21 @@ def test_in_batch_negatives_with_mined_ones_train(tmp_path, fixture_file, offlin
     assert (out / "model.safetensors").read_bytes() != base.read_bytes()
 
 
+def test_supervised_contrastive_tuning_trains(tmp_path, fixture_file, offline_embedder):
+    """``supcon``: pairs' documents form the batch; the model changes and the card says so."""
+    corpus = read_corpus("cpc", source=fixture_file, reading=Reading(id_column="doc_id"))
+    corpus.documents = corpus.documents[:24]
+    opts = TuneOptions(level="group", loss="supcon", batch_size=4, max_seq_length=16, holdout=0.25)
+    out = tmp_path / "sc"
+    report = tune("cpc", output=out, base="minilm", options=opts, corpus=corpus)
+    assert report.epochs[0].examples > 0 and np.isfinite(report.epochs[0].loss)
+    assert report.negative_level == "subclass"
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "`supcon` (supervised contrastive" in card
+    base = offline_embedder.config.folder / "model.safetensors"
+    assert (out / "model.safetensors").read_bytes() != base.read_bytes()
+
+
 # -- comparing models -----------------------------------------------------------------------
 
 
@@ -473,6 +542,15 @@ def test_tune_cli_refuses_bad_input(fixture_file, tmp_path):
     assert res.exit_code == 2 and "no column 'nope'" in res.output
     res = runner.invoke(ingest_cli, ["tune", str(fixture_file), "--label", "cpc"])
     assert res.exit_code == 2 and "--output" in res.output
+    res = runner.invoke(
+        ingest_cli,
+        [
+            *("tune", str(fixture_file), "--label", "cpc", "-o", str(tmp_path / "n")),
+            *("--level", "subclass", "--negative-level", "group", "--base", "minilm"),
+        ],
+    )
+    assert res.exit_code == 2 and "--negative-level 'group' is finer than" in res.output
+    assert not (tmp_path / "n").exists()
 
 
 def test_a_collection_gives_the_same_documents_as_its_file(fixture_file, tmp_path):

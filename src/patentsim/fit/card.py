@@ -23,6 +23,10 @@ _LOSSES = {
     "triplet": "TripletLoss, cosine distance; " + _MINED,
     "mnrl": "MultipleNegativesRankingLoss: " + _IN_BATCH,
     "mnrl-mined": "MultipleNegativesRankingLoss: " + _IN_BATCH + ", plus " + _MINED,
+    "supcon": (
+        "supervised contrastive: every batch document sharing a code with the anchor a "
+        "positive, at the tuning level and the subclass"
+    ),
 }
 
 

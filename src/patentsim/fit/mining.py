@@ -181,3 +181,24 @@ def in_batch_mask(
             row.append(bool(same) and j != i)
         out.append(row)
     return out
+
+
+def batch_relations(
+    batch: Sequence[int],
+    levels: Sequence[LabelIndex],
+    text_groups: Sequence[int],
+) -> tuple[list[list[bool]], list[list[list[bool]]]]:
+    """For the supervised contrastive loss over one batch of documents (indices):
+    ``exclude[i][k]`` is True where ``k`` is ``i`` itself or has its text (neither positive
+    nor negative), and ``positives[l][i][k]`` where ``k`` shares a code with ``i`` at the
+    ``l``-th level (and is not excluded); every other document of the batch is a negative.
+    """
+    exclude = [[text_groups[a] == text_groups[b] for b in batch] for a in batch]
+    positives = [
+        [
+            [not exclude[i][k] and index.share(a, b) for k, b in enumerate(batch)]
+            for i, a in enumerate(batch)
+        ]
+        for index in levels
+    ]
+    return exclude, positives

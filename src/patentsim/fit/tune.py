@@ -13,7 +13,10 @@
      positive of the batch a negative, except those sharing a label or the text with the
      anchor (their similarity is masked out: they are not negatives);
    * ``mnrl-mined``: both, (anchor, positive, semi-hard negative) triples mined each epoch as
-     for ``triplet``, and every other positive and negative of the batch a negative too.
+     for ``triplet``, and every other positive and negative of the batch a negative too;
+   * ``supcon`` (``fit.contrastive``): the (anchor, positive) pairs' documents form the
+     batch; each is an anchor with every batch document sharing a code a positive, at the
+     tuning level and at the subclass (IPC/CPC labels), nothing masked.
 
    The loop, not ``SentenceTransformer.fit``/the Trainer: no ``datasets``/``accelerate``
    dependencies, the example order and dropout come from one seed (the CPU run repeats
@@ -42,14 +45,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PatentSimError, UserInputError, setting
-from ..search.eval import EvalRow
+from ..search.eval import LEVELS, EvalRow
 from ..store import StoreSettings
 from ..store.backend import Store
 from .documents import Corpus, Document, Reading, check_level, read_corpus
-from .mining import LabelIndex, in_batch_mask, mine_triplets, pairs
+from .mining import LabelIndex, batch_relations, in_batch_mask, mine_triplets, pairs
 from .split import holdout_split
 
-LOSSES = ("triplet", "mnrl", "mnrl-mined")
+LOSSES = ("triplet", "mnrl", "mnrl-mined", "supcon")
 MINED = ("triplet", "mnrl-mined")  # the losses that mine a semi-hard negative every epoch
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 DEFAULT_MARGIN = 0.2  # cosine distance; the semi-hard band and the triplet loss's margin
@@ -82,9 +85,21 @@ class TuneOptions:
     device: str = "auto"
     precision: str = "auto"
     new_tokens: int = 0  # words the base reads poorly added as tokens (``fit.vocab``)
+    # Negatives share no code at this level; None: nothing in common (the subclass) for
+    # IPC/CPC labels, else the tuning level.
+    negative_level: str | None = None
 
     def check(self) -> None:
         check_level(self.level)
+        if self.negative_level is not None:
+            check_level(self.negative_level)
+            if LEVELS.index(self.negative_level) > LEVELS.index(self.level):
+                raise UserInputError(
+                    f"{setting('negative_level')} {self.negative_level!r} is finer than "
+                    f"{setting('level')} {self.level!r}: a negative could then share the "
+                    "positive's label",
+                    f"choose {setting('negative_level')} {self.level} or a coarser one",
+                )
         if self.loss not in LOSSES:
             raise UserInputError(
                 f"{setting('loss')} must be one of {', '.join(LOSSES)}, not {self.loss!r}"
@@ -201,7 +216,7 @@ def tune(
     base_name = base or _collection_model(source, collection, settings, store)
     docs = corpus.documents
     split = holdout_split(docs, opts.holdout, opts.seed)
-    negative_level = "subclass" if corpus.classification() else opts.level
+    negative_level = opts.negative_level or ("subclass" if corpus.classification() else opts.level)
     say(
         f"{len(docs):,} labelled documents from {corpus.source}"
         + (f" ({corpus.unlabelled:,} without a label left out)" if corpus.unlabelled else "")
@@ -495,8 +510,15 @@ class _Trainer:
         positives = LabelIndex([d.codes(level) for d in docs])
         negatives = LabelIndex([d.codes(negative_level) for d in docs])
         masked = MaskedCosine()
-        if opts.loss == "triplet":
-            loss_fn: Any = TripletLoss(
+        supcon: Any = None
+        if opts.loss == "supcon":
+            from .contrastive import SupervisedContrastive
+
+            levels = [positives] + ([negatives] if negative_level != level else [])
+            supcon = SupervisedContrastive(self.model)
+            loss_fn: Any = supcon
+        elif opts.loss == "triplet":
+            loss_fn = TripletLoss(
                 self.model,
                 distance_metric=TripletDistanceMetric.COSINE,
                 triplet_margin=opts.margin,
@@ -556,7 +578,10 @@ class _Trainer:
                 if len(batch) < 2 and opts.loss != "triplet":
                     continue  # one pair has no in-batch negative
                 ids = [[col[b] for b in batch] for col in columns]
-                if opts.loss != "triplet":
+                if supcon is not None:
+                    flat = [c for col in ids for c in col]
+                    supcon.set_relations(*batch_relations(flat, levels, text_groups), self.device)
+                elif opts.loss != "triplet":
                     flat = [c for col in ids[1:] for c in col]
                     mask = in_batch_mask(ids[0], flat, negatives, text_groups)
                     masked.mask = torch.tensor(mask, dtype=torch.bool, device=self.device)

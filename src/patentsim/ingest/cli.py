@@ -787,7 +787,7 @@ def tune_options(fn):
     whose fields the options are named after)."""
     names = (
         "level", "loss", "epochs", "batch_size", "max_seq_length", "seed", "holdout", "margin",
-        "learning_rate", "device", "precision", "new_tokens",
+        "learning_rate", "device", "precision", "new_tokens", "negative_level",
     )  # fmt: skip
 
     @functools.wraps(fn)
@@ -806,13 +806,20 @@ def tune_options(fn):
             help="Positives share a code at this level (negatives share none at all).",
         ),
         click.option(
+            "--negative-level",
+            type=click.Choice(["subclass", "group", "full"]),
+            help="Negatives share no code at this level, the level or a coarser one (default: "
+            "none in common, the subclass, for IPC/CPC codes; else the level).",
+        ),
+        click.option(
             "--loss",
-            type=click.Choice(["triplet", "mnrl", "mnrl-mined"]),
+            type=click.Choice(["triplet", "mnrl", "mnrl-mined", "supcon"]),
             default="triplet",
             show_default=True,
             help="triplet: one semi-hard negative per anchor, mined each epoch (TripletLoss); "
             "mnrl: in-batch negatives (MultipleNegativesRankingLoss); mnrl-mined: both, the "
-            "mined negatives in the batch too.",
+            "mined negatives in the batch too; supcon: every batch document sharing a code a "
+            "positive, at the level and the subclass (supervised contrastive).",
         ),
         click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True),
         click.option(

@@ -94,6 +94,7 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
         overwrite=True,
         corpus=corpus,
         before=before,
+        train_share=args.train_share,
         log=lambda msg: log(f"{args.name}: {msg}"),
         progress=_progress(args.name),
     )
@@ -153,6 +154,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--learning-rate", type=float, default=5e-5)
     t.add_argument("--new-tokens", type=int, default=0)
     t.add_argument("--negative-level", choices=["subclass", "group", "full"])
+    t.add_argument(
+        "--train-share",
+        type=float,
+        default=1.0,
+        help="train on this seeded share of the training side (held-out side unchanged)",
+    )
     t.add_argument("--before-from", help="reuse the base figures of this earlier run")
     c = sub.add_parser("compare", help="models compare on a sample")
     c.add_argument("name")

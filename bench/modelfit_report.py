@@ -57,6 +57,12 @@ def _new_tokens(vocabulary: dict[str, Any] | None) -> str:
     return f"{vocabulary.get('added', 0):,}"
 
 
+def _loss(options: dict[str, Any]) -> str:
+    """The loss, and the negatives' level where the run chose it (default: nothing shared)."""
+    chosen = options.get("negative_level")
+    return options["loss"] + (f" (negatives: no {chosen} shared)" if chosen else "")
+
+
 def tune_rows(runs: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| run | data | loss | level | epochs | window | learning rate | new tokens "
@@ -75,7 +81,7 @@ def tune_rows(runs: list[dict[str, Any]]) -> list[str]:
         end = run.get("load_average_at_end")
         loads = f"{load[0]:.1f}" + (f" → {end[0]:.1f}" if end else "")
         lines.append(
-            f"| {run['name']} | {run['data']} | {o['loss']} | {o['level']} | {o['epochs']} "
+            f"| {run['name']} | {run['data']} | {_loss(o)} | {o['level']} | {o['epochs']} "
             f"| {o['max_seq_length']} | {o['learning_rate']:g} "
             f"| {_new_tokens(rep.get('vocabulary'))} "
             f"| {s['train']:,} / {s['held_out']:,} "

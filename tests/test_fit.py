@@ -351,6 +351,22 @@ def test_supervised_contrastive_tuning_trains(tmp_path, fixture_file, offline_em
     assert (out / "model.safetensors").read_bytes() != base.read_bytes()
 
 
+def test_a_training_share_keeps_the_held_out_side(tmp_path, fixture_file):
+    """The benchmarks' learning curve: fewer training documents, the same held-out ones."""
+    corpus = read_corpus("cpc", source=fixture_file, reading=Reading(id_column="doc_id"))
+    corpus.documents = corpus.documents[:24]
+    opts = TuneOptions(level="subclass", loss="mnrl", batch_size=4, max_seq_length=16, holdout=0.25)
+    full = tune("cpc", output=tmp_path / "f", base="minilm", options=opts, corpus=corpus)
+    half = tune(
+        "cpc", output=tmp_path / "h", base="minilm", options=opts, corpus=corpus, train_share=0.5
+    )
+    assert half.keys["held_out"] == full.keys["held_out"]
+    assert set(half.keys["train"]) < set(full.keys["train"])
+    assert len(half.keys["train"]) == round(0.5 * len(full.keys["train"]))
+    assert half.split["train_share"] == 0.5 and "train_share" not in full.split
+    assert half.epochs[0].examples < full.epochs[0].examples
+
+
 # -- comparing models -----------------------------------------------------------------------
 
 

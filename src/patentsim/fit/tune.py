@@ -189,12 +189,15 @@ def tune(
     log: LogFn | None = None,
     corpus: Corpus | None = None,
     before: list[EvalRow] | None = None,
+    train_share: float = 1.0,
 ) -> TuneReport:
     """Fine-tune ``base`` (default: the collection's model) on the labels of ``source``
     (files) or of the collection; write the tuned model to ``output``.
 
     ``corpus``: the documents, read already; ``before``: the base model's held-out figures,
-    measured already on the same documents, split, seed and base (benchmarks reuse them).
+    measured already on the same documents, split, seed and base (benchmarks reuse them);
+    ``train_share``: train on a seeded share of the training side only, the held-out side
+    unchanged (the benchmarks' learning curve).
     """
     from .. import __version__
 
@@ -216,6 +219,11 @@ def tune(
     base_name = base or _collection_model(source, collection, settings, store)
     docs = corpus.documents
     split = holdout_split(docs, opts.holdout, opts.seed)
+    if not 0 < train_share <= 1:
+        raise UserInputError(f"the training share must be in (0, 1], not {train_share}")
+    if train_share < 1:
+        kept = round(train_share * len(split.train))
+        split.train = sorted(random.Random(opts.seed + 1).sample(split.train, max(2, kept)))
     negative_level = opts.negative_level or ("subclass" if corpus.classification() else opts.level)
     say(
         f"{len(docs):,} labelled documents from {corpus.source}"
@@ -237,6 +245,8 @@ def tune(
         tool_version=__version__,
     )
     report.split["unlabelled"] = corpus.unlabelled
+    if train_share < 1:
+        report.split["train_share"] = train_share
     report.keys = {
         "train": [docs[i].key for i in split.train],
         "held_out": [docs[i].key for i in split.held_out],

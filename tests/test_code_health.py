@@ -572,3 +572,33 @@ def test_the_page_recognises_no_column_by_its_name():
     """The page takes the classes column from ``/api/info`` (``classes_field``)."""
     script = APP_JS.read_text(encoding="utf-8")
     assert re.findall(r"/[^/\n]*(?:ipc|cpc|분류)[^/\n]*/i?\.test", script, re.I) == []
+
+
+def _code_patterns(path: Path, root: Path = SRC) -> list[str]:
+    """Where ``path`` compiles its own IPC/CPC code pattern (the sections A-H and Y)."""
+    rel = path.relative_to(root).as_posix()
+    return [
+        f"{rel}:{node.lineno}"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and re.search(r"\[A-HY\]|\[A-H\]", node.value)
+    ]
+
+
+def test_the_classification_code_pattern_has_one_home():
+    """``columns.CLASSIFICATION`` says which values are IPC/CPC codes for eval, tuning, the
+    map and clusters alike."""
+    found = [
+        use
+        for path in sorted(SRC.rglob("*.py"))
+        if path != COLUMNS_MODULE
+        for use in _code_patterns(path)
+    ]
+    assert found == []
+
+
+def test_the_code_pattern_rule_catches_a_copy(tmp_path):
+    sample = tmp_path / "codes.py"
+    sample.write_text("import re\n\nCODE = re.compile(r'^[A-HY]\\d{2}[A-Z]')\n", encoding="utf-8")
+    assert _code_patterns(sample, tmp_path) == ["codes.py:3"]

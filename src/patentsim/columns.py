@@ -19,6 +19,9 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+# A value that reads as an IPC/CPC code: section, class, subclass (A61K, G06F, Y02E).
+CLASSIFICATION = re.compile(r"^[A-HY]\d\d[A-Z]")
+
 
 @dataclass(frozen=True)
 class NameRule:

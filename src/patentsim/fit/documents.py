@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..columns import CLASSIFICATION
 from ..errors import UserInputError, setting
-from ..search.eval import CLASSIFICATION, LEVELS, label_codes
+from ..search.eval import LEVELS, label_codes
 from ..store import StoreSettings
 from ..store.backend import Store
 

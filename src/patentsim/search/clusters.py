@@ -52,14 +52,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..columns import classes_column, owner_column
+from ..columns import CLASSIFICATION, classes_column, owner_column
 from ..dates import year_of
 from ..errors import UserInputError
 from ..store import StoreSettings
 from ..store.backend import Store
 from .collection import OpenCollection
 from .landscape import (
-    _CODE,
     Cache,
     Documents,
     ProgressFn,
@@ -547,7 +546,7 @@ def _subclasses(value: Any) -> list[str]:
     out = []
     for v in values:
         text = str(v).strip().upper()
-        out.append(text[:4] if _CODE.match(text) else text)
+        out.append(text[:4] if CLASSIFICATION.match(text) else text)
     return list(dict.fromkeys(o for o in out if o))
 
 

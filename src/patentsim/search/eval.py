@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import islice
 from typing import Any
 
-from ..columns import is_classes_name
+from ..columns import CLASSIFICATION, is_classes_name
 from ..embed.retrieval import MODES, Measured, Retrieval
 from ..errors import PatentSimError, UserInputError, setting
 from ..store.backend import SparseVector, StoredPoint
@@ -450,10 +450,9 @@ MEASURE_MIN = 50  # fewer labelled documents than this: nothing is measured
 # The sample is drawn from the first points in id order (point ids are hashes of the keys, so
 # these are documents in no particular order); others' labels are read when a query finds them.
 MEASURE_POOL = 5000
+
+
 # A code that looks like an IPC/CPC symbol (section, class, subclass): "B24B", "G06F9/30".
-CLASSIFICATION = re.compile(r"^[A-HY]\d\d[A-Z]")
-
-
 def classification_field(coll: Any, fields: dict[str, FieldSpec]) -> str | None:
     """The collection's label field: a keyword field whose values are IPC/CPC codes (80% of
     the codes of its first documents) in at least half of them; a name with ipc/cpc first."""

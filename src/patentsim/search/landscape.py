@@ -53,7 +53,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import threading
 import time
 from collections import Counter
@@ -63,6 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..columns import CLASSIFICATION
 from ..dates import year_of
 from ..errors import BadFilter, PatentSimError, UserInputError, setting
 from ..store import StoreSettings
@@ -92,7 +92,6 @@ UMAP_EPOCHS = 200  # UMAP's own choice above 10,000 points; also below (half the
 # document goes among its nearest sampled ones: 100,000 documents in minutes, not tens.
 UMAP_SAMPLE = 20_000
 SEED = 42
-_CODE = re.compile(r"^[A-HY]\d{2}[A-Z]")  # an IPC/CPC code: section, class, subclass
 ProgressFn = Callable[[str], None]
 
 
@@ -752,7 +751,7 @@ def color_value(value: Any, info: FieldInfo) -> str | None:
     text = str(value).strip()
     if info.type == "datetime":
         return year_of(text) or text
-    if info.list and _CODE.match(text.upper()):
+    if info.list and CLASSIFICATION.match(text.upper()):
         return text.upper()[:4]
     if isinstance(value, bool):
         return "true" if value else "false"

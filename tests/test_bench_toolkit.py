@@ -136,3 +136,37 @@ def test_a_full_bench_run_keeps_the_section():
     kept = toolkit.keep_section(old, "# B\n\n## 1. y\n\n## Scale\n")
     assert kept.count(toolkit.BEGIN) == 1 and "measured" in kept and "## 1. y" in kept
     assert kept.index(toolkit.END) < kept.index("## Scale")
+
+
+def with_single_searches(rep: dict, same: bool) -> dict:
+    scale = rep["figures"]["scale"]
+    single = dict(scale["dense"], wall_s=150.0, cpu_s=140.0, load_average_before=1.0)
+    scale["dense"] = dict(scale["dense"], load_average_before=1.5)
+    scale.update(
+        dense_single=single,
+        same_groups=same,
+        peak_rss_mib=900,
+        exact_numpy={
+            "block_rows": 1024,
+            "block_s": 3.0,
+            "block_cpu_s": 3.0,
+            "block_pairs": 100,
+            "blocks": 98,
+            "estimate_s": 147.0,
+            "matrix_mib": 146,
+        },
+    )
+    return rep
+
+
+def test_batched_and_single_searches_side_by_side():
+    text = toolkit.section(with_single_searches(report(wall=75.0, nvidia_p1=0.8), same=True))
+    assert "load average 1.5 at the start, 3.0 at the end" in text
+    assert "150.0 s wall, 140.0 s CPU" in text
+    assert "the same groups, members and scores: batches take 0.50 of the wall time" in text
+    assert "Peak memory of the benchmark process: 900 MiB" in text
+    assert "about 147.0 s even over the upper triangle" in text
+    assert target_rows(text)["`search dups` over 100,000 points ≤ 2 minutes"] == "yes"
+    other = toolkit.section(with_single_searches(report(wall=75.0, nvidia_p1=0.8), same=False))
+    assert "**other groups**" in other
+    assert target_rows(other)["`search dups` over 100,000 points ≤ 2 minutes"].startswith("**no**")

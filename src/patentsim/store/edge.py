@@ -600,6 +600,47 @@ class EdgeCollection(PlannedQueries):
         query = _qe().Query.Nearest(_edge_sparse(vector), using=b.SPARSE_VECTOR)
         return self._query(request, query, with_payload=request.with_payload)
 
+    # ``neighbours`` (near-duplicates) asks thousands of searches: one ``query_batch`` call
+    # per batch, its points read as (id, score) pairs without building hits.
+    def _dense_pairs(
+        self, vectors: Sequence[Sequence[float]], request: SearchRequest
+    ) -> list[list[tuple[str, float]]]:
+        qe = _qe()
+        using = self.dense_name or None
+        queries = [qe.Query.Nearest(_floats(v), using=using) for v in vectors]
+        answers = self._query_batch(request, queries, self._search_params(request))
+        return [[(str(p.id), p.score) for p in points] for points in answers]
+
+    def _sparse_pairs(
+        self, vectors: Sequence[b.SparseVector], request: SearchRequest
+    ) -> list[list[tuple[str, float]]]:
+        qe = _qe()
+        queries = [qe.Query.Nearest(_edge_sparse(v), using=b.SPARSE_VECTOR) for v in vectors]
+        answers = self._query_batch(request, queries, None)
+        return [[(str(p.id), p.score) for p in points] for points in answers]
+
+    def _query_batch(self, request: SearchRequest, queries: Sequence[Any], params: Any) -> Any:
+        """One engine ``query_batch`` call for ``queries`` with the page and filter of
+        ``request``: the engine plans the batch once and answers each query as ``query``
+        would (the same points and scores: tests/test_dups_batch.py)."""
+        qe = _qe()
+        edge_filter = to_edge(request.flt)
+        batch = qe.QueryBatchRequest(
+            [
+                qe.QueryRequest(
+                    limit=request.limit,
+                    offset=request.offset,
+                    query=query,
+                    filter=edge_filter,
+                    score_threshold=request.score_threshold,
+                    params=params,
+                    with_payload=request.with_payload,
+                )
+                for query in queries
+            ]
+        )
+        return self._engine(lambda: self.shard.query_batch(batch))
+
     def _fused(self, fused: b.Fused, request: SearchRequest, depth: int) -> list[b.ScoredHit]:
         qe = _qe()
         edge_filter = to_edge(request.flt)
@@ -854,6 +895,16 @@ def _dimension(layout: Layout, name: str) -> int:
             "restore it from a backup, or drop the collection and ingest again",
         )
     return layout.dimension
+
+
+def _floats(vector: Sequence[float]) -> list[float]:
+    # A numpy row converts in one call, a list goes as it is (the engine reads each number
+    # as a float): no copy element by element per search.
+    tolist = getattr(vector, "tolist", None)
+    if tolist is not None:
+        rows: list[float] = tolist()
+        return rows
+    return vector if isinstance(vector, list) else [float(x) for x in vector]
 
 
 def _edge_sparse(sv: b.SparseVector | None) -> Any:

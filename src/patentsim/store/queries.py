@@ -230,7 +230,7 @@ class PlannedQueries(ABC):
             ]
         ef = max(planning.NEIGHBOURS_EF, limit)
         request = SearchRequest(flt, limit, 0, score_threshold, plan.exact, ef, with_payload=False)
-        return [[(h.id, h.score) for h in hits] for hits in self._dense_batch(vectors, request)]
+        return self._dense_pairs(vectors, request)
 
     def neighbours_sparse(
         self,
@@ -241,6 +241,18 @@ class PlannedQueries(ABC):
     ) -> list[list[tuple[str, float]]]:
         """Each keyword vector's best-scoring points (ids and BM25 scores), no payloads."""
         request = SearchRequest(flt, limit, 0, None, with_payload=False)
+        return self._sparse_pairs(vectors, request)
+
+    def _dense_pairs(
+        self, vectors: Sequence[Sequence[float]], request: SearchRequest
+    ) -> list[list[tuple[str, float]]]:
+        """Each vector's hits as (id, score) pairs, for ``neighbours``; a backend whose
+        engine answers a batch at once overrides it."""
+        return [[(h.id, h.score) for h in hits] for hits in self._dense_batch(vectors, request)]
+
+    def _sparse_pairs(
+        self, vectors: Sequence[b.SparseVector], request: SearchRequest
+    ) -> list[list[tuple[str, float]]]:
         return [[(h.id, h.score) for h in hits] for hits in self._sparse_batch(vectors, request)]
 
     def _dense_batch(

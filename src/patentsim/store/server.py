@@ -635,19 +635,31 @@ class ServerCollection(PlannedQueries):
     ) -> list[list[b.ScoredHit]]:
         """One ``query_batch_points`` request per batch: a server answers them in one round
         trip instead of one per vector."""
+        queries = [[float(x) for x in v] for v in vectors]
+        return self._query_batch(
+            request, queries, self.dense_name or None, self._search_params(request)
+        )
+
+    def _sparse_batch(
+        self, vectors: Sequence[b.SparseVector], request: SearchRequest
+    ) -> list[list[b.ScoredHit]]:
+        return self._query_batch(request, [_model_sparse(v) for v in vectors], b.SPARSE_VECTOR)
+
+    def _query_batch(
+        self, request: SearchRequest, queries: Sequence[Any], using: str | None, params: Any = None
+    ) -> list[list[b.ScoredHit]]:
         m = _models()
-        params = self._search_params(request)
         requests = [
             m.QueryRequest(
-                query=[float(x) for x in v],
-                using=self.dense_name or None,
+                query=query,
+                using=using,
                 limit=request.limit,
                 filter=to_models(request.flt),
                 score_threshold=request.score_threshold,
                 params=params,
                 with_payload=request.with_payload,
             )
-            for v in vectors
+            for query in queries
         ]
         responses = self._call(lambda: self.client.query_batch_points(self.name, requests))
         return [[b.ScoredHit.from_point(p) for p in r.points] for r in responses]

@@ -465,6 +465,8 @@ def _dups_at_scale(single: bool) -> tuple[dict[str, Any], dict[str, Any]]:
         EdgeCollection._dense_pairs = batched  # type: ignore[method-assign]
     answer = found.to_dict()
     answer.pop("seconds")
+    # The groups themselves, to compare with another run's (not part of the report).
+    save_json(OUT / f"dups_scale_{'single' if single else 'batched'}.json", answer)
     return figure, answer
 
 
@@ -806,6 +808,15 @@ def main(argv: list[str] | None = None) -> int:
         "figures": dict(old.get("figures") or {}),  # figures not asked for are kept
         "errors": {},
     }
+    for kept in report["figures"].values():  # each with the run that measured it
+        kept.setdefault(
+            "_run",
+            {
+                "at": old.get("measured_at"),
+                "load_before": old.get("load_before"),
+                "load_after": old.get("load_after"),
+            },
+        )
     run = {
         "families": families_figure,
         "real": real_families_figure,

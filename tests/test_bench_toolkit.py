@@ -164,8 +164,8 @@ def test_batched_and_single_searches_side_by_side():
     assert "load average 1.5 at the start, 3.0 at the end" in text
     assert "150.0 s wall, 140.0 s CPU" in text
     assert "the same groups, members and scores: batches take 0.50 of the wall time" in text
-    assert "Peak memory of the benchmark process: 900 MiB" in text
-    assert "about 147.0 s even over the upper triangle" in text
+    assert "Peak memory of `search dups` (the process, store open): 900 MiB" in text
+    assert "would take about 147.0 s over the upper triangle" in text
     assert target_rows(text)["`search dups` over 100,000 points ≤ 2 minutes"] == "yes"
     other = toolkit.section(with_single_searches(report(wall=75.0, nvidia_p1=0.8), same=False))
     assert "**other groups**" in other

@@ -320,9 +320,10 @@ def _scan(opened: OpenCollection, flt: Filter | None, source: str, mark: bool = 
         [ids[i] for i in order], [payloads[i] for i in order], title_field=title, sizes=sizes
     )
     if source == "dense":
-        dim = dense[0].shape[0] if dense else 0
-        matrix = np.stack(dense) if dense else np.zeros((0, dim), dtype=np.float32)
-        docs.dense = matrix[order] if order else matrix
+        # Stacked in id order at once: one copy of the vectors beside the scanned rows.
+        docs.dense = (
+            np.stack([dense[i] for i in order]) if dense else np.zeros((0, 0), dtype=np.float32)
+        )
     else:
         docs.sparse = [sparse[i] for i in order]
     return docs

@@ -678,8 +678,8 @@ def _scale_lines(sc: dict[str, Any]) -> list[str]:
             f"memory): one block of {ex['block_rows']:,} documents against all took "
             f"{ex['block_s']} s ({ex['block_cpu_s']} s CPU, the pairs at the threshold "
             f"picked out), so the {ex['blocks']} blocks would take about {ex['estimate_s']} s "
-            "over the upper triangle alone (each pair once), and it finds the exact "
-            "neighbours rather than the index's, so other groups: not used.",
+            "over the upper triangle alone (each pair once), and its answer would be exact "
+            "search's rather than the index's: not used.",
             "",
         ]
     return out

@@ -81,6 +81,7 @@ def run_tune(args: argparse.Namespace) -> dict[str, Any]:
         learning_rate=args.learning_rate,
         new_tokens=args.new_tokens,
         negative_level=args.negative_level,
+        titles=args.titles,
         device="cpu",
     )
     result: dict[str, Any] = {"name": args.name, "data": args.data, "machine": machine()}
@@ -154,6 +155,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     t.add_argument("--learning-rate", type=float, default=5e-5)
     t.add_argument("--new-tokens", type=int, default=0)
     t.add_argument("--negative-level", choices=["subclass", "group", "full"])
+    t.add_argument("--titles", action="store_true")
     t.add_argument(
         "--train-share",
         type=float,

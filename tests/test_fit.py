@@ -7,6 +7,7 @@ load into a new collection and ``search text`` through the ONNX export use that 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from patentsim.errors import UserInputError
 from patentsim.fit.documents import Document, Reading, read_corpus
 from patentsim.fit.mining import LabelIndex, batch_relations, mine_triplets, semi_hard_negative
 from patentsim.fit.split import holdout_split, text_key
@@ -349,6 +351,44 @@ def test_supervised_contrastive_tuning_trains(tmp_path, fixture_file, offline_em
     assert "`supcon` (supervised contrastive" in card
     base = offline_embedder.config.folder / "model.safetensors"
     assert (out / "model.safetensors").read_bytes() != base.read_bytes()
+
+
+def test_title_pairs_join_the_training(tmp_path, fixture_file):
+    """``titles``: each titled anchor's title is also trained to find its text; every text
+    through the passes is counted, and documents without titles are refused."""
+    corpus = read_corpus("cpc", source=fixture_file, reading=Reading(id_column="doc_id"))
+    corpus.documents = corpus.documents[:24]
+    assert all(d.title for d in corpus.documents)
+    opts = TuneOptions(level="subclass", loss="mnrl", batch_size=4, max_seq_length=16, holdout=0.25)
+    plain = tune("cpc", output=tmp_path / "p", base="minilm", options=opts, corpus=corpus)
+    titled = tune(
+        "cpc",
+        output=tmp_path / "t",
+        base="minilm",
+        options=TuneOptions(**{**vars(opts), "titles": True}),
+        corpus=corpus,
+    )
+    # Pairs of texts, plus a title and its text for every anchor (all have titles).
+    assert plain.epochs[0].texts == 2 * plain.epochs[0].examples
+    assert titled.epochs[0].texts == 4 * titled.epochs[0].examples
+    assert titled.epochs[0].loss > plain.epochs[0].loss  # the title term adds its own loss
+    a = (tmp_path / "p" / "model.safetensors").read_bytes()
+    assert (tmp_path / "t" / "model.safetensors").read_bytes() != a
+    untitled = dataclasses.replace(
+        corpus, documents=[dataclasses.replace(d, title=None) for d in corpus.documents]
+    )
+    with pytest.raises(UserInputError, match="`titles`: fewer than 2 training documents"):
+        tune(
+            "cpc",
+            output=tmp_path / "u",
+            base="minilm",
+            options=TuneOptions(**{**vars(opts), "titles": True}),
+            corpus=untitled,
+        )
+    # Without titles there are no known-item queries (before, the key stood in as a title
+    # and measuring failed for want of its query vector).
+    report = tune("cpc", output=tmp_path / "n", base="minilm", options=opts, corpus=untitled)
+    assert report.before and all(r.mrr is None for r in report.before + report.after)
 
 
 def test_a_training_share_keeps_the_held_out_side(tmp_path, fixture_file):

@@ -97,8 +97,10 @@ def measure(
             ),
             embedder=embedder,
         )
+        # Without titles the collection would take another short field (the key) as one.
         options = EvalOptions(LABEL, levels=tuple(levels), sample=len(documents), k=k,
-                              modes=tuple(modes or ()))  # fmt: skip
+                              modes=tuple(modes or ()),
+                              known_items=any(d.title for d in documents))  # fmt: skip
         with Session(settings, "measure", model=embedder) as session:
             report = evaluate(options, session)
     return report.rows

@@ -88,6 +88,9 @@ class TuneOptions:
     # Negatives share no code at this level; None: nothing in common (the subclass) for
     # IPC/CPC labels, else the tuning level.
     negative_level: str | None = None
+    # Also train each training document's title to find its text (in-batch negatives): the
+    # short `search text` queries that abstract-to-abstract tuning alone makes worse.
+    titles: bool = False
 
     def check(self) -> None:
         check_level(self.level)
@@ -136,6 +139,7 @@ class EpochLog:
     seconds: float
     mining: dict[str, int] = field(default_factory=dict)
     mining_seconds: float = 0.0
+    texts: int = 0  # texts through the forward and backward passes
 
 
 @dataclass
@@ -265,7 +269,7 @@ def tune(
     )
     report.train_seconds = round(time.perf_counter() - began, 1)
     report.train_cpu_seconds = round(time.process_time() - cpu, 1)
-    texts = sum(e.examples for e in report.epochs) * (3 if opts.loss in MINED else 2)
+    texts = sum(e.texts for e in report.epochs)
     training_only = report.train_seconds - sum(e.mining_seconds for e in report.epochs)
     report.train_texts_per_second = round(texts / max(training_only, 1e-9), 2)
     tmp = trainer.save(out)
@@ -554,6 +558,18 @@ class _Trainer:
             optimizer, lambda s: _schedule(s, warmup, total_steps)
         )
         scaler = _scaler(self.device, self._amp)
+        title_fn: Any = None
+        if opts.titles:
+            if sum(1 for d in docs if d.title) < 2:
+                raise UserInputError(
+                    f"{setting('titles')}: fewer than 2 training documents have a title",
+                    "load the file with its title column, or leave the option out",
+                )
+            title_mask = MaskedCosine()
+            title_fn = (
+                MultipleNegativesRankingLoss(self.model, similarity_fct=title_mask),
+                title_mask,
+            )
         logs = []
         done = 0
         if progress:
@@ -583,6 +599,7 @@ class _Trainer:
             total_examples = done + len(order) + anchors_per_epoch * (opts.epochs - epoch)
             self.model.train()
             losses: list[float] = []
+            texts = 0
             for start in range(0, len(order), opts.batch_size):
                 batch = order[start : start + opts.batch_size]
                 if len(batch) < 2 and opts.loss != "triplet":
@@ -596,7 +613,15 @@ class _Trainer:
                     mask = in_batch_mask(ids[0], flat, negatives, text_groups)
                     masked.mask = torch.tensor(mask, dtype=torch.bool, device=self.device)
                 features = [self._features([docs[i].text for i in col]) for col in ids]
-                loss = self._step(loss_fn, features, optimizer, scaler)
+                terms: list[tuple[Any, list[dict[str, Any]]]] = [(loss_fn, features)]
+                texts += sum(len(col) for col in ids)
+                if title_fn is not None:
+                    for fn, title_features, titled in self._title_term(
+                        title_fn, ids[0], docs, text_groups
+                    ):
+                        terms.append((fn, title_features))
+                        texts += 2 * titled
+                loss = self._step(terms, optimizer, scaler)
                 scheduler.step()
                 losses.append(loss)
                 done += len(batch)
@@ -613,6 +638,7 @@ class _Trainer:
                     round(seconds, 1),
                     mining,
                     round(mining_seconds, 1),
+                    texts,
                 )
             )
             self.say(f"epoch {epoch}/{opts.epochs}: mean loss {mean:.4f}, {seconds:.0f} s")
@@ -624,13 +650,42 @@ class _Trainer:
         features = prepare(texts)
         return {k: v.to(self.device) if hasattr(v, "to") else v for k, v in features.items()}
 
+    def _title_term(
+        self, title_fn: Any, anchors: list[int], docs: list[Document], text_groups: list[int]
+    ) -> list[tuple[Any, list[dict[str, Any]], int]]:
+        """The batch's titled anchors: each title a query whose answer is its own text, the
+        other texts of the batch negatives (except a text the same as its own)."""
+        import torch
+
+        titled = list(dict.fromkeys(a for a in anchors if docs[a].title))
+        if len(titled) < 2:
+            return []
+        loss_fn, mask = title_fn
+        mask.mask = torch.tensor(
+            [
+                [text_groups[a] == text_groups[b] and i != j for j, b in enumerate(titled)]
+                for i, a in enumerate(titled)
+            ],
+            dtype=torch.bool,
+            device=self.device,
+        )
+        features = [
+            self._features([str(docs[a].title) for a in titled]),
+            self._features([docs[a].text for a in titled]),
+        ]
+        return [(loss_fn, features, len(titled))]
+
     def _step(
-        self, loss_fn: Any, features: list[dict[str, Any]], optimizer: Any, scaler: Any
+        self,
+        terms: list[tuple[Any, list[dict[str, Any]]]],
+        optimizer: Any,
+        scaler: Any,
     ) -> float:
+        """One optimizer step on the sum of the ``(loss, features)`` terms' losses."""
         import torch
 
         with _autocast(self.device, self._amp):
-            loss = loss_fn(features, None)
+            loss = sum(fn(features, None) for fn, features in terms)
         if scaler is not None:
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)

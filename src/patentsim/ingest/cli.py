@@ -787,7 +787,7 @@ def tune_options(fn):
     whose fields the options are named after)."""
     names = (
         "level", "loss", "epochs", "batch_size", "max_seq_length", "seed", "holdout", "margin",
-        "learning_rate", "device", "precision", "new_tokens", "negative_level",
+        "learning_rate", "device", "precision", "new_tokens", "negative_level", "titles",
     )  # fmt: skip
 
     @functools.wraps(fn)
@@ -867,6 +867,12 @@ def tune_options(fn):
             default="auto",
             show_default=True,
             help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps.",
+        ),
+        click.option(
+            "--titles",
+            is_flag=True,
+            help="Also train each document's title to find its text, so that short search text "
+            "queries do not get worse.",
         ),
         click.option(
             "--new-tokens",

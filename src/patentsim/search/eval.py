@@ -142,7 +142,8 @@ class EvalOptions:
     """What ``search eval`` measures, in the words of its options: the ``label`` field, the
     code ``levels``, a seeded ``sample`` of query documents, ``k`` neighbours judged, the
     ``modes`` measured (empty: every mode), the ``title`` field of the known-item queries
-    (None: the collection's title field), and ``tune``."""
+    (None: the collection's title field), ``known_items`` (False: no MRR, for documents
+    that have no titles) and ``tune``."""
 
     label: str
     levels: tuple[str, ...] = ("subclass", "group")
@@ -152,6 +153,7 @@ class EvalOptions:
     modes: tuple[str, ...] = ()
     title: str | None = None
     tune: bool = False
+    known_items: bool = True
 
     def __post_init__(self) -> None:
         levels = tuple(dict.fromkeys(self.levels)) or ("subclass",)
@@ -191,7 +193,7 @@ def evaluate(
             return evaluate(options, own, progress=progress)
     opened = session.open()
     info = label_field(opened, options.label)
-    title_field = _title(opened, options.title)
+    title_field = _title(opened, options.title) if options.known_items else None
     needs_model = title_field is not None and any(
         m != "keyword" for m in (*options.measured(), *(MODES if options.tune else ()))
     )

@@ -223,6 +223,17 @@ def tuned(tmp_path_factory, fixture_file):
     return out, report, seen, measured
 
 
+# One short epoch of in-batch negatives on a small corpus: the runs the tests compare.
+TINY = TuneOptions(level="subclass", loss="mnrl", batch_size=4, max_seq_length=16, holdout=0.25)
+
+
+def small_corpus(path: Path, count: int = 24):
+    """The first ``count`` documents of the labelled fixture."""
+    corpus = read_corpus("cpc", source=path, reading=Reading(id_column="doc_id"))
+    corpus.documents = corpus.documents[:count]
+    return corpus
+
+
 def test_tuning_changes_the_model_and_writes_a_loadable_folder_with_its_card(
     tuned, offline_embedder
 ):
@@ -274,8 +285,7 @@ def test_held_out_documents_are_never_trained_on(tuned, fixture_file):
 
 
 def test_tuning_is_deterministic_on_the_cpu_for_a_seed(tmp_path, fixture_file):
-    corpus = read_corpus("cpc", source=fixture_file, reading=Reading(id_column="doc_id"))
-    corpus.documents = corpus.documents[:24]
+    corpus = small_corpus(fixture_file)
     tiny = TuneOptions(
         level="subclass", loss="mnrl", batch_size=4, max_seq_length=16, holdout=0.25, seed=7
     )
@@ -313,8 +323,7 @@ def test_mixed_precision_path_trains(tmp_path, fixture_file):
 
 def test_in_batch_negatives_with_mined_ones_train(tmp_path, fixture_file, offline_embedder):
     """``mnrl-mined``: the semi-hard negatives are mined every epoch and join the batch."""
-    corpus = read_corpus("cpc", source=fixture_file, reading=Reading(id_column="doc_id"))
-    corpus.documents = corpus.documents[:24]
+    corpus = small_corpus(fixture_file)
     opts = TuneOptions(
         level="subclass",
         loss="mnrl-mined",
@@ -340,9 +349,8 @@ def test_in_batch_negatives_with_mined_ones_train(tmp_path, fixture_file, offlin
 
 def test_supervised_contrastive_tuning_trains(tmp_path, fixture_file, offline_embedder):
     """``supcon``: pairs' documents form the batch; the model changes and the card says so."""
-    corpus = read_corpus("cpc", source=fixture_file, reading=Reading(id_column="doc_id"))
-    corpus.documents = corpus.documents[:24]
-    opts = TuneOptions(level="group", loss="supcon", batch_size=4, max_seq_length=16, holdout=0.25)
+    corpus = small_corpus(fixture_file)
+    opts = dataclasses.replace(TINY, level="group", loss="supcon")
     out = tmp_path / "sc"
     report = tune("cpc", output=out, base="minilm", options=opts, corpus=corpus)
     assert report.epochs[0].examples > 0 and np.isfinite(report.epochs[0].loss)
@@ -356,16 +364,15 @@ def test_supervised_contrastive_tuning_trains(tmp_path, fixture_file, offline_em
 def test_title_pairs_join_the_training(tmp_path, fixture_file):
     """``titles``: each titled anchor's title is also trained to find its text; every text
     through the passes is counted, and documents without titles are refused."""
-    corpus = read_corpus("cpc", source=fixture_file, reading=Reading(id_column="doc_id"))
-    corpus.documents = corpus.documents[:24]
+    corpus = small_corpus(fixture_file)
     assert all(d.title for d in corpus.documents)
-    opts = TuneOptions(level="subclass", loss="mnrl", batch_size=4, max_seq_length=16, holdout=0.25)
+    opts = TINY
     plain = tune("cpc", output=tmp_path / "p", base="minilm", options=opts, corpus=corpus)
     titled = tune(
         "cpc",
         output=tmp_path / "t",
         base="minilm",
-        options=TuneOptions(**{**vars(opts), "titles": True}),
+        options=dataclasses.replace(opts, titles=True),
         corpus=corpus,
     )
     # Pairs of texts, plus a title and its text for every anchor (all have titles).
@@ -377,14 +384,21 @@ def test_title_pairs_join_the_training(tmp_path, fixture_file):
     untitled = dataclasses.replace(
         corpus, documents=[dataclasses.replace(d, title=None) for d in corpus.documents]
     )
+    card = (tmp_path / "t" / "README.md").read_text(encoding="utf-8")
+    assert "each title trained to find its text (`--titles`)" in card
+    assert "`--titles`" not in (tmp_path / "p" / "README.md").read_text(encoding="utf-8")
+    said: list[str] = []
     with pytest.raises(UserInputError, match="`titles`: fewer than 2 training documents"):
         tune(
             "cpc",
             output=tmp_path / "u",
             base="minilm",
-            options=TuneOptions(**{**vars(opts), "titles": True}),
+            options=dataclasses.replace(opts, titles=True),
             corpus=untitled,
+            log=said.append,
         )
+    # Refused before the base model is measured, and nothing written.
+    assert not any("measuring" in m for m in said) and not (tmp_path / "u").exists()
     # Without titles there are no known-item queries (before, the key stood in as a title
     # and measuring failed for want of its query vector).
     report = tune("cpc", output=tmp_path / "n", base="minilm", options=opts, corpus=untitled)
@@ -393,9 +407,8 @@ def test_title_pairs_join_the_training(tmp_path, fixture_file):
 
 def test_a_training_share_keeps_the_held_out_side(tmp_path, fixture_file):
     """The benchmarks' learning curve: fewer training documents, the same held-out ones."""
-    corpus = read_corpus("cpc", source=fixture_file, reading=Reading(id_column="doc_id"))
-    corpus.documents = corpus.documents[:24]
-    opts = TuneOptions(level="subclass", loss="mnrl", batch_size=4, max_seq_length=16, holdout=0.25)
+    corpus = small_corpus(fixture_file)
+    opts = TINY
     full = tune("cpc", output=tmp_path / "f", base="minilm", options=opts, corpus=corpus)
     half = tune(
         "cpc", output=tmp_path / "h", base="minilm", options=opts, corpus=corpus, train_share=0.5
@@ -607,6 +620,20 @@ def test_tune_cli_refuses_bad_input(fixture_file, tmp_path):
     )
     assert res.exit_code == 2 and "--negative-level 'group' is finer than" in res.output
     assert not (tmp_path / "n").exists()
+    import pandas as pd
+
+    untitled = tmp_path / "untitled.csv"
+    pd.read_csv(fixture_file).drop(columns=["title"]).to_csv(untitled, index=False)
+    res = runner.invoke(
+        ingest_cli,
+        [
+            *("tune", str(untitled), "--label", "cpc", "--id", "doc_id", "--titles"),
+            *("-o", str(tmp_path / "t"), "--base", "minilm"),
+        ],
+    )
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert "--titles: fewer than 2 training documents have a title" in res.output
+    assert not (tmp_path / "t").exists()
 
 
 def test_a_collection_gives_the_same_documents_as_its_file(fixture_file, tmp_path):

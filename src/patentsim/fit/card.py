@@ -105,7 +105,8 @@ def card_text(report: TuneReport) -> str:
         f"{base['dimension']}-d, window {base['max_seq_length']} tokens)",
         f"- Data: {report.source}; label `{report.label}`, positives share a code at level "
         f"`{o['level']}`, negatives share none at level `{report.negative_level}`",
-        f"- Loss: `{o['loss']}` ({_LOSSES[o['loss']].format(margin=o['margin'])})",
+        f"- Loss: `{o['loss']}` ({_LOSSES[o['loss']].format(margin=o['margin'])})"
+        + ("; and each title trained to find its text (`--titles`)" if o.get("titles") else ""),
         f"- Epochs {o['epochs']}, batch size {o['batch_size']}, learning rate "
         f"{o['learning_rate']} (linear warm-up over 10% of the steps, then linear decay), "
         f"window {o['max_seq_length'] or base['max_seq_length']} tokens, seed {o['seed']}",

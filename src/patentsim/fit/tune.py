@@ -228,6 +228,12 @@ def tune(
     if train_share < 1:
         kept = round(train_share * len(split.train))
         split.train = sorted(random.Random(opts.seed + 1).sample(split.train, max(2, kept)))
+    if opts.titles and sum(1 for i in split.train if docs[i].title) < 2:
+        # Checked before the base model is loaded and measured (minutes), not after.
+        raise UserInputError(
+            f"{setting('titles')}: fewer than 2 training documents have a title",
+            "load the file with its title column, or leave the option out",
+        )
     negative_level = opts.negative_level or ("subclass" if corpus.classification() else opts.level)
     say(
         f"{len(docs):,} labelled documents from {corpus.source}"
@@ -560,11 +566,6 @@ class _Trainer:
         scaler = _scaler(self.device, self._amp)
         title_fn: Any = None
         if opts.titles:
-            if sum(1 for d in docs if d.title) < 2:
-                raise UserInputError(
-                    f"{setting('titles')}: fewer than 2 training documents have a title",
-                    "load the file with its title column, or leave the option out",
-                )
             title_mask = MaskedCosine()
             title_fn = (
                 MultipleNegativesRankingLoss(self.model, similarity_fct=title_mask),

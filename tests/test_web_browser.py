@@ -416,7 +416,7 @@ def test_the_date_range_asks_the_server_and_dates_show_as_python_shows_them(page
     assert page.input_value("#date-from") == low and page.input_value("#date-to") == high
 
 
-def test_the_date_boxes_show_the_days_a_year_or_month_condition_means(page, site, source):
+def test_the_date_boxes_show_the_days_a_year_or_month_condition_means(page, site, source, shots):
     """A where condition on the date field written as a year or a month (date>=2019,
     date<=2019-03) fills its box with the first day a >= takes and the last day a <= takes,
     as the server reads them; the list is the one pandas selects, and picking another day in
@@ -441,6 +441,7 @@ def test_the_date_boxes_show_the_days_a_year_or_month_condition_means(page, site
     assert page.input_value("#date-to") == last_day
     chips = page.eval_on_selector_all("#chips .chip", "cs => cs.map(c => c.firstChild.data)")
     assert chips == where
+    page.screenshot(path=str(shots / "web-dates.png"))
     inside = (days >= pd.Timestamp(f"{year}-01-01")) & (days < after_month)
     expected = {str(i) for i in frame.index[inside]} - {"0"}
     assert expected and len(expected) < ROWS - 1
